@@ -1,0 +1,45 @@
+# moemap — the two commands a newcomer needs, and the builds behind them.
+#   make demo   installs what is missing, builds, runs the whole pipeline on defaults
+#   make test   installs what is missing, builds, runs every test: the normal build,
+#               the same suite under ASan+UBSan, and short libFuzzer runs of each parser
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 10
+
+.PHONY: all deps build test test-unit test-sanitize test-fuzz demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+.PHONY: deps-test
+test: deps-test test-unit test-sanitize test-fuzz
+
+deps-test:
+	@scripts/install-deps.sh test
+
+test-unit: build
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: deps-test
+	@CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMOEMAP_SANITIZE=ON -DMOEMAP_CUDA=OFF >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -E '^cli_browser'
+
+test-fuzz: deps-test
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOEMAP_FUZZ=ON -DMOEMAP_CUDA=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@scripts/fuzz-smoke.sh build-fuzz $(FUZZ_SECONDS)
+
+demo: build
+	@scripts/demo.sh
+
+bench: build
+	@echo "benchmarks: see bench/README.md for each one's command"
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,64 @@
+/*
+ * cli.h — what the moemap subcommands share: the command table, error printing, number
+ * parsing for flags, and terminal progress. Algorithms never live in cli/: a subcommand
+ * parses arguments, calls libmoemap and prints.
+ *
+ * Exit statuses: 0 success, 1 a failure of the work (bad input file, infeasible request),
+ * 2 a usage error (unknown flag, bad flag value).
+ */
+#ifndef MOEMAP_CLI_H
+#define MOEMAP_CLI_H
+
+#include <stdio.h>
+
+#include "moemap.h"
+
+/* Each subcommand is `int cmd_<name>(int argc, char **argv)`, argv[0] being its name. */
+typedef int (*cli_command_fn)(int argc, char **argv);
+typedef struct cli_command {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} cli_command;
+
+int cmd_models(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_place(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* Prints "moemap <cmd>: <err->msg>" on stderr and returns 1. */
+int cli_fail(const char *cmd, const moemap_error *err);
+/* Prints "moemap <cmd>: <message>" and a hint to --help on stderr; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Strict number parsing for flag values: the whole string must be a number within
+ * [lo, hi]. On failure prints a usage error naming the flag and returns 2. */
+int cli_parse_long(const char *cmd, const char *flag, const char *s, long lo, long hi,
+                   long *out);
+int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                     double *out);
+/* Comma-separated list of doubles ("1,0.9,0.95"). *out is malloc'ed; caller frees. */
+int cli_parse_double_list(const char *cmd, const char *flag, const char *s, double **out,
+                          int *n);
+
+/* Progress on stderr when it is a terminal (silent otherwise, so logs stay clean):
+ * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */
+void cli_progress(const char *what, long done, long total);
+void cli_progress_done(void);
+
+/* 1 when stdout is a terminal (for choosing table vs. plain output). */
+int cli_stdout_is_tty(void);
+
+#endif

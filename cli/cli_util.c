@@ -1,0 +1,111 @@
+/*
+ * cli_util.c — error printing, strict flag-value parsing and terminal progress for the
+ * moemap subcommands (see cli.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_fail(const char *cmd, const moemap_error *err)
+{
+    fprintf(stderr, "moemap %s: %s\n", cmd,
+            err && err->msg[0] ? err->msg : moemap_status_message(err ? err->code : -1));
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "moemap %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'moemap %s --help')\n", cmd);
+    return 2;
+}
+
+int cli_parse_long(const char *cmd, const char *flag, const char *s, long lo, long hi,
+                   long *out)
+{
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno)
+        return cli_usage_error(cmd, "%s: '%s' is not an integer", flag, s ? s : "");
+    if (v < lo || v > hi)
+        return cli_usage_error(cmd, "%s: %ld is outside [%ld, %ld]", flag, v, lo, hi);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                     double *out)
+{
+    char *end;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || *end || errno || !isfinite(v))
+        return cli_usage_error(cmd, "%s: '%s' is not a number", flag, s ? s : "");
+    if (v < lo || v > hi)
+        return cli_usage_error(cmd, "%s: %g is outside [%g, %g]", flag, v, lo, hi);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double_list(const char *cmd, const char *flag, const char *s, double **out,
+                          int *n)
+{
+    int cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
+    double *v = malloc((size_t)cap * sizeof *v);
+    if (!v)
+        return cli_usage_error(cmd, "%s: out of memory", flag);
+    char *copy = strdup(s), *save = NULL;
+    int k = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (cli_parse_double(cmd, flag, tok, -1e300, 1e300, &v[k]) != 0) {
+            free(copy);
+            free(v);
+            return 2;
+        }
+        k++;
+    }
+    free(copy);
+    if (k == 0) {
+        free(v);
+        return cli_usage_error(cmd, "%s: empty list", flag);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int progress_active;
+
+void cli_progress(const char *what, long done, long total)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    int pct = total > 0 ? (int)(100.0 * (double)done / (double)total) : 0;
+    fprintf(stderr, "\r%s: %3d%% (%ld/%ld)", what, pct, done, total);
+    fflush(stderr);
+    progress_active = 1;
+}
+
+void cli_progress_done(void)
+{
+    if (progress_active && isatty(STDERR_FILENO))
+        fprintf(stderr, "\r\033[K");
+    progress_active = 0;
+}
+
+int cli_stdout_is_tty(void)
+{
+    return isatty(STDOUT_FILENO);
+}

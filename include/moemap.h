@@ -1,0 +1,17 @@
+/*
+ * moemap.h — the public interface of libmoemap: MoE expert placement that accounts for
+ * each GPU's own speed. Include this one header; the components live under moemap/.
+ */
+#ifndef MOEMAP_H
+#define MOEMAP_H
+
+#include "moemap/base.h"
+#include "moemap/model.h"
+#include "moemap/workload.h"
+#include "moemap/cluster.h"
+#include "moemap/placement.h"
+#include "moemap/place.h"
+#include "moemap/sim.h"
+#include "moemap/gpu.h"
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * error.c — status names and messages (generated from the X-macro table in base.h), the
+ * error report helpers and the always-on assertion used for moemap's own invariants.
+ */
+#include "moemap/base.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *moemap_status_name(int status)
+{
+    switch (status) {
+#define NAME_CASE_(name, code, msg) \
+    case code:                      \
+        return #name;
+        MOEMAP_STATUS_MAP(NAME_CASE_)
+#undef NAME_CASE_
+    }
+    return "UNKNOWN";
+}
+
+const char *moemap_status_message(int status)
+{
+    switch (status) {
+#define MSG_CASE_(name, code, msg) \
+    case code:                     \
+        return msg;
+        MOEMAP_STATUS_MAP(MSG_CASE_)
+#undef MSG_CASE_
+    }
+    return "unknown status";
+}
+
+int moemap_error_set(moemap_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void moemap_error_prefix(moemap_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[MOEMAP_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    char joined[MOEMAP_ERROR_MSG_MAX];
+    snprintf(joined, sizeof joined, "%s: %s", prefix, err->msg);
+    memcpy(err->msg, joined, sizeof joined);
+}
+
+void moemap_assert_fail_(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "moemap: internal error at %s:%d: assertion '%s' failed\n", file, line,
+            expr);
+    abort();
+}
+
+const char *moemap_version(void)
+{
+    return "0.1.0";
+}

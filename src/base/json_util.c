@@ -1,0 +1,178 @@
+/*
+ * json_util.c — see json_util.h. Every JSON file moemap reads goes through
+ * mm_json_load_file, so syntax errors are reported the same way everywhere.
+ */
+#include "json_util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static json_t *finish_load(json_t *root, const json_error_t *jerr, const char *name,
+                           moemap_error *err)
+{
+    if (!root) {
+        int code = (jerr->line <= 0 && strstr(jerr->text, "unable to open")) ? MOEMAP_EIO
+                                                                             : MOEMAP_EPARSE;
+        if (code == MOEMAP_EIO)
+            moemap_error_set(err, code, "%s: cannot open: %s", name, strerror(errno));
+        else
+            moemap_error_set(err, code, "%s:%d:%d: %s", name, jerr->line, jerr->column,
+                             jerr->text);
+    }
+    return root;
+}
+
+json_t *mm_json_load_file(const char *path, moemap_error *err)
+{
+    json_error_t jerr;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
+    return finish_load(root, &jerr, path, err);
+}
+
+json_t *mm_json_load_buffer(const char *buf, size_t len, const char *name, moemap_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    return finish_load(root, &jerr, name, err);
+}
+
+int mm_json_number(const json_t *v, const char *where, double *out, moemap_error *err)
+{
+    if (!json_is_number(v))
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: expected a number", where);
+    double x = json_number_value(v);
+    if (!isfinite(x))
+        return moemap_error_set(err, MOEMAP_ERANGE, "%s: number is not finite", where);
+    *out = x;
+    return 0;
+}
+
+static int get_num(const json_t *obj, const char *key, const char *where, double lo,
+                   double hi, int required, double *out, moemap_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (!required)
+            return 0;
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: missing field \"%s\"", where, key);
+    }
+    double x;
+    if (!json_is_number(v))
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s.%s: expected a number", where, key);
+    x = json_number_value(v);
+    if (!isfinite(x) || x < lo || x > hi)
+        return moemap_error_set(err, MOEMAP_ERANGE, "%s.%s: %g is outside [%g, %g]", where,
+                                key, x, lo, hi);
+    *out = x;
+    return 0;
+}
+
+int mm_json_get_num(const json_t *obj, const char *key, const char *where, double lo,
+                    double hi, double *out, moemap_error *err)
+{
+    return get_num(obj, key, where, lo, hi, 1, out, err);
+}
+
+int mm_json_get_num_opt(const json_t *obj, const char *key, const char *where, double lo,
+                        double hi, double *out, moemap_error *err)
+{
+    return get_num(obj, key, where, lo, hi, 0, out, err);
+}
+
+static int get_int(const json_t *obj, const char *key, const char *where, long lo, long hi,
+                   int required, long *out, moemap_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (!required)
+            return 0;
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: missing field \"%s\"", where, key);
+    }
+    if (!json_is_integer(v))
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s.%s: expected an integer", where, key);
+    json_int_t x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return moemap_error_set(err, MOEMAP_ERANGE, "%s.%s: %lld is outside [%ld, %ld]",
+                                where, key, (long long)x, lo, hi);
+    *out = (long)x;
+    return 0;
+}
+
+int mm_json_get_int(const json_t *obj, const char *key, const char *where, long lo, long hi,
+                    long *out, moemap_error *err)
+{
+    return get_int(obj, key, where, lo, hi, 1, out, err);
+}
+
+int mm_json_get_int_opt(const json_t *obj, const char *key, const char *where, long lo,
+                        long hi, long *out, moemap_error *err)
+{
+    return get_int(obj, key, where, lo, hi, 0, out, err);
+}
+
+json_t *mm_json_get_array(const json_t *obj, const char *key, const char *where,
+                          moemap_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        moemap_error_set(err, MOEMAP_EPARSE, "%s: missing field \"%s\"", where, key);
+        return NULL;
+    }
+    if (!json_is_array(v)) {
+        moemap_error_set(err, MOEMAP_EPARSE, "%s.%s: expected an array", where, key);
+        return NULL;
+    }
+    return v;
+}
+
+json_t *mm_json_get_object(const json_t *obj, const char *key, const char *where,
+                           moemap_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        moemap_error_set(err, MOEMAP_EPARSE, "%s: missing field \"%s\"", where, key);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        moemap_error_set(err, MOEMAP_EPARSE, "%s.%s: expected an object", where, key);
+        return NULL;
+    }
+    return v;
+}
+
+int mm_json_dump_file(const json_t *root, const char *path, moemap_error *err)
+{
+    size_t flags = JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
+    if (strcmp(path, "-") == 0) {
+        if (json_dumpf(root, stdout, flags) != 0 || fputc('\n', stdout) == EOF)
+            return moemap_error_set(err, MOEMAP_EIO, "<stdout>: write failed");
+        return 0;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", path,
+                                strerror(errno));
+    int bad = json_dumpf(root, f, flags) != 0;
+    bad |= fputc('\n', f) == EOF;
+    bad |= fclose(f) != 0;
+    if (bad)
+        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed", path);
+    return 0;
+}
+
+json_t *mm_json_real(double x, int digits)
+{
+    double scale = pow(10.0, digits);
+    double r = round(x * scale) / scale;
+    if (r == floor(r) && fabs(r) < 9e15)
+        return json_integer((json_int_t)r);
+    return json_real(r);
+}
