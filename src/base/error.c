@@ -54,9 +54,11 @@ void moemap_error_prefix(moemap_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    char joined[MOEMAP_ERROR_MSG_MAX];
+    char joined[2 * MOEMAP_ERROR_MSG_MAX + 2];
     snprintf(joined, sizeof joined, "%s: %s", prefix, err->msg);
-    memcpy(err->msg, joined, sizeof joined);
+    /* A message longer than the report keeps its beginning, which names the input. */
+    memcpy(err->msg, joined, sizeof err->msg - 1);
+    err->msg[sizeof err->msg - 1] = '\0';
 }
 
 void moemap_assert_fail_(const char *expr, const char *file, int line)
