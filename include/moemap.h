@@ -11,6 +11,9 @@
 #include "moemap/cluster.h"
 #include "moemap/placement.h"
 #include "moemap/place.h"
+#include "moemap/eval.h"
+#include "moemap/export.h"
+#include "moemap/migrate.h"
 #include "moemap/sim.h"
 #include "moemap/gpu.h"
 

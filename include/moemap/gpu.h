@@ -1,12 +1,12 @@
 /*
- * moemap/gpu.h — CUDA profiler and executor entry points. Present in every build; in a
- * build without CUDA the functions return MOEMAP_ENOTSUP ("built without CUDA").
- * Owned by the GPU profile (issue 3) and executor (issue 6) work.
+ * moemap/gpu.h — GPU entry points: the CUDA profiler (gpu_profile.h) and the executor
+ * (gpu_exec.h). Present in every build; without CUDA the functions return
+ * MOEMAP_ENOTSUP with "built without CUDA".
  */
 #ifndef MOEMAP_GPU_H
 #define MOEMAP_GPU_H
 
-#include "moemap/base.h"
-#include "moemap/cluster.h"
+#include "moemap/gpu_profile.h"
+#include "moemap/gpu_exec.h"
 
 #endif

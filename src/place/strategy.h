@@ -1,0 +1,50 @@
+/*
+ * strategy.h — the internal interface between the placement driver (place.c) and the
+ * strategies. The driver splits the model into layers, builds one place_problem per MoE
+ * layer and calls the strategy's layer function, which appends replicas to a
+ * place_result. Each strategy lives in its own file src/place/strategy_<name>.c.
+ */
+#ifndef MOEMAP_PLACE_STRATEGY_H
+#define MOEMAP_PLACE_STRATEGY_H
+
+#include "moemap/place.h"
+
+typedef struct place_problem {
+    const moemap_cluster *cluster;
+    int num_gpus;
+    const int *slots;              /* [num_gpus] slots of each GPU for this layer */
+    int experts;
+    int num_batches;
+    const double *counts;          /* [num_batches * experts] this layer's token counts,
+                                      batch-major: counts[b * experts + e] */
+    const double *batch_tokens;    /* [num_batches] */
+    const double *total;           /* [experts] sum over batches */
+    int layer_id;                  /* model layer index */
+    const moemap_place_params *params;
+    const moemap_layer_placement *previous; /* same layer of params->previous, or NULL */
+    double time_budget_s;          /* search time this layer may use */
+    moemap_rng *rng;               /* seeded per layer from params->seed */
+} place_problem;
+
+typedef struct place_result {
+    moemap_replica *reps;
+    int n;
+    int cap;
+} place_result;
+
+/* Appends one replica (grows the array); returns MOEMAP_ENOMEM on failure. */
+int place_result_add(place_result *r, int expert, int gpu, double share, moemap_error *err);
+
+typedef int (*place_layer_fn)(const place_problem *pb, place_result *out, moemap_error *err);
+
+/* The strategies (one file each). */
+int place_linear(const place_problem *pb, place_result *out, moemap_error *err);
+int place_round_robin(const place_problem *pb, place_result *out, moemap_error *err);
+int place_eplb(const place_problem *pb, place_result *out, moemap_error *err);
+int place_eplb_global(const place_problem *pb, place_result *out, moemap_error *err);
+int place_gem(const place_problem *pb, place_result *out, moemap_error *err);
+int place_vibe(const place_problem *pb, place_result *out, moemap_error *err);
+int place_moemap(const place_problem *pb, place_result *out, moemap_error *err);
+int place_exact(const place_problem *pb, place_result *out, moemap_error *err);
+
+#endif
