@@ -58,6 +58,15 @@ int moemap_placement_write(const moemap_placement *p, const char *path, moemap_e
 int moemap_placement_validate(const moemap_placement *p, const moemap_cluster *c,
                               moemap_error *err);
 
+/* Receives one problem message at a time from moemap_placement_check. */
+typedef void (*moemap_problem_fn)(void *ctx, const char *msg);
+/* Like moemap_placement_validate but reports every problem (not only the first) through
+ * fn (may be NULL) and returns how many were found (0 = valid). slots > 0 overrides every
+ * GPU's slots (as moemap_place_params.slots does); c may be NULL (slots unchecked unless
+ * slots > 0). */
+int moemap_placement_check(const moemap_placement *p, const moemap_cluster *c, int slots,
+                           moemap_problem_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif
