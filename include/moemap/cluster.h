@@ -17,7 +17,8 @@ extern "C" {
 #endif
 
 /* A latency curve: us[i] microseconds for tokens[i] tokens, tokens strictly increasing,
- * us non-decreasing. cv is the run-to-run coefficient of variation (0 when unknown). */
+ * us non-decreasing. cv is the run-to-run coefficient of variation (0 when unknown).
+ * A GPU without its own curve keeps its jitter in curve.cv with curve.n == 0. */
 typedef struct moemap_curve {
     int n;
     double *tokens;
@@ -59,6 +60,10 @@ typedef struct moemap_cluster {
     double intra_node_GBps; /* network, for dispatch/combine modelling */
     double inter_node_GBps;
     double latency_us;
+    /* Provenance kept verbatim from the file's optional "source" object (compact JSON
+     * text, e.g. the command and machine that measured the profile); NULL when absent.
+     * Owned by the cluster; set with moemap_cluster_set_source. */
+    char *source_json;
 } moemap_cluster;
 
 /* An empty cluster of num_gpus GPUs (speed 1, node 0, slots 0, no curves). */
@@ -81,6 +86,114 @@ static inline double moemap_cluster_expert_us(const moemap_cluster *c, int g, do
 
 /* Sum of slots over GPUs. */
 int moemap_cluster_total_slots(const moemap_cluster *c);
+
+/* --- cost of a whole GPU / layer (cluster must be finalized) --------------------------- */
+
+/* T_g: time of GPU g for one layer and one batch, the sum of f_g(tokens[i]) over its n
+ * replicas' token counts (entries <= 0 cost nothing). */
+double moemap_cluster_gpu_layer_us(const moemap_cluster *c, int g, const double *tokens,
+                                   int n);
+/* The layer's straggler time max_g T_g for n replicas: replica i runs tokens[i] tokens on
+ * GPU gpu[i]. per_gpu[num_gpus] (OUT, required) receives every T_g. */
+double moemap_cluster_layer_max_us(const moemap_cluster *c, const int *gpu,
+                                   const double *tokens, int n, double *per_gpu);
+/* Run-to-run jitter of GPU g (coefficient of variation of f_g; 0 when unknown). */
+double moemap_cluster_gpu_cv(const moemap_cluster *c, int g);
+/* One noisy draw of a curve's time at n tokens: f(n) times a log-normal factor of mean 1
+ * and coefficient of variation c->cv (exactly f(n) when cv is 0). Never negative. */
+double moemap_curve_sample(const moemap_curve *c, double n, moemap_rng *rng);
+
+/* --- checks and I/O helpers ----------------------------------------------------------- */
+
+/* Fails (MOEMAP_EINVAL, naming both shapes) when the cluster was profiled for another
+ * expert shape. dtype may be NULL (not compared). */
+int moemap_cluster_check_shape(const moemap_cluster *c, int hidden, int intermediate,
+                               const char *dtype, moemap_error *err);
+/* Parses moemap.cluster/v1 from memory; `name` stands for the file name in messages.
+ * Validates and finalizes like moemap_cluster_read (the fuzz entry point). */
+int moemap_cluster_parse_buffer(const char *buf, size_t len, const char *name,
+                                moemap_cluster **out, moemap_error *err);
+/* Replaces the provenance text (a JSON object as text, or NULL to clear). */
+int moemap_cluster_set_source(moemap_cluster *c, const char *json_object_text,
+                              moemap_error *err);
+
+/* --- fitting a curve from raw timings ------------------------------------------------- */
+
+/* How well a fitted curve explains the samples it came from. */
+typedef struct moemap_curve_fit_report {
+    int samples;            /* samples used */
+    int points;             /* distinct token counts = points of the curve */
+    int monotone_fixes;     /* points whose median was changed to keep the curve monotone */
+    int outliers;           /* samples further than 5 robust sigmas from their median */
+    double max_rel_err;     /* max |fit - median| / median over points */
+    double median_rel_err;  /* median of the same */
+    double r2;              /* 1 - SS_res / SS_tot of the curve against all samples */
+    double cv;              /* robust jitter estimate (same as the curve's cv) */
+} moemap_curve_fit_report;
+
+/* Fits a curve to n_samples timings (tokens[i] tokens took us[i] microseconds; any order,
+ * repeats of a token count expected): the median of the repeats of each token count
+ * (robust to outliers), then the closest non-decreasing sequence (weighted isotonic
+ * regression, pool-adjacent-violators). cv is the median over token counts with at least
+ * 3 repeats of 1.4826 * MAD / median (0 when no count has 3 repeats). out is overwritten
+ * (clear it first if it held points); report may be NULL. */
+int moemap_curve_fit(const double *tokens, const double *us, int n_samples,
+                     moemap_curve *out, moemap_curve_fit_report *report, moemap_error *err);
+
+/* --- GPU populations from real variability data, and synthetic clusters ---------------- */
+
+typedef enum {
+    MOEMAP_SPEED_MEDIAN = 0,  /* the population's median GPU has speed 1 (default) */
+    MOEMAP_SPEED_FASTEST = 1  /* the population's fastest GPU has speed 1 */
+} moemap_speed_norm;
+
+typedef struct moemap_variability_params {
+    const char *column;     /* time column (lower = faster); NULL = "perf" */
+    int min_runs;           /* GPUs with fewer runs are dropped; 0 = default 3 */
+    moemap_speed_norm norm;
+} moemap_variability_params;
+
+/* Per-GPU statistics of a benchmark run on many nominally identical GPUs. */
+typedef struct moemap_gpu_population {
+    int n;             /* GPUs kept, sorted by uuid */
+    char **uuid;       /* [n] */
+    int *runs;         /* [n] runs (rows) of each GPU */
+    double *time;      /* [n] median time of its runs */
+    double *speed;     /* [n] normalised: reference time / time (higher = faster) */
+    int rows;          /* data rows read */
+    int dropped;       /* GPUs with fewer than min_runs runs */
+} moemap_gpu_population;
+
+/* Reads a CSV with a header line, a GPU id column ("uuid" or "GPU_UUID") and a time
+ * column (params->column, default "perf"), e.g. the PAL files (sgemm-longhorn-agg.csv) or
+ * 32gpu-variability.csv with column PerfVar_classA. Rows are grouped by GPU; each GPU's
+ * time is the median of its runs. params may be NULL (defaults). */
+int moemap_gpu_population_read(const char *path, const moemap_variability_params *params,
+                               moemap_gpu_population **out, moemap_error *err);
+void moemap_gpu_population_free(moemap_gpu_population *p);
+
+typedef struct moemap_synth_params {
+    int num_gpus;                 /* >= 1 */
+    int gpus_per_node;            /* GPU g is on node g / gpus_per_node; 0 = one node */
+    uint64_t seed;                /* draws from the population */
+    int slots;                    /* slots of every GPU (>= 0) */
+    const moemap_gpu_population *population; /* speeds drawn from it, or ... */
+    const double *speeds;         /* ... explicit speeds [num_speeds == num_gpus] */
+    int num_speeds;
+    const moemap_curve *base;     /* the curve shape (required); becomes base_curve */
+    int hidden, intermediate;     /* expert shape the base curve stands for */
+    const char *dtype;            /* NULL = "bf16" */
+    const int *throttle_gpu;      /* speed of GPU throttle_gpu[i] *= throttle_factor[i] */
+    const double *throttle_factor;
+    int num_throttle;
+    double intra_node_GBps, inter_node_GBps, latency_us;
+} moemap_synth_params;
+
+/* Builds a finalized cluster: GPU speeds drawn from the population with the seed (without
+ * replacement when num_gpus <= population size, else with replacement) or taken from
+ * speeds, then throttled; all GPUs share the base curve scaled by their speed. */
+int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
+                         moemap_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,238 @@
+/*
+ * cluster.c — the cluster handle: creation, cloning, validation and finalisation (each
+ * GPU's effective curve f_g), and the cost of a GPU or a whole layer for one batch.
+ *
+ * Finalize is the single place where a cluster's invariants are checked, whatever built
+ * it (file reader, synthesiser, profiler, a test): afterwards the cost functions run
+ * without checks, because they sit in the inner loops of placement and simulation.
+ */
+#include "moemap/cluster.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int moemap_cluster_create(int num_gpus, moemap_cluster **out, moemap_error *err)
+{
+    *out = NULL;
+    if (num_gpus < 1)
+        return moemap_error_set(err, MOEMAP_EINVAL, "a cluster needs at least one GPU (got %d)",
+                                num_gpus);
+    moemap_cluster *c = moemap_calloc(1, sizeof *c);
+    moemap_gpu *g = moemap_calloc((size_t)num_gpus, sizeof *g);
+    if (!c || !g) {
+        moemap_free(c);
+        moemap_free(g);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "cluster of %d GPUs: out of memory",
+                                num_gpus);
+    }
+    c->num_gpus = num_gpus;
+    c->gpus = g;
+    snprintf(c->dtype, sizeof c->dtype, "bf16");
+    for (int i = 0; i < num_gpus; i++) {
+        g[i].id = i;
+        g[i].speed = 1.0;
+    }
+    *out = c;
+    return 0;
+}
+
+void moemap_cluster_free(moemap_cluster *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->num_gpus; i++) {
+        moemap_curve_clear(&c->gpus[i].curve);
+        moemap_curve_clear(&c->gpus[i].eff);
+    }
+    moemap_curve_clear(&c->base);
+    moemap_free(c->gpus);
+    moemap_free(c->source_json);
+    moemap_free(c);
+}
+
+int moemap_cluster_clone(const moemap_cluster *c, moemap_cluster **out, moemap_error *err)
+{
+    moemap_cluster *d;
+    int rc = moemap_cluster_create(c->num_gpus, &d, err);
+    if (rc)
+        return rc;
+    moemap_gpu *gpus = d->gpus;
+    *d = *c;
+    d->gpus = gpus;
+    d->base = (moemap_curve){0};
+    d->source_json = NULL;
+    for (int i = 0; i < c->num_gpus; i++) {
+        d->gpus[i] = c->gpus[i];
+        d->gpus[i].curve = (moemap_curve){0};
+        d->gpus[i].eff = (moemap_curve){0};
+    }
+    rc = moemap_curve_copy(&c->base, &d->base, err);
+    for (int i = 0; i < c->num_gpus && !rc; i++) {
+        rc = moemap_curve_copy(&c->gpus[i].curve, &d->gpus[i].curve, err);
+        if (!rc)
+            rc = moemap_curve_copy(&c->gpus[i].eff, &d->gpus[i].eff, err);
+    }
+    if (!rc && c->source_json)
+        rc = moemap_cluster_set_source(d, c->source_json, err);
+    if (rc) {
+        moemap_cluster_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+int moemap_cluster_set_source(moemap_cluster *c, const char *json_object_text,
+                              moemap_error *err)
+{
+    char *s = NULL;
+    if (json_object_text) {
+        s = moemap_strdup(json_object_text);
+        if (!s)
+            return moemap_error_set(err, MOEMAP_ENOMEM, "cluster source: out of memory");
+    }
+    moemap_free(c->source_json);
+    c->source_json = s;
+    return 0;
+}
+
+/* Checks everything but the curves' points of one GPU; `i` is its index. */
+static int check_gpu(const moemap_cluster *c, int i, moemap_error *err)
+{
+    const moemap_gpu *g = &c->gpus[i];
+    if (g->id != i)
+        return moemap_error_set(err, MOEMAP_EINVAL, "gpus[%d].id: %d, expected %d (ids are "
+                                "the GPUs' indices 0..%d)", i, g->id, i, c->num_gpus - 1);
+    if (g->node < 0)
+        return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].node: %d must be >= 0", i,
+                                g->node);
+    if (g->slots < 0)
+        return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].slots: %d must be >= 0", i,
+                                g->slots);
+    if (!isfinite(g->speed) || g->speed <= 0)
+        return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].speed: %g must be a finite "
+                                "number > 0", i, g->speed);
+    if (!isfinite(g->mem_gb) || g->mem_gb < 0)
+        return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].mem_gb: %g must be >= 0", i,
+                                g->mem_gb);
+    if (g->sm_limit < 0)
+        return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].sm_limit: %d must be >= 0", i,
+                                g->sm_limit);
+    if (!isfinite(g->curve.cv) || g->curve.cv < 0)
+        return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].cv: %g must be finite and >= 0",
+                                i, g->curve.cv);
+    if (memchr(g->name, '\0', sizeof g->name) == NULL)
+        return moemap_error_set(err, MOEMAP_EINVAL, "gpus[%d].name: not terminated", i);
+    return 0;
+}
+
+/* Builds f_g: a copy of the GPU's own curve, or the base curve divided by its speed. */
+static int build_eff(const moemap_cluster *c, moemap_gpu *g, moemap_error *err)
+{
+    const moemap_curve *src = g->curve.n > 0 ? &g->curve : &c->base;
+    int rc = moemap_curve_copy(src, &g->eff, err);
+    if (rc)
+        return rc;
+    if (g->curve.n == 0)
+        for (int k = 0; k < g->eff.n; k++)
+            g->eff.us[k] /= g->speed;
+    /* The GPU's own jitter wins; else the base curve's. */
+    g->eff.cv = g->curve.cv > 0 ? g->curve.cv : c->base.cv;
+    return 0;
+}
+
+int moemap_cluster_finalize(moemap_cluster *c, moemap_error *err)
+{
+    char what[64];
+    if (c->num_gpus < 1 || !c->gpus)
+        return moemap_error_set(err, MOEMAP_EINVAL, "cluster has no GPUs");
+    if (c->hidden < 0 || c->intermediate < 0)
+        return moemap_error_set(err, MOEMAP_ERANGE, "expert: hidden %d / intermediate %d "
+                                "must be >= 0", c->hidden, c->intermediate);
+    if (memchr(c->dtype, '\0', sizeof c->dtype) == NULL)
+        return moemap_error_set(err, MOEMAP_EINVAL, "expert.dtype: not terminated");
+    if (c->base.n > 0) {
+        int rc = moemap_curve_check(&c->base, "base_curve", err);
+        if (rc)
+            return rc;
+    }
+    const double net[3] = {c->intra_node_GBps, c->inter_node_GBps, c->latency_us};
+    const char *net_name[3] = {"intra_node_GBps", "inter_node_GBps", "latency_us"};
+    for (int k = 0; k < 3; k++)
+        if (!isfinite(net[k]) || net[k] < 0)
+            return moemap_error_set(err, MOEMAP_ERANGE, "network.%s: %g must be >= 0",
+                                    net_name[k], net[k]);
+    for (int i = 0; i < c->num_gpus; i++) {
+        moemap_gpu *g = &c->gpus[i];
+        int rc = check_gpu(c, i, err);
+        if (rc)
+            return rc;
+        if (g->curve.n > 0) {
+            snprintf(what, sizeof what, "gpus[%d].curve", i);
+            rc = moemap_curve_check(&g->curve, what, err);
+            if (rc)
+                return rc;
+        } else if (c->base.n == 0) {
+            return moemap_error_set(err, MOEMAP_EINVAL, "gpus[%d]: has no \"curve\" and the "
+                                    "cluster has no \"base_curve\" to scale by its speed", i);
+        }
+        rc = build_eff(c, g, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int moemap_cluster_total_slots(const moemap_cluster *c)
+{
+    int s = 0;
+    for (int i = 0; i < c->num_gpus; i++)
+        s += c->gpus[i].slots;
+    return s;
+}
+
+int moemap_cluster_check_shape(const moemap_cluster *c, int hidden, int intermediate,
+                               const char *dtype, moemap_error *err)
+{
+    if (c->hidden != hidden || c->intermediate != intermediate ||
+        (dtype && strcmp(dtype, c->dtype) != 0))
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "cluster profile was measured for experts of hidden %d, "
+                                "intermediate %d, %s, but the model's experts are hidden %d, "
+                                "intermediate %d, %s",
+                                c->hidden, c->intermediate, c->dtype, hidden, intermediate,
+                                dtype ? dtype : c->dtype);
+    return 0;
+}
+
+double moemap_cluster_gpu_layer_us(const moemap_cluster *c, int g, const double *tokens,
+                                   int n)
+{
+    const moemap_curve *f = &c->gpus[g].eff;
+    double t = 0;
+    for (int i = 0; i < n; i++)
+        if (tokens[i] > 0)
+            t += moemap_curve_eval(f, tokens[i]);
+    return t;
+}
+
+double moemap_cluster_layer_max_us(const moemap_cluster *c, const int *gpu,
+                                   const double *tokens, int n, double *per_gpu)
+{
+    for (int g = 0; g < c->num_gpus; g++)
+        per_gpu[g] = 0;
+    for (int i = 0; i < n; i++)
+        if (tokens[i] > 0)
+            per_gpu[gpu[i]] += moemap_curve_eval(&c->gpus[gpu[i]].eff, tokens[i]);
+    double m = 0;
+    for (int g = 0; g < c->num_gpus; g++)
+        if (per_gpu[g] > m)
+            m = per_gpu[g];
+    return m;
+}
+
+double moemap_cluster_gpu_cv(const moemap_cluster *c, int g)
+{
+    return c->gpus[g].eff.cv;
+}
