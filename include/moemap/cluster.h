@@ -136,7 +136,7 @@ typedef struct moemap_curve_fit_report {
  * (robust to outliers), then the closest non-decreasing sequence (weighted isotonic
  * regression, pool-adjacent-violators). cv is the median over token counts with at least
  * 3 repeats of 1.4826 * MAD / median (0 when no count has 3 repeats). out is overwritten
- * (clear it first if it held points); report may be NULL. */
+ * (its previous points are released); report may be NULL. */
 int moemap_curve_fit(const double *tokens, const double *us, int n_samples,
                      moemap_curve *out, moemap_curve_fit_report *report, moemap_error *err);
 
