@@ -69,7 +69,8 @@ typedef enum {
 typedef struct moemap_read_params {
     moemap_workload_format format; /* MOEMAP_FORMAT_AUTO by default */
     long batch_tokens;             /* tokens per batch for per-token traces; default 512 */
-    int experts;                   /* expected experts (0: infer) */
+    int experts;                   /* expected experts (0: infer; ESFT traces: 64) */
+    int top_k;                     /* experts per token of a trace (0: ESFT's 6) */
 } moemap_read_params;
 moemap_read_params moemap_read_default_params(void);
 
@@ -84,6 +85,104 @@ int moemap_workload_format_parse(const char *name);
 
 /* moemap.loads/v1 writer. */
 int moemap_loads_write(const moemap_loads *ld, const char *path, moemap_error *err);
+
+/* Parses one input held in memory (fuzz targets and tests need no file system). `name`
+ * stands for the file name in messages. params->format must not be AUTO for ESFT; with
+ * AUTO, JSON and CSV are told apart by content. For ESFT the buffer is one layer file
+ * (its layer id is read from a name like "expert_weights_7.txt", else 0); the result has
+ * one layer entry. */
+int moemap_workload_parse_buffer(const char *buf, size_t len, const char *name,
+                                 const moemap_read_params *params, moemap_loads **loads_out,
+                                 moemap_error *err);
+
+/* ---- synthetic workloads (the generator) -------------------------------------------- */
+
+/* Knobs of moemap_gen; see docs/workload.md for what each one does to the loads. */
+typedef struct moemap_gen_params {
+    int num_layers;        /* all model layers (dense ones get no entry) */
+    int first_dense;       /* leading dense layers */
+    int moe_every;         /* every moe_every-th layer after first_dense is MoE (1 = all) */
+    int experts;           /* routed experts per MoE layer */
+    int top_k;             /* experts per token */
+    int batches;           /* batches (engine iterations) to generate */
+    long batch_tokens;     /* tokens per batch */
+    uint64_t seed;
+    double zipf;           /* popularity exponent s: weight of rank r is 1/r^s */
+    int consistent;        /* experts per layer active in almost every batch */
+    double consistent_boost; /* popularity multiplier of consistent experts */
+    int temporal_groups;   /* groups of temporal experts per layer */
+    int temporal_size;     /* experts per temporal group */
+    double burst_prob;     /* chance per batch that an idle group starts a burst */
+    int burst_len;         /* mean burst length in batches (geometric) */
+    double burst_boost;    /* popularity of a bursting expert, x the mean popularity */
+    double noise;          /* batch-to-batch log-normal noise sigma on popularity */
+    int drift_at;          /* batch at which the task switches (new permutation); -1 none */
+} moemap_gen_params;
+/* The defaults: a DeepSeek-V3 shape (61 layers, 3 dense, 256 experts, top-8), 256
+ * batches of 4096 tokens, seed 1, zipf 0.9, 8 consistent experts, 4 temporal groups of 4,
+ * burst_prob 0.08, burst_len 4, burst_boost 6, noise 0.25, no drift. */
+moemap_gen_params moemap_gen_default_params(void);
+/* Fills the shape fields (layers, dense layers, experts, top-k) from a model preset. */
+struct moemap_model;
+void moemap_gen_params_from_model(moemap_gen_params *p, const struct moemap_model *m);
+/* Generates loads; deterministic for params (including the seed). Every batch routes
+ * exactly batch_tokens * top_k token-slots per MoE layer, at most batch_tokens per expert. */
+int moemap_gen(const moemap_gen_params *params, moemap_loads **out, moemap_error *err);
+
+/* ---- statistics ----------------------------------------------------------------------- */
+
+typedef struct moemap_stats_params {
+    double consistent_threshold; /* active in >= this fraction of batches (default 0.8) */
+    double temporal_max_active;  /* temporal: active in <= this fraction ... (0.5) */
+    double temporal_min_ratio;   /* ... and mean load when active >= ratio x the layer's
+                                    mean load per active expert-batch (default 1.5) */
+    int max_pairs;               /* co-activated pairs kept per layer (default 5) */
+    double cluster_min_corr;     /* correlation linking experts into a hot cluster (0.5) */
+} moemap_stats_params;
+moemap_stats_params moemap_stats_default_params(void);
+
+typedef struct moemap_coactive_pair {
+    int a, b;      /* expert ids, a < b */
+    double corr;   /* Pearson correlation of their per-batch counts */
+} moemap_coactive_pair;
+
+typedef struct moemap_layer_stats {
+    int layer;               /* model layer id */
+    double tokens;           /* tokens over all batches */
+    double *load_share;      /* [experts] fraction of the layer's token-slots */
+    double *active_frac;     /* [experts] fraction of batches in which the expert is active */
+    double max_over_mean;    /* busiest expert's total / mean total */
+    double cv;               /* coefficient of variation of the totals */
+    double gini;             /* Gini coefficient of the totals */
+    int num_consistent;
+    int *consistent;         /* expert ids, ascending */
+    int num_temporal;
+    int *temporal;           /* expert ids, ascending */
+    int num_pairs;
+    moemap_coactive_pair *pairs; /* by decreasing correlation */
+    int num_clusters;
+    int *cluster_start;      /* [num_clusters + 1] offsets into cluster_experts */
+    int *cluster_experts;    /* experts of the clusters, each cluster ascending */
+} moemap_layer_stats;
+
+typedef struct moemap_workload_stats {
+    int experts;
+    int num_batches;
+    int num_layers;
+    moemap_layer_stats *layers; /* [num_layers], in the order of the loads' entries */
+} moemap_workload_stats;
+
+int moemap_workload_stats_compute(const moemap_loads *ld, const moemap_stats_params *params,
+                                  moemap_workload_stats **out, moemap_error *err);
+void moemap_workload_stats_free(moemap_workload_stats *st);
+
+/* Cosine distance (1 - cosine similarity) between the total expert-load vectors of layer
+ * entry la of a and the entry of b with the same model layer id. Returns 0 and sets *out,
+ * or an error when b lacks the layer or the expert counts differ. */
+int moemap_loads_cosine_distance(const moemap_loads *a, int la, const moemap_loads *b,
+                                 double *out, moemap_error *err);
+/* Same between two single batches' vectors of the same loads (drift within a trace). */
+double moemap_loads_batch_cosine_distance(const moemap_loads *ld, int l, int b1, int b2);
 
 #ifdef __cplusplus
 }
