@@ -2,6 +2,18 @@
  * moemap/eval.h — the predicted cost of placements under the cost model: per-batch
  * straggler time, its distribution, per-GPU times, and lower bounds.
  * Owned by the placement engine (issue 4).
+ *
+ * Cost model (DESIGN.md): for one layer and batch with token counts c_e, GPU g's time is
+ * T_g = sum over its replicas r with n_r = share_r * c_e > 0 of f_g(n_r); the layer waits
+ * for the straggler max_g T_g. A model's time for a batch is the sum of its MoE layers'
+ * straggler times (layers run one after another).
+ *
+ * The lower bound of a layer and batch is a time that no placement can beat, not even one
+ * chosen for that very batch with free replicas and shares (see docs/placement.md for the
+ * argument): it combines (a) token capacity: GPU g serving n tokens in k pieces costs at
+ * least k * conv_g(n / k), conv_g being the convex minorant of f_g on (0, inf) with the
+ * weight-read floor at 0+, (b) every active expert needs a piece, at most slots_g pieces
+ * per GPU, and (c) the busiest expert is split over at most one piece per GPU.
  */
 #ifndef MOEMAP_EVAL_H
 #define MOEMAP_EVAL_H
@@ -10,4 +22,75 @@
 #include "moemap/placement.h"
 #include "moemap/workload.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Straggler time (us) of one layer placement for one batch: counts[experts] are the
+ * batch's tokens per expert of that layer. gpu_us (may be NULL) receives T_g for each of
+ * the cluster's GPUs. Replicas naming GPUs outside the cluster are ignored (validate
+ * first). */
+double moemap_eval_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
+                               const double *counts, int experts, double *gpu_us);
+
+/* Lower bound machinery for one cluster: per-GPU convex minorants, built once. */
+typedef struct moemap_bound moemap_bound;
+/* slots > 0 overrides every GPU's slots (as moemap_place_params.slots). */
+int moemap_bound_create(const moemap_cluster *c, int slots, moemap_bound **out,
+                        moemap_error *err);
+void moemap_bound_free(moemap_bound *b);
+/* Lower bound (us) on the straggler time of one layer and batch with counts[experts].
+ * Thread-safe for a shared moemap_bound. */
+double moemap_bound_layer_batch(const moemap_bound *b, const double *counts, int experts);
+
+typedef struct moemap_eval_params {
+    int slots;                        /* > 0: every GPU's slots for the bound (default 0) */
+    const moemap_placement *previous; /* experts moved are counted against it (NULL: 0) */
+} moemap_eval_params;
+moemap_eval_params moemap_eval_default_params(void);
+
+typedef struct moemap_eval_layer {
+    int layer;              /* model layer index */
+    double mean_us;         /* straggler time over batches: mean, p90, p99 */
+    double p90_us;
+    double p99_us;
+    double bound_mean_us;   /* mean over batches of the per-batch lower bound */
+    double gap;             /* mean_us / bound_mean_us - 1 */
+    double imbalance;       /* mean over batches of max_g T_g / mean_g T_g */
+    int replicas;
+    long moved;             /* replicas added relative to the previous placement */
+} moemap_eval_layer;
+
+typedef struct moemap_eval_summary {
+    char strategy[32];
+    int num_batches;
+    double *batch_us;       /* [num_batches] model time: sum over layers of the straggler */
+    double *batch_bound_us; /* [num_batches] sum over layers of the lower bound */
+    double mean_us, p90_us, p99_us; /* over batches of batch_us */
+    double bound_mean_us, bound_p90_us;
+    double gap;             /* mean_us / bound_mean_us - 1 */
+    double imbalance;       /* mean over layers and batches of max_g T_g / mean_g T_g */
+    long replicas;
+    long moved;             /* -1 when no previous placement was given */
+    int num_layers;
+    moemap_eval_layer *layers;
+} moemap_eval_summary;
+
+/* Evaluates placement p on every batch of loads: each MoE layer of loads with any token
+ * must have an entry in p (matched by model layer id), p's experts must match loads'.
+ * Fails with a message naming the layer otherwise. */
+int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
+                          const moemap_placement *p, const moemap_eval_params *params,
+                          moemap_eval_summary **out, moemap_error *err);
+void moemap_eval_summary_free(moemap_eval_summary *s);
+
+/* Checks that p fits loads: same experts, an entry for every MoE layer with tokens, no
+ * entry for a layer loads lacks. Reports each problem through fn (may be NULL); returns
+ * the number of problems. */
+int moemap_placement_check_loads(const moemap_placement *p, const moemap_loads *loads,
+                                 moemap_problem_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

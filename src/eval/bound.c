@@ -1,0 +1,293 @@
+/*
+ * bound.c — the lower bound on one layer's straggler time for one batch: a time T that no
+ * placement can beat, whatever its replicas and shares (even one chosen for that batch).
+ *
+ * Why it is valid. Fix a placement and let GPU g serve pieces n_1..n_k > 0 (k <= slots_g,
+ * one piece per replica that gets tokens). Its time is sum_i f_g(n_i) >= sum_i c_g(n_i)
+ * >= k * c_g(n_g / k), where c_g is the convex minorant of f_g on (0, inf) with value
+ * F_g = f_g(0+) (the weight-read floor) at 0, and n_g = sum_i n_i (Jensen). So if the
+ * straggler is at most T, each GPU with k_g pieces serves at most
+ * m_g(k_g) = k_g * cinv_g(T / k_g) tokens and k_g <= K_g(T) = min(slots_g, T / F_g).
+ * Three necessary conditions follow, and T* = the least T meeting all three is a bound:
+ *  (a)+(b) there are k_g <= K_g(T) with sum_g k_g >= A (each of the A experts with tokens
+ *     needs a piece) and sum_g m_g(k_g) >= N (the batch's tokens). m_g is concave in k
+ *     (the perspective of the concave cinv_g), so the best choice starts every GPU at the
+ *     peak of m_g and, if pieces are short, adds the extra pieces with the smallest
+ *     marginal token losses — exact for concave m_g, which a greedy over sorted losses is;
+ *  (c) the busiest expert (c_max tokens) is served by at most one piece per GPU, each
+ *     piece costing f_g itself: sum_g finv_g(T) >= c_max.
+ * Feasibility is monotone in T, so T* is found by bisection; the returned value is the
+ * largest T found infeasible, so rounding can only make the bound lower, never invalid.
+ * GPUs with the same effective curve and slots are grouped, which makes a homogeneous
+ * cluster of 256 GPUs as cheap as one GPU.
+ */
+#include "moemap/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct gpu_class {
+    int count;        /* GPUs in the class */
+    int slots;
+    double floor_us;  /* F = f(0+) */
+    int nh;           /* hull vertices (x, y), x[0] = 0, y[0] = F */
+    double *hx, *hy;
+    double tail;      /* slope after the last vertex (>= 0) */
+    const moemap_curve *curve; /* the effective curve, for finv */
+} gpu_class;
+
+struct moemap_bound {
+    int num_classes;
+    gpu_class *classes;
+    int max_k;        /* largest K of any class (scratch sizing) */
+};
+
+static int same_curve(const moemap_curve *a, const moemap_curve *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->tokens[i] != b->tokens[i] || a->us[i] != b->us[i])
+            return 0;
+    return 1;
+}
+
+static double last_slope(const moemap_curve *c)
+{
+    if (c->n < 2)
+        return 0.0;
+    int l = c->n - 1;
+    double s = (c->us[l] - c->us[l - 1]) / (c->tokens[l] - c->tokens[l - 1]);
+    return s > 0 ? s : 0.0;
+}
+
+/* Lower convex hull of (0, F), the curve's points, and the ray of the last slope. */
+static int build_hull(gpu_class *k, const moemap_curve *c)
+{
+    int n = c->n + 1;
+    k->hx = moemap_malloc((size_t)n * sizeof *k->hx);
+    k->hy = moemap_malloc((size_t)n * sizeof *k->hy);
+    if (!k->hx || !k->hy)
+        return MOEMAP_ENOMEM;
+    k->floor_us = c->n > 0 ? c->us[0] : 0.0;
+    k->tail = last_slope(c);
+    int h = 0;
+    for (int i = -1; i < c->n; i++) {
+        double x = i < 0 ? 0.0 : c->tokens[i], y = i < 0 ? k->floor_us : c->us[i];
+        while (h >= 2) {
+            /* Pop the middle vertex when it lies on or above the chord. */
+            double x1 = k->hx[h - 2], y1 = k->hy[h - 2], x2 = k->hx[h - 1], y2 = k->hy[h - 1];
+            if ((y2 - y1) * (x - x1) >= (y - y1) * (x2 - x1))
+                h--;
+            else
+                break;
+        }
+        k->hx[h] = x;
+        k->hy[h] = y;
+        h++;
+    }
+    /* The ray at the end has the largest slope a convex function may have here: drop
+     * vertices whose incoming edge is steeper than it. */
+    while (h >= 2 && (k->hy[h - 1] - k->hy[h - 2]) > k->tail * (k->hx[h - 1] - k->hx[h - 2]))
+        h--;
+    k->nh = h;
+    return 0;
+}
+
+int moemap_bound_create(const moemap_cluster *c, int slots, moemap_bound **out,
+                        moemap_error *err)
+{
+    *out = NULL;
+    moemap_bound *b = moemap_calloc(1, sizeof *b);
+    if (b)
+        b->classes = moemap_calloc((size_t)(c->num_gpus > 0 ? c->num_gpus : 1),
+                                   sizeof *b->classes);
+    if (!b || !b->classes) {
+        moemap_free(b);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
+    }
+    for (int g = 0; g < c->num_gpus; g++) {
+        const moemap_curve *cv = &c->gpus[g].eff;
+        int s = slots > 0 ? slots : c->gpus[g].slots;
+        int found = -1;
+        for (int j = 0; j < b->num_classes && found < 0; j++)
+            if (b->classes[j].slots == s && same_curve(b->classes[j].curve, cv))
+                found = j;
+        if (found >= 0) {
+            b->classes[found].count++;
+            continue;
+        }
+        gpu_class *k = &b->classes[b->num_classes++];
+        k->count = 1;
+        k->slots = s;
+        k->curve = cv;
+        if (build_hull(k, cv) != 0) {
+            moemap_bound_free(b);
+            return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
+        }
+        if (s > b->max_k)
+            b->max_k = s;
+    }
+    *out = b;
+    return 0;
+}
+
+void moemap_bound_free(moemap_bound *b)
+{
+    if (!b)
+        return;
+    for (int j = 0; j < b->num_classes; j++) {
+        moemap_free(b->classes[j].hx);
+        moemap_free(b->classes[j].hy);
+    }
+    moemap_free(b->classes);
+    moemap_free(b);
+}
+
+/* sup{x >= 0 : hull(x) <= y} for y >= F (INFINITY when the tail is flat). */
+static double hull_inv(const gpu_class *k, double y)
+{
+    int h = k->nh;
+    for (int i = 1; i < h; i++) {
+        if (k->hy[i] > y) {
+            double dy = k->hy[i] - k->hy[i - 1];
+            return k->hx[i - 1] + (y - k->hy[i - 1]) * (k->hx[i] - k->hx[i - 1]) / dy;
+        }
+    }
+    if (k->tail <= 0)
+        return INFINITY;
+    return k->hx[h - 1] + (y - k->hy[h - 1]) / k->tail;
+}
+
+/* Most tokens one replica can take within T on this curve: sup{n : f(n) <= T}. */
+static double curve_inv(const moemap_curve *c, double T)
+{
+    if (c->n <= 0)
+        return INFINITY; /* a GPU without a curve costs nothing */
+    if (T < c->us[0])
+        return 0.0;
+    for (int i = 1; i < c->n; i++) {
+        if (c->us[i] > T) {
+            double dy = c->us[i] - c->us[i - 1];
+            return c->tokens[i - 1] + (T - c->us[i - 1]) * (c->tokens[i] - c->tokens[i - 1]) / dy;
+        }
+    }
+    double s = last_slope(c);
+    if (s <= 0)
+        return INFINITY;
+    return c->tokens[c->n - 1] + (T - c->us[c->n - 1]) / s;
+}
+
+/* Tokens a GPU of class k can serve within T using p pieces (p >= 1, p * F <= T). */
+static double pieces_cap(const gpu_class *k, double T, int p)
+{
+    return (double)p * hull_inv(k, T / p);
+}
+
+typedef struct loss_entry {
+    double loss;
+    int count;
+} loss_entry;
+
+static int cmp_loss(const void *a, const void *b)
+{
+    double x = ((const loss_entry *)a)->loss, y = ((const loss_entry *)b)->loss;
+    return (x > y) - (x < y);
+}
+
+/* Conditions (a)+(b) and (c) at time T. */
+static int feasible(const moemap_bound *b, double T, double N, double A, double cmax,
+                    loss_entry *scratch)
+{
+    double tokens = 0, pieces = 0, single = 0;
+    int ns = 0;
+    for (int j = 0; j < b->num_classes; j++) {
+        const gpu_class *k = &b->classes[j];
+        int K = k->slots;
+        if (k->floor_us > 0) {
+            double byfloor = floor(T / k->floor_us);
+            if (byfloor < K)
+                K = (int)byfloor;
+        }
+        if (K <= 0)
+            continue;
+        if (k->curve->n <= 0)
+            return 1; /* free GPU: anything fits */
+        single += k->count * curve_inv(k->curve, T);
+        int p = 1;
+        double m = pieces_cap(k, T, 1);
+        while (p < K) {
+            double next = pieces_cap(k, T, p + 1);
+            if (!(next > m))
+                break;
+            m = next;
+            p++;
+        }
+        tokens += k->count * m;
+        pieces += (double)k->count * p;
+        for (; p < K; p++) {
+            double next = pieces_cap(k, T, p + 1);
+            scratch[ns].loss = m - next;
+            scratch[ns].count = k->count;
+            ns++;
+            m = next;
+        }
+    }
+    if (single < cmax)
+        return 0;
+    if (pieces < A) {
+        qsort(scratch, (size_t)ns, sizeof *scratch, cmp_loss);
+        for (int i = 0; i < ns && pieces < A; i++) {
+            double take = A - pieces;
+            if (take > scratch[i].count)
+                take = scratch[i].count;
+            pieces += take;
+            tokens -= take * scratch[i].loss;
+        }
+        if (pieces < A)
+            return 0;
+    }
+    return tokens >= N;
+}
+
+double moemap_bound_layer_batch(const moemap_bound *b, const double *counts, int experts)
+{
+    double N = 0, A = 0, cmax = 0;
+    for (int e = 0; e < experts; e++) {
+        if (counts[e] > 0) {
+            N += counts[e];
+            A += 1;
+            if (counts[e] > cmax)
+                cmax = counts[e];
+        }
+    }
+    if (A == 0)
+        return 0.0;
+    size_t cap = 0;
+    for (int j = 0; j < b->num_classes; j++)
+        cap += (size_t)b->classes[j].slots;
+    loss_entry stack_buf[512];
+    loss_entry *scratch = cap <= 512 ? stack_buf : moemap_malloc(cap * sizeof *scratch);
+    if (!scratch)
+        return 0.0; /* out of memory: 0 is still a valid (trivial) bound */
+    double lo = 0, hi = 1;
+    while (!feasible(b, hi, N, A, cmax, scratch)) {
+        lo = hi;
+        hi *= 2;
+        if (hi > 1e18) { /* no capacity at all (no slots): report the trivial bound */
+            hi = lo = 0;
+            break;
+        }
+    }
+    for (int it = 0; it < 100 && hi - lo > 1e-9 * hi; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (feasible(b, mid, N, A, cmax, scratch))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    if (scratch != stack_buf)
+        moemap_free(scratch);
+    return lo;
+}

@@ -1,0 +1,222 @@
+/*
+ * eval.c — predicted cost of a placement over real batches (see moemap/eval.h): per layer
+ * and batch the straggler time and the lower bound, then their distributions per layer
+ * and for the whole model (a batch's model time is the sum of its layers' stragglers).
+ * Also the consistency check between a placement and a workload.
+ */
+#include "moemap/eval.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "moemap/migrate.h"
+
+moemap_eval_params moemap_eval_default_params(void)
+{
+    moemap_eval_params p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
+
+double moemap_eval_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
+                               const double *counts, int experts, double *gpu_us)
+{
+    double stack_buf[256];
+    double *t = gpu_us;
+    if (!t)
+        t = c->num_gpus <= 256 ? stack_buf : moemap_malloc((size_t)c->num_gpus * sizeof *t);
+    if (!t)
+        return NAN;
+    for (int g = 0; g < c->num_gpus; g++)
+        t[g] = 0;
+    for (int i = 0; i < lp->num_replicas; i++) {
+        const moemap_replica *r = &lp->replicas[i];
+        if (r->gpu < 0 || r->gpu >= c->num_gpus || r->expert < 0 || r->expert >= experts)
+            continue;
+        t[r->gpu] += moemap_cluster_expert_us(c, r->gpu, r->share * counts[r->expert]);
+    }
+    double mx = 0;
+    for (int g = 0; g < c->num_gpus; g++)
+        if (t[g] > mx)
+            mx = t[g];
+    if (t != gpu_us && t != stack_buf)
+        moemap_free(t);
+    return mx;
+}
+
+static int layer_has_tokens(const moemap_loads *ld, int l)
+{
+    for (int b = 0; b < ld->num_batches; b++)
+        for (int e = 0; e < ld->experts; e++)
+            if (MOEMAP_LOADS_AT(ld, b, l, e) > 0)
+                return 1;
+    return 0;
+}
+
+static int find_layer(const moemap_placement *p, int layer_id)
+{
+    for (int i = 0; i < p->num_layers; i++)
+        if (p->layers[i].layer == layer_id)
+            return i;
+    return -1;
+}
+
+static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
+{
+    (*count)++;
+    if (!fn)
+        return;
+    char msg[MOEMAP_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fn(ctx, msg);
+}
+
+int moemap_placement_check_loads(const moemap_placement *p, const moemap_loads *loads,
+                                 moemap_problem_fn fn, void *ctx)
+{
+    int n = 0;
+    if (p->experts != loads->experts) {
+        report(fn, ctx, &n, "placement has %d experts per layer but the loads have %d",
+               p->experts, loads->experts);
+        return n;
+    }
+    for (int l = 0; l < loads->num_layers; l++)
+        if (layer_has_tokens(loads, l) && find_layer(p, loads->layer_ids[l]) < 0)
+            report(fn, ctx, &n, "layer %d: MoE layer of the loads has no placement",
+                   loads->layer_ids[l]);
+    for (int i = 0; i < p->num_layers; i++)
+        if (moemap_loads_find_layer(loads, p->layers[i].layer) < 0)
+            report(fn, ctx, &n, "layer %d: placed but not an MoE layer of the loads",
+                   p->layers[i].layer);
+    return n;
+}
+
+static void keep_first(void *ctx, const char *msg)
+{
+    moemap_error *e = ctx;
+    if (e->code == 0)
+        moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
+}
+
+void moemap_eval_summary_free(moemap_eval_summary *s)
+{
+    if (!s)
+        return;
+    moemap_free(s->batch_us);
+    moemap_free(s->batch_bound_us);
+    moemap_free(s->layers);
+    moemap_free(s);
+}
+
+int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
+                          const moemap_placement *p, const moemap_eval_params *params,
+                          moemap_eval_summary **out, moemap_error *err)
+{
+    *out = NULL;
+    moemap_eval_params defaults = moemap_eval_default_params();
+    if (!params)
+        params = &defaults;
+    if (p->num_gpus != c->num_gpus)
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "placement is for %d gpus but the cluster has %d", p->num_gpus,
+                                c->num_gpus);
+    moemap_error first = {0};
+    if (moemap_placement_check_loads(p, loads, keep_first, &first) > 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "%s", first.msg);
+
+    int B = loads->num_batches, G = c->num_gpus;
+    moemap_eval_summary *s = moemap_calloc(1, sizeof *s);
+    moemap_bound *bound = NULL;
+    double *lay_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *lay_us);
+    double *gpu_us = moemap_malloc((size_t)G * sizeof *gpu_us);
+    int rc = 0;
+    if (!s || !lay_us || !gpu_us) {
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
+        goto done;
+    }
+    snprintf(s->strategy, sizeof s->strategy, "%s", p->strategy);
+    s->num_batches = B;
+    s->batch_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_us);
+    s->batch_bound_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_bound_us);
+    s->layers = moemap_calloc((size_t)(p->num_layers > 0 ? p->num_layers : 1), sizeof *s->layers);
+    if (!s->batch_us || !s->batch_bound_us || !s->layers) {
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
+        goto done;
+    }
+    rc = moemap_bound_create(c, params->slots, &bound, err);
+    if (rc)
+        goto done;
+    s->moved = params->previous ? 0 : -1;
+    double imb_sum = 0;
+    long imb_n = 0;
+    for (int l = 0; l < loads->num_layers; l++) {
+        int pi = find_layer(p, loads->layer_ids[l]);
+        if (pi < 0)
+            continue; /* a layer without tokens (checked above) */
+        const moemap_layer_placement *lp = &p->layers[pi];
+        moemap_eval_layer *el = &s->layers[s->num_layers++];
+        el->layer = lp->layer;
+        el->replicas = lp->num_replicas;
+        s->replicas += lp->num_replicas;
+        if (params->previous) {
+            int oi = find_layer(params->previous, lp->layer);
+            el->moved = moemap_migration_count_moves(oi >= 0 ? &params->previous->layers[oi]
+                                                             : NULL, lp);
+            s->moved += el->moved;
+        }
+        double bsum = 0, limb = 0;
+        int limb_n = 0;
+        for (int b = 0; b < B; b++) {
+            const double *cnt = &MOEMAP_LOADS_AT(loads, b, l, 0);
+            double t = moemap_eval_layer_batch(c, lp, cnt, loads->experts, gpu_us);
+            double lb = moemap_bound_layer_batch(bound, cnt, loads->experts);
+            lay_us[b] = t;
+            s->batch_us[b] += t;
+            s->batch_bound_us[b] += lb;
+            bsum += lb;
+            double mean = 0;
+            for (int g = 0; g < G; g++)
+                mean += gpu_us[g];
+            mean /= G;
+            if (mean > 0) {
+                limb += t / mean;
+                limb_n++;
+            }
+        }
+        el->mean_us = moemap_mean(lay_us, (size_t)B);
+        el->p90_us = B ? moemap_quantile(lay_us, (size_t)B, 0.9) : 0;
+        el->p99_us = B ? moemap_quantile(lay_us, (size_t)B, 0.99) : 0;
+        el->bound_mean_us = B ? bsum / B : 0;
+        el->gap = el->bound_mean_us > 0 ? el->mean_us / el->bound_mean_us - 1 : 0;
+        el->imbalance = limb_n ? limb / limb_n : 1.0;
+        imb_sum += limb;
+        imb_n += limb_n;
+    }
+    s->mean_us = moemap_mean(s->batch_us, (size_t)B);
+    s->p90_us = B ? moemap_quantile(s->batch_us, (size_t)B, 0.9) : 0;
+    s->p99_us = B ? moemap_quantile(s->batch_us, (size_t)B, 0.99) : 0;
+    s->bound_mean_us = moemap_mean(s->batch_bound_us, (size_t)B);
+    s->bound_p90_us = B ? moemap_quantile(s->batch_bound_us, (size_t)B, 0.9) : 0;
+    s->gap = s->bound_mean_us > 0 ? s->mean_us / s->bound_mean_us - 1 : 0;
+    s->imbalance = imb_n ? imb_sum / imb_n : 1.0;
+done:
+    moemap_bound_free(bound);
+    moemap_free(lay_us);
+    moemap_free(gpu_us);
+    if (rc) {
+        moemap_eval_summary_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}

@@ -1,0 +1,357 @@
+/*
+ * place.c — the placement driver behind moemap_place: checks the request, splits the
+ * workload into its MoE layers (all-zero rows are dense layers and get no entry), builds
+ * one place_problem per layer (see strategy.h), runs the chosen strategy on the layers
+ * in parallel (one worker per core, each layer with its own RNG seeded from the seed and
+ * the layer id, so the result does not depend on the thread count), normalises shares,
+ * validates the whole placement and records the predicted cost next to it.
+ */
+#include "moemap/eval.h"
+#include "moemap/place.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json_util.h"
+#include "strategy.h"
+
+typedef struct strategy_entry {
+    const char *name;
+    place_layer_fn fn;
+} strategy_entry;
+
+static const strategy_entry strategies[] = {
+    {"linear", place_linear},
+    {"round_robin", place_round_robin},
+};
+#define NUM_STRATEGIES (sizeof strategies / sizeof strategies[0])
+
+const char *const *moemap_place_strategy_names(void)
+{
+    static const char *names[NUM_STRATEGIES + 1];
+    for (size_t i = 0; i < NUM_STRATEGIES; i++)
+        names[i] = strategies[i].name;
+    names[NUM_STRATEGIES] = NULL;
+    return names;
+}
+
+moemap_place_params moemap_place_default_params(void)
+{
+    moemap_place_params p;
+    memset(&p, 0, sizeof p);
+    p.strategy = "moemap";
+    p.seed = 1;
+    p.tail_weight = 0.5;
+    p.time_limit_s = 1.0;
+    p.consistent_threshold = 0.8;
+    p.temporal_max_active = 0.3;
+    p.temporal_min_ratio = 2.0;
+    return p;
+}
+
+static const strategy_entry *find_strategy(const char *name)
+{
+    for (size_t i = 0; i < NUM_STRATEGIES; i++)
+        if (strcmp(strategies[i].name, name) == 0)
+            return &strategies[i];
+    return NULL;
+}
+
+/* Shared state of the layer workers. */
+typedef struct driver {
+    const moemap_loads *loads;
+    const moemap_cluster *cluster;
+    const moemap_place_params *params;
+    const strategy_entry *strategy;
+    const int *slots;
+    const int *entries;      /* [num] loads layer entry of each placed layer */
+    int num;
+    double budget_s;         /* search time per layer */
+    moemap_placement *out;
+    pthread_mutex_t lock;
+    int next;                /* next layer to take */
+    int failed_at;           /* lowest failed layer index, num when none */
+    moemap_error *errs;      /* [num] per-layer errors */
+} driver;
+
+static const moemap_layer_placement *previous_layer(const moemap_placement *prev, int id)
+{
+    if (!prev)
+        return NULL;
+    for (int i = 0; i < prev->num_layers; i++)
+        if (prev->layers[i].layer == id)
+            return &prev->layers[i];
+    return NULL;
+}
+
+/* Shares of each expert scaled to sum to 1 (equal when a strategy left them all zero). */
+static void normalise(moemap_replica *reps, int n, int experts, double *sum, int *cnt)
+{
+    for (int e = 0; e < experts; e++) {
+        sum[e] = 0;
+        cnt[e] = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        int e = reps[i].expert;
+        if (e < 0 || e >= experts)
+            continue;
+        sum[e] += reps[i].share > 0 ? reps[i].share : 0;
+        cnt[e]++;
+    }
+    for (int i = 0; i < n; i++) {
+        int e = reps[i].expert;
+        if (e < 0 || e >= experts)
+            continue;
+        double s = reps[i].share > 0 ? reps[i].share : 0;
+        reps[i].share = sum[e] > 0 ? s / sum[e] : 1.0 / cnt[e];
+    }
+}
+
+static int place_one(driver *d, int i, double *counts, double *total, double *sum, int *cnt,
+                     place_result *res, moemap_error *err)
+{
+    const moemap_loads *ld = d->loads;
+    int l = d->entries[i], E = ld->experts, B = ld->num_batches;
+    int layer_id = ld->layer_ids[l];
+    for (int e = 0; e < E; e++)
+        total[e] = 0;
+    for (int b = 0; b < B; b++) {
+        const double *src = &MOEMAP_LOADS_AT(ld, b, l, 0);
+        memcpy(&counts[(size_t)b * E], src, (size_t)E * sizeof *counts);
+        for (int e = 0; e < E; e++)
+            total[e] += src[e];
+    }
+    moemap_rng rng;
+    moemap_rng_seed(&rng, d->params->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(layer_id + 1)));
+    place_problem pb = {
+        .cluster = d->cluster,
+        .num_gpus = d->cluster->num_gpus,
+        .slots = d->slots,
+        .experts = E,
+        .num_batches = B,
+        .counts = counts,
+        .batch_tokens = ld->batch_tokens,
+        .total = total,
+        .layer_id = layer_id,
+        .params = d->params,
+        .previous = previous_layer(d->params->previous, layer_id),
+        .time_budget_s = d->budget_s,
+        .rng = &rng,
+    };
+    res->n = 0;
+    int rc = d->strategy->fn(&pb, res, err);
+    if (rc) {
+        moemap_error_prefix(err, "layer %d", layer_id);
+        return rc;
+    }
+    normalise(res->reps, res->n, E, sum, cnt);
+    return moemap_placement_set_layer(d->out, i, layer_id, res->reps, res->n, err);
+}
+
+static void *worker(void *arg)
+{
+    driver *d = arg;
+    const moemap_loads *ld = d->loads;
+    int E = ld->experts;
+    double *counts = moemap_malloc((size_t)(ld->num_batches > 0 ? ld->num_batches : 1) *
+                                   (size_t)E * sizeof *counts);
+    double *total = moemap_malloc((size_t)E * sizeof *total);
+    double *sum = moemap_malloc((size_t)E * sizeof *sum);
+    int *cnt = moemap_malloc((size_t)E * sizeof *cnt);
+    place_result res = {0};
+    for (;;) {
+        pthread_mutex_lock(&d->lock);
+        int i = d->next < d->failed_at ? d->next++ : d->num;
+        pthread_mutex_unlock(&d->lock);
+        if (i >= d->num)
+            break;
+        int rc;
+        if (!counts || !total || !sum || !cnt)
+            rc = moemap_error_set(&d->errs[i], MOEMAP_ENOMEM, "place: out of memory");
+        else
+            rc = place_one(d, i, counts, total, sum, cnt, &res, &d->errs[i]);
+        if (rc) {
+            pthread_mutex_lock(&d->lock);
+            if (i < d->failed_at)
+                d->failed_at = i;
+            pthread_mutex_unlock(&d->lock);
+        }
+    }
+    moemap_free(res.reps);
+    moemap_free(counts);
+    moemap_free(total);
+    moemap_free(sum);
+    moemap_free(cnt);
+    return NULL;
+}
+
+static int layer_has_tokens(const moemap_loads *ld, int l)
+{
+    for (int b = 0; b < ld->num_batches; b++)
+        for (int e = 0; e < ld->experts; e++)
+            if (MOEMAP_LOADS_AT(ld, b, l, e) > 0)
+                return 1;
+    return 0;
+}
+
+static int workers_for(int layers)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > 16)
+        n = 16;
+    return layers < n ? (layers > 0 ? layers : 1) : (int)n;
+}
+
+/* Records the predicted cost (mean/p90/p99 straggler, bound, gap) in p->predicted_json. */
+static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, int slots,
+                          moemap_placement *p, moemap_error *err)
+{
+    moemap_eval_params ep = moemap_eval_default_params();
+    ep.slots = slots;
+    moemap_eval_summary *s;
+    int rc = moemap_eval_placement(loads, c, p, &ep, &s, err);
+    if (rc)
+        return rc;
+    json_t *o = json_object();
+    int bad = !o;
+    if (!bad) {
+        bad |= json_object_set_new(o, "batches", json_integer(s->num_batches));
+        bad |= json_object_set_new(o, "mean_us", mm_json_real(s->mean_us, 3));
+        bad |= json_object_set_new(o, "p90_us", mm_json_real(s->p90_us, 3));
+        bad |= json_object_set_new(o, "p99_us", mm_json_real(s->p99_us, 3));
+        bad |= json_object_set_new(o, "bound_mean_us", mm_json_real(s->bound_mean_us, 3));
+        bad |= json_object_set_new(o, "gap", mm_json_real(s->gap, 6));
+        bad |= json_object_set_new(o, "replicas", json_integer(s->replicas));
+    }
+    char *text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    moemap_eval_summary_free(s);
+    if (!text)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+    moemap_free(p->predicted_json);
+    p->predicted_json = moemap_strdup(text);
+    free(text);
+    return p->predicted_json ? 0 : moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+}
+
+static void keep_first(void *ctx, const char *msg)
+{
+    moemap_error *e = ctx;
+    if (e->code == 0)
+        moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
+}
+
+int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
+                 const moemap_place_params *params, moemap_placement **out,
+                 moemap_error *err)
+{
+    *out = NULL;
+    moemap_place_params defaults = moemap_place_default_params();
+    if (!params)
+        params = &defaults;
+    const char *name = params->strategy ? params->strategy : "moemap";
+    const strategy_entry *st = find_strategy(name);
+    if (!st) {
+        char list[256] = "";
+        for (size_t i = 0; i < NUM_STRATEGIES; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, strategies[i].name, sizeof list - strlen(list) - 1);
+        }
+        return moemap_error_set(err, MOEMAP_EINVAL, "unknown strategy '%s' (known: %s)", name,
+                                list);
+    }
+    if (!cluster || cluster->num_gpus <= 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "place: the cluster has no GPUs");
+    if (!loads || loads->experts <= 0 || loads->num_layers <= 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "place: the loads have no MoE layers");
+    if (loads->num_batches <= 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "place: the loads have no batches");
+    if (params->slots < 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "place: slots %d < 0", params->slots);
+    if (params->previous && (params->previous->num_gpus != cluster->num_gpus ||
+                             params->previous->experts != loads->experts))
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "place: the previous placement is for %d gpus x %d experts, "
+                                "not %d x %d", params->previous->num_gpus,
+                                params->previous->experts, cluster->num_gpus, loads->experts);
+    int G = cluster->num_gpus, E = loads->experts;
+    int *slots = moemap_malloc((size_t)G * sizeof *slots);
+    int *entries = moemap_malloc((size_t)loads->num_layers * sizeof *entries);
+    moemap_error *errs = moemap_calloc((size_t)loads->num_layers, sizeof *errs);
+    moemap_placement *p = NULL;
+    int rc = 0;
+    if (!slots || !entries || !errs) {
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+        goto done;
+    }
+    long total_slots = 0;
+    for (int g = 0; g < G; g++) {
+        slots[g] = params->slots > 0 ? params->slots : cluster->gpus[g].slots;
+        total_slots += slots[g];
+    }
+    if (total_slots < E) {
+        rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,
+                              "place: %d GPUs have %ld expert slots per layer, fewer than the "
+                              "%d experts (raise the slots in the cluster file or use --slots)",
+                              G, total_slots, E);
+        goto done;
+    }
+    int num = 0;
+    for (int l = 0; l < loads->num_layers; l++)
+        if (layer_has_tokens(loads, l))
+            entries[num++] = l;
+    if (num == 0) {
+        rc = moemap_error_set(err, MOEMAP_EINVAL, "place: every layer of the loads is all zero");
+        goto done;
+    }
+    rc = moemap_placement_create(G, E, num, &p, err);
+    if (rc)
+        goto done;
+    snprintf(p->strategy, sizeof p->strategy, "%s", st->name);
+    int nw = workers_for(num);
+    driver d = {
+        .loads = loads, .cluster = cluster, .params = params, .strategy = st,
+        .slots = slots, .entries = entries, .num = num,
+        .budget_s = (params->time_limit_s > 0 ? params->time_limit_s : 1.0) * nw / num,
+        .out = p, .next = 0, .failed_at = num, .errs = errs,
+    };
+    pthread_mutex_init(&d.lock, NULL);
+    pthread_t tids[16];
+    int started = 0;
+    for (int w = 1; w < nw; w++)
+        if (pthread_create(&tids[started], NULL, worker, &d) == 0)
+            started++;
+    worker(&d); /* the calling thread works too; with no thread started it does it all */
+    for (int w = 0; w < started; w++)
+        pthread_join(tids[w], NULL);
+    pthread_mutex_destroy(&d.lock);
+    if (d.failed_at < num) {
+        moemap_error *e = &errs[d.failed_at];
+        rc = moemap_error_set(err, e->code ? e->code : MOEMAP_EINVAL, "%s", e->msg);
+        goto done;
+    }
+    moemap_error first = {0};
+    int problems = moemap_placement_check(p, cluster, params->slots, keep_first, &first);
+    if (problems > 0) {
+        rc = moemap_error_set(err, MOEMAP_EINVAL,
+                              "place: strategy %s produced an invalid placement (%d problems; "
+                              "first: %s)", st->name, problems, first.msg);
+        goto done;
+    }
+    rc = fill_predicted(loads, cluster, params->slots, p, err);
+done:
+    moemap_free(slots);
+    moemap_free(entries);
+    moemap_free(errs);
+    if (rc) {
+        moemap_placement_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
