@@ -1,12 +1,96 @@
 /*
- * cmd_convert.c — `moemap convert`. Placeholder until its issue lands: says so and exits 2.
+ * cmd_convert.c — `moemap convert IN --out OUT.json`: reads any workload input (ESFT trace
+ * folder or layer file, SGLang dump, moemap.loads/v1, CSV) and writes it as
+ * moemap.loads/v1, the form every later stage reads.
  */
+#include <getopt.h>
+#include <stdlib.h>
+
 #include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: moemap convert INPUT --out OUT.json [--format F] [--batch-tokens N]\n"
+            "                      [--experts E] [--top-k K]\n\n"
+            "Converts a workload input to moemap.loads/v1.\n"
+            "  INPUT              an ESFT trace folder (expert_weights_<layer>.txt files) or\n"
+            "                     layer file, an SGLang {\"logical_count\": ...} JSON, a\n"
+            "                     moemap.loads/v1 JSON, or a CSV (row per layer, column per\n"
+            "                     expert); detected by content unless --format is given\n"
+            "  -o, --out FILE     output file ('-' for stdout)\n"
+            "  -f, --format F     esft, sglang, loads or csv (default: detect)\n"
+            "  -b, --batch-tokens N  consecutive tokens per batch for per-token traces\n"
+            "                     (default 512)\n"
+            "  --experts E        routed experts per layer (default: inferred; ESFT 64)\n"
+            "  --top-k K          experts per token (default: ESFT 6; otherwise unknown, then\n"
+            "                     SGLang/CSV batch tokens are token-slots)\n"
+            "  -h, --help\n");
+}
 
 int cmd_convert(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "moemap convert: not available yet in this build\n");
-    return 2;
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"batch-tokens", required_argument, NULL, 'b'},
+                                         {"experts", required_argument, NULL, 'E'},
+                                         {"top-k", required_argument, NULL, 'K'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    moemap_read_params rp = moemap_read_default_params();
+    const char *out = NULL;
+    long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:f:b:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'f': {
+            int f = moemap_workload_format_parse(optarg);
+            if (f < 0)
+                return cli_usage_error("convert", "--format: unknown format '%s' (esft, sglang, "
+                                       "loads, csv)", optarg);
+            rp.format = (moemap_workload_format)f;
+            break;
+        }
+        case 'b':
+            if (cli_parse_long("convert", "--batch-tokens", optarg, 1, 100000000, &v))
+                return 2;
+            rp.batch_tokens = v;
+            break;
+        case 'E':
+            if (cli_parse_long("convert", "--experts", optarg, 1, 32767, &v))
+                return 2;
+            rp.experts = (int)v;
+            break;
+        case 'K':
+            if (cli_parse_long("convert", "--top-k", optarg, 1, 32767, &v))
+                return 2;
+            rp.top_k = (int)v;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return cli_usage_error("convert", "unknown option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("convert", "missing INPUT");
+    if (optind + 1 < argc)
+        return cli_usage_error("convert", "unexpected argument '%s'", argv[optind + 1]);
+    if (!out)
+        return cli_usage_error("convert", "missing --out");
+    moemap_error err = {0};
+    moemap_loads *ld = NULL;
+    if (moemap_workload_read(argv[optind], &rp, &ld, NULL, &err))
+        return cli_fail("convert", &err);
+    int rc = moemap_loads_write(ld, out, &err);
+    if (!rc && out[0] != '-')
+        fprintf(stderr, "wrote %s: %d MoE layers x %d experts, %d batches\n", out,
+                ld->num_layers, ld->experts, ld->num_batches);
+    moemap_loads_free(ld);
+    return rc ? cli_fail("convert", &err) : 0;
 }
