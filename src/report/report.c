@@ -1,0 +1,184 @@
+/*
+ * report.c — moemap_report_write: loads each input named in the parameters, lets its
+ * builder add charts and tables to the page, draws the charts with gnuplot in a work
+ * folder and writes the self-contained HTML page.
+ *
+ * Inputs are all optional, but at least one is needed; a builder that finds an input
+ * without what one chart needs notes the chart as missing (the page lists it) rather
+ * than failing, because older or partial pipeline outputs are still worth a report. An
+ * input that is not JSON, or whose fields have the wrong type, is an error that names
+ * the file and field.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json_util.h"
+#include "report_internal.h"
+
+moemap_report_params moemap_report_default_params(void)
+{
+    moemap_report_params p;
+    memset(&p, 0, sizeof p);
+    p.layer = -1;
+    p.hot_experts = 16;
+    return p;
+}
+
+static const char *palette[] = {"#0072B2", "#D55E00", "#009E73", "#E69F00",
+                                "#CC79A7", "#56B4E9", "#8C564B", "#000000"};
+
+const char *rp_gp_color(int i)
+{
+    return palette[(i < 0 ? 0 : i) % (int)(sizeof palette / sizeof palette[0])];
+}
+
+void rp_gp_style(rp_buf *s)
+{
+    rp_buf_printf(s, "set encoding utf8\n"
+                     "set border 3 lc rgb '#555555'\n"
+                     "set tics nomirror textcolor rgb '#333333'\n"
+                     "set grid ytics lc rgb '#e0e0e0' lt 1\n"
+                     "set key box lc rgb '#cccccc' opaque samplen 2\n"
+                     "set style fill solid 0.85 noborder\n"
+                     "set datafile missing '?'\n");
+}
+
+typedef int (*builder_fn)(rp_page *, const json_t *, const char *, moemap_error *);
+
+/* Loads `path` and runs `add` on it; notes the input in the page's input list. */
+static int add_input(rp_page *page, const char *what, const char *path,
+                     const moemap_report_params *p, int kind, moemap_error *err)
+{
+    json_t *root = mm_json_load_file(path, err);
+    if (!root)
+        return err ? err->code : MOEMAP_EIO;
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return moemap_error_set(err, MOEMAP_EFORMAT, "%s: expected a JSON object (%s output)",
+                                path, what);
+    }
+    rp_buf_printf(&page->inputs, "<li>%s: <code>", what);
+    rp_buf_html(&page->inputs, path);
+    rp_buf_printf(&page->inputs, "</code></li>\n");
+    int rc;
+    switch (kind) {
+    case 0: rc = rp_add_stats(page, root, path, p->hot_experts, err); break;
+    case 1: rc = rp_add_eval(page, root, path, p->layer, err); break;
+    case 2: rc = rp_add_cluster(page, root, path, err); break;
+    case 3: rc = rp_add_simulate(page, root, path, err); break;
+    default: rc = rp_add_timeseries(page, root, path, err); break;
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* Removes what the runner wrote into a temporary work folder, then the folder. */
+static void clean_work_dir(const char *dir, const rp_page *page)
+{
+    static const char *ext[] = {"gp", "png", "err"};
+    char path[4096];
+    for (int i = 0; i < page->num_items; i++)
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "%s/%s.%s", dir, page->items[i].id, ext[k]);
+            remove(path);
+        }
+    rmdir(dir);
+}
+
+int moemap_report_write(const moemap_report_params *params, const char *out_html,
+                        moemap_report_summary *summary, moemap_error *err)
+{
+    moemap_report_params p = params ? *params : moemap_report_default_params();
+    if (!out_html || !*out_html)
+        return moemap_error_set(err, MOEMAP_EINVAL, "no output file given");
+    if (!p.stats_path && !p.eval_path && !p.simulate_path && !p.timeseries_path &&
+        !p.cluster_path)
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "nothing to report: give at least one of the stats, eval, "
+                                "simulate, timeseries or cluster inputs");
+    if (p.hot_experts < 2 || p.hot_experts > 64)
+        return moemap_error_set(err, MOEMAP_ERANGE, "hot experts %d is outside [2, 64]",
+                                p.hot_experts);
+
+    rp_page page;
+    memset(&page, 0, sizeof page);
+    snprintf(page.title, sizeof page.title, "%s", p.title && *p.title ? p.title : "moemap report");
+
+    int rc = 0;
+    /* Order on the page: the verdict (eval, simulate) first, then why (workload,
+     * cluster), then serving over time. */
+    if (!rc && p.eval_path)
+        rc = add_input(&page, "eval", p.eval_path, &p, 1, err);
+    else if (!p.eval_path) {
+        rp_page_missing(&page, "Per-GPU time per strategy", "give --eval (moemap eval --json)");
+        rp_page_missing(&page, "Straggler time CDF", "give --eval (moemap eval --json)");
+    }
+    if (!rc && p.simulate_path)
+        rc = add_input(&page, "simulate", p.simulate_path, &p, 3, err);
+    if (!rc && p.stats_path)
+        rc = add_input(&page, "stats", p.stats_path, &p, 0, err);
+    else if (!p.stats_path) {
+        rp_page_missing(&page, "Expert load heatmap", "give --stats (moemap stats --json)");
+        rp_page_missing(&page, "Co-activation of the hottest experts",
+                        "give --stats (moemap stats --json)");
+    }
+    if (!rc && p.cluster_path)
+        rc = add_input(&page, "cluster", p.cluster_path, &p, 2, err);
+    else if (!p.cluster_path)
+        rp_page_missing(&page, "GPU speed curves", "give --cluster (moemap.cluster/v1)");
+    if (!rc && p.timeseries_path)
+        rc = add_input(&page, "timeseries", p.timeseries_path, &p, 4, err);
+    else if (!p.timeseries_path)
+        rp_page_missing(&page, "p90 TTFT over time",
+                        "give --timeseries (moemap simulate --timeseries)");
+    if (rc) {
+        rp_page_free(&page);
+        return rc;
+    }
+    if (page.inputs.oom || page.missing.oom) {
+        rp_page_free(&page);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < page.num_items; i++)
+        if (page.items[i].body.oom || page.items[i].caption.oom) {
+            rp_page_free(&page);
+            return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+        }
+
+    char tmp_dir[4096] = "";
+    const char *dir = p.work_dir;
+    if (!dir) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmp_dir, sizeof tmp_dir, "%s/moemap-report-XXXXXX",
+                 base && *base ? base : "/tmp");
+        if (!mkdtemp(tmp_dir)) {
+            rp_page_free(&page);
+            return moemap_error_set(err, MOEMAP_EIO, "cannot create a folder in %s: %s",
+                                    base && *base ? base : "/tmp", strerror(errno));
+        }
+        dir = tmp_dir;
+    } else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        rp_page_free(&page);
+        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    }
+    rc = rp_render_charts(&page, p.gnuplot && *p.gnuplot ? p.gnuplot : "gnuplot", dir,
+                          p.progress, p.progress_ctx, err);
+    long bytes = 0;
+    if (!rc)
+        rc = rp_write_html(&page, out_html, &bytes, err);
+    if (tmp_dir[0])
+        clean_work_dir(tmp_dir, &page);
+    if (!rc && summary) {
+        summary->charts = 0;
+        for (int i = 0; i < page.num_items; i++)
+            summary->charts += page.items[i].kind == RP_ITEM_CHART;
+        summary->charts_missing = page.charts_missing;
+        summary->bytes = bytes;
+    }
+    rp_page_free(&page);
+    return rc;
+}
