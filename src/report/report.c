@@ -53,6 +53,12 @@ typedef int (*builder_fn)(rp_page *, const json_t *, const char *, moemap_error 
 static int add_input(rp_page *page, const char *what, const char *path,
                      const moemap_report_params *p, int kind, moemap_error *err)
 {
+    if (kind == 2) { /* the cluster goes through the library's own reader */
+        rp_buf_printf(&page->inputs, "<li>%s: <code>", what);
+        rp_buf_html(&page->inputs, path);
+        rp_buf_printf(&page->inputs, "</code></li>\n");
+        return rp_add_cluster(page, path, err);
+    }
     json_t *root = mm_json_load_file(path, err);
     if (!root)
         return err ? err->code : MOEMAP_EIO;
@@ -68,7 +74,6 @@ static int add_input(rp_page *page, const char *what, const char *path,
     switch (kind) {
     case 0: rc = rp_add_stats(page, root, path, p->hot_experts, err); break;
     case 1: rc = rp_add_eval(page, root, path, p->layer, err); break;
-    case 2: rc = rp_add_cluster(page, root, path, err); break;
     case 3: rc = rp_add_simulate(page, root, path, err); break;
     default: rc = rp_add_timeseries(page, root, path, err); break;
     }

@@ -4,140 +4,48 @@
  * a large token count (the spread depends on the work: the weight-read floor of a few
  * tokens and the compute-bound end differ, which is why moemap keeps whole curves).
  *
- * Reads moemap.cluster/v1 as DESIGN.md defines it: a GPU's curve is its own `curve` when
- * present, else `base_curve` divided by its `speed`; piecewise-linear, the first point's
- * value below it, extended with the last slope past the end.
+ * The profile is read and checked by moemap_cluster_read, and every point drawn is the
+ * cost model's own f_g(n) (moemap_cluster_expert_us), so the chart shows exactly what
+ * the placement strategies and the evaluator use.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "json_util.h"
+#include "moemap/cluster.h"
 #include "report_internal.h"
 
-#define MAX_POINTS 256
-
-typedef struct curve {
-    int n;
-    double tokens[MAX_POINTS], us[MAX_POINTS];
-} curve;
-
-static int read_curve(const json_t *obj, const char *where, curve *c, moemap_error *err)
+/* f_g(n) in microseconds, the cost model's own. */
+static double f(const moemap_cluster *c, int g, double n)
 {
-    char w[256];
-    json_t *t = mm_json_get_array(obj, "tokens", where, err);
-    json_t *u = t ? mm_json_get_array(obj, "us", where, err) : NULL;
-    if (!t || !u)
-        return err ? err->code : MOEMAP_EPARSE;
-    size_t n = json_array_size(t);
-    if (n == 0 || n != json_array_size(u) || n > MAX_POINTS)
-        return moemap_error_set(err, MOEMAP_EPARSE,
-                                "%s: tokens and us must have the same length in [1, %d] "
-                                "(got %zu and %zu)",
-                                where, MAX_POINTS, n, json_array_size(u));
-    for (size_t i = 0; i < n; i++) {
-        rp_fmt(w, sizeof w, "%s.tokens[%zu]", where, i);
-        if (mm_json_number(json_array_get(t, i), w, &c->tokens[i], err))
-            return err ? err->code : MOEMAP_EPARSE;
-        rp_fmt(w, sizeof w, "%s.us[%zu]", where, i);
-        if (mm_json_number(json_array_get(u, i), w, &c->us[i], err))
-            return err ? err->code : MOEMAP_EPARSE;
-        if (c->tokens[i] <= 0 || (i > 0 && c->tokens[i] <= c->tokens[i - 1]) || c->us[i] < 0)
-            return moemap_error_set(err, MOEMAP_EPARSE,
-                                    "%s: point %zu: tokens must be positive and increasing, "
-                                    "us non-negative",
-                                    where, i);
-    }
-    c->n = (int)n;
-    return 0;
+    return moemap_cluster_expert_us(c, g, n);
 }
 
-static double curve_at(const curve *c, double n)
+int rp_add_cluster(rp_page *page, const char *path, moemap_error *err)
 {
-    if (n <= 0)
-        return 0;
-    if (c->n == 1 || n <= c->tokens[0])
-        return c->us[0] * (c->n == 1 && n > c->tokens[0] ? n / c->tokens[0] : 1.0);
-    int i = 1;
-    while (i < c->n - 1 && c->tokens[i] < n)
-        i++;
-    double x0 = c->tokens[i - 1], x1 = c->tokens[i];
-    return c->us[i - 1] + (c->us[i] - c->us[i - 1]) * (n - x0) / (x1 - x0);
-}
-
-int rp_add_cluster(rp_page *page, const json_t *root, const char *path, moemap_error *err)
-{
-    char where[256];
-    json_t *gpus = mm_json_get_array(root, "gpus", path, err);
-    if (!gpus)
-        return err ? err->code : MOEMAP_EPARSE;
-    int ng = (int)json_array_size(gpus);
-    if (ng == 0)
-        return moemap_error_set(err, MOEMAP_EPARSE, "%s: gpus is empty", path);
-    curve base = {0};
-    json_t *bc = json_object_get(root, "base_curve");
-    if (bc) {
-        rp_fmt(where, sizeof where, "%s: base_curve", path);
-        if (read_curve(bc, where, &base, err))
-            return err ? err->code : MOEMAP_EPARSE;
-    }
-    curve *cv = moemap_calloc((size_t)ng, sizeof *cv);
+    moemap_cluster *c = NULL;
+    int rc = moemap_cluster_read(path, &c, err);
+    if (rc)
+        return rc;
+    int ng = c->num_gpus;
     double *speed = moemap_calloc((size_t)ng, sizeof *speed);
-    int *node = moemap_calloc((size_t)ng, sizeof *node);
-    int rc = 0;
-    if (!cv || !speed || !node) {
+    if (!speed) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    for (int g = 0; g < ng && !rc; g++) {
-        json_t *gj = json_array_get(gpus, (size_t)g);
-        rp_fmt(where, sizeof where, "%s: gpus[%d]", path, g);
-        if (!json_is_object(gj)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: expected an object", where);
-            break;
-        }
-        long nd = 0;
-        if (mm_json_get_int_opt(gj, "node", where, 0, 1 << 20, &nd, err)) {
-            rc = err ? err->code : MOEMAP_EPARSE;
-            break;
-        }
-        node[g] = (int)nd;
-        json_t *own = json_object_get(gj, "curve");
-        if (own) {
-            char w2[300];
-            rp_fmt(w2, sizeof w2, "%s.curve", where);
-            if (read_curve(own, w2, &cv[g], err))
-                rc = err ? err->code : MOEMAP_EPARSE;
-            continue;
-        }
-        double s = 1.0;
-        if (mm_json_get_num_opt(gj, "speed", where, 1e-6, 1e6, &s, err)) {
-            rc = err ? err->code : MOEMAP_EPARSE;
-            break;
-        }
-        if (base.n == 0) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE,
-                                  "%s: no curve of its own and the cluster has no base_curve",
-                                  where);
-            break;
-        }
-        cv[g] = base;
-        for (int i = 0; i < cv[g].n; i++)
-            cv[g].us[i] /= s;
-    }
-    if (rc)
-        goto done;
 
     /* Token grid: powers of two up to the largest measured point (at least 4096). */
     double nmax = 4096;
-    for (int g = 0; g < ng; g++)
-        if (cv[g].tokens[cv[g].n - 1] > nmax)
-            nmax = cv[g].tokens[cv[g].n - 1];
+    for (int g = 0; g < ng; g++) {
+        const moemap_curve *e = &c->gpus[g].eff;
+        if (e->n > 0 && e->tokens[e->n - 1] > nmax)
+            nmax = e->tokens[e->n - 1];
+    }
     const double small_n = 16, large_n = nmax >= 8192 ? 8192 : nmax;
     /* Relative speed = fastest GPU's time / this GPU's time, at each token count. */
     double best_s = INFINITY, best_l = INFINITY;
     for (int g = 0; g < ng; g++) {
-        double ts = curve_at(&cv[g], small_n), tl = curve_at(&cv[g], large_n);
+        double ts = f(c, g, small_n), tl = f(c, g, large_n);
         if (ts > 0 && ts < best_s)
             best_s = ts;
         if (tl > 0 && tl < best_l)
@@ -145,14 +53,15 @@ int rp_add_cluster(rp_page *page, const json_t *root, const char *path, moemap_e
     }
     int fastest = 0, slowest = 0;
     for (int g = 0; g < ng; g++) {
-        speed[g] = curve_at(&cv[g], large_n) > 0 ? best_l / curve_at(&cv[g], large_n) : 0;
+        speed[g] = f(c, g, large_n) > 0 ? best_l / f(c, g, large_n) : 0;
         if (speed[g] > speed[fastest])
             fastest = g;
         if (speed[g] < speed[slowest])
             slowest = g;
     }
 
-    rp_item *it = rp_page_add(page, RP_ITEM_CHART, "cluster", "GPU speed curves of the cluster");
+    rp_item *it =
+        rp_page_add(page, RP_ITEM_CHART, "cluster", "GPU speed curves of the cluster");
     if (!it) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
         goto done;
@@ -168,19 +77,19 @@ int rp_add_cluster(rp_page *page, const json_t *root, const char *path, moemap_e
     rp_buf_printf(s, "$curves << EOD\n");
     for (int g = 0; g < ng; g++) {
         for (double n = 1; n <= nmax * 1.0001; n *= 2)
-            rp_buf_printf(s, "%g %.6g\n", n, curve_at(&cv[g], n));
+            rp_buf_printf(s, "%g %.6g\n", n, f(c, g, n));
         rp_buf_printf(s, "\n\n");
     }
     rp_buf_printf(s, "EOD\n$speed << EOD\n");
     for (int g = 0; g < ng; g++) {
-        double ts = curve_at(&cv[g], small_n);
-        rp_buf_printf(s, "%d %.6g %.6g %d\n", g, ts > 0 ? best_s / ts : 0, speed[g], node[g]);
+        double ts = f(c, g, small_n);
+        rp_buf_printf(s, "%d %.6g %.6g\n", g, ts > 0 ? best_s / ts : 0, speed[g]);
     }
     rp_buf_printf(s, "EOD\n");
     /* Start the speed axis just below the slowest GPU so a 5% spread is visible. */
     double ymin = 1.0;
     for (int g = 0; g < ng; g++) {
-        double ts = curve_at(&cv[g], small_n), rel = ts > 0 ? best_s / ts : 0;
+        double ts = f(c, g, small_n), rel = ts > 0 ? best_s / ts : 0;
         if (rel < ymin)
             ymin = rel;
         if (speed[g] < ymin)
@@ -214,8 +123,7 @@ int rp_add_cluster(rp_page *page, const json_t *root, const char *path, moemap_e
                   "unset multiplot\n",
                   ymin, ng - 1, rp_gp_color(5), small_n, rp_gp_color(0), large_n);
 done:
-    moemap_free(cv);
     moemap_free(speed);
-    moemap_free(node);
+    moemap_cluster_free(c);
     return rc;
 }

@@ -83,7 +83,7 @@ int rp_add_stats(rp_page *page, const json_t *root, const char *path, int hot_ex
                  moemap_error *err);
 int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
                 moemap_error *err);
-int rp_add_cluster(rp_page *page, const json_t *root, const char *path, moemap_error *err);
+int rp_add_cluster(rp_page *page, const char *path, moemap_error *err);
 int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_error *err);
 int rp_add_timeseries(rp_page *page, const json_t *root, const char *path,
                       moemap_error *err);
