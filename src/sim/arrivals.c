@@ -1,0 +1,417 @@
+/*
+ * arrivals.c — request arrival traces for the serving simulator: readers for the Azure
+ * LLM inference trace (CSV, wall-clock timestamps) and the Mooncake traces (JSONL,
+ * milliseconds), Poisson and bursty generators, and windowing/rate scaling.
+ *
+ * The parsers work on memory buffers so the fuzz target can drive them; every malformed
+ * line is an error naming the file and line, never a silently dropped request.
+ */
+#include "moemap/sim.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_util.h"
+
+void moemap_arrivals_free(moemap_arrivals *a)
+{
+    if (!a)
+        return;
+    moemap_free(a->reqs);
+    moemap_free(a);
+}
+
+/* A growable request array. */
+typedef struct reqvec {
+    moemap_arrivals *a;
+    long cap;
+} reqvec;
+
+static int reqvec_init(reqvec *v, moemap_error *err)
+{
+    v->a = moemap_calloc(1, sizeof *v->a);
+    v->cap = 0;
+    if (!v->a)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory for arrivals");
+    return 0;
+}
+
+static int reqvec_push(reqvec *v, double t, long prompt, long output, moemap_error *err)
+{
+    if (v->a->n == v->cap) {
+        long nc = v->cap ? v->cap * 2 : 1024;
+        moemap_request *r = moemap_realloc(v->a->reqs, (size_t)nc * sizeof *r);
+        if (!r)
+            return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory for arrivals");
+        v->a->reqs = r;
+        v->cap = nc;
+    }
+    moemap_request *q = &v->a->reqs[v->a->n++];
+    q->arrival_s = t;
+    q->prompt_tokens = (int)prompt;
+    q->output_tokens = (int)output;
+    return 0;
+}
+
+static int cmp_arrival(const void *x, const void *y)
+{
+    const moemap_request *a = x, *b = y;
+    return (a->arrival_s > b->arrival_s) - (a->arrival_s < b->arrival_s);
+}
+
+/* Sorts by time (traces are nearly sorted; ties keep no particular order, which is fine
+ * since the simulator admits all requests of one instant together) and shifts so the
+ * first request arrives at 0. */
+static int finish(reqvec *v, const char *name, moemap_arrivals **out, moemap_error *err)
+{
+    moemap_arrivals *a = v->a;
+    if (a->n == 0) {
+        moemap_arrivals_free(a);
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: no requests", name);
+    }
+    qsort(a->reqs, (size_t)a->n, sizeof *a->reqs, cmp_arrival);
+    double t0 = a->reqs[0].arrival_s;
+    for (long i = 0; i < a->n; i++)
+        a->reqs[i].arrival_s -= t0;
+    *out = a;
+    return 0;
+}
+
+/* Token counts: 0 prompt tokens (seen in the traces) count as 1; outputs likewise. The
+ * limit keeps the scheduler's int arithmetic safe. */
+#define MAX_TOKENS 10000000L
+
+static int check_tokens(long v, const char *name, long line, const char *what,
+                        moemap_error *err)
+{
+    if (v < 0 || v > MAX_TOKENS)
+        return moemap_error_set(err, MOEMAP_ERANGE, "%s:%ld: %s %ld outside [0, %ld]", name,
+                                line, what, v, MAX_TOKENS);
+    return 0;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm). */
+static long days_from_civil(long y, long m, long d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Reads exactly `n` digits at *p into *out. */
+static int digits(const char **p, const char *end, int n, long *out)
+{
+    long v = 0;
+    for (int i = 0; i < n; i++) {
+        if (*p >= end || !isdigit((unsigned char)**p))
+            return -1;
+        v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "YYYY-MM-DD HH:MM:SS[.fraction]" -> seconds since the epoch. */
+static int parse_timestamp(const char *p, const char *end, double *out)
+{
+    long y, mo, d, h, mi, s;
+    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) ||
+        p >= end || *p++ != '-' || digits(&p, end, 2, &d) || p >= end ||
+        (*p != ' ' && *p != 'T'))
+        return -1;
+    p++;
+    if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi) ||
+        p >= end || *p++ != ':' || digits(&p, end, 2, &s))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return -1;
+    double frac = 0, scale = 0.1;
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || !isdigit((unsigned char)*p))
+            return -1;
+        while (p < end && isdigit((unsigned char)*p)) {
+            frac += (*p - '0') * scale;
+            scale *= 0.1;
+            p++;
+        }
+    }
+    if (p != end)
+        return -1;
+    *out = (double)(days_from_civil(y, mo, d) * 86400L + h * 3600 + mi * 60 + s) + frac;
+    return 0;
+}
+
+/* A non-negative integer field [p, end) with optional surrounding blanks. */
+static int parse_count(const char *p, const char *end, long *out)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    if (p == end)
+        return -1;
+    long v = 0;
+    for (; p < end; p++) {
+        if (!isdigit((unsigned char)*p) || v > MAX_TOKENS)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int moemap_arrivals_parse_azure(const char *buf, size_t len, const char *name,
+                                moemap_arrivals **out, moemap_error *err)
+{
+    reqvec v;
+    int rc = reqvec_init(&v, err);
+    if (rc)
+        return rc;
+    const char *p = buf, *end = buf + len;
+    long line = 0;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        line++;
+        const char *le = eol;
+        if (le > p && le[-1] == '\r')
+            le--;
+        const char *ls = p;
+        p = eol < end ? eol + 1 : end;
+        if (le == ls)
+            continue; /* blank line */
+        if (line == 1 && !isdigit((unsigned char)*ls)) {
+            /* Header: must name the three columns, in the trace's order. */
+            if ((size_t)(le - ls) < 9 || strncmp(ls, "TIMESTAMP", 9) != 0) {
+                rc = moemap_error_set(err, MOEMAP_EPARSE,
+                                      "%s:1: expected the header "
+                                      "TIMESTAMP,ContextTokens,GeneratedTokens",
+                                      name);
+                goto fail;
+            }
+            continue;
+        }
+        const char *c1 = memchr(ls, ',', (size_t)(le - ls));
+        const char *c2 = c1 ? memchr(c1 + 1, ',', (size_t)(le - c1 - 1)) : NULL;
+        if (!c2 || memchr(c2 + 1, ',', (size_t)(le - c2 - 1))) {
+            rc = moemap_error_set(err, MOEMAP_EPARSE,
+                                  "%s:%ld: expected 3 comma-separated fields", name, line);
+            goto fail;
+        }
+        double t;
+        long prompt, output;
+        if (parse_timestamp(ls, c1, &t)) {
+            rc = moemap_error_set(err, MOEMAP_EPARSE,
+                                  "%s:%ld: bad timestamp (expected YYYY-MM-DD HH:MM:SS.f)",
+                                  name, line);
+            goto fail;
+        }
+        if (parse_count(c1 + 1, c2, &prompt) || parse_count(c2 + 1, le, &output)) {
+            rc = moemap_error_set(err, MOEMAP_EPARSE,
+                                  "%s:%ld: token counts must be non-negative integers", name,
+                                  line);
+            goto fail;
+        }
+        if ((rc = check_tokens(prompt, name, line, "ContextTokens", err)) ||
+            (rc = check_tokens(output, name, line, "GeneratedTokens", err)))
+            goto fail;
+        if ((rc = reqvec_push(&v, t, prompt > 0 ? prompt : 1, output > 0 ? output : 1, err)))
+            goto fail;
+    }
+    return finish(&v, name, out, err);
+fail:
+    moemap_arrivals_free(v.a);
+    return rc;
+}
+
+int moemap_arrivals_parse_mooncake(const char *buf, size_t len, const char *name,
+                                   moemap_arrivals **out, moemap_error *err)
+{
+    reqvec v;
+    int rc = reqvec_init(&v, err);
+    if (rc)
+        return rc;
+    const char *p = buf, *end = buf + len;
+    long line = 0;
+    char where[600];
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        line++;
+        const char *ls = p;
+        p = eol < end ? eol + 1 : end;
+        const char *q = ls;
+        while (q < eol && isspace((unsigned char)*q))
+            q++;
+        if (q == eol)
+            continue;
+        snprintf(where, sizeof where, "%.400s:%ld", name, line);
+        moemap_error jerr = {0};
+        json_t *obj = mm_json_load_buffer(ls, (size_t)(eol - ls), where, &jerr);
+        if (!obj) {
+            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s", jerr.msg);
+            goto fail;
+        }
+        double ts;
+        long in, outl;
+        if (!json_is_object(obj)) {
+            json_decref(obj);
+            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: expected a JSON object", where);
+            goto fail;
+        }
+        rc = mm_json_get_num(obj, "timestamp", where, 0, 1e12, &ts, err);
+        if (!rc)
+            rc = mm_json_get_int(obj, "input_length", where, 0, MAX_TOKENS, &in, err);
+        if (!rc)
+            rc = mm_json_get_int(obj, "output_length", where, 0, MAX_TOKENS, &outl, err);
+        json_decref(obj);
+        if (rc)
+            goto fail;
+        if ((rc = reqvec_push(&v, ts / 1000.0, in > 0 ? in : 1, outl > 0 ? outl : 1, err)))
+            goto fail;
+    }
+    return finish(&v, name, out, err);
+fail:
+    moemap_arrivals_free(v.a);
+    return rc;
+}
+
+int moemap_arrivals_read(const char *path, moemap_arrivals **out, moemap_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 20, len = 0;
+    char *buf = moemap_malloc(cap);
+    int rc = 0;
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (len < cap)
+            break;
+        cap *= 2;
+        char *nb = moemap_realloc(buf, cap);
+        if (!nb) {
+            moemap_free(buf);
+            buf = NULL;
+        } else {
+            buf = nb;
+        }
+    }
+    if (!buf)
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
+    else if (ferror(f))
+        rc = moemap_error_set(err, MOEMAP_EIO, "%s: read error", path);
+    fclose(f);
+    if (rc) {
+        moemap_free(buf);
+        return rc;
+    }
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)buf[i]))
+        i++;
+    if (i < len && buf[i] == '{')
+        rc = moemap_arrivals_parse_mooncake(buf, len, path, out, err);
+    else
+        rc = moemap_arrivals_parse_azure(buf, len, path, out, err);
+    moemap_free(buf);
+    return rc;
+}
+
+int moemap_arrivals_generate(moemap_arrival_process proc, double rate, double duration_s,
+                             const moemap_arrivals *lengths, int prompt_tokens,
+                             int output_tokens, uint64_t seed, moemap_arrivals **out,
+                             moemap_error *err)
+{
+    if (!(rate > 0) || !isfinite(rate) || rate > 1e6)
+        return moemap_error_set(err, MOEMAP_EINVAL, "arrival rate %g must be in (0, 1e6]",
+                                rate);
+    if (!(duration_s > 0) || !isfinite(duration_s) || rate * duration_s > 5e7)
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "duration %g s must be positive (and rate x duration <= 5e7)",
+                                duration_s);
+    if (!lengths && (prompt_tokens < 1 || output_tokens < 1))
+        return moemap_error_set(err, MOEMAP_EINVAL, "prompt and output lengths must be >= 1");
+    if (lengths && lengths->n < 1)
+        return moemap_error_set(err, MOEMAP_EINVAL, "length source has no requests");
+    moemap_rng rng;
+    moemap_rng_seed(&rng, seed);
+    reqvec v;
+    int rc = reqvec_init(&v, err);
+    if (rc)
+        return rc;
+    /* Bursty: a balanced two-phase hyper-exponential with squared CV 9: with probability
+     * p the gap has mean 1/(2 p rate), else 1/(2 (1-p) rate); mean gap stays 1/rate. */
+    const double cv2 = 9.0;
+    const double p = 0.5 * (1.0 - sqrt((cv2 - 1.0) / (cv2 + 1.0)));
+    double t = 0;
+    for (;;) {
+        double gap;
+        if (proc == MOEMAP_ARRIVALS_BURSTY) {
+            double r = moemap_rng_uniform(&rng) < p ? 2.0 * p * rate : 2.0 * (1.0 - p) * rate;
+            gap = moemap_rng_exponential(&rng, r);
+        } else {
+            gap = moemap_rng_exponential(&rng, rate);
+        }
+        t += gap;
+        if (t >= duration_s)
+            break;
+        long pr = prompt_tokens, ou = output_tokens;
+        if (lengths) {
+            const moemap_request *src = &lengths->reqs[moemap_rng_below(&rng, (uint64_t)lengths->n)];
+            pr = src->prompt_tokens;
+            ou = src->output_tokens;
+        }
+        if ((rc = reqvec_push(&v, t, pr, ou, err))) {
+            moemap_arrivals_free(v.a);
+            return rc;
+        }
+    }
+    if (v.a->n == 0) {
+        moemap_arrivals_free(v.a);
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "rate %g over %g s generated no request", rate, duration_s);
+    }
+    *out = v.a;
+    return 0;
+}
+
+int moemap_arrivals_window(const moemap_arrivals *a, double duration_s, double rate_scale,
+                           moemap_arrivals **out, moemap_error *err)
+{
+    if (!(rate_scale > 0) || !isfinite(rate_scale))
+        return moemap_error_set(err, MOEMAP_EINVAL, "rate scale %g must be positive",
+                                rate_scale);
+    reqvec v;
+    int rc = reqvec_init(&v, err);
+    if (rc)
+        return rc;
+    for (long i = 0; i < a->n; i++) {
+        double t = a->reqs[i].arrival_s / rate_scale;
+        if (duration_s > 0 && t >= duration_s)
+            break;
+        if ((rc = reqvec_push(&v, t, a->reqs[i].prompt_tokens, a->reqs[i].output_tokens,
+                              err))) {
+            moemap_arrivals_free(v.a);
+            return rc;
+        }
+    }
+    if (v.a->n == 0) {
+        moemap_arrivals_free(v.a);
+        return moemap_error_set(err, MOEMAP_EINVAL, "no request arrives within %g s",
+                                duration_s);
+    }
+    *out = v.a;
+    return 0;
+}

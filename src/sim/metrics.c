@@ -1,0 +1,365 @@
+/*
+ * metrics.c — what users feel, from the simulated requests: TTFT, TPOT and end-to-end
+ * latency percentiles, SLO attainment, goodput and throughput; what operators watch:
+ * per-GPU barrier idle time, migration bytes and stall; and a per-second time series
+ * (p90 TTFT, straggler time, tokens/s) with event markers. Also the JSON rendering of a
+ * result, whose keys docs/simulate.md documents (kept stable for the report).
+ */
+#include "sim_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_util.h"
+
+typedef struct ttft_rec {
+    int bucket;
+    double ttft;
+} ttft_rec;
+
+struct metrics {
+    moemap_sim_params params;
+    int G;
+    double *idle;           /* [G] */
+    double dt;
+    int ts_cap;
+    int ts_n;
+    double *ts_straggler;   /* [ts_cap] seconds */
+    double *ts_tokens;      /* [ts_cap] tokens */
+    ttft_rec *firsts;
+    long nfirst, capfirst;
+    moemap_sim_marker *markers;
+    int nmark, capmark;
+    long last_tokens_out;
+    double busy_s, moe_s;
+    long oom;               /* allocation failures while recording (reported) */
+};
+
+int metrics_create(const moemap_sim_params *params, int num_gpus, metrics **out,
+                   moemap_error *err)
+{
+    metrics *m = moemap_calloc(1, sizeof *m);
+    if (!m)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    m->params = *params;
+    m->G = num_gpus;
+    m->dt = params->timeseries_dt > 0 ? params->timeseries_dt : 1.0;
+    m->idle = moemap_calloc((size_t)num_gpus, sizeof *m->idle);
+    if (!m->idle) {
+        metrics_free(m);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    }
+    *out = m;
+    return 0;
+}
+
+void metrics_free(metrics *m)
+{
+    if (!m)
+        return;
+    moemap_free(m->idle);
+    moemap_free(m->ts_straggler);
+    moemap_free(m->ts_tokens);
+    moemap_free(m->firsts);
+    moemap_free(m->markers);
+    moemap_free(m);
+}
+
+double *metrics_idle(metrics *m) { return m->idle; }
+
+/* Makes the time series reach bucket k; 0 on success. */
+static int ts_reach(metrics *m, int k)
+{
+    if (k < m->ts_cap) {
+        if (k >= m->ts_n)
+            m->ts_n = k + 1;
+        return 0;
+    }
+    int nc = m->ts_cap ? m->ts_cap : 256;
+    while (nc <= k)
+        nc *= 2;
+    double *a = moemap_realloc(m->ts_straggler, (size_t)nc * sizeof *a);
+    if (!a)
+        return -1;
+    m->ts_straggler = a;
+    double *b = moemap_realloc(m->ts_tokens, (size_t)nc * sizeof *b);
+    if (!b)
+        return -1;
+    m->ts_tokens = b;
+    for (int i = m->ts_cap; i < nc; i++)
+        m->ts_straggler[i] = m->ts_tokens[i] = 0;
+    m->ts_cap = nc;
+    m->ts_n = k + 1;
+    return 0;
+}
+
+static int bucket_of(const metrics *m, double t)
+{
+    double k = floor(t / m->dt);
+    return k < 0 ? 0 : k > 1e8 ? 100000000 : (int)k;
+}
+
+void metrics_first_token(metrics *m, const sim_req *q)
+{
+    if (m->nfirst == m->capfirst) {
+        long nc = m->capfirst ? m->capfirst * 2 : 1024;
+        ttft_rec *r = moemap_realloc(m->firsts, (size_t)nc * sizeof *r);
+        if (!r) {
+            m->oom++;
+            return;
+        }
+        m->firsts = r;
+        m->capfirst = nc;
+    }
+    m->firsts[m->nfirst].bucket = bucket_of(m, q->first_token);
+    m->firsts[m->nfirst].ttft = q->first_token - q->arrival;
+    m->nfirst++;
+}
+
+void metrics_iteration(metrics *m, double t_end, const sim_iter *it, long tokens_out)
+{
+    int k = bucket_of(m, t_end);
+    m->busy_s += it->time_s;
+    m->moe_s += it->moe_s;
+    if (ts_reach(m, k) != 0) {
+        m->oom++;
+        return;
+    }
+    m->ts_straggler[k] += it->moe_s - it->moe_mean_s;
+    m->ts_tokens[k] += (double)(tokens_out - m->last_tokens_out);
+    m->last_tokens_out = tokens_out;
+}
+
+int metrics_marker(metrics *m, double t, const char *label)
+{
+    if (m->nmark == m->capmark) {
+        int nc = m->capmark ? m->capmark * 2 : 16;
+        moemap_sim_marker *a = moemap_realloc(m->markers, (size_t)nc * sizeof *a);
+        if (!a)
+            return MOEMAP_ENOMEM;
+        m->markers = a;
+        m->capmark = nc;
+    }
+    m->markers[m->nmark].time_s = t;
+    snprintf(m->markers[m->nmark].label, sizeof m->markers[0].label, "%s", label);
+    m->nmark++;
+    return 0;
+}
+
+static void latency(double *x, long n, moemap_latency *out)
+{
+    if (n == 0) {
+        out->p50 = out->p90 = out->p99 = out->mean = NAN;
+        return;
+    }
+    out->p50 = moemap_quantile(x, (size_t)n, 0.50);
+    out->p90 = moemap_quantile(x, (size_t)n, 0.90);
+    out->p99 = moemap_quantile(x, (size_t)n, 0.99);
+    out->mean = moemap_mean(x, (size_t)n);
+}
+
+static int cmp_ttft(const void *a, const void *b)
+{
+    const ttft_rec *x = a, *y = b;
+    if (x->bucket != y->bucket)
+        return x->bucket < y->bucket ? -1 : 1;
+    return (x->ttft > y->ttft) - (x->ttft < y->ttft);
+}
+
+void moemap_sim_result_free(moemap_sim_result *r)
+{
+    if (!r)
+        return;
+    moemap_free(r->gpu_idle_s);
+    moemap_free(r->ts_time_s);
+    moemap_free(r->ts_p90_ttft_s);
+    moemap_free(r->ts_straggler_ms);
+    moemap_free(r->ts_tokens_per_s);
+    moemap_free(r->markers);
+    moemap_free(r);
+}
+
+int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
+                   long iterations, moemap_sim_result **out, moemap_error *err)
+{
+    if (m->oom)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory recording metrics");
+    moemap_sim_result *r = moemap_calloc(1, sizeof *r);
+    double *ttft = moemap_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    double *tpot = moemap_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    double *e2e = moemap_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    int T = m->ts_n;
+    if (r) {
+        r->gpu_idle_s = moemap_malloc((size_t)m->G * sizeof(double));
+        r->ts_time_s = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
+        r->ts_p90_ttft_s = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
+        r->ts_straggler_ms = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
+        r->ts_tokens_per_s = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
+        r->markers = moemap_malloc((size_t)(m->nmark > 0 ? m->nmark : 1) * sizeof *r->markers);
+    }
+    if (!r || !ttft || !tpot || !e2e || !r->gpu_idle_s || !r->ts_time_s ||
+        !r->ts_p90_ttft_s || !r->ts_straggler_ms || !r->ts_tokens_per_s || !r->markers) {
+        moemap_free(ttft);
+        moemap_free(tpot);
+        moemap_free(e2e);
+        moemap_sim_result_free(r);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory for the result");
+    }
+    long arrived = 0, done = 0, ntp = 0, ok_ttft = 0, ok_tpot = 0, ok_both = 0;
+    double out_tokens = 0;
+    for (long i = 0; i < n; i++) {
+        const sim_req *q = &reqs[i];
+        if (q->arrival > sim_time)
+            continue;
+        arrived++;
+        if (q->done < 0)
+            continue; /* unfinished at the horizon: misses its SLOs */
+        double tt = q->first_token - q->arrival;
+        double tp = q->output > 1 ? (q->done - q->first_token) / (q->output - 1) : 0;
+        ttft[done] = tt;
+        e2e[done] = q->done - q->arrival;
+        if (q->output > 1)
+            tpot[ntp++] = tp;
+        done++;
+        out_tokens += q->output;
+        int a = tt <= m->params.slo_ttft_s, b = tp <= m->params.slo_tpot_s;
+        ok_ttft += a;
+        ok_tpot += b;
+        ok_both += a && b;
+    }
+    r->requests = arrived;
+    r->completed = done;
+    r->iterations = iterations;
+    r->sim_time_s = sim_time;
+    latency(ttft, done, &r->ttft);
+    latency(tpot, ntp, &r->tpot);
+    latency(e2e, done, &r->e2e);
+    double den = arrived > 0 ? (double)arrived : 1;
+    r->slo_attainment = ok_both / den;
+    r->ttft_attainment = ok_ttft / den;
+    r->tpot_attainment = ok_tpot / den;
+    double span = sim_time > 0 ? sim_time : 1;
+    r->goodput_rps = ok_both / span;
+    r->throughput_rps = done / span;
+    r->throughput_tps = out_tokens / span;
+    r->mean_iteration_ms = iterations > 0 ? m->busy_s / iterations * 1e3 : 0;
+    r->moe_share = m->busy_s > 0 ? m->moe_s / m->busy_s : 0;
+    r->num_gpus = m->G;
+    memcpy(r->gpu_idle_s, m->idle, (size_t)m->G * sizeof(double));
+    /* Time series: p90 TTFT per bucket from the first-token records sorted by bucket. */
+    qsort(m->firsts, (size_t)m->nfirst, sizeof *m->firsts, cmp_ttft);
+    r->ts_n = T;
+    long j = 0;
+    for (int k = 0; k < T; k++) {
+        r->ts_time_s[k] = k * m->dt;
+        r->ts_straggler_ms[k] = m->ts_straggler[k] * 1e3;
+        r->ts_tokens_per_s[k] = m->ts_tokens[k] / m->dt;
+        while (j < m->nfirst && m->firsts[j].bucket < k)
+            j++;
+        long j0 = j;
+        while (j < m->nfirst && m->firsts[j].bucket == k)
+            j++;
+        long cnt = j - j0;
+        if (cnt == 0) {
+            r->ts_p90_ttft_s[k] = NAN;
+        } else {
+            /* Sorted within the bucket: interpolate the 0.9 quantile directly. */
+            double pos = 0.9 * (double)(cnt - 1);
+            long lo = (long)pos;
+            double f = pos - (double)lo;
+            double a = m->firsts[j0 + lo].ttft;
+            double b = lo + 1 < cnt ? m->firsts[j0 + lo + 1].ttft : a;
+            r->ts_p90_ttft_s[k] = a + f * (b - a);
+        }
+    }
+    memcpy(r->markers, m->markers, (size_t)m->nmark * sizeof *r->markers);
+    r->num_markers = m->nmark;
+    moemap_free(ttft);
+    moemap_free(tpot);
+    moemap_free(e2e);
+    *out = r;
+    return 0;
+}
+
+/* A real rounded for readability; NaN (no data) becomes null. */
+static json_t *num(double x, int digits)
+{
+    if (!isfinite(x))
+        return json_null();
+    return mm_json_real(x, digits);
+}
+
+static json_t *lat_json(const moemap_latency *l)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "p50", num(l->p50, 6));
+    json_object_set_new(o, "p90", num(l->p90, 6));
+    json_object_set_new(o, "p99", num(l->p99, 6));
+    json_object_set_new(o, "mean", num(l->mean, 6));
+    return o;
+}
+
+char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int timeseries)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "label", json_string(label ? label : ""));
+    json_object_set_new(o, "requests", json_integer(r->requests));
+    json_object_set_new(o, "completed", json_integer(r->completed));
+    json_object_set_new(o, "iterations", json_integer(r->iterations));
+    json_object_set_new(o, "sim_time_s", num(r->sim_time_s, 4));
+    json_object_set_new(o, "ttft_s", lat_json(&r->ttft));
+    json_object_set_new(o, "tpot_s", lat_json(&r->tpot));
+    json_object_set_new(o, "e2e_s", lat_json(&r->e2e));
+    json_object_set_new(o, "slo_attainment", num(r->slo_attainment, 5));
+    json_object_set_new(o, "ttft_attainment", num(r->ttft_attainment, 5));
+    json_object_set_new(o, "tpot_attainment", num(r->tpot_attainment, 5));
+    json_object_set_new(o, "goodput_rps", num(r->goodput_rps, 4));
+    json_object_set_new(o, "throughput_rps", num(r->throughput_rps, 4));
+    json_object_set_new(o, "throughput_tps", num(r->throughput_tps, 2));
+    json_object_set_new(o, "mean_iteration_ms", num(r->mean_iteration_ms, 4));
+    json_object_set_new(o, "moe_share", num(r->moe_share, 4));
+    json_t *idle = json_array();
+    for (int g = 0; g < r->num_gpus; g++)
+        json_array_append_new(idle, num(r->gpu_idle_s[g], 4));
+    json_object_set_new(o, "gpu_idle_s", idle);
+    json_t *mig = json_object();
+    json_object_set_new(mig, "bytes", num(r->migration_bytes, 0));
+    json_object_set_new(mig, "stall_s", num(r->migration_stall_s, 6));
+    json_object_set_new(mig, "replicas_moved", json_integer(r->replicas_moved));
+    json_object_set_new(mig, "recalibrations", json_integer(r->recalibrations));
+    json_object_set_new(o, "migration", mig);
+    json_t *marks = json_array();
+    for (int i = 0; i < r->num_markers; i++) {
+        json_t *mk = json_object();
+        json_object_set_new(mk, "time_s", num(r->markers[i].time_s, 3));
+        json_object_set_new(mk, "label", json_string(r->markers[i].label));
+        json_array_append_new(marks, mk);
+    }
+    json_object_set_new(o, "markers", marks);
+    if (timeseries) {
+        json_t *ts = json_object();
+        json_t *t = json_array(), *p = json_array(), *s = json_array(), *k = json_array();
+        for (int i = 0; i < r->ts_n; i++) {
+            json_array_append_new(t, num(r->ts_time_s[i], 3));
+            json_array_append_new(p, num(r->ts_p90_ttft_s[i], 5));
+            json_array_append_new(s, num(r->ts_straggler_ms[i], 4));
+            json_array_append_new(k, num(r->ts_tokens_per_s[i], 1));
+        }
+        json_object_set_new(ts, "time_s", t);
+        json_object_set_new(ts, "p90_ttft_s", p);
+        json_object_set_new(ts, "straggler_ms", s);
+        json_object_set_new(ts, "tokens_per_s", k);
+        json_object_set_new(o, "timeseries", ts);
+    }
+    char *txt = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!txt)
+        return NULL;
+    char *res = moemap_strdup(txt);
+    free(txt);
+    return res;
+}

@@ -1,0 +1,551 @@
+/*
+ * recal.c — recalibration policies that run inside the simulation, and what they pay.
+ *
+ *  none      keeps the initial placement (only a lost GPU forces a repair).
+ *  periodic  every recal_interval iterations re-runs a strategy (default eplb) from
+ *            scratch on the loads of the last recal_window iterations, blind to GPU
+ *            speeds — what vLLM and SGLang do with EPLB.
+ *  drift     ViBE: every recal_interval/4 iterations compares the recent per-layer load
+ *            vector with the one the placement was made for (cosine distance) and the
+ *            measured per-GPU speeds with the profiled ones; past drift_threshold it makes
+ *            up to drift_swaps swaps per layer between the slowest and the fastest GPU.
+ *  moemap    same trigger check, then migration-aware re-placement (moemap_place with the
+ *            current placement as previous, max_moves and a move cost) on the recent
+ *            loads and measured speeds; applied only when the predicted saving over the
+ *            coming interval exceeds the migration stall.
+ *
+ * Moves pay weight bytes over the link (intra-node bandwidth when a copy of the expert
+ * is on the destination's node, else the migration link) and the engine stalls for the
+ * transfer: the busiest receiving GPU's transfer time over all layers, as the engines
+ * copy weights before the next forward.
+ *
+ * "Measured speeds" are the true current GPU factors: an engine timing its kernels over
+ * a window of hundreds of iterations averages the jitter out.
+ */
+#include "sim_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moemap/place.h"
+
+#define MAX_WINDOW_BATCHES 64
+
+struct recal {
+    moemap_sim_params params;
+    const moemap_model *model;
+    const moemap_cluster *cluster;
+    itermodel *im;
+    double expert_bytes;
+    double link_Bps, intra_Bps;
+    int W;                  /* ring capacity */
+    int *ring_b;            /* [W] batch sampled */
+    double *ring_s;         /* [W] scale */
+    long nrec;
+    const moemap_loads *ring_loads; /* workload the ring's batches index */
+    double *ref;            /* [L * E] load vector the placement was made for */
+    double *ref_speed;      /* [G] speeds it was made for */
+    double *win;            /* [L * E] scratch: recent mean counts per iteration */
+    double *tg;             /* [G] scratch */
+    long last_check;
+};
+
+void recal_free(recal *r)
+{
+    if (!r)
+        return;
+    moemap_free(r->ring_b);
+    moemap_free(r->ring_s);
+    moemap_free(r->ref);
+    moemap_free(r->ref_speed);
+    moemap_free(r->win);
+    moemap_free(r->tg);
+    moemap_free(r);
+}
+
+int recal_create(const moemap_sim_params *params, const moemap_model *model,
+                 const moemap_cluster *cluster, itermodel *im, recal **out,
+                 moemap_error *err)
+{
+    recal *r = moemap_calloc(1, sizeof *r);
+    if (!r)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    r->params = *params;
+    r->model = model;
+    r->cluster = cluster;
+    r->im = im;
+    r->expert_bytes = 3.0 * model->hidden * (double)model->expert_intermediate *
+                      (model->dtype_bytes > 0 ? model->dtype_bytes : 2);
+    double link = params->link_GBps > 0 ? params->link_GBps : cluster->inter_node_GBps;
+    r->link_Bps = (link > 0 ? link : 25.0) * 1e9;
+    r->intra_Bps = cluster->intra_node_GBps > 0 ? cluster->intra_node_GBps * 1e9 : r->link_Bps;
+    r->W = params->recal_window > 0 ? params->recal_window : 500;
+    int L = itermodel_moe_layers(im), G = cluster->num_gpus;
+    int E = itermodel_placement(im)->experts;
+    r->ring_b = moemap_malloc((size_t)r->W * sizeof *r->ring_b);
+    r->ring_s = moemap_malloc((size_t)r->W * sizeof *r->ring_s);
+    r->ref = moemap_calloc((size_t)L * E, sizeof *r->ref);
+    r->win = moemap_calloc((size_t)L * E, sizeof *r->win);
+    r->ref_speed = moemap_malloc((size_t)G * sizeof *r->ref_speed);
+    r->tg = moemap_malloc((size_t)G * sizeof *r->tg);
+    if (!r->ring_b || !r->ring_s || !r->ref || !r->win || !r->ref_speed || !r->tg) {
+        recal_free(r);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    }
+    /* The initial placement was made for the whole workload at profiled speeds. */
+    const moemap_loads *ld = itermodel_loads(im);
+    for (int l = 0; l < L; l++)
+        moemap_loads_layer_total(ld, itermodel_loads_entry(im, l), &r->ref[(size_t)l * E]);
+    for (int g = 0; g < G; g++)
+        r->ref_speed[g] = 1.0;
+    r->ring_loads = ld;
+    *out = r;
+    return 0;
+}
+
+void recal_record(recal *r, const sim_iter *it)
+{
+    if (r->ring_loads != itermodel_loads(r->im)) {
+        /* Workload switched: batch indices refer to the new one from now on. */
+        r->ring_loads = itermodel_loads(r->im);
+        r->nrec = 0;
+    }
+    r->ring_b[r->nrec % r->W] = it->batch;
+    r->ring_s[r->nrec % r->W] = it->scale;
+    r->nrec++;
+}
+
+/* Mean counts per iteration over the recorded window into r->win; returns the number of
+ * iterations it covers. */
+static long window_mean(recal *r)
+{
+    int L = itermodel_moe_layers(r->im), E = itermodel_placement(r->im)->experts;
+    const moemap_loads *ld = itermodel_loads(r->im);
+    long n = r->nrec < r->W ? r->nrec : r->W;
+    memset(r->win, 0, (size_t)L * E * sizeof *r->win);
+    for (long i = 0; i < n; i++) {
+        int b = r->ring_b[i];
+        double s = r->ring_s[i] / (double)n;
+        for (int l = 0; l < L; l++) {
+            const double *c = &MOEMAP_LOADS_AT(ld, b, itermodel_loads_entry(r->im, l), 0);
+            double *w = &r->win[(size_t)l * E];
+            for (int e = 0; e < E; e++)
+                w[e] += c[e] * s;
+        }
+    }
+    return n;
+}
+
+/* The recorded window as a workload (at most MAX_WINDOW_BATCHES evenly spaced
+ * iterations), with the placement's layer ids, for moemap_place. */
+static int window_loads(recal *r, moemap_loads **out, moemap_error *err)
+{
+    const moemap_placement *p = itermodel_placement(r->im);
+    const moemap_loads *ld = itermodel_loads(r->im);
+    int L = p->num_layers, E = p->experts;
+    long n = r->nrec < r->W ? r->nrec : r->W;
+    int nb = n < MAX_WINDOW_BATCHES ? (int)n : MAX_WINDOW_BATCHES;
+    moemap_loads *w;
+    int rc = moemap_loads_create(E, ld->top_k, L, nb, &w, err);
+    if (rc)
+        return rc;
+    for (int l = 0; l < L; l++)
+        w->layer_ids[l] = p->layers[l].layer;
+    for (int k = 0; k < nb; k++) {
+        long i = (long)k * n / nb;
+        int b = r->ring_b[i];
+        double s = r->ring_s[i];
+        w->batch_tokens[k] = ld->batch_tokens[b] * s;
+        for (int l = 0; l < L; l++) {
+            const double *c = &MOEMAP_LOADS_AT(ld, b, itermodel_loads_entry(r->im, l), 0);
+            for (int e = 0; e < E; e++)
+                MOEMAP_LOADS_AT(w, k, l, e) = c[e] * s;
+        }
+    }
+    *out = w;
+    return 0;
+}
+
+/* Mean over layers of the cosine distance between the window and the reference. */
+static double load_drift(recal *r)
+{
+    int L = itermodel_moe_layers(r->im), E = itermodel_placement(r->im)->experts;
+    double d = 0;
+    for (int l = 0; l < L; l++) {
+        const double *a = &r->win[(size_t)l * E], *b = &r->ref[(size_t)l * E];
+        double ab = 0, aa = 0, bb = 0;
+        for (int e = 0; e < E; e++) {
+            ab += a[e] * b[e];
+            aa += a[e] * a[e];
+            bb += b[e] * b[e];
+        }
+        d += aa > 0 && bb > 0 ? 1.0 - ab / sqrt(aa * bb) : 0;
+    }
+    return L > 0 ? d / L : 0;
+}
+
+static double speed_drift(recal *r)
+{
+    double mx = 0;
+    for (int g = 0; g < r->cluster->num_gpus; g++) {
+        if (!itermodel_alive(r->im, g))
+            continue;
+        double d = fabs(itermodel_factor(r->im, g) / r->ref_speed[g] - 1.0);
+        if (d > mx)
+            mx = d;
+    }
+    return mx;
+}
+
+static void remember(recal *r)
+{
+    int L = itermodel_moe_layers(r->im), E = itermodel_placement(r->im)->experts;
+    memcpy(r->ref, r->win, (size_t)L * E * sizeof *r->ref);
+    for (int g = 0; g < r->cluster->num_gpus; g++)
+        r->ref_speed[g] = itermodel_factor(r->im, g);
+}
+
+void recal_migration_cost(const recal *r, const moemap_placement *a,
+                          const moemap_placement *b, double *bytes, double *stall_s,
+                          long *moves)
+{
+    int G = r->cluster->num_gpus;
+    double *recv = r->tg;
+    for (int g = 0; g < G; g++)
+        recv[g] = 0;
+    double by = 0;
+    long mv = 0;
+    for (int l = 0; l < b->num_layers; l++) {
+        const moemap_layer_placement *nl = &b->layers[l];
+        const moemap_layer_placement *ol = NULL;
+        for (int j = 0; j < a->num_layers; j++)
+            if (a->layers[j].layer == nl->layer)
+                ol = &a->layers[j];
+        for (int i = 0; i < nl->num_replicas; i++) {
+            int e = nl->replicas[i].expert, g = nl->replicas[i].gpu, had = 0, near = 0;
+            for (int j = 0; ol && j < ol->num_replicas; j++) {
+                if (ol->replicas[j].expert != e)
+                    continue;
+                int h = ol->replicas[j].gpu;
+                if (h == g)
+                    had = 1;
+                else if (r->cluster->gpus[h].node == r->cluster->gpus[g].node &&
+                         itermodel_alive(r->im, h))
+                    near = 1;
+            }
+            if (had)
+                continue;
+            mv++;
+            by += r->expert_bytes;
+            recv[g] += r->expert_bytes / (near ? r->intra_Bps : r->link_Bps);
+        }
+    }
+    double mx = 0;
+    for (int g = 0; g < G; g++)
+        if (recv[g] > mx)
+            mx = recv[g];
+    *bytes = by;
+    *stall_s = mx + (mv > 0 ? r->cluster->latency_us * 1e-6 : 0);
+    *moves = mv;
+}
+
+/* Predicted MoE seconds per iteration of placement p on the window mean, at the current
+ * measured speeds. */
+static double predicted(recal *r, const moemap_placement *p)
+{
+    int E = p->experts, G = r->cluster->num_gpus;
+    double *est = moemap_malloc((size_t)G * sizeof *est), t = 0;
+    double *tg = moemap_malloc((size_t)G * sizeof *tg);
+    if (!est || !tg) {
+        moemap_free(est);
+        moemap_free(tg);
+        return INFINITY;
+    }
+    for (int g = 0; g < G; g++)
+        est[g] = itermodel_factor(r->im, g);
+    for (int l = 0; l < p->num_layers; l++)
+        t += itermodel_layer_times(r->im, &p->layers[l], &r->win[(size_t)l * E], est, tg);
+    moemap_free(est);
+    moemap_free(tg);
+    return t;
+}
+
+/* A cluster for re-placement: measured speeds folded into the curves (when speed_aware),
+ * lost GPUs without slots. */
+static int replace_cluster(recal *r, int speed_aware, moemap_cluster **out,
+                           moemap_error *err)
+{
+    moemap_cluster *c;
+    int rc = moemap_cluster_clone(r->cluster, &c, err);
+    if (rc)
+        return rc;
+    for (int g = 0; g < c->num_gpus; g++) {
+        if (!itermodel_alive(r->im, g))
+            c->gpus[g].slots = 0;
+        double f = itermodel_factor(r->im, g);
+        if (!speed_aware || f == 1.0)
+            continue;
+        if (c->gpus[g].curve.n > 0)
+            for (int i = 0; i < c->gpus[g].curve.n; i++)
+                c->gpus[g].curve.us[i] /= f;
+        else
+            c->gpus[g].speed *= f;
+    }
+    if ((rc = moemap_cluster_finalize(c, err))) {
+        moemap_cluster_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static int apply(recal *r, const moemap_placement *np, recal_action *act, moemap_error *err)
+{
+    recal_migration_cost(r, itermodel_placement(r->im), np, &act->bytes, &act->stall_s,
+                         &act->moves);
+    int rc = itermodel_set_placement(r->im, np, err);
+    if (rc)
+        return rc;
+    act->changed = 1;
+    remember(r);
+    return 0;
+}
+
+/* Runs moemap_place on the window; *out is the new placement. */
+static int run_place(recal *r, const char *strategy, int speed_aware, int migration_aware,
+                     moemap_placement **out, moemap_error *err)
+{
+    moemap_loads *w = NULL;
+    moemap_cluster *c = NULL;
+    int rc = window_loads(r, &w, err);
+    if (!rc)
+        rc = replace_cluster(r, speed_aware, &c, err);
+    if (!rc) {
+        moemap_place_params pp = moemap_place_default_params();
+        pp.strategy = strategy;
+        pp.seed = r->params.seed;
+        pp.time_limit_s = 0.05; /* keep the simulation itself fast */
+        pp.expert_bytes = r->expert_bytes;
+        if (migration_aware) {
+            pp.previous = itermodel_placement(r->im);
+            pp.max_moves = r->params.moemap_max_moves;
+            /* us of stall per GB moved, spread over the iterations of one interval. */
+            pp.move_cost_us_per_gb = 1e9 / r->link_Bps * 1e6 /
+                                     (r->params.recal_interval > 0 ? r->params.recal_interval : 1);
+        }
+        rc = moemap_place(w, c, &pp, out, err);
+        if (rc)
+            moemap_error_prefix(err, "recalibration (%s)", strategy);
+    }
+    moemap_loads_free(w);
+    moemap_cluster_free(c);
+    return rc;
+}
+
+/* ViBE's incremental swaps: per layer, up to drift_swaps exchanges of one replica of the
+ * slowest GPU with one of the fastest, chosen to minimise the pair's larger time. */
+static int swaps(recal *r, moemap_placement **out, moemap_error *err)
+{
+    moemap_placement *p;
+    int rc = moemap_placement_clone(itermodel_placement(r->im), &p, err);
+    if (rc)
+        return rc;
+    int G = r->cluster->num_gpus, E = p->experts;
+    double *est = moemap_malloc((size_t)G * sizeof *est);
+    double *tg = moemap_malloc((size_t)G * sizeof *tg);
+    if (!est || !tg) {
+        moemap_free(est);
+        moemap_free(tg);
+        moemap_placement_free(p);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    }
+    for (int g = 0; g < G; g++)
+        est[g] = itermodel_factor(r->im, g);
+    for (int l = 0; l < p->num_layers; l++) {
+        moemap_layer_placement *lp = &p->layers[l];
+        const double *c = &r->win[(size_t)l * E];
+        for (int s = 0; s < r->params.drift_swaps; s++) {
+            itermodel_layer_times(r->im, lp, c, est, tg);
+            int a = -1, b = -1;
+            for (int g = 0; g < G; g++) {
+                if (!itermodel_alive(r->im, g))
+                    continue;
+                if (a < 0 || tg[g] > tg[a])
+                    a = g;
+                if (b < 0 || tg[g] < tg[b])
+                    b = g;
+            }
+            if (a < 0 || a == b)
+                break;
+            double best = tg[a], ta = tg[a], tb = tg[b];
+            int bx = -1, by = -1;
+            for (int x = 0; x < lp->num_replicas; x++) {
+                if (lp->replicas[x].gpu != a)
+                    continue;
+                for (int y = 0; y < lp->num_replicas; y++) {
+                    if (lp->replicas[y].gpu != b)
+                        continue;
+                    int ex = lp->replicas[x].expert, ey = lp->replicas[y].expert, clash = 0;
+                    for (int z = 0; z < lp->num_replicas; z++)
+                        if ((lp->replicas[z].gpu == b && lp->replicas[z].expert == ex) ||
+                            (lp->replicas[z].gpu == a && lp->replicas[z].expert == ey))
+                            clash = 1;
+                    if (clash)
+                        continue;
+                    double nx = lp->replicas[x].share * c[ex], ny = lp->replicas[y].share * c[ey];
+                    double fa = (moemap_cluster_expert_us(r->cluster, a, ny) -
+                                 moemap_cluster_expert_us(r->cluster, a, nx)) * 1e-6 / est[a];
+                    double fb = (moemap_cluster_expert_us(r->cluster, b, nx) -
+                                 moemap_cluster_expert_us(r->cluster, b, ny)) * 1e-6 / est[b];
+                    double m = ta + fa > tb + fb ? ta + fa : tb + fb;
+                    if (m < best * 0.99) {
+                        best = m;
+                        bx = x;
+                        by = y;
+                    }
+                }
+            }
+            if (bx < 0)
+                break;
+            lp->replicas[bx].gpu = b;
+            lp->replicas[by].gpu = a;
+        }
+    }
+    moemap_free(est);
+    moemap_free(tg);
+    *out = p;
+    return 0;
+}
+
+int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
+{
+    memset(act, 0, sizeof *act);
+    moemap_recal_policy pol = r->params.policy;
+    int interval = r->params.recal_interval > 0 ? r->params.recal_interval : 2000;
+    if (pol == MOEMAP_RECAL_NONE || iteration <= 0 || r->nrec < 8)
+        return 0;
+    int every = pol == MOEMAP_RECAL_PERIODIC ? interval : (interval / 4 > 0 ? interval / 4 : 1);
+    if (iteration % every != 0)
+        return 0;
+    window_mean(r);
+    moemap_placement *np = NULL;
+    int rc = 0;
+    if (pol == MOEMAP_RECAL_PERIODIC) {
+        if ((rc = run_place(r, r->params.strategy ? r->params.strategy : "eplb", 0, 0, &np,
+                            err)))
+            return rc;
+        snprintf(act->why, sizeof act->why, "periodic: %s re-placement",
+                 r->params.strategy ? r->params.strategy : "eplb");
+        rc = apply(r, np, act, err);
+        moemap_placement_free(np);
+        return rc;
+    }
+    double ld = load_drift(r), sd = speed_drift(r), th = r->params.drift_threshold;
+    if (ld <= th && sd <= th)
+        return 0;
+    if (pol == MOEMAP_RECAL_DRIFT) {
+        if ((rc = swaps(r, &np, err)))
+            return rc;
+        snprintf(act->why, sizeof act->why, "drift: swaps (load drift %.3f, speed drift %.3f)",
+                 ld, sd);
+        rc = apply(r, np, act, err);
+        moemap_placement_free(np);
+        return rc;
+    }
+    /* moemap: re-place migration-aware, keep it only when it pays for itself. */
+    if ((rc = run_place(r, "moemap", 1, 1, &np, err)))
+        return rc;
+    double cur = predicted(r, itermodel_placement(r->im)), nxt = predicted(r, np);
+    double bytes, stall;
+    long moves;
+    recal_migration_cost(r, itermodel_placement(r->im), np, &bytes, &stall, &moves);
+    double saving = (cur - nxt) * interval;
+    if (moves > 0 && saving > stall) {
+        snprintf(act->why, sizeof act->why,
+                 "moemap: %ld moves, saving %.3f s over %d iterations > stall %.3f s", moves,
+                 saving, interval, stall);
+        rc = apply(r, np, act, err);
+    } else {
+        remember(r); /* the drift is acknowledged; staying put is the decision */
+    }
+    moemap_placement_free(np);
+    return rc;
+}
+
+int recal_repair_lost(recal *r, int gpu, recal_action *act, moemap_error *err)
+{
+    memset(act, 0, sizeof *act);
+    moemap_placement *p;
+    const moemap_placement *cur = itermodel_placement(r->im);
+    int rc = moemap_placement_clone(cur, &p, err);
+    if (rc)
+        return rc;
+    int G = r->cluster->num_gpus;
+    int *held = moemap_malloc((size_t)G * sizeof *held);
+    if (!held) {
+        moemap_placement_free(p);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    }
+    for (int l = 0; l < p->num_layers && !rc; l++) {
+        const moemap_layer_placement *lp = &cur->layers[l];
+        moemap_replica *nr = moemap_malloc((size_t)(lp->num_replicas + p->experts) * sizeof *nr);
+        double *left = moemap_calloc((size_t)p->experts, sizeof *left);
+        if (!nr || !left) {
+            moemap_free(nr);
+            moemap_free(left);
+            rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+            break;
+        }
+        int n = 0;
+        for (int g = 0; g < G; g++)
+            held[g] = 0;
+        for (int i = 0; i < lp->num_replicas; i++) {
+            if (lp->replicas[i].gpu == gpu || !itermodel_alive(r->im, lp->replicas[i].gpu))
+                continue;
+            nr[n++] = lp->replicas[i];
+            left[lp->replicas[i].expert] += lp->replicas[i].share;
+            held[lp->replicas[i].gpu]++;
+        }
+        for (int i = 0; i < n; i++)
+            nr[i].share /= left[nr[i].expert];
+        /* Orphans go to the live GPU with a free slot holding the fewest replicas (or the
+         * fewest overall when every slot is taken: the engine over-subscribes memory). */
+        for (int e = 0; e < p->experts; e++) {
+            if (left[e] > 0)
+                continue;
+            int best = -1, best_free = -1;
+            for (int g = 0; g < G; g++) {
+                if (!itermodel_alive(r->im, g) || g == gpu)
+                    continue;
+                int fr = r->cluster->gpus[g].slots > held[g];
+                if (best < 0 || fr > best_free || (fr == best_free && held[g] < held[best])) {
+                    best = g;
+                    best_free = fr;
+                }
+            }
+            if (best < 0) {
+                rc = moemap_error_set(err, MOEMAP_EINFEASIBLE, "no GPU left alive");
+                break;
+            }
+            nr[n].expert = e;
+            nr[n].gpu = best;
+            nr[n].share = 1.0;
+            held[best]++;
+            n++;
+        }
+        if (!rc)
+            rc = moemap_placement_set_layer(p, l, lp->layer, nr, n, err);
+        moemap_free(nr);
+        moemap_free(left);
+    }
+    moemap_free(held);
+    if (!rc) {
+        itermodel_set_lost(r->im, gpu);
+        snprintf(act->why, sizeof act->why, "GPU %d lost: orphaned experts re-homed", gpu);
+        rc = apply(r, p, act, err);
+    }
+    moemap_placement_free(p);
+    return rc;
+}
