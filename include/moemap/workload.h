@@ -122,7 +122,9 @@ typedef struct moemap_gen_params {
  * batches of 4096 tokens, seed 1, zipf 0.9, 8 consistent experts, 4 temporal groups of 4,
  * burst_prob 0.08, burst_len 4, burst_boost 6, noise 0.25, no drift. */
 moemap_gen_params moemap_gen_default_params(void);
-/* Fills the shape fields (layers, dense layers, experts, top-k) from a model preset. */
+/* Fills the shape fields (layers, dense layers, experts, top-k) from a model preset and
+ * scales consistent / temporal_groups / temporal_size to its expert count (E/32
+ * consistent, 4 groups of E/64, at least 1; one group below 16 experts). */
 struct moemap_model;
 void moemap_gen_params_from_model(moemap_gen_params *p, const struct moemap_model *m);
 /* Generates loads; deterministic for params (including the seed). Every batch routes
