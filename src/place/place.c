@@ -24,6 +24,8 @@ typedef struct strategy_entry {
 } strategy_entry;
 
 static const strategy_entry strategies[] = {
+    {"eplb", place_eplb},
+    {"eplb_global", place_eplb_global},
     {"linear", place_linear},
     {"round_robin", place_round_robin},
 };
