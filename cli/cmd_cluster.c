@@ -1,12 +1,585 @@
 /*
- * cmd_cluster.c — `moemap cluster`. Placeholder until its issue lands: says so and exits 2.
+ * cmd_cluster.c — `moemap cluster synth` builds a moemap.cluster/v1 profile whose GPU
+ * speeds come from real variability data (or a list) and whose curve shape comes from a
+ * measured profile; `moemap cluster show` prints each GPU's speed relative to the fastest
+ * at a few token counts. Parsing and printing only: the work is in src/cluster/.
  */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+
+static void usage_synth(FILE *f)
+{
+    fprintf(f,
+            "usage: moemap cluster synth (--variability FILE --gpus N | --speeds LIST)\n"
+            "                            (--base PROFILE | --base-curve LIST --hidden H\n"
+            "                             --intermediate I) [options] [--out FILE]\n\n"
+            "Builds a cluster profile (moemap.cluster/v1): every GPU shares the base curve's\n"
+            "shape, scaled by its own speed. Speeds are drawn (with --seed) from a real GPU\n"
+            "population: rows of a CSV grouped by GPU uuid, each GPU's median time, speed =\n"
+            "reference time / GPU time. See docs/cluster.md.\n\n"
+            "speeds:\n"
+            "  -v, --variability FILE  CSV of benchmark runs (e.g. the PAL data's\n"
+            "                          sgemm-longhorn-agg.csv): columns uuid (or GPU_UUID)\n"
+            "                          and a time, lower = faster\n"
+            "  --column NAME           the time column (default perf; PerfVar_classA..D for\n"
+            "                          32gpu-variability.csv)\n"
+            "  --min-runs N            drop GPUs with fewer runs (default 3)\n"
+            "  --normalise MODE        median: the population's median GPU has speed 1\n"
+            "                          (default; the base curve stands for a typical GPU);\n"
+            "                          fastest: the fastest GPU has speed 1\n"
+            "  -n, --gpus N            GPUs to draw (without replacement when N <= population)\n"
+            "  -s, --seed S            random seed (default 1)\n"
+            "  --speeds LIST           explicit speeds instead (1,0.95,0.9,...; one per GPU)\n"
+            "  --throttle GPU=F        multiply GPU's speed by F (0.8 = 20%% slower); repeatable\n"
+            "curve:\n"
+            "  -b, --base PROFILE      a moemap.cluster/v1 file: its base_curve (else its first\n"
+            "                          GPU's curve), expert shape, network and slots\n"
+            "  --base-curve LIST       tokens:us pairs instead (1:60,256:75,4096:560)\n"
+            "  --hidden H, --intermediate I, --dtype D\n"
+            "                          the expert shape (required with --base-curve; dtype bf16)\n"
+            "layout:\n"
+            "  --gpus-per-node M       GPU g is on node g / M (default 8)\n"
+            "  --slots K               expert slots per GPU (default: the base profile's first\n"
+            "                          GPU; required with --base-curve)\n"
+            "  --intra-GBps X, --inter-GBps X, --latency-us X\n"
+            "                          network (default: the base profile's, else 450, 50, 10)\n"
+            "output:\n"
+            "  -o, --out FILE          output file (default '-', stdout; the summary then goes\n"
+            "                          to stderr)\n"
+            "  -h, --help\n");
+}
+
+static void usage_show(FILE *f)
+{
+    fprintf(f,
+            "usage: moemap cluster show FILE [--tokens LIST] [--json]\n\n"
+            "Prints every GPU's node, slots, speed factor, jitter (cv), SM limit and its speed\n"
+            "relative to the fastest GPU at a few token counts (1 = fastest; 0.8 = takes\n"
+            "1/0.8 = 1.25x as long), and the fastest GPU's time per expert.\n\n"
+            "  -t, --tokens LIST       token counts (default 1,64,512,4096)\n"
+            "  --json                  machine-readable output\n"
+            "  -h, --help\n");
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: moemap cluster <synth|show> [options]   (moemap cluster <sub> --help)\n\n"
+               "  synth   build a cluster profile from real GPU variability data or speeds\n"
+               "  show    print each GPU's relative speed at a few token counts\n");
+}
+
+/* "1:60,256:75" -> curve (the library checks monotonicity). */
+static int parse_base_curve(const char *s, moemap_curve *c)
+{
+    int cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
+    c->tokens = malloc((size_t)cap * sizeof *c->tokens);
+    c->us = malloc((size_t)cap * sizeof *c->us);
+    char *copy = strdup(s), *save = NULL;
+    if (!c->tokens || !c->us || !copy) {
+        free(copy);
+        return cli_usage_error("cluster synth", "--base-curve: out of memory");
+    }
+    int n = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        if (!colon) {
+            free(copy);
+            return cli_usage_error("cluster synth", "--base-curve: '%s' is not tokens:us",
+                                   tok);
+        }
+        *colon = '\0';
+        if (cli_parse_double("cluster synth", "--base-curve tokens", tok, 1e-9, 1e12,
+                             &c->tokens[n]) ||
+            cli_parse_double("cluster synth", "--base-curve us", colon + 1, 0, 1e12,
+                             &c->us[n])) {
+            free(copy);
+            return 2;
+        }
+        n++;
+    }
+    free(copy);
+    c->n = n;
+    if (n == 0)
+        return cli_usage_error("cluster synth", "--base-curve: no points");
+    return 0;
+}
+
+/* "3=0.8" -> gpu 3, factor 0.8. */
+static int parse_throttle(const char *s, int *gpu, double *factor)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq)
+        return cli_usage_error("cluster synth", "--throttle: '%s' is not GPU=FACTOR", s);
+    char idbuf[32];
+    size_t len = (size_t)(eq - s);
+    if (len == 0 || len >= sizeof idbuf)
+        return cli_usage_error("cluster synth", "--throttle: '%s' is not GPU=FACTOR", s);
+    memcpy(idbuf, s, len);
+    idbuf[len] = '\0';
+    long g;
+    if (cli_parse_long("cluster synth", "--throttle GPU", idbuf, 0, 1000000, &g) ||
+        cli_parse_double("cluster synth", "--throttle FACTOR", eq + 1, 1e-6, 100, factor))
+        return 2;
+    *gpu = (int)g;
+    return 0;
+}
+
+/* The command line as the profile's provenance ("source"). */
+static char *source_text(int argc, char **argv)
+{
+    size_t len = 32;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *cmd = malloc(len);
+    if (!cmd)
+        return NULL;
+    strcpy(cmd, "moemap cluster");
+    for (int i = 0; i < argc; i++) {
+        strcat(cmd, " ");
+        strcat(cmd, argv[i]);
+    }
+    json_t *o = json_pack("{s:s,s:s}", "tool", "moemap cluster synth", "command", cmd);
+    free(cmd);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return text;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The spread of the synthesised speeds, on `f`. */
+static void print_summary(FILE *f, const moemap_cluster *c, const moemap_gpu_population *pop,
+                          const char *varfile)
+{
+    int n = c->num_gpus, nodes = 0;
+    double *s = malloc((size_t)n * sizeof *s);
+    if (!s)
+        return;
+    for (int g = 0; g < n; g++) {
+        s[g] = c->gpus[g].speed;
+        nodes = c->gpus[g].node + 1 > nodes ? c->gpus[g].node + 1 : nodes;
+    }
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    if (pop) {
+        double *p = malloc((size_t)pop->n * sizeof *p);
+        if (p) {
+            memcpy(p, pop->speed, (size_t)pop->n * sizeof *p);
+            qsort(p, (size_t)pop->n, sizeof *p, cmp_double);
+            fprintf(f, "population %s: %d GPUs (%d dropped with too few runs, %d rows); "
+                       "speed p10 %.4f p50 %.4f p90 %.4f, fastest/slowest %.3fx\n",
+                    varfile, pop->n, pop->dropped, pop->rows,
+                    moemap_quantile(p, (size_t)pop->n, 0.1),
+                    moemap_quantile(p, (size_t)pop->n, 0.5),
+                    moemap_quantile(p, (size_t)pop->n, 0.9), p[pop->n - 1] / p[0]);
+            free(p);
+        }
+    }
+    fprintf(f, "cluster: %d GPUs on %d nodes, %d slots; speed min %.4f p10 %.4f p50 %.4f "
+               "p90 %.4f max %.4f, fastest/slowest %.3fx\n",
+            n, nodes, moemap_cluster_total_slots(c), s[0], moemap_quantile(s, (size_t)n, 0.1),
+            moemap_quantile(s, (size_t)n, 0.5), moemap_quantile(s, (size_t)n, 0.9), s[n - 1],
+            s[n - 1] / s[0]);
+    free(s);
+}
+
+enum {
+    O_COLUMN = 256, O_MINRUNS, O_NORM, O_SPEEDS, O_THROTTLE, O_BASECURVE, O_HIDDEN, O_INTER,
+    O_DTYPE, O_GPN, O_SLOTS, O_INTRA, O_INTERNODE, O_LAT, O_JSON
+};
+
+static int cmd_synth(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"variability", required_argument, NULL, 'v'},
+        {"column", required_argument, NULL, O_COLUMN},
+        {"min-runs", required_argument, NULL, O_MINRUNS},
+        {"normalise", required_argument, NULL, O_NORM},
+        {"normalize", required_argument, NULL, O_NORM},
+        {"gpus", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},
+        {"speeds", required_argument, NULL, O_SPEEDS},
+        {"throttle", required_argument, NULL, O_THROTTLE},
+        {"base", required_argument, NULL, 'b'},
+        {"base-curve", required_argument, NULL, O_BASECURVE},
+        {"hidden", required_argument, NULL, O_HIDDEN},
+        {"intermediate", required_argument, NULL, O_INTER},
+        {"dtype", required_argument, NULL, O_DTYPE},
+        {"gpus-per-node", required_argument, NULL, O_GPN},
+        {"slots", required_argument, NULL, O_SLOTS},
+        {"intra-GBps", required_argument, NULL, O_INTRA},
+        {"inter-GBps", required_argument, NULL, O_INTERNODE},
+        {"latency-us", required_argument, NULL, O_LAT},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *cmd = "cluster synth", *varfile = NULL, *base_path = NULL, *out = "-";
+    const char *base_curve = NULL, *dtype = NULL;
+    moemap_variability_params vp = {NULL, 0, MOEMAP_SPEED_MEDIAN};
+    long gpus = -1, seed = 1, gpn = 8, slots = -1, hidden = -1, inter = -1, v;
+    double intra = -1, internode = -1, lat = -1;
+    double *speeds = NULL;
+    int nspeeds = 0, nthrottle = 0, rc = 2;
+    int tgpu[64];
+    double tfac[64];
+    moemap_curve curve = {0};
+    moemap_cluster *base = NULL, *c = NULL;
+    moemap_gpu_population *pop = NULL;
+    moemap_error err = {0};
+    char *source = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "v:n:s:b:o:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'v': varfile = optarg; break;
+        case O_COLUMN: vp.column = optarg; break;
+        case O_MINRUNS:
+            if (cli_parse_long(cmd, "--min-runs", optarg, 1, 1000000, &v))
+                goto done;
+            vp.min_runs = (int)v;
+            break;
+        case O_NORM:
+            if (!strcmp(optarg, "median"))
+                vp.norm = MOEMAP_SPEED_MEDIAN;
+            else if (!strcmp(optarg, "fastest"))
+                vp.norm = MOEMAP_SPEED_FASTEST;
+            else {
+                cli_usage_error(cmd, "--normalise: '%s' is not median or fastest", optarg);
+                goto done;
+            }
+            break;
+        case 'n':
+            if (cli_parse_long(cmd, "--gpus", optarg, 1, 1000000, &gpus))
+                goto done;
+            break;
+        case 's':
+            if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffL, &seed))
+                goto done;
+            break;
+        case O_SPEEDS:
+            free(speeds);
+            speeds = NULL;
+            if (cli_parse_double_list(cmd, "--speeds", optarg, &speeds, &nspeeds))
+                goto done;
+            break;
+        case O_THROTTLE:
+            if (nthrottle == 64) {
+                cli_usage_error(cmd, "--throttle: at most 64");
+                goto done;
+            }
+            if (parse_throttle(optarg, &tgpu[nthrottle], &tfac[nthrottle]))
+                goto done;
+            nthrottle++;
+            break;
+        case 'b': base_path = optarg; break;
+        case O_BASECURVE: base_curve = optarg; break;
+        case O_HIDDEN:
+            if (cli_parse_long(cmd, "--hidden", optarg, 1, 1 << 24, &hidden))
+                goto done;
+            break;
+        case O_INTER:
+            if (cli_parse_long(cmd, "--intermediate", optarg, 1, 1 << 24, &inter))
+                goto done;
+            break;
+        case O_DTYPE: dtype = optarg; break;
+        case O_GPN:
+            if (cli_parse_long(cmd, "--gpus-per-node", optarg, 1, 1000000, &gpn))
+                goto done;
+            break;
+        case O_SLOTS:
+            if (cli_parse_long(cmd, "--slots", optarg, 0, 1 << 20, &slots))
+                goto done;
+            break;
+        case O_INTRA:
+            if (cli_parse_double(cmd, "--intra-GBps", optarg, 0, 1e9, &intra))
+                goto done;
+            break;
+        case O_INTERNODE:
+            if (cli_parse_double(cmd, "--inter-GBps", optarg, 0, 1e9, &internode))
+                goto done;
+            break;
+        case O_LAT:
+            if (cli_parse_double(cmd, "--latency-us", optarg, 0, 1e9, &lat))
+                goto done;
+            break;
+        case 'o': out = optarg; break;
+        case 'h':
+            usage_synth(stdout);
+            rc = 0;
+            goto done;
+        default:
+            cli_usage_error(cmd, "unknown option");
+            goto done;
+        }
+    }
+    if (optind < argc) {
+        cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        goto done;
+    }
+    if (!varfile == !speeds) {
+        cli_usage_error(cmd, "give either --variability FILE or --speeds LIST");
+        goto done;
+    }
+    if (varfile && gpus < 0) {
+        cli_usage_error(cmd, "--variability needs --gpus N");
+        goto done;
+    }
+    if (speeds && gpus >= 0 && gpus != nspeeds) {
+        cli_usage_error(cmd, "--gpus %ld but --speeds lists %d", gpus, nspeeds);
+        goto done;
+    }
+    if (speeds)
+        gpus = nspeeds;
+    if (!base_path == !base_curve) {
+        cli_usage_error(cmd, "give either --base PROFILE or --base-curve LIST");
+        goto done;
+    }
+    if (base_curve) {
+        if (hidden < 0 || inter < 0) {
+            cli_usage_error(cmd, "--base-curve needs --hidden and --intermediate (the expert "
+                                 "shape the curve stands for)");
+            goto done;
+        }
+        if (slots < 0) {
+            cli_usage_error(cmd, "--base-curve needs --slots K");
+            goto done;
+        }
+        if (parse_base_curve(base_curve, &curve))
+            goto done;
+    }
+    rc = 1;
+    if (base_path) {
+        if (moemap_cluster_read(base_path, &base, &err))
+            goto fail;
+        /* The shape: the base curve, else the first GPU's own (measured) curve. */
+        const moemap_curve *shape = base->base.n > 0 ? &base->base : &base->gpus[0].eff;
+        if (moemap_curve_copy(shape, &curve, &err))
+            goto fail;
+        if (hidden >= 0 || inter >= 0) {
+            if (moemap_cluster_check_shape(base, hidden >= 0 ? (int)hidden : base->hidden,
+                                           inter >= 0 ? (int)inter : base->intermediate,
+                                           dtype, &err)) {
+                moemap_error_prefix(&err, "%s", base_path);
+                goto fail;
+            }
+        }
+        hidden = base->hidden;
+        inter = base->intermediate;
+        dtype = base->dtype;
+        if (slots < 0)
+            slots = base->gpus[0].slots;
+        if (intra < 0)
+            intra = base->intra_node_GBps;
+        if (internode < 0)
+            internode = base->inter_node_GBps;
+        if (lat < 0)
+            lat = base->latency_us;
+    }
+    if (varfile && moemap_gpu_population_read(varfile, &vp, &pop, &err))
+        goto fail;
+    moemap_synth_params p = {0};
+    p.num_gpus = (int)gpus;
+    p.gpus_per_node = (int)gpn;
+    p.seed = (uint64_t)seed;
+    p.slots = (int)slots;
+    p.population = pop;
+    p.speeds = speeds;
+    p.num_speeds = nspeeds;
+    p.base = &curve;
+    p.hidden = (int)hidden;
+    p.intermediate = (int)inter;
+    p.dtype = dtype;
+    p.throttle_gpu = tgpu;
+    p.throttle_factor = tfac;
+    p.num_throttle = nthrottle;
+    p.intra_node_GBps = intra >= 0 ? intra : 450;
+    p.inter_node_GBps = internode >= 0 ? internode : 50;
+    p.latency_us = lat >= 0 ? lat : 10;
+    if (moemap_cluster_synth(&p, &c, &err))
+        goto fail;
+    source = source_text(argc, argv);
+    if (source && moemap_cluster_set_source(c, source, &err))
+        goto fail;
+    if (moemap_cluster_write(c, out, &err))
+        goto fail;
+    print_summary(strcmp(out, "-") ? stdout : stderr, c, pop, varfile);
+    rc = 0;
+    goto done;
+fail:
+    rc = cli_fail(cmd, &err);
+done:
+    free(speeds);
+    if (base_curve) {
+        free(curve.tokens);
+        free(curve.us);
+    } else {
+        moemap_curve_clear(&curve);
+    }
+    free(source);
+    moemap_cluster_free(base);
+    moemap_cluster_free(c);
+    moemap_gpu_population_free(pop);
+    return rc;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    static const struct option opts[] = {{"tokens", required_argument, NULL, 't'},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *cmd = "cluster show";
+    double default_tokens[] = {1, 64, 512, 4096};
+    double *tokens = NULL;
+    int nt = 4, json = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 't':
+            free(tokens);
+            tokens = NULL;
+            if (cli_parse_double_list(cmd, "--tokens", optarg, &tokens, &nt))
+                return 2;
+            for (int i = 0; i < nt; i++)
+                if (!(tokens[i] > 0)) {
+                    free(tokens);
+                    return cli_usage_error(cmd, "--tokens: token counts must be > 0");
+                }
+            break;
+        case O_JSON: json = 1; break;
+        case 'h':
+            free(tokens);
+            usage_show(stdout);
+            return 0;
+        default:
+            free(tokens);
+            return cli_usage_error(cmd, "unknown option");
+        }
+    }
+    if (optind != argc - 1) {
+        free(tokens);
+        return cli_usage_error(cmd, "expects exactly one cluster file");
+    }
+    const double *tk = tokens ? tokens : default_tokens;
+    const char *path = argv[optind];
+    moemap_cluster *c = NULL;
+    moemap_error err = {0};
+    if (moemap_cluster_read(path, &c, &err)) {
+        free(tokens);
+        return cli_fail(cmd, &err);
+    }
+    int n = c->num_gpus, nodes = 0;
+    double *rel = malloc((size_t)n * (size_t)nt * sizeof *rel);
+    if (!rel) {
+        free(tokens);
+        moemap_cluster_free(c);
+        fprintf(stderr, "moemap %s: out of memory\n", cmd);
+        return 1;
+    }
+    for (int k = 0; k < nt; k++)
+        moemap_cluster_relative_speed(c, tk[k], rel + (size_t)k * (size_t)n);
+    for (int g = 0; g < n; g++)
+        nodes = c->gpus[g].node + 1 > nodes ? c->gpus[g].node + 1 : nodes;
+    int rc = 0;
+    if (json) {
+        json_t *root = json_object(), *ta = json_array(), *ga = json_array();
+        for (int k = 0; k < nt; k++)
+            json_array_append_new(ta, json_real(tk[k]));
+        for (int g = 0; g < n; g++) {
+            const moemap_gpu *gp = &c->gpus[g];
+            json_t *us = json_array(), *rl = json_array();
+            for (int k = 0; k < nt; k++) {
+                json_array_append_new(us, json_real(moemap_cluster_expert_us(c, g, tk[k])));
+                json_array_append_new(rl, json_real(rel[(size_t)k * (size_t)n + (size_t)g]));
+            }
+            json_array_append_new(
+                ga, json_pack("{s:i,s:i,s:s,s:i,s:f,s:b,s:f,s:i,s:o,s:o}", "id", gp->id,
+                              "node", gp->node, "name", gp->name, "slots", gp->slots, "speed",
+                              gp->speed, "own_curve", gp->curve.n > 0, "cv",
+                              moemap_cluster_gpu_cv(c, g), "sm_limit", gp->sm_limit, "us", us,
+                              "relative", rl));
+        }
+        json_object_set_new(root, "file", json_string(path));
+        json_object_set_new(root, "gpus_total", json_integer(n));
+        json_object_set_new(root, "nodes", json_integer(nodes));
+        json_object_set_new(root, "tokens", ta);
+        json_object_set_new(root, "gpus", ga);
+        if (json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8)) != 0)
+            rc = 1;
+        printf("\n");
+        json_decref(root);
+    } else {
+        printf("%s: %d GPUs on %d nodes, %d slots; expert hidden %d, intermediate %d, %s\n",
+               path, n, nodes, moemap_cluster_total_slots(c), c->hidden, c->intermediate,
+               c->dtype);
+        printf("network: intra-node %g GB/s, inter-node %g GB/s, latency %g us\n",
+               c->intra_node_GBps, c->inter_node_GBps, c->latency_us);
+        printf("speed relative to the fastest GPU at each token count (1 = fastest):\n");
+        printf("%4s %4s %5s %7s %6s %4s", "gpu", "node", "slots", "speed", "cv", "sms");
+        for (int k = 0; k < nt; k++) {
+            char h[32];
+            snprintf(h, sizeof h, "@%g", tk[k]);
+            printf(" %8s", h);
+        }
+        printf("  name\n");
+        for (int g = 0; g < n; g++) {
+            const moemap_gpu *gp = &c->gpus[g];
+            char sp[16], sms[16];
+            if (gp->curve.n > 0)
+                snprintf(sp, sizeof sp, "own");
+            else
+                snprintf(sp, sizeof sp, "%.4f", gp->speed);
+            if (gp->sm_limit > 0)
+                snprintf(sms, sizeof sms, "%d", gp->sm_limit);
+            else
+                snprintf(sms, sizeof sms, "all");
+            printf("%4d %4d %5d %7s %6.4f %4s", gp->id, gp->node, gp->slots, sp,
+                   moemap_cluster_gpu_cv(c, g), sms);
+            for (int k = 0; k < nt; k++)
+                printf(" %8.4f", rel[(size_t)k * (size_t)n + (size_t)g]);
+            printf("  %s\n", gp->name[0] ? gp->name : "-");
+        }
+        printf("%35s", "fastest GPU, us per expert:");
+        for (int k = 0; k < nt; k++) {
+            double best = 0;
+            for (int g = 0; g < n; g++) {
+                double u = moemap_cluster_expert_us(c, g, tk[k]);
+                best = g == 0 || u < best ? u : best;
+            }
+            printf(" %8.1f", best);
+        }
+        printf("\n");
+    }
+    free(rel);
+    free(tokens);
+    moemap_cluster_free(c);
+    return rc;
+}
 
 int cmd_cluster(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "moemap cluster: not available yet in this build\n");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "synth"))
+        return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "show"))
+        return cmd_show(argc - 1, argv + 1);
+    fprintf(stderr, "moemap cluster: unknown subcommand '%s'\n", argv[1]);
+    usage(stderr);
     return 2;
 }

@@ -97,6 +97,10 @@ double moemap_cluster_gpu_layer_us(const moemap_cluster *c, int g, const double 
  * GPU gpu[i]. per_gpu[num_gpus] (OUT, required) receives every T_g. */
 double moemap_cluster_layer_max_us(const moemap_cluster *c, const int *gpu,
                                    const double *tokens, int n, double *per_gpu);
+/* Speed of every GPU relative to the fastest at n tokens: rel[g] = min_h f_h(n) / f_g(n),
+ * so the fastest GPU is 1 and one taking twice as long is 0.5 (1 for all when n <= 0).
+ * rel[num_gpus] is OUT. */
+void moemap_cluster_relative_speed(const moemap_cluster *c, double n, double *rel);
 /* Run-to-run jitter of GPU g (coefficient of variation of f_g; 0 when unknown). */
 double moemap_cluster_gpu_cv(const moemap_cluster *c, int g);
 /* One noisy draw of a curve's time at n tokens: f(n) times a log-normal factor of mean 1

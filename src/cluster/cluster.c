@@ -236,3 +236,15 @@ double moemap_cluster_gpu_cv(const moemap_cluster *c, int g)
 {
     return c->gpus[g].eff.cv;
 }
+
+void moemap_cluster_relative_speed(const moemap_cluster *c, double n, double *rel)
+{
+    double best = INFINITY;
+    for (int g = 0; g < c->num_gpus; g++) {
+        rel[g] = moemap_cluster_expert_us(c, g, n);
+        best = rel[g] < best ? rel[g] : best;
+    }
+    /* A curve that costs 0 (a zero-time floor) counts as the fastest. */
+    for (int g = 0; g < c->num_gpus; g++)
+        rel[g] = rel[g] > 0 ? best / rel[g] : 1.0;
+}
