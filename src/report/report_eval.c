@@ -25,6 +25,7 @@ typedef struct strat {
     double mean, p90, p99, bound, gap; /* NAN when absent */
     double *straggler;                 /* per batch, or NULL */
     int num_straggler;
+    int summed;                        /* per-batch times are sums over the MoE layers */
     const json_t *layers;              /* per-layer array, or NULL */
     const json_t *entry;
 } strat;
@@ -36,7 +37,9 @@ static const char *const K_P99[] = {"p99_us", "p99", "straggler_p99_us", NULL};
 static const char *const K_BOUND[] = {"bound_us", "lower_bound_us", "bound_mean_us",
                                       "lower_bound", "bound", NULL};
 static const char *const K_GAP[] = {"gap", "gap_to_bound", "gap_pct", NULL};
-static const char *const K_STRAG[] = {"straggler_us", "batch_straggler_us", "stragglers_us",
+/* Per-batch times: a layer's straggler time, or (batch_us, as moemap eval writes it) the
+ * sum over the model's MoE layers of each layer's straggler time. */
+static const char *const K_STRAG[] = {"straggler_us", "batch_straggler_us", "batch_us",
                                       NULL};
 static const char *const K_GPU[] = {"gpu_us", "gpu_time_us", "per_gpu_us", NULL};
 static const char *const K_STRATS[] = {"strategies", "placements", "results", NULL};
@@ -177,12 +180,9 @@ static int add_gpu_bars(rp_page *page, const strat *s, int ns, int layer, const 
                 continue;
             rp_buf_printf(b, "$s%d << EOD\n", i);
             int worst = 0;
-            double mean = 0;
-            for (int g = 0; g < n[i]; g++) {
+            for (int g = 0; g < n[i]; g++)
                 if (t[i][g] > t[i][worst])
                     worst = g;
-                mean += t[i][g] / n[i];
-            }
             for (int g = 0; g < n[i]; g++)
                 rp_buf_printf(b, "%d %.6g %d\n", g, t[i][g], g == worst);
             rp_buf_printf(b, "EOD\n");
@@ -253,9 +253,14 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
             rp_buf_printf(b, "%.6g %.6g\n", s[i].straggler[k], (double)(k + 1) / m);
         rp_buf_printf(b, "%.6g 1\nEOD\n", s[i].straggler[m - 1]);
     }
-    rp_buf_printf(b, "set title 'CDF of the per-batch straggler time'\n"
-                     "set xlabel 'straggler (slowest GPU) time per layer and batch (µs)'\n"
-                     "set ylabel 'share of batches'\nset yrange [0:1.02]\n"
+    int summed = 0;
+    for (int i = 0; i < ns; i++)
+        summed |= s[i].num_straggler > 0 && s[i].summed;
+    rp_buf_printf(b, "set title 'CDF of the per-batch straggler time'\nset xlabel ");
+    rp_buf_gp_str(b, summed ? "MoE time per batch: sum over the layers of the slowest GPU's "
+                              "time (µs)"
+                            : "straggler (slowest GPU) time per layer and batch (µs)");
+    rp_buf_printf(b, "\nset ylabel 'share of batches'\nset yrange [0:1.02]\n"
                      "set key bottom right\nset grid xtics ytics\nplot ");
     int first = 1;
     for (int i = 0; i < ns; i++) {
@@ -308,7 +313,10 @@ int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
         if (!isfinite(s[i].gap) && isfinite(s[i].bound) && s[i].bound > 0 &&
             isfinite(s[i].mean))
             s[i].gap = s[i].mean / s[i].bound - 1;
-        int r = rp_json_array_any(e, K_STRAG, where, &s[i].straggler, &s[i].num_straggler, err);
+        int r = rp_json_array_any(e, K_STRAG, where, &s[i].straggler, &s[i].num_straggler,
+                                  err);
+        s[i].summed = !json_object_get(e, "straggler_us") &&
+                      !json_object_get(e, "batch_straggler_us");
         if (r < 0) {
             rc = r;
             break;

@@ -24,12 +24,14 @@ extern char **environ;
 
 #define GNUPLOT_TIMEOUT_MS 60000
 
-/* Reads a whole file into memory (moemap_malloc'ed, NUL-terminated). */
-static unsigned char *slurp(const char *path, size_t *len)
+/* Reads a whole file into memory (moemap_malloc'ed, NUL-terminated). Returns 0,
+ * MOEMAP_EIO when it cannot be read, MOEMAP_ENOMEM when memory runs out. */
+static int slurp(const char *path, unsigned char **out, size_t *len)
 {
+    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return NULL;
+        return MOEMAP_EIO;
     unsigned char *data = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
@@ -39,7 +41,7 @@ static unsigned char *slurp(const char *path, size_t *len)
             if (!d) {
                 moemap_free(data);
                 fclose(f);
-                return NULL;
+                return MOEMAP_ENOMEM;
             }
             data = d;
         }
@@ -52,21 +54,23 @@ static unsigned char *slurp(const char *path, size_t *len)
     fclose(f);
     if (bad) {
         moemap_free(data);
-        return NULL;
+        return MOEMAP_EIO;
     }
     data[n] = '\0';
+    *out = data;
     *len = n;
-    return data;
+    return 0;
 }
 
 /* The last non-empty lines of gnuplot's stderr, joined into one line for a message. */
 static void last_lines(const char *path, char *out, size_t size)
 {
     size_t len = 0;
-    char *text = (char *)slurp(path, &len);
+    unsigned char *raw = NULL;
     out[0] = '\0';
-    if (!text)
+    if (slurp(path, &raw, &len) != 0)
         return;
+    char *text = (char *)raw;
     /* gnuplot repeats the offending line with a caret under it; keep the last 3 lines. */
     int lines = 0;
     size_t start = len;
@@ -189,8 +193,11 @@ int rp_render_charts(rp_page *page, const char *gnuplot, const char *work_dir,
         if (rc != 0)
             return rc;
         moemap_free(it->png);
-        it->png = slurp(png, &it->png_len);
-        if (!it->png || it->png_len < 8 || memcmp(it->png, "\x89PNG", 4) != 0)
+        it->png = NULL;
+        rc = slurp(png, &it->png, &it->png_len);
+        if (rc == MOEMAP_ENOMEM)
+            return moemap_error_set(err, rc, "chart '%s': out of memory", it->id);
+        if (rc || it->png_len < 8 || memcmp(it->png, "\x89PNG", 4) != 0)
             return moemap_error_set(err, MOEMAP_EIO,
                                     "gnuplot wrote no PNG for chart '%s' (%s)", it->id, png);
         done++;

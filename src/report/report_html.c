@@ -119,10 +119,21 @@ int rp_write_html(const rp_page *page, const char *path, long *bytes, moemap_err
         return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory building the page",
                                 path);
     }
-    FILE *f = fopen(path, "wb");
+    /* Written next to the target and renamed into place, so a failed write never leaves
+     * a half page (or replaces a good one). */
+    size_t plen = strlen(path);
+    char *part = moemap_malloc(plen + 6);
+    if (!part) {
+        rp_buf_free(&h);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
+    }
+    memcpy(part, path, plen);
+    memcpy(part + plen, ".part", 6);
+    FILE *f = fopen(part, "wb");
     if (!f) {
         int e = errno;
         rp_buf_free(&h);
+        moemap_free(part);
         return moemap_error_set(err, MOEMAP_EIO, "%s: cannot write: %s", path, strerror(e));
     }
     int bad = fwrite(h.s, 1, h.len, f) != h.len;
@@ -130,7 +141,12 @@ int rp_write_html(const rp_page *page, const char *path, long *bytes, moemap_err
     if (bytes)
         *bytes = (long)h.len;
     rp_buf_free(&h);
-    if (bad)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed (disk full?)", path);
+    if (bad || rename(part, path) != 0) {
+        int e = errno;
+        remove(part);
+        moemap_free(part);
+        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed: %s", path, strerror(e));
+    }
+    moemap_free(part);
     return 0;
 }
