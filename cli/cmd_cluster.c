@@ -89,9 +89,9 @@ static int parse_base_curve(const char *s, moemap_curve *c)
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *colon = strchr(tok, ':');
         if (!colon) {
+            cli_usage_error("cluster synth", "--base-curve: '%s' is not tokens:us", tok);
             free(copy);
-            return cli_usage_error("cluster synth", "--base-curve: '%s' is not tokens:us",
-                                   tok);
+            return 2;
         }
         *colon = '\0';
         if (cli_parse_double("cluster synth", "--base-curve tokens", tok, 1e-9, 1e12,
@@ -567,10 +567,8 @@ static int cmd_show(int argc, char **argv)
 
 int cmd_cluster(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc < 2)
+        return cli_usage_error("cluster", "expects a subcommand: synth or show");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(stdout);
         return 0;
@@ -579,7 +577,5 @@ int cmd_cluster(int argc, char **argv)
         return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(argv[1], "show"))
         return cmd_show(argc - 1, argv + 1);
-    fprintf(stderr, "moemap cluster: unknown subcommand '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cli_usage_error("cluster", "unknown subcommand '%s' (synth or show)", argv[1]);
 }
