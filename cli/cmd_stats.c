@@ -1,12 +1,300 @@
 /*
- * cmd_stats.c — `moemap stats`. Placeholder until its issue lands: says so and exits 2.
+ * cmd_stats.c — `moemap stats INPUT`: the workload profile of any workload input, as a
+ * table for people or JSON (--json) for machines, optionally with the per-layer cosine
+ * distance to a second workload (--compare) to show how far the load drifted.
  */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "json_util.h"
+
+static void usage(FILE *f)
+{
+    moemap_stats_params d = moemap_stats_default_params();
+    fprintf(f,
+            "usage: moemap stats INPUT [--batch-tokens N] [--json] [--compare OTHER]\n"
+            "                    [--consistent-threshold X] [--temporal-max-active X]\n"
+            "                    [--temporal-min-ratio X] [--format F] [--experts E] [--top-k K]\n\n"
+            "Profiles a workload per MoE layer: tokens, load share, skew (busiest/mean, CV,\n"
+            "Gini), consistent and temporal experts, co-activated pairs and hot clusters.\n"
+            "  INPUT                   ESFT trace folder or layer file, SGLang JSON,\n"
+            "                          moemap.loads/v1 or CSV (detected by content)\n"
+            "  -b, --batch-tokens N    consecutive tokens per batch for traces (default 512)\n"
+            "  --json                  JSON output (per layer: layer, tokens, max_over_mean, cv,\n"
+            "                          gini, consistent, temporal, coactive_pairs, clusters,\n"
+            "                          load_share; cosine_distance with --compare)\n"
+            "  --compare OTHER         per-layer cosine distance of the expert-load vectors\n"
+            "                          between INPUT and OTHER (read the same way)\n"
+            "  --consistent-threshold X  consistent: gets tokens in >= X of the batches (%g)\n"
+            "  --temporal-min-ratio X  hot in a batch: >= X x the batch's mean load per expert\n"
+            "                          (%g)\n"
+            "  --temporal-max-active X temporal: hot in at least one batch, at most X of them\n"
+            "                          (%g)\n"
+            "  --pairs N               co-activated pairs shown per layer (%d)\n"
+            "  --cluster-corr X        correlation that links hot experts into a cluster (%g)\n"
+            "  -f, --format F          esft, sglang, loads or csv (default: detect)\n"
+            "  --experts E, --top-k K  shape of traces / aggregate inputs (see moemap convert)\n"
+            "  -h, --help\n",
+            d.consistent_threshold, d.temporal_min_ratio, d.temporal_max_active, d.max_pairs,
+            d.cluster_min_corr);
+}
+
+static json_t *int_list(const int *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(v[i]));
+    return a;
+}
+
+static json_t *layer_json(const moemap_layer_stats *s, int E, const double *dist)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "layer", json_integer(s->layer));
+    json_object_set_new(o, "tokens", mm_json_real(s->tokens, 3));
+    json_object_set_new(o, "max_over_mean", mm_json_real(s->max_over_mean, 6));
+    json_object_set_new(o, "cv", mm_json_real(s->cv, 6));
+    json_object_set_new(o, "gini", mm_json_real(s->gini, 6));
+    json_object_set_new(o, "consistent", int_list(s->consistent, s->num_consistent));
+    json_object_set_new(o, "temporal", int_list(s->temporal, s->num_temporal));
+    json_t *pairs = json_array();
+    for (int i = 0; i < s->num_pairs; i++) {
+        json_t *pr = json_object();
+        int ab[2] = {s->pairs[i].a, s->pairs[i].b};
+        json_object_set_new(pr, "experts", int_list(ab, 2));
+        json_object_set_new(pr, "corr", mm_json_real(s->pairs[i].corr, 4));
+        json_array_append_new(pairs, pr);
+    }
+    json_object_set_new(o, "coactive_pairs", pairs);
+    json_t *cl = json_array();
+    for (int c = 0; c < s->num_clusters; c++)
+        json_array_append_new(cl, int_list(s->cluster_experts + s->cluster_start[c],
+                                           s->cluster_start[c + 1] - s->cluster_start[c]));
+    json_object_set_new(o, "clusters", cl);
+    json_t *share = json_array();
+    for (int e = 0; e < E; e++)
+        json_array_append_new(share, mm_json_real(s->load_share[e], 6));
+    json_object_set_new(o, "load_share", share);
+    if (dist)
+        json_object_set_new(o, "cosine_distance", mm_json_real(*dist, 6));
+    return o;
+}
+
+/* "3,17,40" cut to fit `width` characters ("3,17,+5"), "-" when empty. */
+static void id_list(char *dst, size_t width, const int *v, int n)
+{
+    size_t k = 0;
+    dst[0] = '\0';
+    if (n == 0) {
+        snprintf(dst, width + 1, "-");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char item[24];
+        int len = snprintf(item, sizeof item, "%s%d", i ? "," : "", v[i]);
+        char more[24];
+        int mlen = snprintf(more, sizeof more, ",+%d", n - i);
+        if (k + (size_t)len + (i + 1 < n ? (size_t)mlen : 0) > width) {
+            snprintf(dst + k, width + 1 - k, "%s", i ? more : more + 1);
+            return;
+        }
+        memcpy(dst + k, item, (size_t)len + 1);
+        k += (size_t)len;
+    }
+}
+
+static void print_table(const char *input, const moemap_loads *ld,
+                        const moemap_workload_stats *st, const double *dist, const char *other)
+{
+    double tokens = 0;
+    for (int b = 0; b < ld->num_batches; b++)
+        tokens += ld->batch_tokens[b];
+    printf("%s: %d MoE layers x %d experts, %d batches, %.0f tokens", input, ld->num_layers,
+           ld->experts, ld->num_batches, tokens);
+    if (ld->top_k > 0)
+        printf(", top-%d", ld->top_k);
+    printf("\n\n%5s %9s %8s %6s %6s %5s %5s  %-22s %-17s %s\n", "layer", "tokens", "max/mean",
+           "cv", "gini", "cons", "temp", "temporal experts", "top pair (corr)", "hot clusters");
+    for (int l = 0; l < st->num_layers; l++) {
+        const moemap_layer_stats *s = &st->layers[l];
+        char temporal[24], pair[32] = "-", clusters[64] = "-";
+        id_list(temporal, 22, s->temporal, s->num_temporal);
+        if (s->num_pairs > 0)
+            snprintf(pair, sizeof pair, "%d+%d (%.2f)", s->pairs[0].a, s->pairs[0].b,
+                     s->pairs[0].corr);
+        if (s->num_clusters > 0) {
+            int biggest = 0;
+            for (int c = 1; c < s->num_clusters; c++)
+                if (s->cluster_start[c + 1] - s->cluster_start[c] >
+                    s->cluster_start[biggest + 1] - s->cluster_start[biggest])
+                    biggest = c;
+            char ids[40];
+            id_list(ids, 30, s->cluster_experts + s->cluster_start[biggest],
+                    s->cluster_start[biggest + 1] - s->cluster_start[biggest]);
+            snprintf(clusters, sizeof clusters, "%d, largest {%s}", s->num_clusters, ids);
+        }
+        printf("%5d %9.0f %8.2f %6.3f %6.3f %5d %5d  %-22s %-17s %s\n", s->layer, s->tokens,
+               s->max_over_mean, s->cv, s->gini, s->num_consistent, s->num_temporal, temporal,
+               pair, clusters);
+    }
+    if (dist) {
+        double sum = 0, mx = 0;
+        printf("\ncosine distance of expert loads vs %s:\n%5s %10s\n", other, "layer",
+               "distance");
+        for (int l = 0; l < st->num_layers; l++) {
+            printf("%5d %10.4f\n", st->layers[l].layer, dist[l]);
+            sum += dist[l];
+            if (dist[l] > mx)
+                mx = dist[l];
+        }
+        printf("mean %.4f, max %.4f over %d layers\n", sum / st->num_layers, mx,
+               st->num_layers);
+    }
+}
+
+enum { O_JSON = 256, O_COMPARE, O_CONS, O_TMAX, O_TRATIO, O_PAIRS, O_CCORR, O_EXPERTS, O_TOPK };
 
 int cmd_stats(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "moemap stats: not available yet in this build\n");
-    return 2;
+    static const struct option opts[] = {
+        {"batch-tokens", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, O_JSON},
+        {"compare", required_argument, NULL, O_COMPARE},
+        {"consistent-threshold", required_argument, NULL, O_CONS},
+        {"temporal-max-active", required_argument, NULL, O_TMAX},
+        {"temporal-min-ratio", required_argument, NULL, O_TRATIO},
+        {"pairs", required_argument, NULL, O_PAIRS},
+        {"cluster-corr", required_argument, NULL, O_CCORR},
+        {"format", required_argument, NULL, 'f'},
+        {"experts", required_argument, NULL, O_EXPERTS},
+        {"top-k", required_argument, NULL, O_TOPK},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    moemap_read_params rp = moemap_read_default_params();
+    moemap_stats_params sp = moemap_stats_default_params();
+    const char *compare = NULL;
+    int json = 0, c;
+    long v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "b:f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            if (cli_parse_long("stats", "--batch-tokens", optarg, 1, 100000000, &v))
+                return 2;
+            rp.batch_tokens = v;
+            break;
+        case O_JSON:
+            json = 1;
+            break;
+        case O_COMPARE:
+            compare = optarg;
+            break;
+        case O_CONS:
+            if (cli_parse_double("stats", "--consistent-threshold", optarg, 0, 1,
+                                 &sp.consistent_threshold))
+                return 2;
+            break;
+        case O_TMAX:
+            if (cli_parse_double("stats", "--temporal-max-active", optarg, 0, 1,
+                                 &sp.temporal_max_active))
+                return 2;
+            break;
+        case O_TRATIO:
+            if (cli_parse_double("stats", "--temporal-min-ratio", optarg, 1e-9, 1e6,
+                                 &sp.temporal_min_ratio))
+                return 2;
+            break;
+        case O_PAIRS:
+            if (cli_parse_long("stats", "--pairs", optarg, 0, 100000, &v))
+                return 2;
+            sp.max_pairs = (int)v;
+            break;
+        case O_CCORR:
+            if (cli_parse_double("stats", "--cluster-corr", optarg, -1, 1, &sp.cluster_min_corr))
+                return 2;
+            break;
+        case 'f': {
+            int f = moemap_workload_format_parse(optarg);
+            if (f < 0)
+                return cli_usage_error("stats", "--format: unknown format '%s' (esft, sglang, "
+                                       "loads, csv)", optarg);
+            rp.format = (moemap_workload_format)f;
+            break;
+        }
+        case O_EXPERTS:
+            if (cli_parse_long("stats", "--experts", optarg, 1, 32767, &v))
+                return 2;
+            rp.experts = (int)v;
+            break;
+        case O_TOPK:
+            if (cli_parse_long("stats", "--top-k", optarg, 1, 32767, &v))
+                return 2;
+            rp.top_k = (int)v;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return cli_usage_error("stats", "unknown option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("stats", "missing INPUT");
+    if (optind + 1 < argc)
+        return cli_usage_error("stats", "unexpected argument '%s'", argv[optind + 1]);
+    const char *input = argv[optind];
+    moemap_error err = {0};
+    moemap_loads *ld = NULL, *other = NULL;
+    moemap_workload_stats *st = NULL;
+    double *dist = NULL;
+    int rc = 1;
+    if (moemap_workload_read(input, &rp, &ld, NULL, &err))
+        goto fail;
+    if (compare) {
+        if (moemap_workload_read(compare, &rp, &other, NULL, &err))
+            goto fail;
+        dist = malloc((size_t)ld->num_layers * sizeof *dist);
+        if (!dist) {
+            moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (int l = 0; l < ld->num_layers; l++)
+            if (moemap_loads_cosine_distance(ld, l, other, &dist[l], &err)) {
+                moemap_error_prefix(&err, "--compare %s", compare);
+                goto fail;
+            }
+    }
+    if (moemap_workload_stats_compute(ld, &sp, &st, &err))
+        goto fail;
+    if (json) {
+        json_t *root = json_object();
+        json_object_set_new(root, "input", json_string(input));
+        if (compare)
+            json_object_set_new(root, "compare", json_string(compare));
+        json_object_set_new(root, "experts", json_integer(ld->experts));
+        json_object_set_new(root, "top_k", json_integer(ld->top_k));
+        json_object_set_new(root, "batches", json_integer(ld->num_batches));
+        json_t *layers = json_array();
+        for (int l = 0; l < st->num_layers; l++)
+            json_array_append_new(layers, layer_json(&st->layers[l], ld->experts,
+                                                     dist ? &dist[l] : NULL));
+        json_object_set_new(root, "layers", layers);
+        int bad = mm_json_dump_file(root, "-", &err);
+        json_decref(root);
+        if (bad)
+            goto fail;
+    } else {
+        print_table(input, ld, st, dist, compare);
+    }
+    rc = 0;
+fail:
+    if (rc)
+        cli_fail("stats", &err);
+    free(dist);
+    moemap_workload_stats_free(st);
+    moemap_loads_free(ld);
+    moemap_loads_free(other);
+    return rc;
 }

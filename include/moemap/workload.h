@@ -133,13 +133,18 @@ int moemap_gen(const moemap_gen_params *params, moemap_loads **out, moemap_error
 
 /* ---- statistics ----------------------------------------------------------------------- */
 
+/* An expert is *active* in a batch when it receives tokens, and *hot* when it receives
+ * at least temporal_min_ratio x the batch's mean per-expert load. Consistent experts are
+ * active in >= consistent_threshold of the batches; temporal experts are hot in at least
+ * one batch but in at most temporal_max_active of them (bursty: idle or lukewarm most of
+ * the time, heavily loaded when on). With hundreds of tokens per batch nearly every
+ * expert receives some tokens, which is why temporal is judged on hot, not active. */
 typedef struct moemap_stats_params {
-    double consistent_threshold; /* active in >= this fraction of batches (default 0.8) */
-    double temporal_max_active;  /* temporal: active in <= this fraction ... (0.5) */
-    double temporal_min_ratio;   /* ... and mean load when active >= ratio x the layer's
-                                    mean load per active expert-batch (default 1.5) */
+    double consistent_threshold; /* fraction of batches active (default 0.8) */
+    double temporal_max_active;  /* at most this fraction of batches hot (default 0.3) */
+    double temporal_min_ratio;   /* hot: >= this x the batch's mean load (default 2) */
     int max_pairs;               /* co-activated pairs kept per layer (default 5) */
-    double cluster_min_corr;     /* correlation linking experts into a hot cluster (0.5) */
+    double cluster_min_corr;     /* correlation linking hot experts into clusters (0.5) */
 } moemap_stats_params;
 moemap_stats_params moemap_stats_default_params(void);
 
@@ -152,7 +157,8 @@ typedef struct moemap_layer_stats {
     int layer;               /* model layer id */
     double tokens;           /* tokens over all batches */
     double *load_share;      /* [experts] fraction of the layer's token-slots */
-    double *active_frac;     /* [experts] fraction of batches in which the expert is active */
+    double *active_frac;     /* [experts] fraction of batches in which it gets tokens */
+    double *hot_frac;        /* [experts] fraction of batches in which it is hot */
     double max_over_mean;    /* busiest expert's total / mean total */
     double cv;               /* coefficient of variation of the totals */
     double gini;             /* Gini coefficient of the totals */
