@@ -23,7 +23,9 @@ static void usage(FILE *f)
             "                     straggler-time CDF\n"
             "  --simulate FILE    moemap simulate --json: TTFT / TPOT / SLO table\n"
             "  --timeseries FILE  moemap simulate --timeseries: p90 TTFT over time, events\n"
-            "  --cluster FILE     moemap.cluster/v1: GPU speed curves\n\n"
+            "  --cluster FILE     moemap.cluster/v1: GPU speed curves\n"
+            "  --loads FILE       the workload (any input moemap stats reads): the\n"
+            "                     co-activation matrix of the hottest experts\n\n"
             "options:\n"
             "  --out FILE         the HTML file to write (required)\n"
             "  --title TEXT       page title (default \"moemap report\")\n"
@@ -31,6 +33,7 @@ static void usage(FILE *f)
             "                     layer the eval file lists)\n"
             "  --gnuplot PATH     gnuplot executable (default: $MOEMAP_GNUPLOT, else\n"
             "                     gnuplot in PATH; Debian: apt-get install gnuplot-nox)\n"
+            "  --hot N            experts in the co-activation matrix (default 16)\n"
             "  --work-dir DIR     keep the gnuplot scripts and PNGs in DIR\n"
             "  -h, --help         this help\n");
 }
@@ -50,6 +53,7 @@ int cmd_report(int argc, char **argv)
         {"cluster", required_argument, NULL, 'c'},  {"title", required_argument, NULL, 'T'},
         {"layer", required_argument, NULL, 'l'},    {"gnuplot", required_argument, NULL, 'g'},
         {"work-dir", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
+        {"loads", required_argument, NULL, 'L'},    {"hot", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     moemap_report_params p = moemap_report_default_params();
     const char *out = NULL;
@@ -65,6 +69,14 @@ int cmd_report(int argc, char **argv)
         case 'm': p.simulate_path = optarg; break;
         case 't': p.timeseries_path = optarg; break;
         case 'c': p.cluster_path = optarg; break;
+        case 'L': p.loads_path = optarg; break;
+        case 'H': {
+            long v;
+            if (cli_parse_long("report", "--hot", optarg, 2, 64, &v))
+                return 2;
+            p.hot_experts = (int)v;
+            break;
+        }
         case 'T': p.title = optarg; break;
         case 'g': p.gnuplot = optarg; break;
         case 'w': p.work_dir = optarg; break;
@@ -84,9 +96,9 @@ int cmd_report(int argc, char **argv)
     if (!out)
         return cli_usage_error("report", "--out FILE is required");
     if (!p.stats_path && !p.eval_path && !p.simulate_path && !p.timeseries_path &&
-        !p.cluster_path)
+        !p.cluster_path && !p.loads_path)
         return cli_usage_error("report", "give at least one of --stats, --eval, --simulate, "
-                                         "--timeseries, --cluster");
+                                         "--timeseries, --cluster, --loads");
     p.layer = (int)layer;
     if (!p.gnuplot) {
         const char *env = getenv("MOEMAP_GNUPLOT");

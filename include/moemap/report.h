@@ -24,6 +24,9 @@ typedef struct moemap_report_params {
     const char *simulate_path;   /* `moemap simulate --json` output, or NULL */
     const char *timeseries_path; /* `moemap simulate --timeseries` output, or NULL */
     const char *cluster_path;    /* moemap.cluster/v1, or NULL */
+    const char *loads_path;      /* the workload (any input moemap stats reads), or NULL:
+                                    gives the full co-activation matrix of the hottest
+                                    experts instead of stats' strongest pairs */
     const char *gnuplot;         /* gnuplot executable (searched in PATH); NULL: "gnuplot" */
     const char *work_dir;        /* where scripts and PNGs are written; NULL: a fresh
                                     temporary folder, removed afterwards */

@@ -72,7 +72,7 @@ static int add_input(rp_page *page, const char *what, const char *path,
     rp_buf_printf(&page->inputs, "</code></li>\n");
     int rc;
     switch (kind) {
-    case 0: rc = rp_add_stats(page, root, path, p->hot_experts, err); break;
+    case 0: rc = rp_add_stats(page, root, path, p->loads_path == NULL, err); break;
     case 1: rc = rp_add_eval(page, root, path, p->layer, err); break;
     case 3: rc = rp_add_simulate(page, root, path, err); break;
     default: rc = rp_add_timeseries(page, root, path, err); break;
@@ -101,10 +101,10 @@ int moemap_report_write(const moemap_report_params *params, const char *out_html
     if (!out_html || !*out_html)
         return moemap_error_set(err, MOEMAP_EINVAL, "no output file given");
     if (!p.stats_path && !p.eval_path && !p.simulate_path && !p.timeseries_path &&
-        !p.cluster_path)
+        !p.cluster_path && !p.loads_path)
         return moemap_error_set(err, MOEMAP_EINVAL,
                                 "nothing to report: give at least one of the stats, eval, "
-                                "simulate, timeseries or cluster inputs");
+                                "simulate, timeseries, cluster or loads inputs");
     if (p.hot_experts < 2 || p.hot_experts > 64)
         return moemap_error_set(err, MOEMAP_ERANGE, "hot experts %d is outside [2, 64]",
                                 p.hot_experts);
@@ -126,11 +126,16 @@ int moemap_report_write(const moemap_report_params *params, const char *out_html
         rc = add_input(&page, "simulate", p.simulate_path, &p, 3, err);
     if (!rc && p.stats_path)
         rc = add_input(&page, "stats", p.stats_path, &p, 0, err);
-    else if (!p.stats_path) {
+    else if (!p.stats_path)
         rp_page_missing(&page, "Expert load heatmap", "give --stats (moemap stats --json)");
+    if (!rc && p.loads_path) {
+        rp_buf_printf(&page.inputs, "<li>workload: <code>");
+        rp_buf_html(&page.inputs, p.loads_path);
+        rp_buf_printf(&page.inputs, "</code></li>\n");
+        rc = rp_add_coactivation_loads(&page, p.loads_path, p.hot_experts, err);
+    } else if (!p.stats_path)
         rp_page_missing(&page, "Co-activation of the hottest experts",
-                        "give --stats (moemap stats --json)");
-    }
+                        "give --loads (the workload) or --stats (moemap stats --json)");
     if (!rc && p.cluster_path)
         rc = add_input(&page, "cluster", p.cluster_path, &p, 2, err);
     else if (!p.cluster_path)

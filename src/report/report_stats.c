@@ -6,7 +6,7 @@
  * and fall together, which a placement should keep on different GPUs).
  *
  * Keys read per entry of "layers": layer, load_share (fraction of the layer's
- * token-slots per expert), max_over_mean, coactive_pairs ([{a, b, corr}]). A stats file
+ * token-slots per expert), max_over_mean, coactive_pairs ([{experts: [a, b], corr}]). A stats file
  * without load shares still gives the co-activation chart, and vice versa.
  */
 #include <math.h>
@@ -128,7 +128,7 @@ static int add_heatmap(rp_page *page, const json_t *layers, const char *path,
                           "set logscale cb\nset cbrange [0.1:%g]\n"
                           "set palette defined (0 '#2166ac', 0.5 '#f7f7f7', 0.75 '#f4a582', "
                           "1 '#67001f')\n"
-                          "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5]\nunset grid\n"
+                          "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5]\nunset grid\nunset key\n"
                           "plot $map using 1:2:($3 > 0.1 ? $3 : 0.1) with image "
                           "notitle\n",
                           vmax < 1.5 ? 1.5 : vmax, experts - 1, rows - 1);
@@ -179,6 +179,19 @@ static int add_coactive(rp_page *page, const json_t *layers, const char *path,
                     rc = mm_json_number(json_array_get(pj, 1), w, &db, err);
                 if (!rc)
                     rc = mm_json_number(json_array_get(pj, 2), w, &corr, err);
+                a = (long)da;
+                b = (long)db;
+            } else if (json_is_object(pj) && json_is_array(json_object_get(pj, "experts"))) {
+                json_t *ab = json_object_get(pj, "experts"); /* {"experts": [a, b], corr} */
+                double da = 0, db = 0;
+                if (json_array_size(ab) != 2)
+                    rc = moemap_error_set(err, MOEMAP_EPARSE, "%s.experts: expected [a, b]", w);
+                if (!rc)
+                    rc = mm_json_number(json_array_get(ab, 0), w, &da, err);
+                if (!rc)
+                    rc = mm_json_number(json_array_get(ab, 1), w, &db, err);
+                if (!rc)
+                    rc = mm_json_get_num(pj, "corr", w, -1.0001, 1.0001, &corr, err);
                 a = (long)da;
                 b = (long)db;
             } else if (json_is_object(pj)) {
@@ -246,15 +259,14 @@ static int add_coactive(rp_page *page, const json_t *layers, const char *path,
     return rc;
 }
 
-int rp_add_stats(rp_page *page, const json_t *root, const char *path, int hot_experts,
+int rp_add_stats(rp_page *page, const json_t *root, const char *path, int with_pairs,
                  moemap_error *err)
 {
-    (void)hot_experts;
     json_t *layers = mm_json_get_array(root, "layers", path, err);
     if (!layers)
         return err ? err->code : MOEMAP_EPARSE;
     int rc = add_heatmap(page, layers, path, err);
-    if (!rc)
+    if (!rc && with_pairs)
         rc = add_coactive(page, layers, path, err);
     return rc;
 }
