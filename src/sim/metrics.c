@@ -311,9 +311,9 @@ char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int 
     json_object_set_new(o, "completed", json_integer(r->completed));
     json_object_set_new(o, "iterations", json_integer(r->iterations));
     json_object_set_new(o, "sim_time_s", num(r->sim_time_s, 4));
-    json_object_set_new(o, "ttft_s", lat_json(&r->ttft));
-    json_object_set_new(o, "tpot_s", lat_json(&r->tpot));
-    json_object_set_new(o, "e2e_s", lat_json(&r->e2e));
+    json_object_set_new(o, "ttft", lat_json(&r->ttft));
+    json_object_set_new(o, "tpot", lat_json(&r->tpot));
+    json_object_set_new(o, "e2e", lat_json(&r->e2e));
     json_object_set_new(o, "slo_attainment", num(r->slo_attainment, 5));
     json_object_set_new(o, "ttft_attainment", num(r->ttft_attainment, 5));
     json_object_set_new(o, "tpot_attainment", num(r->tpot_attainment, 5));
@@ -326,12 +326,10 @@ char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int 
     for (int g = 0; g < r->num_gpus; g++)
         json_array_append_new(idle, num(r->gpu_idle_s[g], 4));
     json_object_set_new(o, "gpu_idle_s", idle);
-    json_t *mig = json_object();
-    json_object_set_new(mig, "bytes", num(r->migration_bytes, 0));
-    json_object_set_new(mig, "stall_s", num(r->migration_stall_s, 6));
-    json_object_set_new(mig, "replicas_moved", json_integer(r->replicas_moved));
-    json_object_set_new(mig, "recalibrations", json_integer(r->recalibrations));
-    json_object_set_new(o, "migration", mig);
+    json_object_set_new(o, "migration_bytes", num(r->migration_bytes, 0));
+    json_object_set_new(o, "migration_stall_s", num(r->migration_stall_s, 6));
+    json_object_set_new(o, "replicas_moved", json_integer(r->replicas_moved));
+    json_object_set_new(o, "recalibrations", json_integer(r->recalibrations));
     json_t *marks = json_array();
     for (int i = 0; i < r->num_markers; i++) {
         json_t *mk = json_object();
