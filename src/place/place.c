@@ -24,8 +24,11 @@ typedef struct strategy_entry {
 } strategy_entry;
 
 static const strategy_entry strategies[] = {
+    {"moemap", place_moemap},
     {"eplb", place_eplb},
     {"eplb_global", place_eplb_global},
+    {"gem", place_gem},
+    {"vibe", place_vibe},
     {"linear", place_linear},
     {"round_robin", place_round_robin},
 };

@@ -1,0 +1,413 @@
+/*
+ * moemap_search.c — the incremental cost state of the `moemap` strategy (see
+ * moemap_search.h). Every candidate touches at most two GPUs, so its price per sampled
+ * batch is two GPU times recomputed from a few curve evaluations, the straggler of the
+ * other GPUs read from a per-batch top-3, and the running sums of T and T^2 adjusted.
+ * Nothing here allocates after ms_init except when a replica is added.
+ */
+#include "moemap_search.h"
+
+#include <math.h>
+#include <string.h>
+
+static double fcost(const ms_state *s, int g, double n)
+{
+    return moemap_cluster_expert_us(s->pb->cluster, g, n);
+}
+
+int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->pb = pb;
+    s->G = pb->num_gpus;
+    s->E = pb->experts;
+    s->B = pb->num_batches < max_batches ? pb->num_batches : max_batches;
+    if (s->B < 1)
+        s->B = 1;
+    s->tail_weight = pb->params->tail_weight >= 0 ? pb->params->tail_weight : 0;
+    size_t G = (size_t)s->G, E = (size_t)s->E, B = (size_t)s->B;
+    s->cnt = moemap_malloc(B * sizeof *s->cnt);
+    s->at = moemap_malloc(E * G * sizeof *s->at);
+    s->nrep = moemap_calloc(G, sizeof *s->nrep);
+    s->T = moemap_calloc(B * G, sizeof *s->T);
+    s->S1 = moemap_calloc(B, sizeof *s->S1);
+    s->S2 = moemap_calloc(B, sizeof *s->S2);
+    s->top = moemap_calloc(B * 3, sizeof *s->top);
+    s->topg = moemap_malloc(B * 3 * sizeof *s->topg);
+    s->M = moemap_malloc(B * sizeof *s->M);
+    s->sel = moemap_malloc(B * sizeof *s->sel);
+    if (!s->cnt || !s->at || !s->nrep || !s->T || !s->S1 || !s->S2 || !s->top || !s->topg ||
+        !s->M || !s->sel) {
+        ms_free(s);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
+    }
+    /* Batches spread evenly over the input when there are more than max_batches. */
+    for (int b = 0; b < s->B; b++) {
+        long src = pb->num_batches <= s->B ? b
+                                           : (long)(((double)b + 0.5) * pb->num_batches / s->B);
+        s->cnt[b] = pb->counts + (size_t)src * E;
+    }
+    for (size_t i = 0; i < E * G; i++)
+        s->at[i] = -1;
+    for (size_t i = 0; i < B * 3; i++)
+        s->topg[i] = -1;
+    return 0;
+}
+
+void ms_free(ms_state *s)
+{
+    moemap_free(s->cnt);
+    moemap_free(s->at);
+    moemap_free(s->nrep);
+    moemap_free(s->T);
+    moemap_free(s->S1);
+    moemap_free(s->S2);
+    moemap_free(s->top);
+    moemap_free(s->topg);
+    moemap_free(s->M);
+    moemap_free(s->sel);
+    moemap_free(s->reps);
+    memset(s, 0, sizeof *s);
+}
+
+static void recompute_top(ms_state *s, int b)
+{
+    double *t = &s->top[b * 3];
+    int *tg = &s->topg[b * 3];
+    t[0] = t[1] = t[2] = -1;
+    tg[0] = tg[1] = tg[2] = -1;
+    const double *row = &s->T[(size_t)b * s->G];
+    for (int g = 0; g < s->G; g++) {
+        double v = row[g];
+        if (v > t[2]) {
+            if (v > t[1]) {
+                t[2] = t[1];
+                tg[2] = tg[1];
+                if (v > t[0]) {
+                    t[1] = t[0];
+                    tg[1] = tg[0];
+                    t[0] = v;
+                    tg[0] = g;
+                } else {
+                    t[1] = v;
+                    tg[1] = g;
+                }
+            } else {
+                t[2] = v;
+                tg[2] = g;
+            }
+        }
+    }
+}
+
+static void recompute_all(ms_state *s)
+{
+    for (int b = 0; b < s->B; b++) {
+        double *row = &s->T[(size_t)b * s->G];
+        for (int g = 0; g < s->G; g++)
+            row[g] = 0;
+        for (int i = 0; i < s->nreps; i++) {
+            const ms_rep *r = &s->reps[i];
+            row[r->gpu] += fcost(s, r->gpu, r->share * s->cnt[b][r->expert]);
+        }
+        double s1 = 0, s2 = 0;
+        for (int g = 0; g < s->G; g++) {
+            s1 += row[g];
+            s2 += row[g] * row[g];
+        }
+        s->S1[b] = s1;
+        s->S2[b] = s2;
+        recompute_top(s, b);
+    }
+}
+
+static int is_prev(const ms_state *s, int e, int g)
+{
+    return s->prev && s->prev[(size_t)e * s->G + g];
+}
+
+static int push_rep(ms_state *s, int expert, int gpu, double share, moemap_error *err)
+{
+    if (s->nreps == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 64;
+        ms_rep *grown = moemap_realloc(s->reps, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
+        s->reps = grown;
+        s->cap = cap;
+    }
+    ms_rep *r = &s->reps[s->nreps];
+    r->expert = expert;
+    r->gpu = gpu;
+    r->share = share;
+    s->at[(size_t)expert * s->G + gpu] = s->nreps;
+    s->nrep[gpu]++;
+    s->nreps++;
+    if (!is_prev(s, expert, gpu))
+        s->nnew++;
+    return 0;
+}
+
+int ms_load(ms_state *s, const moemap_replica *reps, int n, moemap_error *err)
+{
+    for (int i = 0; i < s->nreps; i++)
+        s->at[(size_t)s->reps[i].expert * s->G + s->reps[i].gpu] = -1;
+    s->nreps = 0;
+    s->nnew = 0;
+    for (int g = 0; g < s->G; g++)
+        s->nrep[g] = 0;
+    for (int i = 0; i < n; i++) {
+        int rc = push_rep(s, reps[i].expert, reps[i].gpu, reps[i].share, err);
+        if (rc)
+            return rc;
+    }
+    recompute_all(s);
+    return 0;
+}
+
+int ms_add(ms_state *s, int expert, int gpu, double share, moemap_error *err)
+{
+    int rc = push_rep(s, expert, gpu, share, err);
+    if (rc)
+        return rc;
+    for (int b = 0; b < s->B; b++) {
+        double *tg = &s->T[(size_t)b * s->G + gpu];
+        double old = *tg;
+        *tg += fcost(s, gpu, share * s->cnt[b][expert]);
+        s->S1[b] += *tg - old;
+        s->S2[b] += *tg * *tg - old * old;
+        /* T only grew: the top-3 changes by moving or inserting this GPU. */
+        double *t = &s->top[b * 3];
+        int *tgi = &s->topg[b * 3];
+        int pos = -1;
+        for (int k = 0; k < 3; k++)
+            if (tgi[k] == gpu)
+                pos = k;
+        if (pos < 0) {
+            if (*tg <= t[2])
+                continue;
+            pos = 2;
+        }
+        t[pos] = *tg;
+        tgi[pos] = gpu;
+        while (pos > 0 && t[pos] > t[pos - 1]) {
+            double tv = t[pos];
+            int tgv = tgi[pos];
+            t[pos] = t[pos - 1];
+            tgi[pos] = tgi[pos - 1];
+            t[pos - 1] = tv;
+            tgi[pos - 1] = tgv;
+            pos--;
+        }
+    }
+    return 0;
+}
+
+/* Swap-free quickselect: the k-th smallest of x[0..n) (x is reordered). */
+static double select_kth(double *x, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = x[(lo + hi) >> 1];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (x[i] < pivot)
+                i++;
+            while (x[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = x[i];
+                x[i] = x[j];
+                x[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return x[k];
+}
+
+/* Mean + w * p90 (interpolated like moemap_quantile) of M[0..B). */
+static double objective(ms_state *s, const double *M)
+{
+    int B = s->B;
+    double sum = 0;
+    for (int b = 0; b < B; b++)
+        sum += M[b];
+    double mean = sum / B;
+    if (s->tail_weight <= 0 || B == 1)
+        return mean + s->tail_weight * (B == 1 ? M[0] : 0);
+    memcpy(s->sel, M, (size_t)B * sizeof *M);
+    double pos = 0.9 * (B - 1);
+    int k = (int)pos;
+    double frac = pos - k;
+    double lo = select_kth(s->sel, B, k);
+    double hi = lo;
+    if (k + 1 < B && frac > 0) {
+        hi = s->sel[k + 1];
+        for (int b = k + 2; b < B; b++)
+            if (s->sel[b] < hi)
+                hi = s->sel[b];
+    }
+    return mean + s->tail_weight * (lo + (hi - lo) * frac);
+}
+
+ms_score ms_score_now(ms_state *s)
+{
+    double sec = 0;
+    for (int b = 0; b < s->B; b++) {
+        s->M[b] = s->top[b * 3] > 0 ? s->top[b * 3] : 0;
+        sec += s->S1[b] > 0 ? s->S2[b] / s->S1[b] : 0;
+    }
+    ms_score sc = {objective(s, s->M) + s->nnew * s->move_pen_us, sec / s->B};
+    return sc;
+}
+
+/* Change of the new-pair count a delta causes. */
+static int delta_new(const ms_state *s, const ms_delta *d)
+{
+    int dn = 0;
+    for (int i = 0; i < d->n; i++) {
+        const ms_item *it = &d->items[i];
+        if (is_prev(s, it->expert, it->gpu))
+            continue;
+        if (it->rep < 0)
+            dn++;
+        else if (it->new_share <= 0)
+            dn--;
+    }
+    return dn;
+}
+
+ms_score ms_score_delta(ms_state *s, const ms_delta *d, int *ok)
+{
+    ms_score sc = {INFINITY, INFINITY};
+    int dn = delta_new(s, d);
+    *ok = !(s->max_moves > 0 && dn > 0 && s->nnew + dn > s->max_moves);
+    if (!*ok)
+        return sc;
+    int g1 = d->g1, g2 = d->g2;
+    double sec = 0;
+    for (int b = 0; b < s->B; b++) {
+        const double *c = s->cnt[b];
+        double d1 = 0, d2 = 0;
+        for (int i = 0; i < d->n; i++) {
+            const ms_item *it = &d->items[i];
+            double ce = c[it->expert];
+            if (ce <= 0)
+                continue;
+            double dv = fcost(s, it->gpu, it->new_share * ce) - fcost(s, it->gpu, it->old_share * ce);
+            if (it->gpu == g1)
+                d1 += dv;
+            else
+                d2 += dv;
+        }
+        const double *row = &s->T[(size_t)b * s->G];
+        double t1 = row[g1] + d1, t2 = g2 != g1 ? row[g2] + d2 : t1;
+        if (t1 < 0)
+            t1 = 0;
+        if (t2 < 0)
+            t2 = 0;
+        double excl = 0;
+        for (int k = 0; k < 3; k++) {
+            int tg = s->topg[b * 3 + k];
+            if (tg >= 0 && tg != g1 && tg != g2) {
+                excl = s->top[b * 3 + k];
+                break;
+            }
+        }
+        double m = excl > t1 ? excl : t1;
+        s->M[b] = m > t2 ? m : t2;
+        double s1 = s->S1[b] - row[g1] + t1, s2 = s->S2[b] - row[g1] * row[g1] + t1 * t1;
+        if (g2 != g1) {
+            s1 += t2 - row[g2];
+            s2 += t2 * t2 - row[g2] * row[g2];
+        }
+        sec += s1 > 0 ? s2 / s1 : 0;
+    }
+    s->work += s->B;
+    sc.primary = objective(s, s->M) + (s->nnew + dn) * s->move_pen_us;
+    sc.secondary = sec / s->B;
+    return sc;
+}
+
+int ms_apply(ms_state *s, const ms_delta *d, moemap_error *err)
+{
+    int g1 = d->g1, g2 = d->g2;
+    /* Times first (they depend only on experts, GPUs and shares). */
+    for (int b = 0; b < s->B; b++) {
+        double *row = &s->T[(size_t)b * s->G];
+        double o1 = row[g1], o2 = row[g2];
+        for (int i = 0; i < d->n; i++) {
+            const ms_item *it = &d->items[i];
+            double ce = s->cnt[b][it->expert];
+            if (ce > 0)
+                row[it->gpu] += fcost(s, it->gpu, it->new_share * ce) -
+                                fcost(s, it->gpu, it->old_share * ce);
+        }
+        if (row[g1] < 0)
+            row[g1] = 0;
+        if (row[g2] < 0)
+            row[g2] = 0;
+        s->S1[b] += row[g1] - o1;
+        s->S2[b] += row[g1] * row[g1] - o1 * o1;
+        if (g2 != g1) {
+            s->S1[b] += row[g2] - o2;
+            s->S2[b] += row[g2] * row[g2] - o2 * o2;
+        }
+        recompute_top(s, b);
+    }
+    /* Then the replica list: share changes and additions, removals last (highest index
+     * first, so a swap-with-last never moves a replica still to be removed). */
+    int rem[4], nrem = 0;
+    for (int i = 0; i < d->n; i++) {
+        const ms_item *it = &d->items[i];
+        if (it->rep < 0) {
+            int rc = push_rep(s, it->expert, it->gpu, it->new_share, err);
+            if (rc)
+                return rc;
+        } else if (it->new_share <= 0) {
+            rem[nrem++] = it->rep;
+        } else {
+            s->reps[it->rep].share = it->new_share;
+        }
+    }
+    for (int i = 0; i < nrem; i++)
+        for (int j = i + 1; j < nrem; j++)
+            if (rem[j] > rem[i]) {
+                int t = rem[i];
+                rem[i] = rem[j];
+                rem[j] = t;
+            }
+    for (int i = 0; i < nrem; i++) {
+        int r = rem[i];
+        ms_rep *x = &s->reps[r];
+        s->at[(size_t)x->expert * s->G + x->gpu] = -1;
+        s->nrep[x->gpu]--;
+        if (!is_prev(s, x->expert, x->gpu))
+            s->nnew--;
+        int last = s->nreps - 1;
+        if (r != last) {
+            s->reps[r] = s->reps[last];
+            s->at[(size_t)s->reps[r].expert * s->G + s->reps[r].gpu] = r;
+        }
+        s->nreps--;
+    }
+    return 0;
+}
+
+int ms_better(ms_score a, ms_score b)
+{
+    double tol = 1e-9 * (fabs(b.primary) > 1e-12 ? fabs(b.primary) : 1e-12);
+    if (a.primary < b.primary - tol)
+        return 1;
+    if (a.primary > b.primary + tol)
+        return 0;
+    return a.secondary < b.secondary - 1e-9 * fabs(b.secondary);
+}

@@ -1,0 +1,80 @@
+/*
+ * moemap_search.h — the search state of the `moemap` strategy (internal): one layer's
+ * replicas with their per-batch, per-GPU times kept up to date, so that a candidate
+ * change touching two GPUs is priced in O(batches) — the exact cost model on every
+ * sampled batch, not on an average batch.
+ *
+ * The objective of a state is lexicographic: first J = mean + tail_weight * p90 of the
+ * per-batch straggler time (+ a migration penalty when re-placing), then, to leave
+ * plateaus where the straggler cannot move, the mean over batches of sum_g T_g^2 /
+ * sum_g T_g (a smooth measure of imbalance that only falls when load leaves busy GPUs).
+ */
+#ifndef MOEMAP_PLACE_MOEMAP_SEARCH_H
+#define MOEMAP_PLACE_MOEMAP_SEARCH_H
+
+#include "strategy.h"
+
+typedef struct ms_rep {
+    int expert;
+    int gpu;
+    double share;
+} ms_rep;
+
+/* One replica change of a candidate: old_share 0 = a new replica, new_share 0 = removed. */
+typedef struct ms_item {
+    int rep;        /* replica index, -1 for a new one */
+    int expert;
+    int gpu;
+    double old_share;
+    double new_share;
+} ms_item;
+
+typedef struct ms_delta {
+    int n;
+    ms_item items[4];
+    int g1, g2;     /* the (at most two) GPUs it touches; g2 may equal g1 */
+} ms_delta;
+
+typedef struct ms_score {
+    double primary;
+    double secondary;
+} ms_score;
+
+typedef struct ms_state {
+    const place_problem *pb;
+    int G, E, B;            /* GPUs, experts, sampled batches */
+    const double **cnt;     /* [B] counts row of each sampled batch */
+    double tail_weight;
+    ms_rep *reps;
+    int nreps, cap;
+    int *at;                /* [E * G] replica index of expert e on GPU g, or -1 */
+    int *nrep;              /* [G] replicas on each GPU */
+    double *T;              /* [B * G] time of GPU g in batch b */
+    double *S1, *S2;        /* [B] sum of T and of T^2 */
+    double *top;            /* [B * 3] three largest T per batch */
+    int *topg;              /* [B * 3] their GPUs */
+    double *M;              /* scratch [B] */
+    double *sel;            /* scratch [B] */
+    /* migration-aware re-placement */
+    const unsigned char *prev; /* [E * G] pairs of the previous placement, or NULL */
+    int nnew;               /* (expert, gpu) pairs not in prev */
+    int max_moves;          /* > 0: limit on nnew */
+    double move_pen_us;     /* objective cost of one new pair */
+    long work;              /* batch-evaluations done (deterministic work budget) */
+} ms_state;
+
+int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error *err);
+void ms_free(ms_state *s);
+/* Replaces the replicas with reps[0..n) and recomputes every time. */
+int ms_load(ms_state *s, const moemap_replica *reps, int n, moemap_error *err);
+/* Adds a replica (construction); the caller keeps slots and duplicates in check. */
+int ms_add(ms_state *s, int expert, int gpu, double share, moemap_error *err);
+/* Score of the current state, and of the state after d (without applying it). */
+ms_score ms_score_now(ms_state *s);
+ms_score ms_score_delta(ms_state *s, const ms_delta *d, int *ok);
+/* Applies d. */
+int ms_apply(ms_state *s, const ms_delta *d, moemap_error *err);
+/* a better than b (lexicographic with a relative tolerance). */
+int ms_better(ms_score a, ms_score b);
+
+#endif

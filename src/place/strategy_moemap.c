@@ -1,0 +1,504 @@
+/*
+ * strategy_moemap.c — `moemap`, the default strategy: the best placement we can compute
+ * under the exact cost model, judged on the real batches (mean + tail_weight * p90 of the
+ * per-batch straggler), not on an average batch.
+ *
+ * 1. Starts. (a) A greedy construction: experts heaviest first, each to the GPU (with a
+ *    free slot) whose addition raises the sampled batches' stragglers least, ties to the
+ *    least busy GPU — it sees each GPU's own curve, so it knows a replica costs a near-
+ *    constant floor even with few tokens, and co-activated hot experts collide in the
+ *    same batches and so are kept apart. (b) EPLB's token-balanced layout. (c) With
+ *    --previous, the previous placement (only start when max_moves limits changes).
+ *    The best start under the objective is kept.
+ * 2. Local search on the exact per-batch cost (moemap_search.c): for the GPUs that are
+ *    the straggler most often, every replica is tried moved to, swapped with, or split
+ *    onto the least busy GPUs, and share shifted to (or merged into) its other replicas;
+ *    the best improving change is applied, until none improves or the work budget is
+ *    spent. Splits and shifts give unequal shares matched to GPU speed; merges free slots
+ *    where a replica's floor costs more than it saves; slots may stay empty.
+ * 3. When the descent stalls and budget remains, a seeded random kick (iterated local
+ *    search) and the best state seen is returned: deterministic for a seed.
+ * The work budget counts batch evaluations, not seconds, so the result never depends on
+ * the machine's speed or load.
+ */
+#include "moemap_search.h"
+#include "place_util.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_SAMPLED_BATCHES 96
+#define CONSTRUCT_BATCHES 16
+#define NUM_CRITICAL 3
+#define NUM_TARGETS 24
+/* Batch evaluations per second of budget (about 40 ns each on the 2-core CI machine). */
+#define WORK_PER_SECOND 2.5e7
+
+typedef struct ctx {
+    const place_problem *pb;
+    ms_state s;
+    int *cls;          /* [G] class: lowest GPU index with the same effective curve */
+    int *order;        /* [E] experts by total load, descending */
+    int *targets;      /* [G] */
+    double *gmean;     /* [G] */
+    double *weight;    /* [G] */
+    moemap_replica *best;
+    int nbest;
+    moemap_replica *tmp;
+    int ntmp, captmp;
+} ctx;
+
+static int same_curve(const moemap_curve *a, const moemap_curve *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->tokens[i] != b->tokens[i] || a->us[i] != b->us[i])
+            return 0;
+    return 1;
+}
+
+/* Greedy placement of one expert with full share: returns the chosen GPU or -1. */
+static int greedy_gpu(ctx *x, int e)
+{
+    ms_state *s = &x->s;
+    const place_problem *pb = x->pb;
+    int step = s->B > CONSTRUCT_BATCHES ? s->B / CONSTRUCT_BATCHES : 1;
+    int best = -1;
+    double bv = INFINITY, bt = INFINITY;
+    for (int g = 0; g < s->G; g++) {
+        if (s->nrep[g] >= pb->slots[g] || s->at[(size_t)e * s->G + g] >= 0)
+            continue;
+        if (s->nrep[g] == 0 && x->cls[g] != g) {
+            /* An empty GPU is as good as the first empty GPU of its class. */
+            int c = x->cls[g], twin = 0;
+            for (int h = c; h < g && !twin; h++)
+                twin = x->cls[h] == c && s->nrep[h] == 0 && pb->slots[h] == pb->slots[g];
+            if (twin)
+                continue;
+        }
+        double v = 0, t = 0;
+        for (int b = 0; b < s->B; b += step) {
+            double ce = s->cnt[b][e];
+            double nt = s->T[(size_t)b * s->G + g] +
+                        (ce > 0 ? moemap_cluster_expert_us(pb->cluster, g, ce) : 0);
+            double m = s->top[b * 3];
+            v += nt > m ? nt : m;
+            t += nt;
+        }
+        if (v < bv - 1e-9 * bv || (v <= bv + 1e-9 * bv && t < bt)) {
+            bv = v;
+            bt = t;
+            best = g;
+        }
+    }
+    return best;
+}
+
+static int construct(ctx *x, const moemap_replica *seed, int nseed, moemap_error *err)
+{
+    ms_state *s = &x->s;
+    int rc = ms_load(s, seed, nseed, err);
+    for (int i = 0; i < s->E && !rc; i++) {
+        int e = x->order[i], have = 0;
+        for (int g = 0; g < s->G && !have; g++)
+            have = s->at[(size_t)e * s->G + g] >= 0;
+        if (have)
+            continue;
+        int g = greedy_gpu(x, e);
+        if (g < 0)
+            return moemap_error_set(err, MOEMAP_EINFEASIBLE,
+                                    "moemap: no free slot left for expert %d", e);
+        rc = ms_add(s, e, g, 1.0, err);
+    }
+    return rc;
+}
+
+static int snapshot(ctx *x, moemap_replica **dst, int *n, moemap_error *err)
+{
+    moemap_replica *r = moemap_realloc(*dst, (size_t)(x->s.nreps > 0 ? x->s.nreps : 1) * sizeof *r);
+    if (!r)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
+    for (int i = 0; i < x->s.nreps; i++) {
+        r[i].expert = x->s.reps[i].expert;
+        r[i].gpu = x->s.reps[i].gpu;
+        r[i].share = x->s.reps[i].share;
+    }
+    *dst = r;
+    *n = x->s.nreps;
+    return 0;
+}
+
+/* Considers one candidate; keeps it in *bd when it beats *bs. */
+static void consider(ctx *x, const ms_delta *d, ms_delta *bd, ms_score *bs, int *found)
+{
+    int ok;
+    ms_score sc = ms_score_delta(&x->s, d, &ok);
+    if (ok && ms_better(sc, *bs)) {
+        *bs = sc;
+        *bd = *d;
+        *found = 1;
+    }
+}
+
+static void item(ms_delta *d, int rep, int e, int g, double o, double n)
+{
+    ms_item *it = &d->items[d->n++];
+    it->rep = rep;
+    it->expert = e;
+    it->gpu = g;
+    it->old_share = o;
+    it->new_share = n;
+}
+
+/* Best change involving the replicas on GPU a; returns 1 with *bd filled when one beats
+ * cur. */
+static int best_for_gpu(ctx *x, int a, int nt, ms_score cur, ms_delta *bd, ms_score *bs)
+{
+    ms_state *s = &x->s;
+    const int *slots = x->pb->slots;
+    int G = s->G, found = 0;
+    *bs = cur;
+    static const double split_frac[3] = {0.25, 0.5, 0.75};
+    static const double shift_frac[3] = {1.0, 0.5, 0.2};
+    for (int ri = 0; ri < s->nreps; ri++) {
+        if (s->reps[ri].gpu != a)
+            continue;
+        int e = s->reps[ri].expert;
+        double sh = s->reps[ri].share;
+        /* Shift share to (or merge into) the expert's other replicas, wherever they are. */
+        for (int g = 0; g < G; g++) {
+            int rb = g == a ? -1 : s->at[(size_t)e * G + g];
+            if (rb < 0)
+                continue;
+            for (int k = 0; k < 3; k++) {
+                double dlt = sh * shift_frac[k];
+                ms_delta d = {.n = 0, .g1 = a, .g2 = g};
+                item(&d, ri, e, a, sh, k == 0 ? 0.0 : sh - dlt);
+                item(&d, rb, e, g, s->reps[rb].share, s->reps[rb].share + dlt);
+                consider(x, &d, bd, bs, &found);
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            int b = x->targets[t];
+            if (b == a || s->at[(size_t)e * G + b] >= 0)
+                continue;
+            if (s->nrep[b] < slots[b]) {
+                ms_delta d = {.n = 0, .g1 = a, .g2 = b};
+                item(&d, ri, e, a, sh, 0.0);
+                item(&d, -1, e, b, 0.0, sh);
+                consider(x, &d, bd, bs, &found);
+                for (int k = 0; k < 3; k++) {
+                    ms_delta d2 = {.n = 0, .g1 = a, .g2 = b};
+                    item(&d2, ri, e, a, sh, sh * (1 - split_frac[k]));
+                    item(&d2, -1, e, b, 0.0, sh * split_frac[k]);
+                    consider(x, &d2, bd, bs, &found);
+                }
+            }
+            for (int r2 = 0; r2 < s->nreps; r2++) {
+                if (s->reps[r2].gpu != b)
+                    continue;
+                int e2 = s->reps[r2].expert;
+                if (e2 == e || s->at[(size_t)e2 * G + a] >= 0)
+                    continue;
+                double sh2 = s->reps[r2].share;
+                ms_delta d = {.n = 0, .g1 = a, .g2 = b};
+                item(&d, ri, e, a, sh, 0.0);
+                item(&d, -1, e, b, 0.0, sh);
+                item(&d, r2, e2, b, sh2, 0.0);
+                item(&d, -1, e2, a, 0.0, sh2);
+                consider(x, &d, bd, bs, &found);
+            }
+        }
+    }
+    return found;
+}
+
+/* GPUs that are the straggler most often (tail batches count more), and the least busy
+ * GPUs as targets. Returns the number of critical GPUs in crit[]. */
+static int pick_gpus(ctx *x, int *crit, int *nt)
+{
+    ms_state *s = &x->s;
+    int G = s->G, B = s->B;
+    for (int g = 0; g < G; g++) {
+        x->weight[g] = 0;
+        x->gmean[g] = 0;
+    }
+    for (int b = 0; b < B; b++)
+        s->sel[b] = s->top[b * 3];
+    double q90 = B > 1 ? s->sel[0] : 0;
+    if (B > 1) {
+        /* the 90th-percentile straggler, for weighting tail batches */
+        double mx = 0;
+        for (int b = 0; b < B; b++)
+            mx = s->top[b * 3] > mx ? s->top[b * 3] : mx;
+        int above = 0;
+        q90 = mx;
+        for (int it = 0; it < 40; it++) {
+            above = 0;
+            for (int b = 0; b < B; b++)
+                above += s->top[b * 3] >= q90;
+            if (above >= (B + 9) / 10)
+                break;
+            q90 *= 0.98;
+        }
+    }
+    for (int b = 0; b < B; b++) {
+        int g = s->topg[b * 3];
+        if (g >= 0)
+            x->weight[g] += 1.0 + (s->top[b * 3] >= q90 ? 2.0 * s->tail_weight : 0);
+        for (int h = 0; h < G; h++)
+            x->gmean[h] += s->T[(size_t)b * G + h];
+    }
+    int nc = 0;
+    for (int k = 0; k < NUM_CRITICAL; k++) {
+        int best = -1;
+        for (int g = 0; g < G; g++) {
+            int taken = 0;
+            for (int j = 0; j < nc; j++)
+                taken |= crit[j] == g;
+            if (!taken && x->weight[g] > 0 && (best < 0 || x->weight[g] > x->weight[best]))
+                best = g;
+        }
+        if (best < 0)
+            break;
+        crit[nc++] = best;
+    }
+    int n = G < NUM_TARGETS ? G : NUM_TARGETS;
+    /* partial selection of the n least busy GPUs (n is small) */
+    for (int g = 0; g < G; g++)
+        x->targets[g] = g;
+    for (int i = 0; i < n; i++) {
+        int m = i;
+        for (int j = i + 1; j < G; j++)
+            if (x->gmean[x->targets[j]] < x->gmean[x->targets[m]])
+                m = j;
+        int t = x->targets[i];
+        x->targets[i] = x->targets[m];
+        x->targets[m] = t;
+    }
+    *nt = n;
+    return nc;
+}
+
+/* A random swap or move of a replica of a critical GPU: the kick of iterated search. */
+static int kick(ctx *x, int a, moemap_error *err)
+{
+    ms_state *s = &x->s;
+    moemap_rng *rng = x->pb->rng;
+    int G = s->G;
+    for (int tries = 0; tries < 20; tries++) {
+        int ri = (int)moemap_rng_below(rng, (uint64_t)s->nreps);
+        if (s->reps[ri].gpu != a && tries < 10)
+            continue;
+        int src = s->reps[ri].gpu, e = s->reps[ri].expert;
+        int b = (int)moemap_rng_below(rng, (uint64_t)G);
+        if (b == src || s->at[(size_t)e * G + b] >= 0)
+            continue;
+        double sh = s->reps[ri].share;
+        ms_delta d = {.n = 0, .g1 = src, .g2 = b};
+        if (s->nrep[b] < x->pb->slots[b]) {
+            item(&d, ri, e, src, sh, 0.0);
+            item(&d, -1, e, b, 0.0, sh);
+        } else {
+            int r2 = -1;
+            for (int r = 0; r < s->nreps && r2 < 0; r++)
+                if (s->reps[r].gpu == b && s->at[(size_t)s->reps[r].expert * G + src] < 0 &&
+                    s->reps[r].expert != e)
+                    r2 = r;
+            if (r2 < 0)
+                continue;
+            item(&d, ri, e, src, sh, 0.0);
+            item(&d, -1, e, b, 0.0, sh);
+            item(&d, r2, s->reps[r2].expert, b, s->reps[r2].share, 0.0);
+            item(&d, -1, s->reps[r2].expert, src, 0.0, s->reps[r2].share);
+        }
+        int ok;
+        ms_score_delta(s, &d, &ok);
+        if (!ok)
+            continue;
+        return ms_apply(s, &d, err);
+    }
+    return 0;
+}
+
+static int search(ctx *x, long budget, moemap_error *err)
+{
+    ms_state *s = &x->s;
+    ms_score cur = ms_score_now(s), best = cur;
+    int rc = snapshot(x, &x->best, &x->nbest, err);
+    int crit[NUM_CRITICAL], stalls = 0;
+    while (!rc && s->work < budget) {
+        int nt, nc = pick_gpus(x, crit, &nt);
+        int improved = 0;
+        for (int i = 0; i < nc && !improved; i++) {
+            ms_delta d;
+            ms_score sc;
+            if (best_for_gpu(x, crit[i], nt, cur, &d, &sc)) {
+                rc = ms_apply(s, &d, err);
+                cur = ms_score_now(s);
+                improved = 1;
+            }
+        }
+        if (improved)
+            continue;
+        /* Local optimum: remember it, then kick from it while budget remains. */
+        if (ms_better(cur, best)) {
+            best = cur;
+            rc = snapshot(x, &x->best, &x->nbest, err);
+        }
+        if (rc || ++stalls > 8 || nc == 0)
+            break;
+        rc = kick(x, crit[0], err);
+        if (!rc)
+            rc = kick(x, crit[nc > 1 ? 1 : 0], err);
+        cur = ms_score_now(s);
+    }
+    if (!rc && ms_better(cur, best))
+        rc = snapshot(x, &x->best, &x->nbest, err);
+    return rc;
+}
+
+/* Candidate start: keeps it as the best when it scores better. */
+static int try_start(ctx *x, ms_score *bs, int *have, moemap_error *err)
+{
+    ms_score sc = ms_score_now(&x->s);
+    if (x->s.max_moves > 0 && x->s.nnew > x->s.max_moves)
+        return 0;
+    if (*have && !ms_better(sc, *bs))
+        return 0;
+    *bs = sc;
+    *have = 1;
+    return snapshot(x, &x->best, &x->nbest, err);
+}
+
+static int previous_start(ctx *x, moemap_error *err)
+{
+    const moemap_layer_placement *pl = x->pb->previous;
+    ms_state *s = &x->s;
+    int G = s->G, E = s->E;
+    x->ntmp = 0;
+    for (int i = 0; i < pl->num_replicas; i++) {
+        const moemap_replica *r = &pl->replicas[i];
+        if (r->expert < 0 || r->expert >= E || r->gpu < 0 || r->gpu >= G)
+            continue;
+        int dup = 0, on = 0;
+        for (int j = 0; j < x->ntmp; j++) {
+            dup |= x->tmp[j].expert == r->expert && x->tmp[j].gpu == r->gpu;
+            on += x->tmp[j].gpu == r->gpu;
+        }
+        if (dup || on >= x->pb->slots[r->gpu])
+            continue;
+        x->tmp[x->ntmp++] = *r;
+    }
+    /* Shares of the kept replicas of each expert rescaled to 1. */
+    for (int j = 0; j < x->ntmp; j++) {
+        double sum = 0;
+        int cnt = 0;
+        for (int k = 0; k < x->ntmp; k++)
+            if (x->tmp[k].expert == x->tmp[j].expert) {
+                sum += x->tmp[k].share;
+                cnt++;
+            }
+        (void)cnt;
+        x->tmp[j].share = sum > 0 ? x->tmp[j].share / sum : 1.0 / cnt;
+    }
+    return construct(x, x->tmp, x->ntmp, err);
+}
+
+int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
+{
+    ctx x;
+    memset(&x, 0, sizeof x);
+    x.pb = pb;
+    int G = pb->num_gpus, E = pb->experts;
+    int rc = ms_init(&x.s, pb, MAX_SAMPLED_BATCHES, err);
+    if (rc)
+        return rc;
+    unsigned char *prev = NULL;
+    int total_slots = 0;
+    for (int g = 0; g < G; g++)
+        total_slots += pb->slots[g];
+    x.cls = moemap_malloc((size_t)G * sizeof *x.cls);
+    x.order = moemap_malloc((size_t)E * sizeof *x.order);
+    x.targets = moemap_malloc((size_t)G * sizeof *x.targets);
+    x.gmean = moemap_malloc((size_t)G * sizeof *x.gmean);
+    x.weight = moemap_malloc((size_t)G * sizeof *x.weight);
+    x.captmp = (pb->previous ? pb->previous->num_replicas : 0) + total_slots + 1;
+    x.tmp = moemap_malloc((size_t)x.captmp * sizeof *x.tmp);
+    if (!x.cls || !x.order || !x.targets || !x.gmean || !x.weight || !x.tmp) {
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
+        goto done;
+    }
+    for (int g = 0; g < G; g++) {
+        x.cls[g] = g;
+        for (int h = 0; h < g; h++)
+            if (same_curve(&pb->cluster->gpus[h].eff, &pb->cluster->gpus[g].eff)) {
+                x.cls[g] = x.cls[h];
+                break;
+            }
+    }
+    place_sort_desc(pb->total, E, x.order);
+    const moemap_place_params *pp = pb->params;
+    if (pb->previous) {
+        prev = moemap_calloc((size_t)E * G, 1);
+        if (!prev) {
+            rc = moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
+            goto done;
+        }
+        for (int i = 0; i < pb->previous->num_replicas; i++) {
+            const moemap_replica *r = &pb->previous->replicas[i];
+            if (r->expert >= 0 && r->expert < E && r->gpu >= 0 && r->gpu < G)
+                prev[(size_t)r->expert * G + r->gpu] = 1;
+        }
+        x.s.prev = prev;
+        x.s.max_moves = pp->max_moves;
+        if (pp->move_cost_us_per_gb > 0 && pp->expert_bytes > 0)
+            x.s.move_pen_us = pp->move_cost_us_per_gb * pp->expert_bytes / 1e9;
+    }
+    ms_score bs = {0, 0};
+    int have = 0;
+    if (pb->previous) {
+        rc = previous_start(&x, err);
+        if (!rc)
+            rc = try_start(&x, &bs, &have, err);
+    }
+    if (!rc && !(pb->previous && pp->max_moves > 0)) {
+        rc = construct(&x, NULL, 0, err);
+        if (!rc)
+            rc = try_start(&x, &bs, &have, err);
+        place_result eplb = {0};
+        if (!rc)
+            rc = place_eplb_global(pb, &eplb, err);
+        if (!rc) {
+            /* eplb's shares are set per expert already */
+            rc = ms_load(&x.s, eplb.reps, eplb.n, err);
+            if (!rc)
+                rc = try_start(&x, &bs, &have, err);
+        }
+        moemap_free(eplb.reps);
+    }
+    if (!rc && !have)
+        rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,
+                              "moemap: the previous placement needs more than %d moves to serve "
+                              "every expert", pp->max_moves);
+    if (!rc)
+        rc = ms_load(&x.s, x.best, x.nbest, err);
+    if (!rc) {
+        double budget_s = pb->time_budget_s > 0 ? pb->time_budget_s : 0.05;
+        rc = search(&x, (long)(budget_s * WORK_PER_SECOND), err);
+    }
+    for (int i = 0; i < x.nbest && !rc; i++)
+        rc = place_result_add(out, x.best[i].expert, x.best[i].gpu, x.best[i].share, err);
+done:
+    ms_free(&x.s);
+    moemap_free(prev);
+    moemap_free(x.cls);
+    moemap_free(x.order);
+    moemap_free(x.targets);
+    moemap_free(x.gmean);
+    moemap_free(x.weight);
+    moemap_free(x.best);
+    moemap_free(x.tmp);
+    return rc;
+}
