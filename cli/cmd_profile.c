@@ -1,12 +1,313 @@
 /*
- * cmd_profile.c — `moemap profile`. Placeholder until its issue lands: says so and exits 2.
+ * cmd_profile.c — `moemap profile`: measures each GPU's expert cost curve (libmoemap's
+ * moemap_profile_run) and writes a moemap.cluster/v1 profile; prints a summary: the
+ * curve per GPU, jitter, the weight-read floor, the grouped layer against the sum of
+ * single-expert predictions, and NVML clock/power/temperature readings.
  */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef MOEMAP_HAVE_MPI
+#include <mpi.h>
+#endif
+
 #include "cli.h"
+
+#define CMD "profile"
+#define MAX_LIMITS 64
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: moemap profile [--model NAME | --hidden H --intermediate I [--dtype bf16]]\n"
+            "                      [--gpus LIST] [--sm-limit GPU=N ...] [--repeats R]\n"
+            "                      [--warmup W] [--max-tokens N] [--tokens LIST]\n"
+            "                      [--group LIST | --no-group] [--seed S] [--out FILE]\n\n"
+            "Times one routed expert's FFN (bf16 gate/up GEMM, SiLU*up, down GEMM through\n"
+            "cuBLASLt, fastest of its candidate algorithms) on every visible GPU at token\n"
+            "counts from 1 to --max-tokens, and writes a moemap.cluster/v1 profile with each\n"
+            "GPU's own latency curve.\n\n"
+            "  --model NAME         expert shape of a preset (see `moemap models`)\n"
+            "  --hidden H --intermediate I   explicit expert shape (multiples of 8)\n"
+            "  --dtype bf16         weight type (only bf16)\n"
+            "  --gpus LIST          CUDA devices to profile, e.g. 0,2 (default: all visible)\n"
+            "  --sm-limit GPU=N     run GPU's work in a green context of about N SMs (an\n"
+            "                       emulated slower GPU; repeatable; the granted count is\n"
+            "                       recorded as the GPU's sm_limit)\n"
+            "  --repeats R          timed runs per token count, median kept (default 50)\n"
+            "  --warmup W           untimed runs first (default 5)\n"
+            "  --max-tokens N       largest token count of the default grid (default 16384)\n"
+            "  --tokens LIST        explicit increasing token grid instead\n"
+            "  --group LIST         token counts of the grouped layer (default: 16 experts,\n"
+            "                       1024,640,...,1); --no-group skips it\n"
+            "  --seed S             seed of the random weights and inputs\n"
+            "  --out FILE           output file (default profile.json)\n"
+            "  -h, --help\n\n"
+            "With MPI (mpirun -n K moemap profile ...) every rank profiles its host's GPUs and\n"
+            "rank 0 writes one file with node ids from the host names.\n");
+}
+
+/* Comma-separated non-negative integers within [lo, hi]; *out is malloc'ed. */
+static int parse_int_list(const char *flag, const char *s, long lo, long hi, int **out, int *n)
+{
+    double *v;
+    int k, rc = cli_parse_double_list(CMD, flag, s, &v, &k);
+    if (rc)
+        return rc;
+    int *iv = malloc((size_t)k * sizeof *iv);
+    if (!iv) {
+        free(v);
+        return cli_usage_error(CMD, "%s: out of memory", flag);
+    }
+    for (int i = 0; i < k; i++) {
+        if (v[i] != floor(v[i]) || v[i] < lo || v[i] > hi) {
+            rc = cli_usage_error(CMD, "%s: %g is not an integer in %ld..%ld", flag, v[i], lo, hi);
+            free(v);
+            free(iv);
+            return rc;
+        }
+        iv[i] = (int)v[i];
+    }
+    free(v);
+    *out = iv;
+    *n = k;
+    return 0;
+}
+
+static int parse_sm_limit(const char *s, int *gpu, int *sms)
+{
+    const char *eq = strchr(s, '=');
+    char head[32];
+    if (!eq || eq == s || (size_t)(eq - s) >= sizeof head)
+        return cli_usage_error(CMD, "--sm-limit %s: expected GPU=N, e.g. 0=66", s);
+    memcpy(head, s, (size_t)(eq - s));
+    head[eq - s] = '\0';
+    long g, n;
+    int rc;
+    if ((rc = cli_parse_long(CMD, "--sm-limit GPU", head, 0, 1023, &g)) ||
+        (rc = cli_parse_long(CMD, "--sm-limit N", eq + 1, 1, 100000, &n)))
+        return rc;
+    *gpu = (int)g;
+    *sms = (int)n;
+    return 0;
+}
+
+static void on_progress(void *user, const char *what, long done, long total)
+{
+    (void)user;
+    cli_progress(what, done, total);
+}
+
+static void print_summary(const moemap_profile_result *r, const char *out)
+{
+    printf("expert %dx%d %s, %d repeats; %d GPU%s in %.1f s; wrote %s\n", r->hidden,
+           r->intermediate, r->dtype, r->repeats, r->num_gpus, r->num_gpus == 1 ? "" : "s",
+           r->seconds, out);
+    for (int i = 0; i < r->num_gpus; i++) {
+        const moemap_profile_gpu *g = &r->gpus[i];
+        printf("\nGPU %d: %s (%s, node %d), ", g->device, g->name, g->host, g->node);
+        if (g->sm_limit)
+            printf("green context %d of %d SMs (asked %d)\n", g->sm_limit, g->sm_total,
+                   g->sm_requested);
+        else
+            printf("%d SMs\n", g->sm_total);
+        printf("  weight-read floor %.1f us (%.1f MB at %.0f GB/s copy), %d weight sets, "
+               "cv %.4f, %.1f s\n", g->floor_us, g->weight_bytes / 1e6, g->copy_GBps,
+               g->weight_sets, g->curve.cv, g->seconds);
+        if (g->nvml_samples)
+            printf("  NVML (%d readings): SM clock %.0f MHz (%.0f-%.0f), power %.0f W "
+                   "(max %.0f, limit %.0f), temperature %.0f C (max %.0f)\n",
+                   g->nvml_samples, g->sm_clock_mhz_mean, g->sm_clock_mhz_min,
+                   g->sm_clock_mhz_max, g->power_w_mean, g->power_w_max, g->power_limit_w,
+                   g->temp_c_mean, g->temp_c_max);
+        else
+            printf("  NVML: no readings\n");
+        printf("  %8s %10s %10s %7s %7s\n", "tokens", "median_us", "fit_us", "cv", "x_floor");
+        for (int k = 0; k < g->num_points; k++) {
+            const moemap_profile_point *p = &g->points[k];
+            printf("  %8d %10.2f %10.2f %7.4f %7.2f\n", p->tokens, p->median_us,
+                   moemap_curve_eval(&g->curve, p->tokens), p->cv,
+                   g->floor_us > 0 ? p->median_us / g->floor_us : 0);
+        }
+        if (g->num_group > 0)
+            printf("  grouped layer (%d experts): measured %.1f us, sum of predictions %.1f us, "
+                   "measured/predicted %.3f\n", g->num_group, g->group_measured_us,
+                   g->group_predicted_us,
+                   g->group_predicted_us > 0 ? g->group_measured_us / g->group_predicted_us
+                                             : 0);
+    }
+}
+
+/* The command line as one string, for the profile's provenance. */
+static char *join_args(int argc, char **argv)
+{
+    size_t len = strlen("moemap") + 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, "moemap");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'},     {"hidden", required_argument, NULL, 'H'},
+        {"intermediate", required_argument, NULL, 'I'}, {"dtype", required_argument, NULL, 'd'},
+        {"gpus", required_argument, NULL, 'g'},      {"sm-limit", required_argument, NULL, 's'},
+        {"repeats", required_argument, NULL, 'r'},   {"warmup", required_argument, NULL, 'w'},
+        {"max-tokens", required_argument, NULL, 'M'}, {"tokens", required_argument, NULL, 't'},
+        {"group", required_argument, NULL, 'G'},     {"no-group", no_argument, NULL, 'N'},
+        {"seed", required_argument, NULL, 'S'},      {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    moemap_profile_params p;
+    moemap_profile_params_default(&p);
+    const char *model = NULL, *out = "profile.json";
+    long hidden = 0, inter = 0, v;
+    int *gpus = NULL, *tokens = NULL, *group = NULL, ngpus = 0, ntokens = 0, ngroup = 0;
+    int lim_gpu[MAX_LIMITS], lim_sms[MAX_LIMITS], nlim = 0, no_group = 0, c, rc = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'H': rc = cli_parse_long(CMD, "--hidden", optarg, 8, 1 << 20, &hidden); break;
+        case 'I': rc = cli_parse_long(CMD, "--intermediate", optarg, 8, 1 << 20, &inter); break;
+        case 'd': p.dtype = optarg; break;
+        case 'g':
+            free(gpus);
+            rc = parse_int_list("--gpus", optarg, 0, 1023, &gpus, &ngpus);
+            break;
+        case 's':
+            if (nlim == MAX_LIMITS) {
+                rc = cli_usage_error(CMD, "--sm-limit: at most %d", MAX_LIMITS);
+                break;
+            }
+            rc = parse_sm_limit(optarg, &lim_gpu[nlim], &lim_sms[nlim]);
+            nlim += rc == 0;
+            break;
+        case 'r':
+            rc = cli_parse_long(CMD, "--repeats", optarg, 3, 100000, &v);
+            p.repeats = (int)v;
+            break;
+        case 'w':
+            rc = cli_parse_long(CMD, "--warmup", optarg, 0, 100000, &v);
+            p.warmup = (int)v;
+            break;
+        case 'M':
+            rc = cli_parse_long(CMD, "--max-tokens", optarg, 1, 1 << 20, &v);
+            p.max_tokens = (int)v;
+            break;
+        case 't':
+            free(tokens);
+            rc = parse_int_list("--tokens", optarg, 1, 1 << 20, &tokens, &ntokens);
+            break;
+        case 'G':
+            free(group);
+            rc = parse_int_list("--group", optarg, 0, 1 << 20, &group, &ngroup);
+            break;
+        case 'N': no_group = 1; break;
+        case 'S':
+            rc = cli_parse_long(CMD, "--seed", optarg, 0, 0x7fffffffL, &v);
+            p.seed = (uint64_t)v;
+            break;
+        case 'o': out = optarg; break;
+        case 'h':
+            usage(stdout);
+            goto done;
+        default:
+            rc = cli_usage_error(CMD, "unknown option");
+        }
+        if (rc)
+            goto done;
+    }
+    if (optind < argc) {
+        rc = cli_usage_error(CMD, "unexpected argument \"%s\"", argv[optind]);
+        goto done;
+    }
+    moemap_error err = {0};
+    if (model) {
+        if (hidden || inter) {
+            rc = cli_usage_error(CMD, "give --model or --hidden/--intermediate, not both");
+            goto done;
+        }
+        const moemap_model *m = moemap_model_find(model, &err);
+        if (!m) {
+            rc = cli_usage_error(CMD, "--model: %s", err.msg);
+            goto done;
+        }
+        hidden = m->hidden;
+        inter = m->expert_intermediate;
+    } else if (!hidden || !inter) {
+        rc = cli_usage_error(CMD, "give --model NAME or both --hidden and --intermediate");
+        goto done;
+    }
+    if (no_group && group) {
+        rc = cli_usage_error(CMD, "--group and --no-group together");
+        goto done;
+    }
+    p.hidden = (int)hidden;
+    p.intermediate = (int)inter;
+    p.gpus = gpus;
+    p.num_gpus = ngpus;
+    p.sm_limit_gpu = lim_gpu;
+    p.sm_limit_sms = lim_sms;
+    p.num_sm_limits = nlim;
+    p.tokens = tokens;
+    p.num_tokens = ntokens;
+    p.group_tokens = group;
+    p.num_group = no_group ? -1 : ngroup;
+    p.progress = on_progress;
+
+    moemap_profile_result *res = NULL;
+    moemap_cluster *cl = NULL;
+    char *command = join_args(argc, argv);
+    rc = moemap_profile_run(&p, &res, &err);
+    cli_progress_done();
+    int rank = 0;
+#ifdef MOEMAP_HAVE_MPI
+    int init = 0;
+    MPI_Initialized(&init);
+    if (init)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+#endif
+    if (rc == 0 && rank == 0) {
+        rc = moemap_profile_to_cluster(res, command, &cl, &err);
+        if (rc == 0)
+            rc = moemap_cluster_write(cl, out, &err);
+        if (rc == 0)
+            print_summary(res, out);
+    }
+    if (rc)
+        rc = cli_fail(CMD, &err);
+    moemap_cluster_free(cl);
+    moemap_profile_result_free(res);
+    free(command);
+done:
+    free(gpus);
+    free(tokens);
+    free(group);
+    return rc;
+}
 
 int cmd_profile(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "moemap profile: not available yet in this build\n");
-    return 2;
+#ifdef MOEMAP_HAVE_MPI
+    /* Only under a launcher: a plain run stays a plain single-host run. */
+    int mpi = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+    if (mpi)
+        MPI_Init(&argc, &argv);
+#endif
+    int rc = run(argc, argv);
+#ifdef MOEMAP_HAVE_MPI
+    if (mpi)
+        MPI_Finalize();
+#endif
+    return rc;
 }

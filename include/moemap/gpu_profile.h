@@ -1,6 +1,19 @@
 /*
- * moemap/gpu_profile.h — measuring each GPU's expert cost curve with cuBLAS(Lt) in bf16,
- * optionally inside a green context of N SMs. Owned by the GPU-profile work (issue 3).
+ * moemap/gpu_profile.h — measuring each GPU's expert cost curve f_g(n): the real bf16
+ * expert FFN (gate/up GEMM, SiLU·up, down GEMM through cuBLASLt) timed with CUDA events at
+ * token counts that include the GEMM tile boundaries, optionally inside a green context of
+ * N SMs (an emulated slower GPU). The result becomes a moemap.cluster/v1 profile with each
+ * GPU's own curve, run-to-run cv, SM limit and the provenance of the measurement.
+ *
+ * How a point is measured: every algorithm candidate cuBLASLt offers for the shape is
+ * timed and the fastest kept; then `warmup` runs and `repeats` timed runs are queued
+ * behind a short device-side delay (so the GPU runs them back to back, as a CUDA graph
+ * would, instead of waiting on the CPU's launches), each between its own pair of events,
+ * rotating over enough weight sets (and inputs) that the L2 cache cannot hold them; the
+ * curve is fitted from all repeats (median, then monotone; moemap_curve_fit).
+ *
+ * Without CUDA, moemap_profile_run and moemap_profile_to_cluster return MOEMAP_ENOTSUP
+ * with "built without CUDA".
  */
 #ifndef MOEMAP_GPU_PROFILE_H
 #define MOEMAP_GPU_PROFILE_H
@@ -8,4 +21,115 @@
 #include "moemap/base.h"
 #include "moemap/cluster.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called between measurements: `what` names the GPU and phase ("GPU 0 (H200)"). */
+typedef void (*moemap_profile_progress_fn)(void *user, const char *what, long done,
+                                           long total);
+
+typedef struct moemap_profile_params {
+    int hidden;                 /* expert shape (required, multiples of 8) */
+    int intermediate;
+    const char *dtype;          /* only "bf16"; NULL = "bf16" */
+    const int *gpus;            /* CUDA device ordinals to profile; NULL = every visible */
+    int num_gpus;
+    const int *sm_limit_gpu;    /* GPU sm_limit_gpu[i] runs inside a green context of */
+    const int *sm_limit_sms;    /* sm_limit_sms[i] SMs (rounded to what the driver allows) */
+    int num_sm_limits;
+    const int *tokens;          /* token grid; NULL = moemap_profile_default_grid */
+    int num_tokens;
+    int max_tokens;             /* default grid up to this (default 16384) */
+    int repeats;                /* timed runs per point (default 50) */
+    int warmup;                 /* untimed runs per point first (default 5) */
+    const int *group_tokens;    /* the grouped layer: tokens of each expert; NULL = the */
+    int num_group;              /* default skewed layer; num_group < 0 = no grouped run */
+    uint64_t seed;              /* random weights and inputs */
+    moemap_profile_progress_fn progress; /* may be NULL */
+    void *progress_user;
+} moemap_profile_params;
+
+/* Fills the defaults above (hidden/intermediate 0: the caller must set them). */
+void moemap_profile_params_default(moemap_profile_params *p);
+
+/* The default grid up to max_tokens: powers of two and the steps between them that
+ * cuBLAS tiles change at (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256,
+ * 320, 384, ..., 16384), plus max_tokens itself. Writes at most cap values to out and
+ * returns how many the grid has. */
+int moemap_profile_default_grid(int max_tokens, int *out, int cap);
+
+/* One grid point of one GPU. */
+typedef struct moemap_profile_point {
+    int tokens;
+    double median_us, min_us, max_us;
+    double cv;                  /* std / mean of the repeats */
+    int candidates;             /* cuBLASLt algorithms timed for this shape */
+    int rank_gate_up, rank_down;/* heuristic rank of the algorithms kept (0 = first pick) */
+} moemap_profile_point;
+
+typedef struct moemap_profile_gpu {
+    int device;                 /* CUDA ordinal on its host */
+    char name[64];              /* "NVIDIA H200" */
+    char pci_bus_id[32];
+    char host[64];              /* host name (node ids come from it) */
+    int node;                   /* node index in the result */
+    int sm_total;               /* SMs of the device */
+    int sm_limit;               /* SMs granted by the green context; 0 = whole GPU */
+    int sm_requested;           /* --sm-limit value asked for; 0 = none */
+    int weight_sets;            /* weight sets rotated (their total exceeds 4x L2) */
+    double l2_mb;
+    int num_points;
+    moemap_profile_point *points;
+    int num_samples;            /* every timed run: samples_tokens[i] tokens took */
+    double *samples_tokens;     /* samples_us[i] microseconds */
+    double *samples_us;
+    moemap_curve curve;         /* fitted from the samples; curve.cv = robust jitter */
+    moemap_curve_fit_report fit;
+    double copy_GBps;           /* device-to-device copy, bytes read + written per s */
+    double weight_bytes;        /* one expert's weights */
+    double floor_us;            /* weight_bytes / copy_GBps: no expert runs faster */
+    int num_group;              /* the grouped layer (0 = not run) */
+    int *group_tokens;
+    double group_measured_us;   /* median time of the whole group on one stream */
+    double group_predicted_us;  /* sum of curve(tokens) over its experts */
+    double group_cv;
+    int nvml_samples;           /* 0 = NVML gave no readings */
+    double sm_clock_mhz_mean, sm_clock_mhz_min, sm_clock_mhz_max;
+    double power_w_mean, power_w_max, power_limit_w;
+    double temp_c_mean, temp_c_max;
+    double seconds;             /* wall time spent on this GPU */
+} moemap_profile_gpu;
+
+typedef struct moemap_profile_result {
+    int hidden, intermediate;
+    char dtype[16];
+    int repeats, warmup;
+    int num_gpus;
+    moemap_profile_gpu *gpus;
+    char date[32];              /* UTC, ISO 8601, when the run started */
+    char cuda_version[64];      /* "runtime 13.0, driver 13.0" */
+    double seconds;             /* wall time of the whole run */
+} moemap_profile_result;
+
+/* Profiles the GPUs. Bad parameters (shape, unknown GPU, SM limit out of range, grid not
+ * increasing or above max_tokens) give MOEMAP_EINVAL with a message naming them; CUDA
+ * failures MOEMAP_EGPU naming the call. When built with MPI and MPI is initialised, each
+ * rank profiles its own GPUs (ranks sharing a host split the host's GPUs) and rank 0
+ * receives every rank's results with node ids from the host names; other ranks receive
+ * only their own. */
+int moemap_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
+                       moemap_error *err);
+void moemap_profile_result_free(moemap_profile_result *r);
+
+/* Builds the moemap.cluster/v1 cluster of a profile (finalized): each GPU with its own
+ * curve, cv, name, node and sm_limit; the first full-GPU curve as base_curve; a "source"
+ * object with `command`, the machine, the date, the CUDA version and per-GPU details
+ * (points, NVML readings, grouped layer, floor). Write it with moemap_cluster_write. */
+int moemap_profile_to_cluster(const moemap_profile_result *r, const char *command,
+                              moemap_cluster **out, moemap_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

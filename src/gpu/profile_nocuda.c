@@ -1,0 +1,42 @@
+/*
+ * profile_nocuda.c — the GPU profiler in a build without CUDA: parameters and the grid
+ * work (the CLI can still explain itself), measuring says "built without CUDA".
+ */
+#include "profile_internal.h"
+
+void moemap_profile_params_default(moemap_profile_params *p)
+{
+    mm_profile_params_default(p);
+}
+
+int moemap_profile_default_grid(int max_tokens, int *out, int cap)
+{
+    return mm_profile_default_grid(max_tokens, out, cap);
+}
+
+int moemap_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
+                       moemap_error *err)
+{
+    (void)p;
+    if (out)
+        *out = NULL;
+    return moemap_error_set(err, MOEMAP_ENOTSUP,
+                            "GPU profiling: built without CUDA (rebuild with -DMOEMAP_CUDA=ON "
+                            "on a machine with nvcc)");
+}
+
+void moemap_profile_result_free(moemap_profile_result *r)
+{
+    /* No result can exist in this build; a NULL is all that can arrive. */
+    moemap_free(r);
+}
+
+int moemap_profile_to_cluster(const moemap_profile_result *r, const char *command,
+                              moemap_cluster **out, moemap_error *err)
+{
+    (void)r;
+    (void)command;
+    if (out)
+        *out = NULL;
+    return moemap_error_set(err, MOEMAP_ENOTSUP, "GPU profiling: built without CUDA");
+}
