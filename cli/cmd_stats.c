@@ -16,7 +16,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: moemap stats INPUT [--batch-tokens N] [--json] [--compare OTHER]\n"
             "                    [--consistent-threshold X] [--temporal-max-active X]\n"
-            "                    [--temporal-min-ratio X] [--format F] [--experts E] [--top-k K]\n\n"
+            "                    [--temporal-min-ratio X] [--temporal-min-contrast X]\n"
+            "                    [--format F] [--experts E] [--top-k K]\n\n"
             "Profiles a workload per MoE layer: tokens, load share, skew (busiest/mean, CV,\n"
             "Gini), consistent and temporal experts, co-activated pairs and hot clusters.\n"
             "  INPUT                   ESFT trace folder or layer file, SGLang JSON,\n"
@@ -32,12 +33,15 @@ static void usage(FILE *f)
             "                          (%g)\n"
             "  --temporal-max-active X temporal: hot in at least one batch, at most X of them\n"
             "                          (%g)\n"
+"  --temporal-min-contrast X  temporal: its load when hot is >= X x its load in the\n"
+            "                          other batches (%g)\n"
             "  --pairs N               co-activated pairs shown per layer (%d)\n"
             "  --cluster-corr X        correlation that links hot experts into a cluster (%g)\n"
             "  -f, --format F          esft, sglang, loads or csv (default: detect)\n"
             "  --experts E, --top-k K  shape of traces / aggregate inputs (see moemap convert)\n"
             "  -h, --help\n",
-            d.consistent_threshold, d.temporal_min_ratio, d.temporal_max_active, d.max_pairs,
+            d.consistent_threshold, d.temporal_min_ratio, d.temporal_max_active,
+            d.temporal_min_contrast, d.max_pairs,
             d.cluster_min_corr);
 }
 
@@ -154,7 +158,7 @@ static void print_table(const char *input, const moemap_loads *ld,
     }
 }
 
-enum { O_JSON = 256, O_COMPARE, O_CONS, O_TMAX, O_TRATIO, O_PAIRS, O_CCORR, O_EXPERTS, O_TOPK };
+enum { O_JSON = 256, O_COMPARE, O_CONS, O_TMAX, O_TRATIO, O_TCONTRAST, O_PAIRS, O_CCORR, O_EXPERTS, O_TOPK };
 
 int cmd_stats(int argc, char **argv)
 {
@@ -165,6 +169,7 @@ int cmd_stats(int argc, char **argv)
         {"consistent-threshold", required_argument, NULL, O_CONS},
         {"temporal-max-active", required_argument, NULL, O_TMAX},
         {"temporal-min-ratio", required_argument, NULL, O_TRATIO},
+        {"temporal-min-contrast", required_argument, NULL, O_TCONTRAST},
         {"pairs", required_argument, NULL, O_PAIRS},
         {"cluster-corr", required_argument, NULL, O_CCORR},
         {"format", required_argument, NULL, 'f'},
@@ -204,6 +209,11 @@ int cmd_stats(int argc, char **argv)
         case O_TRATIO:
             if (cli_parse_double("stats", "--temporal-min-ratio", optarg, 1e-9, 1e6,
                                  &sp.temporal_min_ratio))
+                return 2;
+            break;
+        case O_TCONTRAST:
+            if (cli_parse_double("stats", "--temporal-min-contrast", optarg, 0, 1e6,
+                                 &sp.temporal_min_contrast))
                 return 2;
             break;
         case O_PAIRS:

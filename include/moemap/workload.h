@@ -119,7 +119,7 @@ typedef struct moemap_gen_params {
     int drift_at;          /* batch at which the task switches (new permutation); -1 none */
 } moemap_gen_params;
 /* The defaults: a DeepSeek-V3 shape (61 layers, 3 dense, 256 experts, top-8), 256
- * batches of 4096 tokens, seed 1, zipf 0.9, 8 consistent experts, 4 temporal groups of 4,
+ * batches of 4096 tokens, seed 1, zipf 0.5, 8 consistent experts, 4 temporal groups of 4,
  * burst_prob 0.08, burst_len 4, burst_boost 6, noise 0.25, no drift. */
 moemap_gen_params moemap_gen_default_params(void);
 /* Fills the shape fields (layers, dense layers, experts, top-k) from a model preset and
@@ -136,13 +136,15 @@ int moemap_gen(const moemap_gen_params *params, moemap_loads **out, moemap_error
 /* An expert is *active* in a batch when it receives tokens, and *hot* when it receives
  * at least temporal_min_ratio x the batch's mean per-expert load. Consistent experts are
  * active in >= consistent_threshold of the batches; temporal experts are hot in at least
- * one batch but in at most temporal_max_active of them (bursty: idle or lukewarm most of
- * the time, heavily loaded when on). With hundreds of tokens per batch nearly every
+ * one batch but in at most temporal_max_active of them, and bursty: their mean load
+ * (relative to the batch mean) when hot is >= temporal_min_contrast x that in the other
+ * batches, so experts hovering at the threshold do not count. With hundreds of tokens per batch nearly every
  * expert receives some tokens, which is why temporal is judged on hot, not active. */
 typedef struct moemap_stats_params {
     double consistent_threshold; /* fraction of batches active (default 0.8) */
     double temporal_max_active;  /* at most this fraction of batches hot (default 0.3) */
     double temporal_min_ratio;   /* hot: >= this x the batch's mean load (default 2) */
+    double temporal_min_contrast; /* hot-batch load / other-batch load (default 1.5) */
     int max_pairs;               /* co-activated pairs kept per layer (default 5) */
     double cluster_min_corr;     /* correlation linking hot experts into clusters (0.5) */
 } moemap_stats_params;

@@ -37,7 +37,7 @@ moemap_gen_params moemap_gen_default_params(void)
     p.batches = 256;
     p.batch_tokens = 4096;
     p.seed = 1;
-    p.zipf = 0.9;
+    p.zipf = 0.5;
     p.consistent = 8;
     p.consistent_boost = 1.5;
     p.temporal_groups = 4;

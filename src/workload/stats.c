@@ -23,6 +23,7 @@ moemap_stats_params moemap_stats_default_params(void)
     p.consistent_threshold = 0.8;
     p.temporal_max_active = 0.3;
     p.temporal_min_ratio = 2.0;
+    p.temporal_min_contrast = 1.5;
     p.max_pairs = 5;
     p.cluster_min_corr = 0.5;
     return p;
@@ -106,9 +107,12 @@ static void keep_pair(moemap_coactive_pair *best, int *n, int cap, int a, int b,
 
 /* Everything about one layer entry. `z` is scratch of E x B, `tmp` of E. */
 static int layer_stats(const moemap_loads *ld, int l, const moemap_stats_params *p,
-                       moemap_layer_stats *s, double *z, double *tmp, int *parent, int *order)
+                       moemap_layer_stats *s, double *z, double *tmp, int *parent, int *order,
+                       double *hot_rel, double *cold_rel)
 {
     const int E = ld->experts, B = ld->num_batches;
+    for (int e = 0; e < E; e++)
+        hot_rel[e] = cold_rel[e] = 0;
     s->layer = ld->layer_ids[l];
     s->load_share = moemap_calloc((size_t)E, sizeof(double));
     s->active_frac = moemap_calloc((size_t)E, sizeof(double));
@@ -132,9 +136,13 @@ static int layer_stats(const moemap_loads *ld, int l, const moemap_stats_params 
         tokens += ld->batch_tokens[b];
         double hot_at = p->temporal_min_ratio * slots / E;
         for (int e = 0; e < E; e++) {
+            int hot = c[e] > 0 && c[e] >= hot_at;
+            double rel = slots > 0 ? c[e] * E / slots : 0; /* load / the batch's mean */
             s->load_share[e] += c[e];
             s->active_frac[e] += c[e] > 0;
-            s->hot_frac[e] += c[e] > 0 && c[e] >= hot_at;
+            s->hot_frac[e] += hot;
+            hot_rel[e] += hot ? rel : 0;
+            cold_rel[e] += hot ? 0 : rel;
             z[(size_t)e * (size_t)B + (size_t)b] = slots > 0 ? c[e] / slots : 0;
         }
     }
@@ -149,7 +157,13 @@ static int layer_stats(const moemap_loads *ld, int l, const moemap_stats_params 
         s->hot_frac[e] /= B;
         if (s->active_frac[e] >= p->consistent_threshold)
             s->consistent[s->num_consistent++] = e;
-        if (s->hot_frac[e] > 0 && s->hot_frac[e] <= p->temporal_max_active)
+        /* Bursty, not merely hovering at the threshold: when hot it carries at least
+         * min_contrast x its own (relative) load in the other batches. */
+        double nh = s->hot_frac[e] * B;
+        double hot_mean = nh > 0 ? hot_rel[e] / nh : 0;
+        double cold_mean = B - nh > 0 ? cold_rel[e] / (B - nh) : 0;
+        if (s->hot_frac[e] > 0 && s->hot_frac[e] <= p->temporal_max_active &&
+            hot_mean >= p->temporal_min_contrast * cold_mean)
             s->temporal[s->num_temporal++] = e;
     }
 
@@ -226,6 +240,10 @@ int moemap_workload_stats_compute(const moemap_loads *ld, const moemap_stats_par
     if (!(p.temporal_min_ratio > 0 && p.temporal_min_ratio < 1e9))
         return moemap_error_set(err, MOEMAP_EINVAL, "stats: temporal min ratio %g must be > 0",
                                 p.temporal_min_ratio);
+    if (!(p.temporal_min_contrast >= 0 && p.temporal_min_contrast < 1e9))
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "stats: temporal min contrast %g must be >= 0",
+                                p.temporal_min_contrast);
     if (p.max_pairs < 0 || p.max_pairs > 1000000)
         return moemap_error_set(err, MOEMAP_EINVAL, "stats: max pairs %d is outside [0, 1e6]",
                                 p.max_pairs);
@@ -239,8 +257,9 @@ int moemap_workload_stats_compute(const moemap_loads *ld, const moemap_stats_par
     double *tmp = moemap_malloc((size_t)E * sizeof *tmp);
     int *parent = moemap_malloc((size_t)E * sizeof *parent);
     int *order = moemap_malloc((size_t)E * sizeof *order);
+    double *rel = moemap_malloc(2 * (size_t)E * sizeof *rel);
     int rc = 0;
-    if (!st || !z || !tmp || !parent || !order ||
+    if (!st || !z || !tmp || !parent || !order || !rel ||
         !(st->layers = moemap_calloc((size_t)ld->num_layers, sizeof *st->layers)))
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "stats: out of memory");
     if (!rc) {
@@ -248,13 +267,14 @@ int moemap_workload_stats_compute(const moemap_loads *ld, const moemap_stats_par
         st->num_batches = B;
         st->num_layers = ld->num_layers;
         for (int l = 0; l < ld->num_layers && !rc; l++)
-            if (layer_stats(ld, l, &p, &st->layers[l], z, tmp, parent, order))
+            if (layer_stats(ld, l, &p, &st->layers[l], z, tmp, parent, order, rel, rel + E))
                 rc = moemap_error_set(err, MOEMAP_ENOMEM, "stats: out of memory");
     }
     moemap_free(z);
     moemap_free(tmp);
     moemap_free(parent);
     moemap_free(order);
+    moemap_free(rel);
     if (rc) {
         moemap_workload_stats_free(st);
         return rc;
