@@ -92,8 +92,8 @@ static const char *ts_json =
     "{\"runs\": [{\"label\": \"eplb\", \"ttft\": {\"p50\": 0.2, \"p90\": 0.61, \"p99\": 1.5},\n"
     "  \"tpot\": {\"p90\": 0.045}, \"slo_attainment\": 0.875,\n"
     "  \"timeseries\": {\"time_s\": [0, 1, 2, 3], \"p90_ttft_s\": [0.5, null, 0.9, 0.4]},\n"
-    "  \"markers\": [{\"time_s\": 1.5, \"label\": \"switch to translation\"},\n"
-    "              {\"time_s\": 2.5, \"label\": \"recalibration: 3 replicas moved\"}]}]}\n";
+    "  \"markers\": [{\"time_s\": 1.5, \"label\": \"switch@1.5=/data/w/translation.json\"},\n"
+    "              {\"time_s\": 2.5, \"label\": \"drift: swaps (3 replicas, 0.10 GB)\"}]}]}\n";
 
 TEST(page_from_known_inputs)
 {
@@ -129,16 +129,17 @@ TEST(page_from_known_inputs)
     CHECK_STR_CONTAINS(html, "Model layer 3");
     free(html);
 
-    /* The time-series script: a gap for the null bucket, one line per marker, the
-     * recalibration drawn in green. */
+    /* The time-series script: a gap for the null bucket, one line per marker, the input
+     * event grey and dashed, the recalibration green and dotted. */
     char path[4200];
     snprintf(path, sizeof path, "%s/ttft-over-time.gp", p.work_dir);
     char *gp = read_text(path);
     REQUIRE(gp != NULL);
     CHECK_STR_CONTAINS(gp, "1 ?\n");
-    CHECK_STR_CONTAINS(gp, "set arrow from 1.5, graph 0 to 1.5, graph 1");
+    CHECK_STR_CONTAINS(gp, "set arrow from 1.5, graph 0 to 1.5, graph 1 nohead dt 2");
     CHECK_STR_CONTAINS(gp, "set arrow from 2.5, graph 0 to 2.5, graph 1 nohead dt 3");
-    CHECK_STR_CONTAINS(gp, "'switch to translation'");
+    CHECK_STR_CONTAINS(gp, "'switch@1.5=translation.json'"); /* the path cut short */
+    CHECK_STR_CONTAINS(gp, "'drift: swaps (3 replicas, 0.10 GB)'");
     CHECK_STR_CONTAINS(gp, "set xlabel 'time (s)'");
     free(gp);
     /* The CDF is built from the sorted per-batch times: eplb's 4 batches end at 900. */

@@ -129,6 +129,7 @@ int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_
 
 typedef struct marker {
     double t;
+    int event;        /* an input event (drift, GPU change), else a recalibration */
     char label[96];
 } marker;
 
@@ -191,20 +192,29 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
             if ((rc = mm_json_get_num(m, "time_s", w, -1e12, 1e12, &tm, err)))
                 break;
             const char *lab = json_string_value(json_object_get(m, "label"));
-            char full[96];
-            /* Markers are per run; name the run when several runs are shown. */
-            if (n > 1)
-                rp_fmt(full, sizeof full, "%s: %s", label[i], lab ? lab : "event");
+            if (!lab)
+                lab = "event";
+            /* An input event (switch@T=PATH, slow@T=GPU:F, recover@T=GPU, lost@T=GPU) is
+             * the same in every run: shown once, its path cut to the file name. Anything
+             * else is a recalibration of that run. */
+            int is_event = !strncmp(lab, "switch@", 7) || !strncmp(lab, "slow@", 5) ||
+                           !strncmp(lab, "recover@", 8) || !strncmp(lab, "lost@", 5);
+            char text[96];
+            const char *eq = strchr(lab, '=');
+            const char *slash = eq ? strrchr(eq, '/') : NULL;
+            if (is_event && slash)
+                rp_fmt(text, sizeof text, "%.*s%s", (int)(eq - lab + 1), lab, slash + 1);
+            else if (is_event || n == 1)
+                rp_fmt(text, sizeof text, "%s", lab);
             else
-                rp_fmt(full, sizeof full, "%s", lab ? lab : "event");
-            int dup = 0; /* the same event (a drift) shows once, not once per run */
-            for (int j = 0; j < nm; j++)
-                if (fabs(mk[j].t - tm) < 1e-9 && lab && strstr(mk[j].label, lab))
-                    dup = 1;
+                rp_fmt(text, sizeof text, "%s: %s", label[i], lab);
+            int dup = 0;
+            for (int j = 0; j < nm && is_event; j++)
+                dup |= mk[j].event && fabs(mk[j].t - tm) < 1e-9 && !strcmp(mk[j].label, text);
             if (!dup && nm < MAX_MARKERS) {
                 mk[nm].t = tm;
-                rp_fmt(mk[nm].label, sizeof mk[nm].label, "%s",
-                         dup || n == 1 || !lab ? full : full);
+                mk[nm].event = is_event;
+                rp_fmt(mk[nm].label, sizeof mk[nm].label, "%s", text);
                 nm++;
             }
         }
@@ -243,8 +253,7 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
                          "set xrange [0:%g]\n",
                       tmax > 0 ? tmax : 1);
         for (int j = 0; j < nm; j++) {
-            int recal = strstr(mk[j].label, "recal") || strstr(mk[j].label, "moved") ||
-                        strstr(mk[j].label, "rebalance");
+            int recal = !mk[j].event;
             rp_buf_printf(b, "set arrow from %g, graph 0 to %g, graph 1 nohead %s\n", mk[j].t,
                           mk[j].t,
                           recal ? "dt 3 lw 1.5 lc rgb '#009E73'" : "dt 2 lw 1.5 lc rgb '#777777'");
