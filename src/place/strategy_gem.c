@@ -11,7 +11,7 @@
  *   3. classify experts and measure co-activation (gem_stats.c);
  *   4. greedy: experts heaviest first, each to the GPU with the most room under its
  *      target, respecting equal experts per GPU (one replica per expert) and keeping the
- *      hottest experts off the slowest GPUs;
+ *      hot experts (>= 2x the layer's mean expert load) off the slowest GPUs;
  *   5. improvement: pairwise swaps of experts between GPUs while they lower
  *      J = max_g |L_g - T_g| / T_mean + 0.01 * mean_g ((L_g - T_g) / T_mean)^2
  *        + LAMBDA * sum over co-located important pairs of corr_ij * min(w_i, w_j) / T_mean
@@ -65,11 +65,12 @@ static int allowed(const gem *s, int e, int g)
 }
 
 /* Marks the slowest GPUs (in the lower half of the speed range, when speeds differ by
- * more than 2%) and the hottest experts (the top E/G by mean load); forbids the pair
- * only when the other experts can fill the slow GPUs' quotas. */
+ * more than 2%) and the hot experts (at least twice the layer's mean expert load, the
+ * hottest first, no more than the other experts can leave room for); hot experts then
+ * may not go to slow GPUs, as long as the other experts can fill the slow GPUs' quotas. */
 static void mark_hot_slow(gem *s, const double *rel, const int *quota)
 {
-    double lo = 1, hi = 0;
+    double lo = 1, hi = 0, mean = 0;
     for (int g = 0; g < s->G; g++) {
         lo = rel[g] < lo ? rel[g] : lo;
         hi = rel[g] > hi ? rel[g] : hi;
@@ -79,15 +80,20 @@ static void mark_hot_slow(gem *s, const double *rel, const int *quota)
         s->slow[g] = hi - lo > 0.02 && rel[g] < lo + 0.5 * (hi - lo);
         slow_quota += s->slow[g] ? quota[g] : 0;
     }
-    int nhot = (s->E + s->G - 1) / s->G;
+    for (int e = 0; e < s->E; e++)
+        mean += s->st->mean_load[e] / s->E;
     int *order = moemap_malloc((size_t)s->E * sizeof(int));
     if (!order)
         return; /* no hot set: the targets alone still favour fast GPUs */
     place_sort_desc(s->st->mean_load, s->E, order);
-    for (int i = 0; i < nhot && i < s->E; i++)
-        s->hot[order[i]] = s->st->mean_load[order[i]] > 0;
+    int nhot = 0;
+    for (int i = 0; i < s->E - slow_quota; i++)
+        if (s->st->mean_load[order[i]] >= 2.0 * mean && mean > 0) {
+            s->hot[order[i]] = 1;
+            nhot++;
+        }
     moemap_free(order);
-    s->forbid = slow_quota > 0 && slow_quota <= s->E - nhot;
+    s->forbid = slow_quota > 0 && nhot > 0;
 }
 
 /* Deviation part of J for given loads (only GPUs a, b change: pass their new loads). */
