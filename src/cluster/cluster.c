@@ -139,6 +139,11 @@ static int build_eff(const moemap_cluster *c, moemap_gpu *g, moemap_error *err)
             g->eff.us[k] /= g->speed;
     /* The GPU's own jitter wins; else the base curve's. */
     g->eff.cv = g->curve.cv > 0 ? g->curve.cv : c->base.cv;
+    /* An extreme speed can push the scaled times past the range of a double. */
+    for (int k = 0; k < g->eff.n; k++)
+        if (!isfinite(g->eff.us[k]))
+            return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].speed: %g scales the base "
+                                    "curve beyond the range of a double", g->id, g->speed);
     return 0;
 }
 
@@ -244,7 +249,8 @@ void moemap_cluster_relative_speed(const moemap_cluster *c, double n, double *re
         rel[g] = moemap_cluster_expert_us(c, g, n);
         best = rel[g] < best ? rel[g] : best;
     }
-    /* A curve that costs 0 (a zero-time floor) counts as the fastest. */
+    /* A curve that costs 0 (a zero-time floor) counts as the fastest; so do all GPUs when
+     * every time overflowed (extreme extrapolation), rather than inf / inf. */
     for (int g = 0; g < c->num_gpus; g++)
-        rel[g] = rel[g] > 0 ? best / rel[g] : 1.0;
+        rel[g] = rel[g] > 0 && !isinf(best) ? best / rel[g] : 1.0;
 }

@@ -22,8 +22,8 @@ double moemap_curve_eval(const moemap_curve *c, double n)
     if (n <= t[0])
         return u[0];
     if (n >= t[last]) {
-        if (last == 0)
-            return u[0];
+        if (last == 0 || n == t[last])
+            return u[last];
         /* Past the last point: the last segment's slope, never below the last value. */
         double slope = (u[last] - u[last - 1]) / (t[last] - t[last - 1]);
         double v = u[last] + (slope > 0 ? slope : 0.0) * (n - t[last]);
