@@ -1,0 +1,307 @@
+/*
+ * test_gpu_exec.c — the expert-parallel executor.
+ *
+ * Everywhere (no GPU needed): the host-side dispatch plan on the real ESFT routing
+ * (every (token, choice) row is sent once, received once by the GPU holding its expert,
+ * regrouped by expert and combined back at its own place; an expert's rows are split over
+ * its replicas by their shares), token-level routing expanded from aggregate loads, and
+ * the summary arithmetic. Without CUDA: moemap_exec_run answers "built without GPU
+ * support". With CUDA and a GPU: a small run in --check mode (CPU float64 reference,
+ * tags) on one GPU, and on two when there are two; without a GPU the test exits 77 after
+ * the host tests passed.
+ */
+#include "harness.h"
+
+#include "gpu/exec_internal.h"
+#include "moemap.h"
+
+#ifdef MOEMAP_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+static moemap_routing *g_rt; /* the law task, read once */
+
+static moemap_routing *routing(void)
+{
+    if (g_rt)
+        return g_rt;
+    moemap_read_params rp = moemap_read_default_params();
+    moemap_loads *ld = NULL;
+    moemap_error err = {0};
+    if (moemap_workload_read(mm_data_path("esft-dsv2lite-routing/expert_scores/law"), &rp, &ld,
+                             &g_rt, &err)) {
+        fprintf(stderr, "  cannot read the ESFT trace: %s\n", err.msg);
+        return NULL;
+    }
+    moemap_loads_free(ld);
+    return g_rt;
+}
+
+/* Two GPUs, layers 1..nl: expert e on GPU e % 2; experts 0..5 also replicated on the
+ * other GPU with shares 0.7 / 0.3 (the first replica in placement order gets 0.7). */
+static moemap_placement *two_gpu_placement(int nl, int gpus)
+{
+    moemap_placement *p = NULL;
+    moemap_error err = {0};
+    if (moemap_placement_create(gpus, 64, nl, &p, &err))
+        return NULL;
+    moemap_replica reps[64 + 6];
+    for (int l = 0; l < nl; l++) {
+        int n = 0;
+        for (int e = 0; e < 64; e++) {
+            int g = e % gpus;
+            if (gpus > 1 && e < 6) {
+                reps[n++] = (moemap_replica){e, g, 0.7};
+                reps[n++] = (moemap_replica){e, (g + 1) % gpus, 0.3};
+            } else {
+                reps[n++] = (moemap_replica){e, g, 1.0};
+            }
+        }
+        if (moemap_placement_set_layer(p, l, l + 1, reps, n, &err)) {
+            moemap_placement_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+TEST(plan_sends_every_row_once_to_its_expert)
+{
+    moemap_routing *rt = routing();
+    REQUIRE(rt);
+    moemap_placement *p = two_gpu_placement(2, 2);
+    REQUIRE(p);
+    moemap_error err = {0};
+    exec_layer_map m;
+    CHECK_OK(exec_layer_map_build(p, rt, 2, &m, &err), &err);
+    long T = 1000; /* not a multiple of anything in particular */
+    int k = rt->top_k, G = 2;
+    for (int iter = 0; iter < 2; iter++)
+        for (int l = 0; l < 2; l++) {
+            exec_rank_plan pl[2];
+            for (int r = 0; r < G; r++)
+                CHECK_OK(exec_plan_build(&m, p, rt, T, iter, l, r, &pl[r], &err), &err);
+            CHECK_INT_EQ(pl[0].tok_count + pl[1].tok_count, T);
+            CHECK_INT_EQ(pl[0].n_send + pl[1].n_send, T * k);
+            CHECK_INT_EQ(pl[0].n_recv + pl[1].n_recv, T * k);
+            for (int a = 0; a < G; a++)
+                for (int b = 0; b < G; b++)
+                    CHECK_INT_EQ(pl[a].send_counts[b], pl[b].recv_counts[a]);
+            /* every row id arrives exactly once, at a GPU holding its expert */
+            unsigned char *seen = calloc((size_t)T * k, 1);
+            long base = ((long)iter * T) % rt->num_tokens;
+            const int16_t *ids = rt->ids + (size_t)m.route_layer[l] * rt->num_tokens * k;
+            for (int r = 0; r < G; r++) {
+                long e0 = 0;
+                for (int s = 0; s < pl[r].num_slots; s++) {
+                    int expert = m.slot_expert[((size_t)l * G + r) * m.max_slots + s];
+                    for (long i = 0; i < pl[r].slot_rows[s]; i++) {
+                        int32_t tag = pl[r].recv_tag[e0 + i];
+                        REQUIRE(tag >= 0 && tag < T * k);
+                        seen[tag]++;
+                        long t = tag / k;
+                        CHECK_INT_EQ(ids[((base + t) % rt->num_tokens) * k + tag % k], expert);
+                    }
+                    e0 += pl[r].slot_rows[s];
+                }
+                CHECK_INT_EQ(e0, pl[r].n_recv);
+                /* perm is a permutation of the receive rows */
+                unsigned char *hit = calloc((size_t)pl[r].n_recv + 1, 1);
+                for (long i = 0; i < pl[r].n_recv; i++)
+                    hit[pl[r].perm[i]]++;
+                for (long i = 0; i < pl[r].n_recv; i++)
+                    CHECK_INT_EQ(hit[i], 1);
+                free(hit);
+                /* combine positions point at the row that left for (token, choice) */
+                for (long t = 0; t < pl[r].tok_count; t++)
+                    for (int j = 0; j < k; j++) {
+                        int32_t pos = pl[r].comb_pos[t * k + j];
+                        CHECK_INT_EQ(pl[r].send_tag[pos], (pl[r].tok_begin + t) * k + j);
+                        CHECK_INT_EQ(pl[r].send_idx[pos], t);
+                    }
+            }
+            long once = 0;
+            for (long i = 0; i < T * k; i++)
+                once += seen[i] == 1;
+            CHECK_INT_EQ(once, T * k);
+            free(seen);
+            /* the replicated experts' rows split 0.7 / 0.3 (within one row of rounding) */
+            long rows[2 * 64];
+            CHECK_OK(exec_plan_slot_rows(&m, p, rt, T, iter, l, rows, &err), &err);
+            long cnt[64] = {0};
+            for (long i = 0; i < T * k; i++)
+                cnt[ids[((base + i / k) % rt->num_tokens) * k + i % k]]++;
+            for (int e = 0; e < 6; e++) {
+                int g = e % 2;
+                /* slot of expert e on its home GPU and on the other one */
+                long home = -1, other = -1;
+                for (int s = 0; s < m.num_slots[l * G + g]; s++)
+                    if (m.slot_expert[((size_t)l * G + g) * m.max_slots + s] == e)
+                        home = rows[(size_t)g * m.max_slots + s];
+                for (int s = 0; s < m.num_slots[l * G + 1 - g]; s++)
+                    if (m.slot_expert[((size_t)l * G + 1 - g) * m.max_slots + s] == e)
+                        other = rows[(size_t)(1 - g) * m.max_slots + s];
+                CHECK_INT_EQ(home + other, cnt[e]);
+                CHECK_NEAR(home, 0.7 * cnt[e], 1.0);
+            }
+            for (int r = 0; r < G; r++)
+                exec_plan_clear(&pl[r]);
+        }
+    exec_layer_map_clear(&m);
+    moemap_placement_free(p);
+}
+
+TEST(layer_map_names_missing_layer)
+{
+    moemap_routing *rt = routing();
+    REQUIRE(rt);
+    moemap_placement *p = two_gpu_placement(1, 2);
+    REQUIRE(p);
+    p->layers[0].layer = 0; /* layer 0 is dense in DeepSeek-V2-Lite: no routing */
+    moemap_error err = {0};
+    exec_layer_map m;
+    CHECK(exec_layer_map_build(p, rt, 1, &m, &err) == MOEMAP_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "layer 0");
+    moemap_placement_free(p);
+}
+
+TEST(routing_from_loads_gives_distinct_choices_and_counts)
+{
+    moemap_loads *ld = NULL;
+    moemap_error err = {0};
+    REQUIRE(moemap_loads_create(8, 2, 1, 2, &ld, &err) == 0);
+    ld->layer_ids[0] = 3;
+    double c0[8] = {10, 0, 3, 3, 2, 1, 0, 1}; /* 20 = 10 tokens x 2 */
+    double c1[8] = {1.5, 1.5, 1, 1, 1, 1, 1, 4}; /* sums to 12, scaled to 6 x 2 */
+    ld->batch_tokens[0] = 10;
+    ld->batch_tokens[1] = 6;
+    for (int e = 0; e < 8; e++) {
+        MOEMAP_LOADS_AT(ld, 0, 0, e) = c0[e];
+        MOEMAP_LOADS_AT(ld, 1, 0, e) = c1[e];
+    }
+    moemap_routing *rt = NULL;
+    CHECK_OK(moemap_exec_routing_from_loads(ld, 0, &rt, &err), &err);
+    REQUIRE(rt);
+    CHECK_INT_EQ(rt->num_tokens, 16);
+    CHECK_INT_EQ(rt->layer_ids[0], 3);
+    long cnt[8] = {0};
+    for (long t = 0; t < 10; t++) {
+        CHECK(rt->ids[t * 2] != rt->ids[t * 2 + 1]);
+        cnt[rt->ids[t * 2]]++, cnt[rt->ids[t * 2 + 1]]++;
+        CHECK_NEAR(rt->weights[t * 2], 0.5, 1e-6);
+    }
+    for (int e = 0; e < 8; e++)
+        CHECK_INT_EQ(cnt[e], (long)c0[e]);
+    for (long t = 10; t < 16; t++)
+        CHECK(rt->ids[t * 2] != rt->ids[t * 2 + 1]);
+    moemap_routing_free(rt);
+    moemap_loads_free(ld);
+}
+
+TEST(summary_of_known_numbers)
+{
+    moemap_exec_result *r = NULL;
+    moemap_error err = {0};
+    REQUIRE(exec_result_alloc(2, 1, 2, &r, &err) == 0);
+    /* iteration 0: GPU0 100 us, GPU1 200; iteration 1: 300, 100. Predictions 110/190,
+     * 300/100. */
+    double c[4] = {100, 200, 300, 100}, p[4] = {110, 190, 300, 100};
+    for (int i = 0; i < 4; i++) {
+        r->compute_us[i] = c[i];
+        r->predicted_us[i] = p[i];
+        r->layer_us[i] = c[i] + 50;
+    }
+    moemap_exec_summary s;
+    CHECK_OK(moemap_exec_summarize(r, &s, &err), &err);
+    CHECK_NEAR(s.straggler_mean_us, 250, 1e-9);
+    CHECK_NEAR(s.pred_straggler_mean_us, 245, 1e-9);
+    CHECK_NEAR(s.gpu_compute_mean_us[0], 200, 1e-9);
+    CHECK_NEAR(s.gpu_pred_mean_us[1], 145, 1e-9);
+    /* sample errors 0.1, 0.05, 0, 0 -> median 0.025 */
+    CHECK_NEAR(s.median_abs_err, 0.025, 1e-12);
+    CHECK_NEAR(s.layer_mean_us, 300, 1e-9);
+    moemap_exec_result_free(r);
+}
+
+#ifndef MOEMAP_HAVE_CUDA
+TEST(run_without_cuda_says_so)
+{
+    moemap_routing *rt = routing();
+    REQUIRE(rt);
+    moemap_placement *p = two_gpu_placement(1, 2);
+    REQUIRE(p);
+    moemap_exec_params prm = moemap_exec_default_params();
+    prm.hidden = 128, prm.intermediate = 64;
+    moemap_exec_result *res = (moemap_exec_result *)&prm; /* must be reset to NULL */
+    moemap_error err = {0};
+    const moemap_placement *pp = p;
+    CHECK(moemap_exec_run(&prm, NULL, rt, &pp, 1, &res, &err) == MOEMAP_ENOTSUP);
+    CHECK_STR_CONTAINS(err.msg, "built without GPU support");
+    CHECK(res == NULL);
+    moemap_placement_free(p);
+}
+#else
+static int gpu_count(void)
+{
+    int n = 0;
+    return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+}
+
+/* A small real run in check mode: the outputs must match the CPU reference and every
+ * row must come back once. */
+static void check_run(int gpus)
+{
+    moemap_routing *rt = routing();
+    REQUIRE(rt);
+    moemap_placement *p = two_gpu_placement(2, gpus);
+    REQUIRE(p);
+    moemap_exec_params prm = moemap_exec_default_params();
+    prm.hidden = 256, prm.intermediate = 128; /* small: the CPU reference stays fast */
+    prm.layers = 2, prm.iterations = 2, prm.warmup = 1, prm.tokens_per_iter = 200;
+    prm.check = 1;
+    moemap_exec_result *res = NULL;
+    moemap_error err = {0};
+    const moemap_placement *pp = p;
+    CHECK_OK(moemap_exec_run(&prm, NULL, rt, &pp, 1, &res, &err), &err);
+    if (res) {
+        CHECK(res->checked);
+        CHECK_INT_EQ(res->check_rows, res->check_rows_expected);
+        CHECK_INT_EQ(res->check_rows_expected, 2L * 2 * 200 * rt->top_k);
+        CHECK_INT_EQ(res->check_tag_errors, 0);
+        CHECK(res->check_rel_err < 1e-2);
+        CHECK(res->check_max_rel_err < 3e-2);
+        for (int g = 0; g < gpus; g++)
+            CHECK(res->compute_us[g] > 0);
+    }
+    moemap_exec_result_free(res);
+    moemap_placement_free(p);
+}
+
+TEST(check_one_gpu) { check_run(1); }
+TEST(check_two_gpus) { check_run(2); }
+#endif
+
+int main(void)
+{
+    RUN(plan_sends_every_row_once_to_its_expert);
+    RUN(layer_map_names_missing_layer);
+    RUN(routing_from_loads_gives_distinct_choices_and_counts);
+    RUN(summary_of_known_numbers);
+#ifndef MOEMAP_HAVE_CUDA
+    RUN(run_without_cuda_says_so);
+#else
+    int n = gpu_count();
+    if (n >= 1 && !mm_tests_failed)
+        RUN(check_one_gpu);
+    if (n >= 2 && !mm_tests_failed)
+        RUN(check_two_gpus);
+    if (n < 1) {
+        moemap_routing_free(g_rt);
+        if (mm_tests_failed)
+            return mm_test_done();
+        SKIP_ALL("no GPU visible (host-side tests passed)");
+    }
+#endif
+    moemap_routing_free(g_rt);
+    return mm_test_done();
+}
