@@ -1,12 +1,262 @@
 /*
- * cmd_place.c — `moemap place`. Placeholder until its issue lands: says so and exits 2.
+ * cmd_place.c — `moemap place`: reads a workload (any format moemap_workload_read
+ * knows) and a cluster profile, computes a placement with the chosen strategy, writes it
+ * (moemap.placement/v1) plus optional exports for SGLang / vLLM and a migration plan from
+ * a previous placement, and prints a one-line summary with the predicted cost and its gap
+ * to the lower bound. Parsing and printing only: the work is in src/place and src/eval.
  */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli.h"
+
+#define MAX_EXPORTS 8
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: moemap place --loads L --cluster C --out P.json [options]\n\n"
+            "Places every MoE layer's experts on the cluster's GPUs (layers whose loads are\n"
+            "all zero are dense and get no entry). Prints the strategy, time taken, predicted\n"
+            "mean/p90 straggler time over the batches, the lower bound and the gap to it.\n"
+            "See docs/placement.md.\n\n"
+            "input:\n"
+            "  -l, --loads L           workload: moemap.loads/v1, SGLang dump, CSV, or an ESFT\n"
+            "                          folder of per-token routing\n"
+            "  --format F              esft, sglang, loads or csv (default: detected)\n"
+            "  --batch-tokens N        tokens per batch for per-token traces (default 512)\n"
+            "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"
+            "strategy:\n"
+            "  -s, --strategy NAME     ");
+    for (const char *const *n = moemap_place_strategy_names(); *n; n++)
+        fprintf(f, "%s%s", n == moemap_place_strategy_names() ? "" : ", ", *n);
+    fprintf(f,
+            "\n                          (default moemap)\n"
+            "  --slots N               expert slots of every GPU (default: the cluster's)\n"
+            "  --seed S                random seed (default 1)\n"
+            "  --tail-weight W         moemap objective: mean + W * p90 (default 0.5)\n"
+            "  --time-limit S          search budget for the whole model (default 1)\n"
+            "  --nodes-groups N        eplb: hierarchical, N expert groups per node\n"
+            "re-placement:\n"
+            "  --previous OLD.json     the placement now in service\n"
+            "  --max-moves K           at most K replica additions per layer vs OLD\n"
+            "  --move-cost-us-per-GB X objective pays X us per GB of weights copied\n"
+            "  --plan PLAN.json        write the migration plan from OLD (needs --previous)\n"
+            "  --model NAME            model preset, for expert bytes and SGLang rows\n"
+            "output:\n"
+            "  -o, --out P.json        the placement\n"
+            "  --export FMT=FILE       also write sglang, vllm or moemap format; repeatable\n"
+            "  -h, --help\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Bytes of one expert: the model's when given, else the cluster's expert shape. */
+static double expert_bytes(const moemap_model *m, const moemap_cluster *c)
+{
+    if (m)
+        return moemap_model_expert_bytes(m);
+    double b = strcmp(c->dtype, "fp8") == 0 ? 1 : strcmp(c->dtype, "fp32") == 0 ? 4 : 2;
+    return 3.0 * c->hidden * c->intermediate * b;
+}
 
 int cmd_place(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "moemap place: not available yet in this build\n");
-    return 2;
+    const char *cmd = "place";
+    enum {
+        O_FORMAT = 256, O_BATCH, O_SLOTS, O_SEED, O_TAIL, O_TIME, O_GROUPS, O_PREV, O_MOVES,
+        O_MCOST, O_PLAN, O_MODEL, O_EXPORT
+    };
+    static const struct option opts[] = {
+        {"loads", required_argument, 0, 'l'},
+        {"cluster", required_argument, 0, 'c'},
+        {"strategy", required_argument, 0, 's'},
+        {"out", required_argument, 0, 'o'},
+        {"format", required_argument, 0, O_FORMAT},
+        {"batch-tokens", required_argument, 0, O_BATCH},
+        {"slots", required_argument, 0, O_SLOTS},
+        {"seed", required_argument, 0, O_SEED},
+        {"tail-weight", required_argument, 0, O_TAIL},
+        {"time-limit", required_argument, 0, O_TIME},
+        {"nodes-groups", required_argument, 0, O_GROUPS},
+        {"previous", required_argument, 0, O_PREV},
+        {"max-moves", required_argument, 0, O_MOVES},
+        {"move-cost-us-per-GB", required_argument, 0, O_MCOST},
+        {"plan", required_argument, 0, O_PLAN},
+        {"model", required_argument, 0, O_MODEL},
+        {"export", required_argument, 0, O_EXPORT},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *loads_path = NULL, *cluster_path = NULL, *out_path = NULL, *prev_path = NULL;
+    const char *plan_path = NULL, *model_name = NULL;
+    const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
+    int nexp = 0;
+    moemap_read_params rp = moemap_read_default_params();
+    moemap_place_params pp = moemap_place_default_params();
+    long v;
+    double d;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":l:c:s:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': loads_path = optarg; break;
+        case 'c': cluster_path = optarg; break;
+        case 's': pp.strategy = optarg; break;
+        case 'o': out_path = optarg; break;
+        case O_FORMAT: {
+            int f = moemap_workload_format_parse(optarg);
+            if (f < 0)
+                return cli_usage_error(cmd, "--format: unknown format '%s' (esft, sglang, "
+                                       "loads, csv)", optarg);
+            rp.format = (moemap_workload_format)f;
+            break;
+        }
+        case O_BATCH:
+            if (cli_parse_long(cmd, "--batch-tokens", optarg, 1, 100000000, &v))
+                return 2;
+            rp.batch_tokens = v;
+            break;
+        case O_SLOTS:
+            if (cli_parse_long(cmd, "--slots", optarg, 1, 1000000, &v))
+                return 2;
+            pp.slots = (int)v;
+            break;
+        case O_SEED:
+            if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffffffffffL, &v))
+                return 2;
+            pp.seed = (uint64_t)v;
+            break;
+        case O_TAIL:
+            if (cli_parse_double(cmd, "--tail-weight", optarg, 0, 100, &pp.tail_weight))
+                return 2;
+            break;
+        case O_TIME:
+            if (cli_parse_double(cmd, "--time-limit", optarg, 0.001, 86400, &pp.time_limit_s))
+                return 2;
+            break;
+        case O_GROUPS:
+            if (cli_parse_long(cmd, "--nodes-groups", optarg, 1, 1000000, &v))
+                return 2;
+            pp.nodes_groups = (int)v;
+            break;
+        case O_PREV: prev_path = optarg; break;
+        case O_MOVES:
+            if (cli_parse_long(cmd, "--max-moves", optarg, 1, 100000000, &v))
+                return 2;
+            pp.max_moves = (int)v;
+            break;
+        case O_MCOST:
+            if (cli_parse_double(cmd, "--move-cost-us-per-GB", optarg, 0, 1e12, &d))
+                return 2;
+            pp.move_cost_us_per_gb = d;
+            break;
+        case O_PLAN: plan_path = optarg; break;
+        case O_MODEL: model_name = optarg; break;
+        case O_EXPORT: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1])
+                return cli_usage_error(cmd, "--export: expected FORMAT=FILE, got '%s'", optarg);
+            if (nexp == MAX_EXPORTS)
+                return cli_usage_error(cmd, "--export: at most %d exports", MAX_EXPORTS);
+            exp_fmt[nexp] = optarg;
+            exp_file[nexp] = eq + 1;
+            nexp++;
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        case ':': return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!loads_path || !cluster_path || !out_path)
+        return cli_usage_error(cmd, "--loads, --cluster and --out are required");
+    if ((pp.max_moves > 0 || pp.move_cost_us_per_gb > 0 || plan_path) && !prev_path)
+        return cli_usage_error(cmd, "--max-moves, --move-cost-us-per-GB and --plan need "
+                               "--previous");
+    int fmts[MAX_EXPORTS];
+    for (int i = 0; i < nexp; i++) {
+        char name[32];
+        size_t n = (size_t)(exp_file[i] - 1 - exp_fmt[i]);
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1),
+                 exp_fmt[i]);
+        fmts[i] = moemap_export_format_parse(name);
+        if (fmts[i] < 0)
+            return cli_usage_error(cmd, "--export: unknown format '%s' (sglang, vllm, moemap)",
+                                   name);
+    }
+
+    moemap_error err = {0};
+    moemap_loads *ld = NULL;
+    moemap_cluster *cl = NULL;
+    moemap_placement *prev = NULL, *p = NULL;
+    moemap_eval_summary *es = NULL;
+    moemap_migration_plan *plan = NULL;
+    const moemap_model *model = NULL;
+    int rc = 1;
+    if (model_name && !(model = moemap_model_find(model_name, &err)))
+        goto out;
+    if (moemap_workload_read(loads_path, &rp, &ld, NULL, &err) != 0)
+        goto out;
+    if (moemap_cluster_read(cluster_path, &cl, &err) != 0)
+        goto out;
+    if (prev_path && moemap_placement_read(prev_path, &prev, &err) != 0)
+        goto out;
+    pp.previous = prev;
+    pp.expert_bytes = expert_bytes(model, cl);
+    double t0 = now_s();
+    if (moemap_place(ld, cl, &pp, &p, &err) != 0)
+        goto out;
+    double took = now_s() - t0;
+    if (moemap_placement_write(p, out_path, &err) != 0)
+        goto out;
+    moemap_eval_params ep = moemap_eval_default_params();
+    ep.slots = pp.slots;
+    ep.previous = prev;
+    if (moemap_eval_placement(ld, cl, p, &ep, &es, &err) != 0)
+        goto out;
+    moemap_export_params xp = moemap_export_default_params();
+    xp.model = model;
+    for (int i = 0; i < nexp; i++) {
+        moemap_export_info info;
+        if (moemap_export_write(p, (moemap_export_format)fmts[i], &xp, exp_file[i], &info,
+                                &err) != 0) {
+            moemap_error_prefix(&err, "--export %s", exp_fmt[i]);
+            goto out;
+        }
+    }
+    if (plan_path) {
+        if (moemap_migration_plan_create(prev, p, pp.expert_bytes, &plan, &err) != 0 ||
+            moemap_migration_plan_write(plan, plan_path, &err) != 0)
+            goto out;
+    }
+    printf("%s: %d layers, %ld replicas, %.3f s: mean %.1f us, p90 %.1f us, bound %.1f us, "
+           "gap %.2f%%", p->strategy, p->num_layers, es->replicas, took, es->mean_us, es->p90_us,
+           es->bound_mean_us, 100 * es->gap);
+    if (prev)
+        printf(", %ld experts moved", es->moved);
+    if (plan)
+        printf(", plan %d steps (%.2f GB)", plan->num_steps, plan->total_bytes / 1e9);
+    printf("\n");
+    rc = 0;
+out:
+    if (rc)
+        cli_fail(cmd, &err);
+    moemap_migration_plan_free(plan);
+    moemap_eval_summary_free(es);
+    moemap_placement_free(p);
+    moemap_placement_free(prev);
+    moemap_cluster_free(cl);
+    moemap_loads_free(ld);
+    return rc;
 }
