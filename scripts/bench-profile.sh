@@ -39,7 +39,7 @@ t0=$(date +%s)
 echo "build: $(( $(date +%s) - t0 )) s"
 B=build-gpu/moemap
 
-( cd build-gpu && MOEMAP_TEST_TMP=/tmp/moemap-test timeout 300 ./test_gpu_profile ) \
+( cd build-gpu && MOEMAP_TEST_TMP=/tmp/moemap-test timeout 120 ./test_gpu_profile ) \
   > "$RES/test_gpu_profile.log" 2>&1
 echo "test_gpu_profile: exit $? ($(tail -1 "$RES/test_gpu_profile.log"))"
 grep -E "not ok|FAIL" "$RES/test_gpu_profile.log" | head -20
@@ -48,7 +48,7 @@ grep -E "not ok|FAIL" "$RES/test_gpu_profile.log" | head -20
 profile() {
   local name=$1; shift
   local s; s=$(date +%s.%N)
-  timeout 300 "$B" profile "$@" --out "$RES/$name.json" > "$RES/$name.txt" 2> "$RES/$name.err"
+  timeout 150 "$B" profile "$@" --out "$RES/$name.json" > "$RES/$name.txt" 2> "$RES/$name.err"
   local rc=$?
   local e; e=$(date +%s.%N)
   printf '%-32s exit %d  %6.1f s wall  (%s)\n' "$name" "$rc" "$(awk "BEGIN{print $e - $s}")" "$*" |
