@@ -21,10 +21,11 @@
  * at least as good, so optima are unaffected. No constraint is written for batches
  * where the expert has no tokens, which matches f(0) = 0.
  *
- * The solver starts from the ViBE and GEM placements (given through GLPK's heuristic
- * callback), so the result is never worse than them in the MIP's cost even when the
- * time limit (pb->time_budget_s) stops the search; report.status tells whether the
- * optimum was proven. GLPK's output is switched off (the library never prints), calls
+ * The solver starts from the best of the ViBE, GEM and moemap placements (given through
+ * GLPK's heuristic callback), so the result is never worse than them in the MIP's cost
+ * (the cost model itself for convex curves) even when the time limit
+ * (pb->time_budget_s) stops the search; report.status tells whether the optimum was
+ * proven. GLPK's output is switched off (the library never prints), calls
  * are serialised (one mutex) and each call frees GLPK's per-thread environment.
  */
 #include "exact_mip.h"
@@ -193,17 +194,51 @@ static void callback(glp_tree *tree, void *info)
     }
 }
 
+/* Normalises the shares of a heuristic's replicas as the driver does (all zero: equal)
+ * and checks that they satisfy every MIP constraint: GLPK takes a start without
+ * checking it, and an infeasible one would corrupt the search. */
+static int feasible_start(const mip *m, place_result *r)
+{
+    double sum[EXACT_MAX_EXPERTS] = {0};
+    int cnt[EXACT_MAX_EXPERTS] = {0}, per_gpu[EXACT_MAX_GPUS] = {0};
+    unsigned char has[EXACT_MAX_EXPERTS][EXACT_MAX_GPUS] = {{0}};
+    for (int i = 0; i < r->n; i++) {
+        int e = r->reps[i].expert, g = r->reps[i].gpu;
+        if (e < 0 || e >= m->E || g < 0 || g >= m->G || has[e][g] ||
+            !(r->reps[i].share >= 0))
+            return 0;
+        has[e][g] = 1;
+        per_gpu[g]++;
+        sum[e] += r->reps[i].share;
+        cnt[e]++;
+    }
+    for (int g = 0; g < m->G; g++)
+        if (per_gpu[g] > m->pb->slots[g])
+            return 0;
+    for (int e = 0; e < m->E; e++)
+        if (cnt[e] == 0)
+            return 0;
+    for (int i = 0; i < r->n; i++) {
+        int e = r->reps[i].expert;
+        r->reps[i].share = sum[e] > 0 ? r->reps[i].share / sum[e] : 1.0 / cnt[e];
+    }
+    return 1;
+}
+
 /* Runs a heuristic layer function and keeps its start if better than the current one. */
 static int try_start(mip *m, place_layer_fn fn, double *x, moemap_error *err)
 {
     place_result r = {0};
     moemap_error scratch = {0};
-    int rc = fn(m->pb, &r, &scratch);
+    /* The heuristics get a tenth of the budget between them, at most 1 s each. */
+    place_problem pb = *m->pb;
+    pb.time_budget_s = fmin(0.5 * 0.1 * (pb.time_budget_s > 0 ? pb.time_budget_s : 60.0), 1.0);
+    int rc = fn(&pb, &r, &scratch);
     if (rc == MOEMAP_ENOMEM) {
         moemap_free(r.reps);
         return moemap_error_set(err, rc, "exact: out of memory");
     }
-    if (rc == 0 && r.n > 0) {
+    if (rc == 0 && r.n > 0 && feasible_start(m, &r)) {
         double obj = fill_start(m, &r, x);
         if (!m->start || obj < m->start_obj) {
             if (!m->start)
@@ -328,7 +363,8 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
         return moemap_error_set(err, MOEMAP_ENOMEM, "exact: out of memory");
     }
     if ((rc = try_start(m, place_vibe, x, err)) != 0 ||
-        (rc = try_start(m, place_gem, x, err)) != 0) {
+        (rc = try_start(m, place_gem, x, err)) != 0 ||
+        (rc = try_start(m, place_moemap, x, err)) != 0) {
         moemap_free(x);
         glp_delete_prob(lp);
         return rc;
