@@ -29,15 +29,16 @@ double moemap_curve_eval(const moemap_curve *c, double n)
         double v = u[last] + (slope > 0 ? slope : 0.0) * (n - t[last]);
         return v;
     }
-    /* t[lo] < n < t[hi]: binary search for the segment. */
-    int lo = 0, hi = last;
-    while (hi - lo > 1) {
-        int mid = (lo + hi) >> 1;
-        if (t[mid] <= n)
-            lo = mid;
-        else
-            hi = mid;
+    /* t[0] < n < t[last]: branch-free binary search for the last point <= n (random
+     * token counts make the branches of a classic search unpredictable). */
+    const double *b = t;
+    int len = last + 1;
+    while (len > 1) {
+        int half = len >> 1;
+        b = b[half] <= n ? b + half : b;
+        len -= half;
     }
+    int lo = (int)(b - t), hi = lo + 1;
     double f = (n - t[lo]) / (t[hi] - t[lo]);
     return u[lo] + f * (u[hi] - u[lo]);
 }
