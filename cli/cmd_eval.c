@@ -1,12 +1,225 @@
 /*
- * cmd_eval.c — `moemap eval`. Placeholder until its issue lands: says so and exits 2.
+ * cmd_eval.c — `moemap eval`: the predicted cost of one or more placements on the same
+ * workload and cluster, side by side: mean / p90 / p99 of the model's straggler time over
+ * the batches, the lower bound and the gap to it, max/mean GPU time, replicas, and experts
+ * moved relative to a previous placement. A table, or --json for machines. Parsing and
+ * printing only: the work is moemap_eval_placement (src/eval).
  */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: moemap eval --loads L --cluster C [options] P1.json [P2.json ...]\n\n"
+            "Evaluates placements under the cost model on every batch of the loads: a batch's\n"
+            "time is the sum over MoE layers of the slowest GPU's time (the straggler). Shows\n"
+            "mean, p90 and p99 over batches, the mean lower bound no placement can beat, the\n"
+            "gap to it, the mean max/mean GPU time, replicas and experts moved.\n\n"
+            "  -l, --loads L           workload (any format moemap place reads)\n"
+            "  --format F              esft, sglang, loads or csv (default: detected)\n"
+            "  --batch-tokens N        tokens per batch for per-token traces (default 512)\n"
+            "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"
+            "  --slots N               slots per GPU assumed by the bound (default: cluster's)\n"
+            "  --previous OLD.json     count experts moved relative to this placement\n"
+            "  --layers                also print one row per layer\n"
+            "  --json                  machine-readable output (moemap.eval/v1)\n"
+            "  -h, --help\n");
+}
+
+static json_t *summary_json(const char *file, const moemap_eval_summary *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "file", json_string(file));
+    json_object_set_new(o, "strategy", json_string(s->strategy));
+    json_object_set_new(o, "mean_us", json_real(s->mean_us));
+    json_object_set_new(o, "p90_us", json_real(s->p90_us));
+    json_object_set_new(o, "p99_us", json_real(s->p99_us));
+    json_object_set_new(o, "bound_mean_us", json_real(s->bound_mean_us));
+    json_object_set_new(o, "bound_p90_us", json_real(s->bound_p90_us));
+    json_object_set_new(o, "gap", json_real(s->gap));
+    json_object_set_new(o, "max_over_mean", json_real(s->imbalance));
+    json_object_set_new(o, "replicas", json_integer(s->replicas));
+    json_object_set_new(o, "moved", s->moved >= 0 ? json_integer(s->moved) : json_null());
+    json_t *layers = json_array();
+    for (int l = 0; l < s->num_layers; l++) {
+        const moemap_eval_layer *el = &s->layers[l];
+        json_t *lo = json_object();
+        json_object_set_new(lo, "layer", json_integer(el->layer));
+        json_object_set_new(lo, "mean_us", json_real(el->mean_us));
+        json_object_set_new(lo, "p90_us", json_real(el->p90_us));
+        json_object_set_new(lo, "p99_us", json_real(el->p99_us));
+        json_object_set_new(lo, "bound_mean_us", json_real(el->bound_mean_us));
+        json_object_set_new(lo, "gap", json_real(el->gap));
+        json_object_set_new(lo, "max_over_mean", json_real(el->imbalance));
+        json_object_set_new(lo, "replicas", json_integer(el->replicas));
+        if (s->moved >= 0)
+            json_object_set_new(lo, "moved", json_integer(el->moved));
+        json_array_append_new(layers, lo);
+    }
+    json_object_set_new(o, "layers", layers);
+    return o;
+}
+
+static void print_problem(void *ctx, const char *msg)
+{
+    fprintf(stderr, "moemap eval: %s: %s\n", (const char *)ctx, msg);
+}
 
 int cmd_eval(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "moemap eval: not available yet in this build\n");
-    return 2;
+    const char *cmd = "eval";
+    enum { O_FORMAT = 256, O_BATCH, O_SLOTS, O_PREV, O_JSON, O_LAYERS };
+    static const struct option opts[] = {
+        {"loads", required_argument, 0, 'l'},
+        {"cluster", required_argument, 0, 'c'},
+        {"format", required_argument, 0, O_FORMAT},
+        {"batch-tokens", required_argument, 0, O_BATCH},
+        {"slots", required_argument, 0, O_SLOTS},
+        {"previous", required_argument, 0, O_PREV},
+        {"json", no_argument, 0, O_JSON},
+        {"layers", no_argument, 0, O_LAYERS},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *loads_path = NULL, *cluster_path = NULL, *prev_path = NULL;
+    int as_json = 0, per_layer = 0;
+    moemap_read_params rp = moemap_read_default_params();
+    moemap_eval_params ep = moemap_eval_default_params();
+    long v;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":l:c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': loads_path = optarg; break;
+        case 'c': cluster_path = optarg; break;
+        case O_FORMAT: {
+            int f = moemap_workload_format_parse(optarg);
+            if (f < 0)
+                return cli_usage_error(cmd, "--format: unknown format '%s' (esft, sglang, "
+                                       "loads, csv)", optarg);
+            rp.format = (moemap_workload_format)f;
+            break;
+        }
+        case O_BATCH:
+            if (cli_parse_long(cmd, "--batch-tokens", optarg, 1, 100000000, &v))
+                return 2;
+            rp.batch_tokens = v;
+            break;
+        case O_SLOTS:
+            if (cli_parse_long(cmd, "--slots", optarg, 1, 1000000, &v))
+                return 2;
+            ep.slots = (int)v;
+            break;
+        case O_PREV: prev_path = optarg; break;
+        case O_JSON: as_json = 1; break;
+        case O_LAYERS: per_layer = 1; break;
+        case 'h': usage(stdout); return 0;
+        case ':': return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!loads_path || !cluster_path)
+        return cli_usage_error(cmd, "--loads and --cluster are required");
+    if (optind >= argc)
+        return cli_usage_error(cmd, "no placement files given");
+    int np = argc - optind;
+    moemap_error err = {0};
+    moemap_loads *ld = NULL;
+    moemap_cluster *cl = NULL;
+    moemap_placement *prev = NULL;
+    moemap_eval_summary **sums = calloc((size_t)np, sizeof *sums);
+    int rc = 1;
+    if (!sums) {
+        moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (moemap_workload_read(loads_path, &rp, &ld, NULL, &err) != 0 ||
+        moemap_cluster_read(cluster_path, &cl, &err) != 0)
+        goto out;
+    if (prev_path && moemap_placement_read(prev_path, &prev, &err) != 0)
+        goto out;
+    ep.previous = prev;
+    for (int i = 0; i < np; i++) {
+        const char *f = argv[optind + i];
+        moemap_placement *p;
+        cli_progress("eval", i, np);
+        if (moemap_placement_read(f, &p, &err) != 0)
+            goto out;
+        int bad = moemap_placement_check(p, cl, ep.slots, print_problem, (void *)f);
+        if (bad) {
+            moemap_placement_free(p);
+            cli_progress_done();
+            moemap_error_set(&err, MOEMAP_EINVAL, "%s: %d problem%s (see above); run moemap "
+                             "validate", f, bad, bad > 1 ? "s" : "");
+            goto out;
+        }
+        int r = moemap_eval_placement(ld, cl, p, &ep, &sums[i], &err);
+        moemap_placement_free(p);
+        if (r) {
+            moemap_error_prefix(&err, "%s", f);
+            goto out;
+        }
+    }
+    cli_progress_done();
+    if (as_json) {
+        json_t *root = json_object(), *arr = json_array();
+        json_object_set_new(root, "format", json_string("moemap.eval/v1"));
+        json_object_set_new(root, "batches", json_integer(ld->num_batches));
+        for (int i = 0; i < np; i++)
+            json_array_append_new(arr, summary_json(argv[optind + i], sums[i]));
+        json_object_set_new(root, "placements", arr);
+        char *s = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        json_decref(root);
+        if (!s) {
+            moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
+            goto out;
+        }
+        printf("%s\n", s);
+        free(s);
+    } else {
+        printf("%d batches, %d GPUs; times in us per batch (sum over MoE layers of the "
+               "straggler)\n", ld->num_batches, cl->num_gpus);
+        printf("%-24s %-12s %10s %10s %10s %10s %7s %8s %8s %6s\n", "placement", "strategy",
+               "mean", "p90", "p99", "bound", "gap%", "max/mean", "replicas", "moved");
+        for (int i = 0; i < np; i++) {
+            const moemap_eval_summary *s = sums[i];
+            const char *f = argv[optind + i], *base = strrchr(f, '/');
+            char moved[24] = "-";
+            if (s->moved >= 0)
+                snprintf(moved, sizeof moved, "%ld", s->moved);
+            printf("%-24.24s %-12.12s %10.1f %10.1f %10.1f %10.1f %7.2f %8.3f %8ld %6s\n",
+                   base ? base + 1 : f, s->strategy, s->mean_us, s->p90_us, s->p99_us,
+                   s->bound_mean_us, 100 * s->gap, s->imbalance, s->replicas, moved);
+        }
+        if (per_layer)
+            for (int i = 0; i < np; i++) {
+                const moemap_eval_summary *s = sums[i];
+                printf("\n%s (%s), per layer:\n", argv[optind + i], s->strategy);
+                printf("%6s %10s %10s %10s %10s %7s %8s %8s\n", "layer", "mean", "p90", "p99",
+                       "bound", "gap%", "max/mean", "replicas");
+                for (int l = 0; l < s->num_layers; l++) {
+                    const moemap_eval_layer *el = &s->layers[l];
+                    printf("%6d %10.1f %10.1f %10.1f %10.1f %7.2f %8.3f %8d\n", el->layer,
+                           el->mean_us, el->p90_us, el->p99_us, el->bound_mean_us,
+                           100 * el->gap, el->imbalance, el->replicas);
+                }
+            }
+    }
+    rc = 0;
+out:
+    if (rc)
+        cli_fail(cmd, &err);
+    for (int i = 0; sums && i < np; i++)
+        moemap_eval_summary_free(sums[i]);
+    free(sums);
+    moemap_placement_free(prev);
+    moemap_cluster_free(cl);
+    moemap_loads_free(ld);
+    return rc;
 }
