@@ -375,6 +375,12 @@ static int cmd_synth(int argc, char **argv)
         hidden = base->hidden;
         inter = base->intermediate;
         dtype = base->dtype;
+        if (slots < 0 && base->gpus[0].slots == 0) {
+            /* A measured profile (moemap profile) says nothing about slots. */
+            rc = cli_usage_error(cmd, "%s: the base profile's GPUs have no slots; give "
+                                 "--slots K", base_path);
+            goto done;
+        }
         if (slots < 0)
             slots = base->gpus[0].slots;
         if (intra < 0)

@@ -126,6 +126,10 @@ expect_fail "show: bad --tokens" "--tokens: token counts must be > 0" \
   "$bin" cluster show "$tmp/a.json" --tokens 0,5
 expect_fail "--base with another shape" "but the model's experts are hidden 4096" \
   "$bin" cluster synth --base "$tmp/a.json" --hidden 4096 --speeds 1
+"$bin" cluster synth --speeds 1 --base-curve "$curve" --hidden 1 --intermediate 1 --slots 0 \
+  --out "$tmp/noslots.json" >/dev/null
+expect_fail "--base profile without slots" "the base profile's GPUs have no slots; give --slots K" \
+  "$bin" cluster synth --base "$tmp/noslots.json" --speeds 1
 "$bin" cluster synth --help | grep -q -- "--throttle GPU=F"; check "synth --help" test $? -eq 0
 "$bin" cluster show --help | grep -q -- "--json"; check "show --help" test $? -eq 0
 
