@@ -10,8 +10,10 @@
  * for this iteration's expert counts.
  *
  * Expert counts come from a real workload: each iteration samples one of its batches
- * (the same batch for every layer, so cross-layer co-activation is real) and scales it
- * to the iteration's token count. Evaluating 58 layers x 32 GPUs x ~300 replicas of
+ * (the same for every layer, so cross-layer co-activation is real) and, from it, sums
+ * consecutive batches until the iteration's token count is covered (the last pro rata;
+ * an iteration smaller than a batch is that batch scaled down), so skew and burstiness
+ * average out over a large iteration exactly as they do in real routing. Evaluating 58 layers x 32 GPUs x ~300 replicas of
  * curves every iteration would cost ~100 us; instead a table of per-(layer, GPU) MoE
  * times at nominal speed is filled lazily for each (batch, token bucket) — 64 buckets
  * log-spaced up to the token budget, interpolated linearly — so an iteration costs
@@ -56,6 +58,7 @@ struct itermodel {
     unsigned char *comm_ok;     /* [nb] */
     moemap_placement *placement;
     double *scratch;            /* [4 * G] */
+    double *counts;             /* [experts] */
 };
 
 static double curve_speed(const moemap_cluster *c, int g, double ref)
@@ -105,6 +108,7 @@ void itermodel_free(itermodel *im)
     moemap_free(im->cv);
     moemap_free(im->alive);
     moemap_free(im->scratch);
+    moemap_free(im->counts);
     moemap_placement_free(im->placement);
     moemap_free(im);
 }
@@ -189,7 +193,9 @@ int itermodel_create(const moemap_model *model, const moemap_cluster *cluster,
     im->cv = moemap_malloc((size_t)G * sizeof(double));
     im->alive = moemap_malloc((size_t)G);
     im->scratch = moemap_malloc((size_t)G * 4 * sizeof(double));
-    if (!im->speed || !im->factor || !im->cv || !im->alive || !im->scratch) {
+    im->counts = moemap_malloc((size_t)(placement->experts > 0 ? placement->experts : 1) *
+                               sizeof(double));
+    if (!im->counts || !im->speed || !im->factor || !im->cv || !im->alive || !im->scratch) {
         itermodel_free(im);
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
     }
@@ -290,6 +296,28 @@ double itermodel_layer_times(const itermodel *im, const moemap_layer_placement *
     return mx;
 }
 
+/* The expert counts of an iteration of T tokens starting at sampled batch bi, layer
+ * entry `entry`, into c[experts]: consecutive batches are summed until T tokens are
+ * covered (the last one pro rata), so a large iteration averages real batches the way a
+ * large engine batch does, and a small one is a scaled-down real batch. */
+static void iteration_counts(const itermodel *im, int bi, double T, int entry, double *c)
+{
+    const moemap_loads *ld = im->loads;
+    int E = ld->experts;
+    for (int e = 0; e < E; e++)
+        c[e] = 0;
+    double left = T;
+    for (int j = 0; left > 1e-9 && j < 4 * im->nb + 64; j++) {
+        int b = im->batch_ids[(bi + j) % im->nb];
+        double bt = ld->batch_tokens[b];
+        double f = left < bt ? left / bt : 1.0;
+        const double *src = &MOEMAP_LOADS_AT(ld, b, entry, 0);
+        for (int e = 0; e < E; e++)
+            c[e] += f * src[e];
+        left -= f * bt;
+    }
+}
+
 /* Fills the table entry of (sampled batch bi, bucket k). */
 static int fill(itermodel *im, int bi, int k)
 {
@@ -298,19 +326,16 @@ static int fill(itermodel *im, int bi, int k)
         if (!im->tab[bi])
             return -1;
     }
-    const moemap_loads *ld = im->loads;
-    int b = im->batch_ids[bi];
-    double scale = im->bucket_tokens[k] / ld->batch_tokens[b];
     float *row = im->tab[bi] + (size_t)k * im->L * im->G;
-    double *t = im->scratch;
+    double *t = im->scratch, *c = im->counts;
     for (int l = 0; l < im->L; l++) {
         const moemap_layer_placement *lp = &im->placement->layers[l];
-        const double *c = &MOEMAP_LOADS_AT(ld, b, im->entry[l], 0);
+        iteration_counts(im, bi, im->bucket_tokens[k], im->entry[l], c);
         for (int g = 0; g < im->G; g++)
             t[g] = 0;
         for (int r = 0; r < lp->num_replicas; r++) {
             const moemap_replica *rep = &lp->replicas[r];
-            double n = rep->share * c[rep->expert] * scale;
+            double n = rep->share * c[rep->expert];
             if (n > 0)
                 t[rep->gpu] += moemap_cluster_expert_us(im->cluster, rep->gpu, n);
         }

@@ -1,0 +1,359 @@
+/*
+ * bench_sim.c — benchmarks and experiments of the serving simulator (results in
+ * bench/results/sim*.md):
+ *
+ *   bench_sim speed       one hour of the Azure conversation trace, DeepSeek-V3 shape
+ *                         (58 MoE layers x 256 experts) on 32 GPUs: wall time of the
+ *                         simulation and of one iteration evaluation.
+ *   bench_sim strategies  eplb / gem / vibe / moemap placements served on the same
+ *                         arrivals: (a) GPUs whose speeds are drawn from real variability
+ *                         data (PAL sgemm, V100 Longhorn), real ESFT routing; (b) identical
+ *                         GPUs, same routing; (c) PAL speeds, nearly uniform routing.
+ *   bench_sim drift       a task switch (ESFT law -> translation) plus a GPU throttled
+ *                         mid-run: SLO attainment and bytes moved per recalibration policy.
+ *   bench_sim write DIR   writes the cluster, loads and placements of (a) for CLI runs.
+ *
+ * Data from $MOEMAP_DATA (default ../shared/data). Expert cost curves are roofline-shaped
+ * (stated below), since no measured H200 profile is committed yet.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "moemap.h"
+
+static const char *data(const char *rel)
+{
+    static char buf[4][2048];
+    static int k;
+    const char *root = getenv("MOEMAP_DATA");
+    char *b = buf[k++ % 4];
+    snprintf(b, sizeof buf[0], "%s/%s", root && *root ? root : "../shared/data", rel);
+    return b;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what, const moemap_error *err)
+{
+    fprintf(stderr, "bench_sim: %s: %s\n", what, err->msg);
+    exit(1);
+}
+
+/* Expert curve from a roofline at 60% of an H200's peak: 5 us launch + max(weights /
+ * 4.3 TB/s, tokens x 6 x hidden x inter FLOPs / (0.6 x 790 TFLOP/s)). */
+static void roofline_curve(int hidden, int inter, double *tok, double *us, int *n)
+{
+    static const double pts[] = {1, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+    double bytes = 3.0 * hidden * inter * 2, flop = 6.0 * hidden * inter;
+    *n = (int)(sizeof pts / sizeof pts[0]);
+    for (int i = 0; i < *n; i++) {
+        double tb = bytes / 4.3e12, tf = pts[i] * flop / (0.6 * 790e12);
+        tok[i] = pts[i];
+        us[i] = 5 + 1e6 * (tb > tf ? tb : tf);
+    }
+}
+
+/* A cluster of n GPUs, 8 per node, `slots` slots: speeds from the PAL sgemm population
+ * (seeded draw) when pal, else all 1; throttle GPU tg by tf when tf > 0. */
+static moemap_cluster *cluster(const moemap_model *m, int n, int slots, int pal, uint64_t seed)
+{
+    moemap_error err = {0};
+    moemap_gpu_population *pop = NULL;
+    if (pal && moemap_gpu_population_read(
+                   data("gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"),
+                   NULL, &pop, &err))
+        die("PAL population", &err);
+    double tok[16], us[16];
+    int np;
+    roofline_curve(m->hidden, m->expert_intermediate, tok, us, &np);
+    moemap_curve base = {np, tok, us, 0.02};
+    double *ones = malloc((size_t)n * sizeof *ones);
+    for (int i = 0; i < n; i++)
+        ones[i] = 1.0;
+    moemap_synth_params sp;
+    memset(&sp, 0, sizeof sp);
+    sp.num_gpus = n;
+    sp.gpus_per_node = 8;
+    sp.seed = seed;
+    sp.slots = slots;
+    sp.population = pop;
+    sp.speeds = pal ? NULL : ones;
+    sp.num_speeds = pal ? 0 : n;
+    sp.base = &base;
+    sp.hidden = m->hidden;
+    sp.intermediate = m->expert_intermediate;
+    sp.intra_node_GBps = 450;
+    sp.inter_node_GBps = 50;
+    sp.latency_us = 10;
+    moemap_cluster *c = NULL;
+    if (moemap_cluster_synth(&sp, &c, &err))
+        die("cluster synth", &err);
+    free(ones);
+    moemap_gpu_population_free(pop);
+    return c;
+}
+
+static moemap_loads *esft(const char *task, long batch_tokens)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "esft-dsv2lite-routing/expert_scores/%s", task);
+    moemap_read_params rp = moemap_read_default_params();
+    rp.batch_tokens = batch_tokens;
+    moemap_loads *ld = NULL;
+    moemap_error err = {0};
+    if (moemap_workload_read(data(rel), &rp, &ld, NULL, &err))
+        die(task, &err);
+    return ld;
+}
+
+static moemap_placement *place(const moemap_loads *ld, const moemap_cluster *c,
+                               const char *strategy)
+{
+    moemap_place_params pp = moemap_place_default_params();
+    pp.strategy = strategy;
+    moemap_placement *p = NULL;
+    moemap_error err = {0};
+    if (moemap_place(ld, c, &pp, &p, &err))
+        die(strategy, &err);
+    return p;
+}
+
+static moemap_arrivals *azure(const char *which, double duration, double rate_scale)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "azure-llm-2023/data/AzureLLMInferenceTrace_%s.csv", which);
+    moemap_arrivals *a = NULL, *w = NULL;
+    moemap_error err = {0};
+    if (moemap_arrivals_read(data(rel), &a, &err) ||
+        moemap_arrivals_window(a, duration, rate_scale, &w, &err))
+        die("arrivals", &err);
+    moemap_arrivals_free(a);
+    return w;
+}
+
+static moemap_sim_result *sim(const moemap_model *m, const moemap_cluster *c,
+                              const moemap_placement *p, const moemap_loads *ld,
+                              const moemap_arrivals *a, const moemap_sim_params *sp)
+{
+    moemap_sim_result *r = NULL;
+    moemap_error err = {0};
+    if (moemap_simulate(m, c, p, ld, a, sp, &r, &err))
+        die("simulate", &err);
+    return r;
+}
+
+static void header(void)
+{
+    printf("| run | TTFT p50 s | TTFT p90 s | TTFT p99 s | TPOT p50 ms | TPOT p90 ms | "
+           "TPOT p99 ms | E2E p90 s | SLO att. | goodput req/s | barrier idle %% | moved GB |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+}
+
+static void row(const char *label, const moemap_sim_result *r)
+{
+    double idle = 0;
+    for (int g = 0; g < r->num_gpus; g++)
+        idle += r->gpu_idle_s[g];
+    idle = 100 * idle / (r->num_gpus * r->sim_time_s);
+    printf("| %s | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.2f | %.1f | "
+           "%.2f |\n",
+           label, r->ttft.p50, r->ttft.p90, r->ttft.p99, r->tpot.p50 * 1e3, r->tpot.p90 * 1e3,
+           r->tpot.p99 * 1e3, r->e2e.p90, 100 * r->slo_attainment, r->goodput_rps, idle,
+           r->migration_bytes / 1e9);
+    fflush(stdout);
+}
+
+static int bench_speed(void)
+{
+    const moemap_model *m = moemap_model_find("deepseek-v3", NULL);
+    moemap_gen_params gp = moemap_gen_default_params();
+    moemap_gen_params_from_model(&gp, m);
+    gp.batches = 256;
+    gp.batch_tokens = 4096;
+    moemap_loads *ld = NULL;
+    moemap_error err = {0};
+    if (moemap_gen(&gp, &ld, &err))
+        die("gen", &err);
+    moemap_cluster *c = cluster(m, 32, 9, 1, 1);
+    double t0 = now();
+    moemap_placement *p = place(ld, c, "eplb");
+    double t_place = now() - t0;
+    moemap_arrivals *a = azure("conv", 0, 1.0);
+    moemap_sim_params sp = moemap_sim_default_params();
+    t0 = now();
+    moemap_sim_result *r = sim(m, c, p, ld, a, &sp);
+    double wall = now() - t0;
+    printf("DeepSeek-V3 shape (%d layers, %d MoE x %d experts, top-%d) on 32 GPUs (9 slots),"
+           " eplb placement (%.2f s to place)\n",
+           m->num_layers, moemap_model_moe_layer_count(m), m->experts, m->top_k, t_place);
+    printf("Azure conv trace, %ld requests over %.0f s simulated: %ld iterations in %.2f s "
+           "wall (%.2f us per iteration incl. scheduling and metrics)\n",
+           r->requests, r->sim_time_s, r->iterations, wall, wall / r->iterations * 1e6);
+    printf("TTFT p50/p90/p99 %.3f/%.3f/%.3f s, TPOT p50/p90/p99 %.2f/%.2f/%.2f ms, mean "
+           "iteration %.2f ms, MoE share %.2f\n",
+           r->ttft.p50, r->ttft.p90, r->ttft.p99, r->tpot.p50 * 1e3, r->tpot.p90 * 1e3,
+           r->tpot.p99 * 1e3, r->mean_iteration_ms, r->moe_share);
+    moemap_sim_result_free(r);
+    moemap_arrivals_free(a);
+    moemap_placement_free(p);
+    moemap_cluster_free(c);
+    moemap_loads_free(ld);
+    return 0;
+}
+
+/* One scenario: every strategy on the same arrivals and seed. */
+static void scenario(const char *title, const moemap_model *m, const moemap_cluster *c,
+                     const moemap_loads *ld, const moemap_arrivals *a,
+                     const moemap_sim_params *sp)
+{
+    static const char *const strategies[] = {"eplb", "gem", "vibe", "moemap"};
+    printf("\n%s\n\n", title);
+    header();
+    for (int i = 0; i < 4; i++) {
+        moemap_placement *p = place(ld, c, strategies[i]);
+        moemap_sim_result *r = sim(m, c, p, ld, a, sp);
+        row(strategies[i], r);
+        moemap_sim_result_free(r);
+        moemap_placement_free(p);
+    }
+}
+
+static int bench_strategies(double rate_scale, double duration)
+{
+    const moemap_model *m = moemap_model_find("deepseek-v2-lite", NULL);
+    moemap_loads *law = esft("law", 512);
+    moemap_cluster *het = cluster(m, 8, 9, 1, 3), *same = cluster(m, 8, 9, 0, 3);
+    moemap_arrivals *a = azure("conv", duration, rate_scale);
+    moemap_sim_params sp = moemap_sim_default_params();
+    sp.slo_ttft_s = 1.0;
+    sp.slo_tpot_s = 0.05;
+    printf("DeepSeek-V2-Lite (26 MoE layers x 64 experts, top-6) on 8 GPUs x 9 slots; Azure "
+           "conv arrivals, first %.0f s at %.1fx rate (%ld requests); SLO TTFT 1 s, TPOT "
+           "50 ms\n",
+           duration, rate_scale, a->n);
+    printf("GPU speeds drawn from PAL sgemm-longhorn: ");
+    for (int g = 0; g < het->num_gpus; g++)
+        printf("%.3f ", het->gpus[g].speed);
+    printf("\n");
+    scenario("(a) GPUs of unequal speed (PAL), real routing (ESFT law)", m, het, law, a, &sp);
+    scenario("(b) identical GPUs, real routing (ESFT law)", m, same, law, a, &sp);
+    moemap_gen_params gp = moemap_gen_default_params();
+    moemap_gen_params_from_model(&gp, m);
+    gp.zipf = 0;
+    gp.consistent = 0;
+    gp.temporal_groups = 0;
+    gp.noise = 0.05;
+    gp.batches = 64;
+    gp.batch_tokens = 512;
+    moemap_loads *uni = NULL;
+    moemap_error err = {0};
+    if (moemap_gen(&gp, &uni, &err))
+        die("gen", &err);
+    scenario("(c) GPUs of unequal speed (PAL), nearly uniform routing (zipf 0, noise 0.05)", m,
+             het, uni, a, &sp);
+    moemap_loads_free(uni);
+    moemap_loads_free(law);
+    moemap_cluster_free(het);
+    moemap_cluster_free(same);
+    moemap_arrivals_free(a);
+    return 0;
+}
+
+static int bench_drift(double rate_scale, double duration)
+{
+    const moemap_model *m = moemap_model_find("deepseek-v2-lite", NULL);
+    moemap_loads *law = esft("law", 512), *tr = esft("translation", 512);
+    moemap_cluster *c = cluster(m, 8, 9, 1, 3);
+    moemap_arrivals *a = azure("conv", duration, rate_scale);
+    moemap_placement *p = place(law, c, "moemap");
+    moemap_sim_event ev[2];
+    moemap_error err = {0};
+    char s1[64], s2[64];
+    snprintf(s1, sizeof s1, "switch@%g=translation", duration / 3);
+    snprintf(s2, sizeof s2, "slow@%g=2:0.6", duration / 2);
+    if (moemap_sim_event_parse(s1, &ev[0], NULL, &err) ||
+        moemap_sim_event_parse(s2, &ev[1], NULL, &err))
+        die("event", &err);
+    ev[0].loads = tr;
+    moemap_sim_params sp = moemap_sim_default_params();
+    sp.slo_ttft_s = 1.0;
+    sp.slo_tpot_s = 0.05;
+    sp.events = ev;
+    sp.num_events = 2;
+    sp.horizon_s = duration;
+    printf("Drift: DeepSeek-V2-Lite on 8 PAL GPUs, moemap placement for ESFT law; at %.0f s "
+           "the routing switches to translation, at %.0f s GPU 2 throttles to 0.6x; Azure conv "
+           "%.0f s at %.1fx (%ld requests); recal interval %d iterations, window %d\n\n",
+           duration / 3, duration / 2, duration, rate_scale, a->n, sp.recal_interval,
+           sp.recal_window);
+    printf("| policy | TTFT p90 s | TTFT p99 s | TPOT p90 ms | TPOT p99 ms | SLO att. | "
+           "recalibrations | replicas moved | moved GB | stall s |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int k = 0; k < 4; k++) {
+        sp.policy = (moemap_recal_policy)k;
+        moemap_sim_result *r = sim(m, c, p, law, a, &sp);
+        printf("| %s | %.3f | %.3f | %.2f | %.2f | %.1f%% | %d | %ld | %.2f | %.3f |\n",
+               moemap_recal_policy_name(sp.policy), r->ttft.p90, r->ttft.p99,
+               r->tpot.p90 * 1e3, r->tpot.p99 * 1e3, 100 * r->slo_attainment,
+               r->recalibrations, r->replicas_moved, r->migration_bytes / 1e9,
+               r->migration_stall_s);
+        fflush(stdout);
+        moemap_sim_result_free(r);
+    }
+    moemap_placement_free(p);
+    moemap_loads_free(law);
+    moemap_loads_free(tr);
+    moemap_cluster_free(c);
+    moemap_arrivals_free(a);
+    return 0;
+}
+
+static int bench_write(const char *dir)
+{
+    const moemap_model *m = moemap_model_find("deepseek-v2-lite", NULL);
+    moemap_loads *law = esft("law", 512);
+    moemap_cluster *het = cluster(m, 8, 9, 1, 3);
+    moemap_error err = {0};
+    char path[1024];
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/cluster.json", dir);
+    if (moemap_cluster_write(het, path, &err))
+        die(path, &err);
+    static const char *const strategies[] = {"eplb", "gem", "vibe", "moemap"};
+    for (int i = 0; i < 4; i++) {
+        moemap_placement *p = place(law, het, strategies[i]);
+        snprintf(path, sizeof path, "%s/%s.json", dir, strategies[i]);
+        if (moemap_placement_write(p, path, &err))
+            die(path, &err);
+        moemap_placement_free(p);
+    }
+    moemap_loads_free(law);
+    moemap_cluster_free(het);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "speed";
+    double rate = argc > 2 ? atof(argv[2]) : 0, dur = argc > 3 ? atof(argv[3]) : 0;
+    if (!strcmp(what, "speed"))
+        return bench_speed();
+    if (!strcmp(what, "strategies"))
+        return bench_strategies(rate > 0 ? rate : 8, dur > 0 ? dur : 600);
+    if (!strcmp(what, "drift"))
+        return bench_drift(rate > 0 ? rate : 8, dur > 0 ? dur : 900);
+    if (!strcmp(what, "write") && argc > 2)
+        return bench_write(argv[2]);
+    fprintf(stderr, "usage: bench_sim speed | strategies [RATE_SCALE DURATION] | drift "
+                    "[RATE_SCALE DURATION] | write DIR\n");
+    return 2;
+}
