@@ -19,6 +19,7 @@ trap finish EXIT
 if [ -d .deps ]; then
   # shellcheck disable=SC1091
   source scripts/device-deps.sh use
+  set +e +o pipefail   # device-deps.sh turns these on; this script reports failures itself
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit \
   --format=csv > "$RES/nvidia-smi.csv" 2>&1
