@@ -1,6 +1,6 @@
 /*
- * test_cluster_profiles.c — the project's own measured profiles (the .json files under data/profiles,
- * written by `moemap profile` on the lent GPU machines) stay valid cluster files: each is
+ * test_cluster_profiles.c — the project's own measured profiles (the .json files under
+ * data/profiles, written by `moemap profile` on the lent GPU machines) stay valid: each is
  * read by the strict reader, records its provenance ("source": command and machine), has
  * curves that start near a weight-read floor and grow with the token count, and can be
  * the base of a 32-GPU cluster synthesised from the real SGEMM population. Skips (77)
