@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# bench-run.sh — the executor benchmark of issue 6, in one call on a GPU machine:
+# build, correctness check, profile with an emulated slower GPU, place with eplb and
+# moemap from that profile, run both placements side by side (and again under mpirun
+# when Open MPI is there). Results go to $OUT (at most 8 files).
+#
+#   here:  scripts/device-deps.sh fetch          jansson for the GPU machine (.deps/)
+#          scripts/bench-run.sh prepare          routing data for the GPU machine (.esft/):
+#                                                the law task (for test_gpu_exec) and the
+#                                                first $PREP_LAYERS MoE layers of all four
+#                                                ESFT tasks concatenated (more tokens)
+#   there: scripts/bench-run.sh                  (carry .deps and .esft)
+#
+# Knobs (environment): SM_LIMIT (96) for GPU 1, TOKENS per iteration (8192), LAYERS (8),
+# ITERS (8), WARMUP (2), SLOTS per GPU (36), MODEL (deepseek-v2-lite), GPUS (all visible).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+DATA_SRC=${MOEMAP_DATA:-../shared/data}/esft-dsv2lite-routing/expert_scores
+if [ "${1:-}" = prepare ]; then
+  PREP_LAYERS=${PREP_LAYERS:-8}
+  ex=$(git rev-parse --git-path info/exclude)
+  mkdir -p "$(dirname "$ex")"
+  grep -qx '/.esft/' "$ex" 2>/dev/null || echo '/.esft/' >> "$ex"
+  rm -rf .esft && mkdir -p .esft/esft-dsv2lite-routing/expert_scores/law .esft/combined
+  cp "$DATA_SRC"/law/*.txt .esft/esft-dsv2lite-routing/expert_scores/law/
+  cp "$DATA_SRC"/../SOURCE.txt .esft/ 2>/dev/null || true
+  for l in $(seq 1 "$PREP_LAYERS"); do
+    cat "$DATA_SRC"/{intent,law,summary,translation}/expert_weights_"$l".txt \
+      > .esft/combined/expert_weights_"$l".txt
+  done
+  du -sh .esft
+  exit 0
+fi
+
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+OUT=${OUT:-/tmp/bench-run-out}
+W=$OUT/w
+mkdir -p "$W"
+LOG=$OUT/log.txt
+SM=${SM_LIMIT:-96}
+T=${TOKENS:-8192}
+LAYERS=${LAYERS:-8}
+ITERS=${ITERS:-8}
+WARM=${WARMUP:-2}
+SLOTS=${SLOTS:-36}
+MODEL=${MODEL:-deepseek-v2-lite}
+TRACE=.esft/combined
+export MOEMAP_DATA=$PWD/.esft
+step() { echo; echo "=== $* ($(date -u +%T))" | tee -a "$LOG"; }
+
+step environment
+{ nvidia-smi --query-gpu=index,name,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv
+  nvidia-smi topo -m; nvcc --version | tail -1; cmake --version | head -1
+  echo "mpirun: $(command -v mpirun || echo absent)"; uname -r; nproc; } 2>&1 | tee -a "$LOG"
+
+step build
+source scripts/device-deps.sh use
+set +e
+{ cmake -S . -B build-gpu -DMOEMAP_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DCMAKE_BUILD_TYPE=Release -DMOEMAP_DATA_DIR="$MOEMAP_DATA" &&
+  cmake --build build-gpu -j32 --target moemap_cli test_gpu_exec; } > "$W/build.txt" 2>&1
+rc=$?
+grep -E "moemap:|error|warning" "$W/build.txt" | head -30 | tee -a "$LOG"
+if [ $rc -ne 0 ]; then tail -40 "$W/build.txt"; tar czf "$OUT/work.tgz" -C "$OUT" w; exit 1; fi
+B=build-gpu/moemap
+
+step "test_gpu_exec (plan invariants; check runs on 1 and 2 GPUs, small shape)"
+MOEMAP_BIN=$B build-gpu/test_gpu_exec 2>&1 | tee -a "$LOG"
+
+step "profile, GPU 1 limited to $SM SMs"
+$B profile --model "$MODEL" --sm-limit 1="$SM" --max-tokens "$T" --out "$W/cluster.json" \
+  > "$W/profile.txt" 2>&1
+echo "profile rc=$?" | tee -a "$LOG"; tail -25 "$W/profile.txt" | tee -a "$LOG"
+
+step "place eplb and moemap ($SLOTS slots per GPU, batches of $T tokens)"
+for s in eplb moemap; do
+  $B place --loads "$TRACE" --batch-tokens "$T" --cluster "$W/cluster.json" --strategy $s \
+    --slots "$SLOTS" --model "$MODEL" --out "$W/$s.json" 2>&1 | tail -5 | tee -a "$LOG"
+done
+
+step "correctness: DeepSeek-V2-Lite experts, real routing, both placements, CPU float64"
+$B run --check --model "$MODEL" --loads "$TRACE" --tokens-per-iter 128 --iterations 1 \
+  --layers 2 --sm-limit 1="$SM" "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
+
+RUNARGS=(--model "$MODEL" --loads "$TRACE" --cluster "$W/cluster.json" --batch-tokens "$T"
+         --tokens-per-iter "$T" --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM"
+         --sm-limit 1="$SM")
+step "compare: ${RUNARGS[*]}"
+$B run "${RUNARGS[@]}" --json "$W/eplb.json" "$W/moemap.json" > "$W/run.json" 2>"$W/run.err"
+echo "json rc=$?" | tee -a "$LOG"
+$B run "${RUNARGS[@]}" --compare "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
+
+step "same, no SM limit (natural variability only)"
+$B run --model "$MODEL" --loads "$TRACE" --tokens-per-iter "$T" --batch-tokens "$T" \
+  --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM" --compare \
+  "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
+
+if command -v mpirun >/dev/null; then
+  step "mpirun -n 2"
+  mpirun --allow-run-as-root -n 2 -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH \
+    $B run "${RUNARGS[@]}" --compare "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
+else
+  step "mpirun: not installed on this machine; MPI path not run"
+fi
+tar czf "$OUT/work.tgz" -C "$OUT" w
+ls -la "$OUT" | tee -a "$LOG"
