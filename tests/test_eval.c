@@ -1,0 +1,257 @@
+/*
+ * test_eval.c — evaluation and lower bounds (issue 4): the per-batch GPU times of the cost
+ * model by hand, the lower bound in closed form (identical GPUs, linear curves, equal
+ * loads: the bound equals the best straggler), the bound against a brute-force search over
+ * every placement and share grid of tiny instances (it must never be above the optimum),
+ * summaries (mean/p90/p99, experts moved) and the placement-vs-loads checks.
+ */
+#include "harness.h"
+#include "place_fixtures.h"
+
+/* Linear curve through the origin: f(n) = a * n for n >= 1, floor a. */
+static moemap_cluster *linear_cluster(int G, int slots, double a, moemap_error *err)
+{
+    moemap_cluster *c;
+    if (moemap_cluster_create(G, &c, err) != 0)
+        return NULL;
+    c->base.n = 2;
+    c->base.tokens = moemap_malloc(2 * sizeof(double));
+    c->base.us = moemap_malloc(2 * sizeof(double));
+    c->base.tokens[0] = 1;
+    c->base.us[0] = a;
+    c->base.tokens[1] = 1000;
+    c->base.us[1] = 1000 * a;
+    for (int g = 0; g < G; g++)
+        c->gpus[g].slots = slots;
+    if (moemap_cluster_finalize(c, err) != 0) {
+        moemap_cluster_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+TEST(layer_batch_times_by_hand)
+{
+    moemap_error err = {0};
+    double speeds[2] = {1.0, 0.5};
+    /* floor 60 us up to 200 tokens, then 0.1 us/token */
+    moemap_cluster *c = fx_cluster(2, 4, NULL, speeds, 0, 60, 200, 0.1, &err);
+    REQUIRE(c);
+    moemap_replica reps[4] = {{0, 0, 1.0}, {1, 0, 0.5}, {1, 1, 0.5}, {2, 1, 1.0}};
+    moemap_layer_placement lp = {5, 4, reps};
+    double counts[3] = {300, 1000, 0};
+    double t[2];
+    double mx = moemap_eval_layer_batch(c, &lp, counts, 3, t);
+    /* GPU 0: f(300) + f(500) = 70 + 90; GPU 1 (half speed): 2 * f(500) = 180, expert 2
+     * has no tokens and costs nothing. */
+    CHECK_NEAR(t[0], 160, 1e-9);
+    CHECK_NEAR(t[1], 180, 1e-9);
+    CHECK_NEAR(mx, 180, 1e-9);
+    moemap_cluster_free(c);
+}
+
+TEST(bound_equals_straggler_in_closed_form)
+{
+    moemap_error err = {0};
+    for (int G = 1; G <= 8; G *= 2) {
+        int k = 3, E = k * G;
+        moemap_cluster *c = linear_cluster(G, k, 0.5, &err);
+        REQUIRE(c);
+        moemap_loads *ld;
+        REQUIRE(moemap_loads_create(E, 1, 1, 2, &ld, &err) == 0);
+        for (int b = 0; b < 2; b++)
+            for (int e = 0; e < E; e++)
+                MOEMAP_LOADS_AT(ld, b, 0, e) = b ? 40 : 100;
+        moemap_bound *bd;
+        REQUIRE(moemap_bound_create(c, 0, &bd, &err) == 0);
+        /* k experts of c tokens per GPU at a = 0.5 us/token: k * c * a. */
+        CHECK_NEAR(moemap_bound_layer_batch(bd, &MOEMAP_LOADS_AT(ld, 0, 0, 0), E), k * 100 * 0.5,
+                   1e-6);
+        CHECK_NEAR(moemap_bound_layer_batch(bd, &MOEMAP_LOADS_AT(ld, 1, 0, 0), E), k * 40 * 0.5,
+                   1e-6);
+        const char *names[2] = {"linear", "moemap"};
+        for (int i = 0; i < 2; i++) {
+            moemap_place_params pp = moemap_place_default_params();
+            pp.strategy = names[i];
+            moemap_placement *p;
+            CHECK_OK(moemap_place(ld, c, &pp, &p, &err), &err);
+            moemap_eval_summary *s;
+            CHECK_OK(moemap_eval_placement(ld, c, p, NULL, &s, &err), &err);
+            CHECK_NEAR(s->mean_us, (k * 100 * 0.5 + k * 40 * 0.5) / 2, 1e-6);
+            CHECK_NEAR(s->gap, 0, 1e-6);
+            moemap_eval_summary_free(s);
+            moemap_placement_free(p);
+        }
+        moemap_bound_free(bd);
+        moemap_loads_free(ld);
+        moemap_cluster_free(c);
+    }
+}
+
+/* Best straggler of one batch over every placement of E experts on G GPUs with at most
+ * `slots` replicas each, each expert on any non-empty set of GPUs, shares on a grid of
+ * 1/steps. Exhaustive: tiny instances only. */
+static double brute_best(const moemap_cluster *c, const double *cnt, int E, int G, int slots,
+                         int steps)
+{
+    double best = INFINITY;
+    int nsub = 1 << G;
+    int total = 1;
+    for (int e = 0; e < E; e++)
+        total *= nsub - 1;
+    for (int code = 0; code < total; code++) {
+        int sub[4], x = code, ok = 1;
+        int per[4] = {0, 0, 0, 0};
+        for (int e = 0; e < E; e++) {
+            sub[e] = x % (nsub - 1) + 1;
+            x /= nsub - 1;
+            for (int g = 0; g < G; g++)
+                per[g] += (sub[e] >> g) & 1;
+        }
+        for (int g = 0; g < G; g++)
+            ok &= per[g] <= slots;
+        if (!ok)
+            continue;
+        /* shares: for experts on 2 GPUs try every grid split (G <= 2 here). */
+        int splits = 1;
+        for (int e = 0; e < E; e++)
+            if (sub[e] == 3)
+                splits *= steps - 1;
+        for (int sc = 0; sc < splits; sc++) {
+            double t[2] = {0, 0};
+            int y = sc;
+            for (int e = 0; e < E; e++) {
+                if (sub[e] == 3) {
+                    double s = (double)(y % (steps - 1) + 1) / steps;
+                    y /= steps - 1;
+                    t[0] += moemap_cluster_expert_us(c, 0, s * cnt[e]);
+                    t[1] += moemap_cluster_expert_us(c, 1, (1 - s) * cnt[e]);
+                } else {
+                    int g = sub[e] == 1 ? 0 : 1;
+                    t[g] += moemap_cluster_expert_us(c, g, cnt[e]);
+                }
+            }
+            double m = t[0] > t[1] ? t[0] : t[1];
+            if (m < best)
+                best = m;
+        }
+    }
+    return best;
+}
+
+TEST(bound_never_above_brute_force_optimum)
+{
+    moemap_error err = {0};
+    moemap_rng rng;
+    moemap_rng_seed(&rng, 42);
+    int checked = 0, tight = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        double speeds[2] = {0.5 + moemap_rng_uniform(&rng), 0.5 + moemap_rng_uniform(&rng)};
+        double floor_us = 5 + 60 * moemap_rng_uniform(&rng);
+        double knee = 1 + 300 * moemap_rng_uniform(&rng);
+        double slope = 0.01 + 0.3 * moemap_rng_uniform(&rng);
+        int slots = 2 + (int)moemap_rng_below(&rng, 2);
+        moemap_cluster *c = fx_cluster(2, slots, NULL, speeds, 0, floor_us, knee, slope, &err);
+        REQUIRE(c);
+        int E = 2 + (int)moemap_rng_below(&rng, 3);
+        double cnt[4];
+        for (int e = 0; e < E; e++)
+            cnt[e] = moemap_rng_below(&rng, 4) ? floor(2000 * moemap_rng_uniform(&rng)) : 0;
+        moemap_bound *bd;
+        REQUIRE(moemap_bound_create(c, 0, &bd, &err) == 0);
+        double lb = moemap_bound_layer_batch(bd, cnt, E);
+        double opt = brute_best(c, cnt, E, 2, slots, 40);
+        /* The grid optimum is above the true optimum, which is above the bound. */
+        CHECK(lb <= opt + 1e-9 * opt);
+        if (lb > opt * (1 + 1e-9))
+            fprintf(stderr, "  trial %d: bound %.6f > brute optimum %.6f\n", trial, lb, opt);
+        checked++;
+        tight += opt > 0 && lb >= 0.9 * opt;
+        moemap_bound_free(bd);
+        moemap_cluster_free(c);
+    }
+    CHECK_INT_EQ(checked, 60);
+    /* A bound of 0 would pass the check above: it must also be close on most instances. */
+    CHECK(tight >= 40);
+    printf("# bound within 10%% of the brute-force optimum on %d of %d instances\n", tight,
+           checked);
+}
+
+TEST(summary_statistics_and_moves)
+{
+    moemap_error err = {0};
+    moemap_cluster *c = linear_cluster(2, 2, 1.0, &err);
+    REQUIRE(c);
+    moemap_loads *ld;
+    REQUIRE(moemap_loads_create(2, 1, 1, 3, &ld, &err) == 0);
+    ld->layer_ids[0] = 4;
+    /* one expert per GPU: straggler = max count (a = 1 us/token) */
+    double cnt[3][2] = {{10, 30}, {50, 20}, {5, 5}};
+    for (int b = 0; b < 3; b++)
+        for (int e = 0; e < 2; e++)
+            MOEMAP_LOADS_AT(ld, b, 0, e) = cnt[b][e];
+    moemap_placement *p, *old;
+    REQUIRE(moemap_placement_create(2, 2, 1, &p, &err) == 0);
+    moemap_replica reps[2] = {{0, 0, 1}, {1, 1, 1}};
+    REQUIRE(moemap_placement_set_layer(p, 0, 4, reps, 2, &err) == 0);
+    REQUIRE(moemap_placement_create(2, 2, 1, &old, &err) == 0);
+    moemap_replica oreps[2] = {{0, 1, 1}, {1, 1, 1}};
+    REQUIRE(moemap_placement_set_layer(old, 0, 4, oreps, 2, &err) == 0);
+    moemap_eval_params ep = moemap_eval_default_params();
+    ep.previous = old;
+    moemap_eval_summary *s;
+    CHECK_OK(moemap_eval_placement(ld, c, p, &ep, &s, &err), &err);
+    REQUIRE(s);
+    CHECK_INT_EQ(s->num_batches, 3);
+    CHECK_NEAR(s->batch_us[0], 30, 1e-9);
+    CHECK_NEAR(s->batch_us[1], 50, 1e-9);
+    CHECK_NEAR(s->batch_us[2], 5, 1e-9);
+    CHECK_NEAR(s->mean_us, 85.0 / 3, 1e-9);
+    CHECK_NEAR(s->p90_us, moemap_quantile(s->batch_us, 3, 0.9), 1e-12);
+    CHECK_NEAR(s->p90_us, 46, 1e-9); /* 30 + 0.8 * 20 */
+    /* bound per batch: (c0 + c1) / 2 or the bigger expert when one GPU is not enough */
+    CHECK_NEAR(s->batch_bound_us[0], 20, 1e-6);
+    CHECK_NEAR(s->batch_bound_us[1], 35, 1e-6);
+    CHECK_NEAR(s->batch_bound_us[2], 5, 1e-6);
+    CHECK_INT_EQ(s->replicas, 2);
+    CHECK_INT_EQ(s->moved, 1); /* expert 0 now on GPU 0, not before */
+    CHECK_INT_EQ(s->num_layers, 1);
+    CHECK_INT_EQ(s->layers[0].layer, 4);
+    CHECK(s->imbalance >= 1.0);
+    moemap_eval_summary_free(s);
+    /* A placement for another layer does not fit these loads. */
+    p->layers[0].layer = 7;
+    CHECK(moemap_eval_placement(ld, c, p, NULL, &s, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "layer 4: MoE layer of the loads has no placement");
+    CHECK_INT_EQ(moemap_placement_check_loads(p, ld, NULL, NULL), 2);
+    moemap_placement_free(p);
+    moemap_placement_free(old);
+    moemap_loads_free(ld);
+    moemap_cluster_free(c);
+}
+
+TEST(bound_respects_slots_and_floors)
+{
+    moemap_error err = {0};
+    /* Floor-dominated: 8 experts with a few tokens on 2 GPUs: at least 4 floors each. */
+    moemap_cluster *c = fx_cluster(2, 8, NULL, NULL, 0, 50, 500, 0.1, &err);
+    REQUIRE(c);
+    double cnt[8] = {3, 3, 3, 3, 3, 3, 3, 3};
+    moemap_bound *bd;
+    REQUIRE(moemap_bound_create(c, 0, &bd, &err) == 0);
+    CHECK_NEAR(moemap_bound_layer_batch(bd, cnt, 8), 200, 1e-6);
+    double none[8] = {0};
+    CHECK_NEAR(moemap_bound_layer_batch(bd, none, 8), 0, 0);
+    moemap_bound_free(bd);
+    moemap_cluster_free(c);
+}
+
+int main(void)
+{
+    RUN(layer_batch_times_by_hand);
+    RUN(bound_equals_straggler_in_closed_form);
+    RUN(bound_never_above_brute_force_optimum);
+    RUN(summary_statistics_and_moves);
+    RUN(bound_respects_slots_and_floors);
+    return mm_test_done();
+}
