@@ -341,6 +341,50 @@ TEST(variability_csv_errors_and_32gpu_file)
     moemap_gpu_population_free(pop);
 }
 
+TEST(allocation_failures)
+{
+    /* Every allocation failing in turn: MOEMAP_ENOMEM, never a crash or a leak. */
+    const char *path = write_text("alloc.csv", "uuid,perf\nA,10\nA,12\nB,20\nC,5\n");
+    moemap_variability_params vp = {NULL, 1, MOEMAP_SPEED_MEDIAN};
+    moemap_error err = {0};
+    moemap_gpu_population *pop = NULL;
+    int failures = 0;
+    for (long k = 0; k < 100; k++) {
+        moemap_alloc_fail_after(k);
+        int rc = moemap_gpu_population_read(path, &vp, &pop, &err);
+        moemap_alloc_fail_after(-1);
+        if (rc == 0)
+            break;
+        CHECK_INT_EQ(rc, MOEMAP_ENOMEM);
+        failures++;
+    }
+    REQUIRE(pop && pop->n == 3);
+    CHECK(failures >= 6);
+    moemap_cluster *c = NULL;
+    int tg[] = {1};
+    double tf[] = {0.5};
+    moemap_synth_params p = base_params(pop, 5, 9);
+    p.throttle_gpu = tg;
+    p.throttle_factor = tf;
+    p.num_throttle = 1;
+    failures = 0;
+    for (long k = 0; k < 100; k++) {
+        moemap_alloc_fail_after(k);
+        int rc = moemap_cluster_synth(&p, &c, &err);
+        moemap_alloc_fail_after(-1);
+        if (rc == 0)
+            break;
+        CHECK_INT_EQ(rc, MOEMAP_ENOMEM);
+        CHECK(c == NULL);
+        failures++;
+    }
+    REQUIRE(c);
+    CHECK(failures >= 4);
+    CHECK_INT_EQ(c->num_gpus, 5);
+    moemap_cluster_free(c);
+    moemap_gpu_population_free(pop);
+}
+
 int main(void)
 {
     RUN(population_of_sgemm);
@@ -349,5 +393,6 @@ int main(void)
     RUN(synth_determinism_nodes_throttle);
     RUN(synth_explicit_speeds_and_errors);
     RUN(variability_csv_errors_and_32gpu_file);
+    RUN(allocation_failures);
     return mm_test_done();
 }
