@@ -37,7 +37,8 @@ static void usage(FILE *f)
             "  --slots N               expert slots of every GPU (default: the cluster's)\n"
             "  --seed S                random seed (default 1)\n"
             "  --tail-weight W         moemap objective: mean + W * p90 (default 0.5)\n"
-            "  --time-limit S          search budget for the whole model (default 1)\n"
+            "  --time-limit S          search budget for the whole model (default 1; exact:\n"
+            "                          per layer, default 60)\n"
             "  --nodes-groups N        eplb: hierarchical, N expert groups per node\n"
             "re-placement:\n"
             "  --previous OLD.json     the placement now in service\n"
@@ -98,7 +99,7 @@ int cmd_place(int argc, char **argv)
     const char *loads_path = NULL, *cluster_path = NULL, *out_path = NULL, *prev_path = NULL;
     const char *plan_path = NULL, *model_name = NULL;
     const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
-    int nexp = 0;
+    int nexp = 0, time_given = 0;
     moemap_read_params rp = moemap_read_default_params();
     moemap_place_params pp = moemap_place_default_params();
     long v;
@@ -142,6 +143,7 @@ int cmd_place(int argc, char **argv)
         case O_TIME:
             if (cli_parse_double(cmd, "--time-limit", optarg, 0.001, 86400, &pp.time_limit_s))
                 return 2;
+            time_given = 1;
             break;
         case O_GROUPS:
             if (cli_parse_long(cmd, "--nodes-groups", optarg, 1, 1000000, &v))
@@ -212,6 +214,8 @@ int cmd_place(int argc, char **argv)
         goto out;
     if (prev_path && moemap_placement_read(prev_path, &prev, &err) != 0)
         goto out;
+    if (!time_given && strcmp(pp.strategy, "exact") == 0)
+        pp.time_limit_s = 60; /* exact's limit is per layer (place.h) */
     pp.previous = prev;
     pp.expert_bytes = expert_bytes(model, cl);
     double t0 = now_s();

@@ -29,6 +29,7 @@ static const strategy_entry strategies[] = {
     {"eplb_global", place_eplb_global},
     {"gem", place_gem},
     {"vibe", place_vibe},
+    {"exact", place_exact},
     {"linear", place_linear},
     {"round_robin", place_round_robin},
 };
@@ -322,7 +323,11 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
     driver d = {
         .loads = loads, .cluster = cluster, .params = params, .strategy = st,
         .slots = slots, .entries = entries, .num = num,
-        .budget_s = (params->time_limit_s > 0 ? params->time_limit_s : 1.0) * nw / num,
+        /* The whole-model budget is shared by the layers (each worker runs num / nw of
+         * them); exact's budget is per layer, as place.h documents. */
+        .budget_s = strcmp(st->name, "exact") == 0
+                        ? (params->time_limit_s > 0 ? params->time_limit_s : 60.0)
+                        : (params->time_limit_s > 0 ? params->time_limit_s : 1.0) * nw / num,
         .out = p, .next = 0, .failed_at = num, .errs = errs,
     };
     pthread_mutex_init(&d.lock, NULL);
