@@ -265,6 +265,16 @@ static void put(json_t *obj, const char *key, json_t *value, int *bad)
         *bad = 1;
 }
 
+/* A number as written: an integer when it is one, else a real that the dump prints with
+ * 10 significant digits. Rounding to a fixed number of decimals instead could merge two
+ * close token counts or turn a tiny speed into 0, and the file would not read back. */
+static json_t *num(double x)
+{
+    if (x == floor(x) && fabs(x) < 9e15)
+        return json_integer((json_int_t)x);
+    return json_real(x);
+}
+
 static json_t *curve_json(const moemap_curve *c, int with_cv, int *bad)
 {
     json_t *o = json_object(), *t = json_array(), *u = json_array();
@@ -276,15 +286,14 @@ static json_t *curve_json(const moemap_curve *c, int with_cv, int *bad)
         return NULL;
     }
     for (int i = 0; i < c->n; i++) {
-        /* Token counts and times keep 4 decimals: far below measurement noise. */
-        if (json_array_append_new(t, mm_json_real(c->tokens[i], 4)) ||
-            json_array_append_new(u, mm_json_real(c->us[i], 4)))
+        if (json_array_append_new(t, num(c->tokens[i])) ||
+            json_array_append_new(u, num(c->us[i])))
             *bad = 1;
     }
     put(o, "tokens", t, bad);
     put(o, "us", u, bad);
     if (with_cv && c->cv > 0)
-        put(o, "cv", mm_json_real(c->cv, 6), bad);
+        put(o, "cv", num(c->cv), bad);
     return o;
 }
 
@@ -318,13 +327,13 @@ static json_t *cluster_json(const moemap_cluster *c, int *bad)
         if (g->name[0])
             put(o, "name", json_string(g->name), bad);
         put(o, "slots", json_integer(g->slots), bad);
-        put(o, "speed", mm_json_real(g->speed, 6), bad);
+        put(o, "speed", num(g->speed), bad);
         if (g->curve.n > 0)
             put(o, "curve", curve_json(&g->curve, 0, bad), bad);
         if (g->curve.cv > 0)
-            put(o, "cv", mm_json_real(g->curve.cv, 6), bad);
+            put(o, "cv", num(g->curve.cv), bad);
         if (g->mem_gb > 0)
-            put(o, "mem_gb", mm_json_real(g->mem_gb, 3), bad);
+            put(o, "mem_gb", num(g->mem_gb), bad);
         if (g->sm_limit > 0)
             put(o, "sm_limit", json_integer(g->sm_limit), bad);
         if (json_array_append_new(gpus, o))
@@ -333,9 +342,9 @@ static json_t *cluster_json(const moemap_cluster *c, int *bad)
     put(root, "gpus", gpus, bad);
     json_t *net = json_object();
     if (net) {
-        put(net, "intra_node_GBps", mm_json_real(c->intra_node_GBps, 4), bad);
-        put(net, "inter_node_GBps", mm_json_real(c->inter_node_GBps, 4), bad);
-        put(net, "latency_us", mm_json_real(c->latency_us, 4), bad);
+        put(net, "intra_node_GBps", num(c->intra_node_GBps), bad);
+        put(net, "inter_node_GBps", num(c->inter_node_GBps), bad);
+        put(net, "latency_us", num(c->latency_us), bad);
     }
     put(root, "network", net, bad);
     if (c->source_json) {
