@@ -33,6 +33,9 @@ static void usage(FILE *f)
             "                     layer the eval file lists)\n"
             "  --gnuplot PATH     gnuplot executable (default: $MOEMAP_GNUPLOT, else\n"
             "                     gnuplot in PATH; Debian: apt-get install gnuplot-nox)\n"
+            "  --table            also print the comparison table (strategy, straggler\n"
+            "                     time, gap to bound, p90 TTFT/TPOT, SLO) from --eval and\n"
+            "                     --simulate\n"
             "  --hot N            experts in the co-activation matrix (default 16)\n"
             "  --work-dir DIR     keep the gnuplot scripts and PNGs in DIR\n"
             "  -h, --help         this help\n");
@@ -54,10 +57,12 @@ int cmd_report(int argc, char **argv)
         {"layer", required_argument, NULL, 'l'},    {"gnuplot", required_argument, NULL, 'g'},
         {"work-dir", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
         {"loads", required_argument, NULL, 'L'},    {"hot", required_argument, NULL, 'H'},
+        {"table", no_argument, NULL, 'X'},
         {NULL, 0, NULL, 0}};
     moemap_report_params p = moemap_report_default_params();
     const char *out = NULL;
     long layer = -1;
+    int table = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -70,6 +75,7 @@ int cmd_report(int argc, char **argv)
         case 't': p.timeseries_path = optarg; break;
         case 'c': p.cluster_path = optarg; break;
         case 'L': p.loads_path = optarg; break;
+        case 'X': table = 1; break;
         case 'H': {
             long v;
             if (cli_parse_long("report", "--hot", optarg, 2, 64, &v))
@@ -99,6 +105,8 @@ int cmd_report(int argc, char **argv)
         !p.cluster_path && !p.loads_path)
         return cli_usage_error("report", "give at least one of --stats, --eval, --simulate, "
                                          "--timeseries, --cluster, --loads");
+    if (table && !p.eval_path && !p.simulate_path)
+        return cli_usage_error("report", "--table needs --eval or --simulate");
     p.layer = (int)layer;
     if (!p.gnuplot) {
         const char *env = getenv("MOEMAP_GNUPLOT");
@@ -112,6 +120,13 @@ int cmd_report(int argc, char **argv)
     cli_progress_done();
     if (rc)
         return cli_fail("report", &err);
+    if (table) {
+        char *text = NULL;
+        if (moemap_report_table(&p, &text, &err))
+            return cli_fail("report", &err);
+        fputs(text, stdout);
+        moemap_free(text);
+    }
     printf("report: %s (%d charts, %.0f KB)", out, sum.charts, sum.bytes / 1024.0);
     if (sum.charts_missing)
         printf("; %d not shown for lack of an input (listed on the page)", sum.charts_missing);

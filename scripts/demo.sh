@@ -1,10 +1,167 @@
 #!/usr/bin/env bash
-# demo.sh — the pipeline on embedded defaults (what `make demo` runs).
+# demo.sh — the whole moemap pipeline on embedded defaults (what `make demo` runs):
+#
+#   measured GPU profile (data/profiles/) + real GPU variability -> cluster synth
+#   DeepSeek-V3-shaped workload with consistent/temporal experts, and the same
+#   workload after a task switch (drift)                       -> gen, stats
+#   linear, eplb, gem, vibe, moemap                            -> place, eval
+#   serving on real arrivals, drift + a throttled GPU mid-run  -> simulate
+#   everything                                                 -> report (HTML)
+#
+# and prints one comparison table and the report's path. Every step says what it does.
+# A stage that is not in this build yet is said to be skipped (never faked); the rest
+# still runs. Real data (GPU variability, arrival traces) is read from $MOEMAP_DATA or
+# ../shared/data when present; without it, the speeds drawn once from it (below) and a
+# Poisson arrival process stand in.
+#
+# Usage: scripts/demo.sh [--quick] [OUT_DIR]      (default build/demo)
+#   --quick   a smaller run (fewer batches, GPUs and seconds) for the browser test
+# Environment: MOEMAP_BIN (default build/moemap), MOEMAP_DATA.
 set -euo pipefail
-bin=build/moemap
-out=build/demo
-mkdir -p "$out"
-echo "== generating a DeepSeek-V3-shaped workload (moemap gen)"
-"$bin" gen --model deepseek-v3 --batches 64 --seed 1 --out "$out/workload.json"
-echo "== profiling the workload (moemap stats)"
-"$bin" stats "$out/workload.json"
+cd "$(dirname "$0")/.."
+
+quick=0
+if [ "${1:-}" = "--quick" ]; then quick=1; shift; fi
+out=${1:-build/demo}
+bin=${MOEMAP_BIN:-build/moemap}
+data=${MOEMAP_DATA:-../shared/data}
+mkdir -p "$out/placements"
+log="$out/demo.log"
+: >"$log"
+
+if [ $quick -eq 1 ]; then
+  batches=32; gpus=16; duration=40; rate=6
+else
+  batches=64; gpus=32; duration=120; rate=8
+fi
+drift_at=$((duration / 2))
+slow_at=$((duration * 3 / 4))
+strategies=(linear eplb gem vibe moemap)
+
+t0=$(date +%s)
+step_no=0
+step() { step_no=$((step_no + 1)); printf '[%d] %s\n' "$step_no" "$*"; }
+note() { printf '    %s\n' "$*"; }
+# A subcommand is there when its --help works (placeholders answer "not available yet").
+have() { "$bin" "$1" --help >/dev/null 2>&1; }
+# Runs a moemap command, its chatter to the log; on failure shows the log's tail.
+run() {
+  if ! "$bin" "$@" >>"$log" 2>&1; then
+    echo "demo: 'moemap $*' failed; the end of $log:" >&2
+    tail -15 "$log" >&2
+    exit 1
+  fi
+}
+
+if [ ! -x "$bin" ]; then
+  echo "demo: $bin not found; build first (make build)" >&2
+  exit 1
+fi
+
+# --- 1. the cluster ------------------------------------------------------------------
+step "cluster: $gpus GPUs, 8 per node, speeds of real GPUs (moemap cluster synth)"
+profile=""
+for p in data/profiles/*deepseek-v3*h200*.json data/profiles/*deepseek-v3*.json \
+         data/profiles/*.json; do
+  if [ -f "$p" ]; then profile=$p; break; fi
+done
+if [ -n "$profile" ]; then
+  curve=(--base "$profile")
+  note "expert cost curve: $profile (measured by moemap profile on this project's GPUs)"
+else
+  # DESIGN.md's example: an H200 running one DeepSeek-V3 expert (bf16).
+  curve=(--base-curve 1:60,64:61,256:75,1024:150,4096:560,16384:2200
+         --hidden 7168 --intermediate 2048 --slots 9)
+  note "expert cost curve: DESIGN.md's H200 example (no measured profile in data/profiles/)"
+fi
+pal="$data/gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"
+if [ -f "$pal" ]; then
+  speeds=(--variability "$pal" --gpus "$gpus" --seed 7)
+  note "speeds: drawn from 392 real V100s of one cluster (PAL SGEMM runs, 1.26x spread)"
+else
+  # Drawn once from that same population (seed 7), for machines without the data.
+  all=0.9835,0.9840,1.0109,1.0129,0.9896,0.9987,1.0001,0.9763,1.0008,1.0164,1.0059
+  all=$all,0.9946,0.9960,1.0078,0.9949,1.0058,1.0148,0.9976,0.9806,0.9758,0.9954
+  all=$all,0.9859,1.0220,1.0151,0.8314,1.0098,1.0132,0.9943,0.9999,1.0186,0.9827,1.0148
+  speeds=(--speeds "$(echo "$all" | cut -d, -f1-"$gpus")")
+  note "speeds: a fixed draw from the PAL V100 population ($data not found)"
+fi
+run cluster synth "${speeds[@]}" "${curve[@]}" --gpus-per-node 8 --out "$out/cluster.json"
+note "$(grep '^cluster:' "$log" | tail -1)"
+
+# --- 2. the workload -----------------------------------------------------------------
+step "workload: DeepSeek-V3 shape, $batches batches of 4096 tokens (moemap gen)"
+run gen --model deepseek-v3 --batches "$batches" --seed 1 --out "$out/workload.json"
+run gen --model deepseek-v3 --batches "$batches" --seed 1 --drift-at 0 \
+    --out "$out/workload-drifted.json"
+note "workload.json: the profiled task; workload-drifted.json: after a task switch"
+if have stats; then
+  "$bin" stats "$out/workload.json" --json >"$out/stats.json" 2>>"$log"
+  note "stats.json: skew, consistent/temporal experts, co-activation (moemap stats)"
+fi
+
+# --- 3. placements -------------------------------------------------------------------
+placements=()
+if have place; then
+  step "placement: ${strategies[*]} (moemap place)"
+  for s in "${strategies[@]}"; do
+    t=$(date +%s%N)
+    run place --loads "$out/workload.json" --cluster "$out/cluster.json" --strategy "$s" \
+        --out "$out/placements/$s.json"
+    placements+=("$out/placements/$s.json")
+    note "$(printf '%-7s %5d ms' "$s" $((($(date +%s%N) - t) / 1000000)))"
+  done
+else
+  step "placement: skipped (moemap place is not in this build yet)"
+fi
+
+# --- 4. evaluation -------------------------------------------------------------------
+if have eval && [ ${#placements[@]} -gt 0 ]; then
+  step "evaluation: straggler time per batch vs the lower bound (moemap eval)"
+  "$bin" eval --loads "$out/workload.json" --cluster "$out/cluster.json" --json \
+      "${placements[@]}" >"$out/eval.json" 2>>"$log" ||
+    { echo "demo: moemap eval failed; see $log" >&2; exit 1; }
+else
+  step "evaluation: skipped (needs moemap place and moemap eval)"
+fi
+
+# --- 5. serving ----------------------------------------------------------------------
+if have simulate && [ ${#placements[@]} -gt 0 ]; then
+  conv="$data/azure-llm-2023/data/AzureLLMInferenceTrace_conv.csv"
+  if [ -f "$conv" ]; then
+    arrivals=(--arrivals "$conv" --poisson "$rate")
+    what="Poisson at $rate req/s, real Azure conversation lengths"
+  else
+    arrivals=(--poisson "$rate")
+    what="Poisson at $rate req/s"
+  fi
+  events=(--event "switch@$drift_at=$out/workload-drifted.json" --event "slow@$slow_at=0:0.7")
+  sim=("$bin" simulate --model deepseek-v3 --cluster "$out/cluster.json"
+       --loads "$out/workload.json" "${arrivals[@]}" --duration "$duration" "${events[@]}")
+  step "serving: ${duration} s ($what); routing drift at ${drift_at} s, GPU 0 slows to 0.7x at ${slow_at} s (moemap simulate)"
+  note "every placement, no recalibration: the same arrivals and seed for all"
+  "${sim[@]}" --json --compare "${placements[@]}" >"$out/simulate.json" 2>>"$log" ||
+    { echo "demo: moemap simulate failed; see $log" >&2; tail -5 "$log" >&2; exit 1; }
+  note "the moemap placement under each recalibration policy: none, periodic (EPLB), moemap"
+  "${sim[@]}" --compare "$out/placements/moemap.json" --policies none,periodic,moemap \
+      --timeseries "$out/timeseries.json" >>"$log" 2>&1 ||
+    { echo "demo: moemap simulate failed; see $log" >&2; tail -5 "$log" >&2; exit 1; }
+else
+  step "serving: skipped (needs moemap place and moemap simulate)"
+fi
+
+# --- 6. the report -------------------------------------------------------------------
+step "report: one HTML page with the charts (moemap report, gnuplot)"
+inputs=(--cluster "$out/cluster.json" --loads "$out/workload.json")
+[ -f "$out/stats.json" ] && inputs+=(--stats "$out/stats.json")
+[ -f "$out/eval.json" ] && inputs+=(--eval "$out/eval.json")
+[ -f "$out/simulate.json" ] && inputs+=(--simulate "$out/simulate.json")
+[ -f "$out/timeseries.json" ] && inputs+=(--timeseries "$out/timeseries.json")
+"$bin" report --out "$out/report.html" --title "moemap demo: DeepSeek-V3 on $gpus GPUs" \
+    "${inputs[@]}" $([ -f "$out/eval.json" ] || [ -f "$out/simulate.json" ] && echo --table) \
+    >"$out/table.txt" 2>>"$log" ||
+  { echo "demo: moemap report failed; see $log" >&2; tail -5 "$log" >&2; exit 1; }
+
+echo
+cat "$out/table.txt"
+echo "(all files in $out/, the log in $log; $(($(date +%s) - t0)) s)"

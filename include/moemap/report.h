@@ -54,6 +54,14 @@ typedef struct moemap_report_summary {
 int moemap_report_write(const moemap_report_params *params, const char *out_html,
                         moemap_report_summary *summary, moemap_error *err);
 
+/* The comparison table `make demo` prints, as aligned plain text: one row per strategy
+ * of the eval input (or per run of the simulate input when there is none) with the
+ * straggler time per batch (mean, p99), the gap to the lower bound, p90 TTFT, p90 TPOT
+ * and SLO attainment ("-" where an input lacks a value). Simulate runs are matched to
+ * strategies by label (placement file "eplb.json" -> "eplb"). Needs eval_path or
+ * simulate_path. *text is allocated with moemap_malloc (free with moemap_free). */
+int moemap_report_table(const moemap_report_params *params, char **text, moemap_error *err);
+
 /* Base64 (RFC 4648, with padding) of n bytes into a NUL-terminated string allocated
  * with moemap_malloc (free with moemap_free); NULL when out of memory. */
 char *moemap_base64_encode(const unsigned char *data, size_t n);

@@ -30,19 +30,9 @@ typedef struct strat {
     const json_t *entry;
 } strat;
 
-static const char *const K_NAME[] = {"strategy", "name", "label", NULL};
-static const char *const K_MEAN[] = {"mean_us", "mean", "straggler_mean_us", NULL};
-static const char *const K_P90[] = {"p90_us", "p90", "straggler_p90_us", NULL};
-static const char *const K_P99[] = {"p99_us", "p99", "straggler_p99_us", NULL};
-static const char *const K_BOUND[] = {"bound_us", "lower_bound_us", "bound_mean_us",
-                                      "lower_bound", "bound", NULL};
-static const char *const K_GAP[] = {"gap", "gap_to_bound", "gap_pct", NULL};
-/* Per-batch times: a layer's straggler time, or (batch_us, as moemap eval writes it) the
- * sum over the model's MoE layers of each layer's straggler time. */
 static const char *const K_STRAG[] = {"straggler_us", "batch_straggler_us", "batch_us",
                                       NULL};
 static const char *const K_GPU[] = {"gpu_us", "gpu_time_us", "per_gpu_us", NULL};
-static const char *const K_STRATS[] = {"strategies", "placements", "results", NULL};
 
 static double num_or_nan(const json_t *o, const char *const *k, const char *w, int *rc,
                          moemap_error *err)
@@ -278,7 +268,7 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
 int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
                 moemap_error *err)
 {
-    json_t *arr = rp_json_any(root, K_STRATS);
+    json_t *arr = rp_json_any(root, RP_K_STRATS);
     if (!json_is_array(arr))
         return moemap_error_set(err, MOEMAP_EPARSE,
                                 "%s: expected an array \"strategies\" (moemap eval --json)",
@@ -298,16 +288,16 @@ int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
             rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: expected an object", where);
             break;
         }
-        const char *name = rp_json_str_any(e, K_NAME);
+        const char *name = rp_json_str_any(e, RP_K_NAME);
         rp_fmt(s[i].name, sizeof s[i].name, "%s", name ? name : "?");
         if (!name)
             rp_fmt(s[i].name, sizeof s[i].name, "placement %d", i + 1);
         s[i].entry = e;
-        s[i].mean = num_or_nan(e, K_MEAN, where, &rc, err);
-        s[i].p90 = num_or_nan(e, K_P90, where, &rc, err);
-        s[i].p99 = num_or_nan(e, K_P99, where, &rc, err);
-        s[i].bound = num_or_nan(e, K_BOUND, where, &rc, err);
-        s[i].gap = num_or_nan(e, K_GAP, where, &rc, err);
+        s[i].mean = num_or_nan(e, RP_K_MEAN, where, &rc, err);
+        s[i].p90 = num_or_nan(e, RP_K_P90, where, &rc, err);
+        s[i].p99 = num_or_nan(e, RP_K_P99, where, &rc, err);
+        s[i].bound = num_or_nan(e, RP_K_BOUND, where, &rc, err);
+        s[i].gap = num_or_nan(e, RP_K_GAP, where, &rc, err);
         if (rc)
             break;
         if (!isfinite(s[i].gap) && isfinite(s[i].bound) && s[i].bound > 0 &&

@@ -8,6 +8,15 @@
 #include "report_internal.h"
 #include "report_json.h"
 
+const char *const RP_K_STRATS[] = {"strategies", "placements", "results", NULL};
+const char *const RP_K_NAME[] = {"strategy", "name", "label", NULL};
+const char *const RP_K_MEAN[] = {"mean_us", "mean", "straggler_mean_us", NULL};
+const char *const RP_K_P90[] = {"p90_us", "p90", "straggler_p90_us", NULL};
+const char *const RP_K_P99[] = {"p99_us", "p99", "straggler_p99_us", NULL};
+const char *const RP_K_BOUND[] = {"bound_mean_us", "bound_us", "lower_bound_us",
+                                  "lower_bound", "bound", NULL};
+const char *const RP_K_GAP[] = {"gap", "gap_to_bound", NULL};
+
 json_t *rp_json_any(const json_t *obj, const char *const *names)
 {
     if (!json_is_object(obj))

@@ -11,6 +11,16 @@
 
 #include "moemap/base.h"
 
+/* Field names accepted for the eval output's strategies (shared by report_eval.c and
+ * report_table.c). */
+extern const char *const RP_K_STRATS[]; /* "strategies", ... */
+extern const char *const RP_K_NAME[];   /* "strategy", "name", "label" */
+extern const char *const RP_K_MEAN[];   /* "mean_us", ... */
+extern const char *const RP_K_P90[];
+extern const char *const RP_K_P99[];
+extern const char *const RP_K_BOUND[];
+extern const char *const RP_K_GAP[];
+
 /* The first of the NULL-terminated names present in obj, or NULL. */
 json_t *rp_json_any(const json_t *obj, const char *const *names);
 /* A number under any of the names: 1 found (set *out), 0 absent, negative on a wrong type
