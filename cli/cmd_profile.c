@@ -22,7 +22,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: moemap profile [--model NAME | --hidden H --intermediate I [--dtype bf16]]\n"
             "                      [--gpus LIST] [--sm-limit GPU=N ...] [--repeats R]\n"
-            "                      [--warmup W] [--max-tokens N] [--tokens LIST]\n"
+            "                      [--rounds K] [--warmup W] [--max-tokens N] [--tokens LIST]\n"
             "                      [--group LIST | --no-group] [--seed S] [--out FILE]\n\n"
             "Times one routed expert's FFN (bf16 gate/up GEMM, SiLU*up, down GEMM through\n"
             "cuBLASLt, fastest of its candidate algorithms) on every visible GPU at token\n"
@@ -36,7 +36,9 @@ static void usage(FILE *f)
             "                       emulated slower GPU; repeatable; the granted count is\n"
             "                       recorded as the GPU's sm_limit)\n"
             "  --repeats R          timed runs per token count, median kept (default 50)\n"
-            "  --warmup W           untimed runs first (default 5)\n"
+            "  --rounds K           passes over the grid the repeats are spread over, so\n"
+            "                       every point sees the same clock/thermal states (default 5)\n"
+            "  --warmup W           untimed runs before each block of timed runs (default 2)\n"
             "  --max-tokens N       largest token count of the default grid (default 16384)\n"
             "  --tokens LIST        explicit increasing token grid instead\n"
             "  --group LIST         token counts of the grouped layer (default: 16 experts,\n"
@@ -101,9 +103,9 @@ static void on_progress(void *user, const char *what, long done, long total)
 
 static void print_summary(const moemap_profile_result *r, const char *out)
 {
-    printf("expert %dx%d %s, %d repeats; %d GPU%s in %.1f s; wrote %s\n", r->hidden,
-           r->intermediate, r->dtype, r->repeats, r->num_gpus, r->num_gpus == 1 ? "" : "s",
-           r->seconds, out);
+    printf("expert %dx%d %s, %d repeats in %d rounds; %d GPU%s in %.1f s; wrote %s\n",
+           r->hidden, r->intermediate, r->dtype, r->repeats, r->rounds, r->num_gpus,
+           r->num_gpus == 1 ? "" : "s", r->seconds, out);
     for (int i = 0; i < r->num_gpus; i++) {
         const moemap_profile_gpu *g = &r->gpus[i];
         printf("\nGPU %d: %s (%s, node %d), ", g->device, g->name, g->host, g->node);
@@ -163,6 +165,7 @@ static int run(int argc, char **argv)
         {"intermediate", required_argument, NULL, 'I'}, {"dtype", required_argument, NULL, 'd'},
         {"gpus", required_argument, NULL, 'g'},      {"sm-limit", required_argument, NULL, 's'},
         {"repeats", required_argument, NULL, 'r'},   {"warmup", required_argument, NULL, 'w'},
+        {"rounds", required_argument, NULL, 'R'},
         {"max-tokens", required_argument, NULL, 'M'}, {"tokens", required_argument, NULL, 't'},
         {"group", required_argument, NULL, 'G'},     {"no-group", no_argument, NULL, 'N'},
         {"seed", required_argument, NULL, 'S'},      {"out", required_argument, NULL, 'o'},
@@ -195,6 +198,10 @@ static int run(int argc, char **argv)
         case 'r':
             rc = cli_parse_long(CMD, "--repeats", optarg, 3, 100000, &v);
             p.repeats = (int)v;
+            break;
+        case 'R':
+            rc = cli_parse_long(CMD, "--rounds", optarg, 1, 100000, &v);
+            p.rounds = (int)v;
             break;
         case 'w':
             rc = cli_parse_long(CMD, "--warmup", optarg, 0, 100000, &v);

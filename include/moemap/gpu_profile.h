@@ -6,11 +6,13 @@
  * GPU's own curve, run-to-run cv, SM limit and the provenance of the measurement.
  *
  * How a point is measured: every algorithm candidate cuBLASLt offers for the shape is
- * timed and the fastest kept; then `warmup` runs and `repeats` timed runs are queued
- * behind a short device-side delay (so the GPU runs them back to back, as a CUDA graph
- * would, instead of waiting on the CPU's launches), each between its own pair of events,
- * rotating over enough weight sets (and inputs) that the L2 cache cannot hold them; the
- * curve is fitted from all repeats (median, then monotone; moemap_curve_fit).
+ * timed and the fastest kept; then the `repeats` timed runs are taken in `rounds` passes
+ * over the whole grid (so that every point sees the same mix of the GPU's clock and
+ * temperature states), each block behind `warmup` runs and a short device-side delay (so
+ * the GPU runs the block back to back, as a CUDA graph would, instead of waiting on the
+ * CPU's launches), each run between its own pair of events, rotating over enough weight
+ * sets (and inputs) that the L2 cache cannot hold them; the curve is fitted from all
+ * repeats (median, then monotone; moemap_curve_fit).
  *
  * Without CUDA, moemap_profile_run and moemap_profile_to_cluster return MOEMAP_ENOTSUP
  * with "built without CUDA".
@@ -42,7 +44,9 @@ typedef struct moemap_profile_params {
     int num_tokens;
     int max_tokens;             /* default grid up to this (default 16384) */
     int repeats;                /* timed runs per point (default 50) */
-    int warmup;                 /* untimed runs per point first (default 5) */
+    int rounds;                 /* passes over the grid the repeats are spread over
+                                   (default 5; see above) */
+    int warmup;                 /* untimed runs before each block of timed runs (default 2) */
     const int *group_tokens;    /* the grouped layer: tokens of each expert; NULL = the */
     int num_group;              /* default skewed layer; num_group < 0 = no grouped run */
     uint64_t seed;              /* random weights and inputs */
@@ -104,7 +108,7 @@ typedef struct moemap_profile_gpu {
 typedef struct moemap_profile_result {
     int hidden, intermediate;
     char dtype[16];
-    int repeats, warmup;
+    int repeats, rounds, warmup;
     int num_gpus;
     moemap_profile_gpu *gpus;
     char date[32];              /* UTC, ISO 8601, when the run started */

@@ -21,7 +21,8 @@
 
 #define MAX_CANDIDATES 16
 #define WORKSPACE_BYTES ((size_t)32 << 20)
-#define TUNE_REPS 8
+#define TUNE_REPS 4
+#define TUNE_ROUNDS 3
 
 typedef struct gemm {
     cublasLtMatrixLayout_t a, b, c;
@@ -305,40 +306,55 @@ static int check_tokens(const moemap_expert_ffn *f, int tokens, moemap_error *er
     return MOEMAP_OK;
 }
 
-/* Times every candidate of one GEMM (mean of TUNE_REPS runs over rotating weight sets)
- * and keeps the fastest. `b` is the GEMM's input, `c` its output. */
+/* Times every candidate of one GEMM and keeps the fastest. The candidates are timed in
+ * TUNE_ROUNDS interleaved rounds (TUNE_REPS runs each over rotating weight sets) and each
+ * scores its best round: a GPU near its power limit changes clock from one millisecond to
+ * the next, and timing each candidate once in turn would let that drift pick the winner
+ * (seen on an H200: two profiles picked different algorithms at 4096 tokens, 5% apart).
+ * `b` is the GEMM's input, `c` its output. */
 static int tune_gemm(moemap_expert_ffn *f, gemm *g, int nsets, const void *const *w,
                      const void *b, void *c, int *ncand, moemap_error *err)
 {
     cublasLtMatmulHeuristicResult_t res[MAX_CANDIDATES];
+    float score[MAX_CANDIDATES];
+    int runs[MAX_CANDIDATES];
     int n, rc;
     if ((rc = candidates(f, g, res, &n, err)))
         return rc;
-    float best = -1;
     for (int k = 0; k < n; k++) {
-        /* A candidate may still refuse at run time (workspace, alignment): skip it. */
+        /* A candidate may still refuse at run time (workspace, alignment): skip it. This
+         * first run is also its warm-up. */
         const float alpha = 1.0f, beta = 0.0f;
-        if (cublasLtMatmul(f->lt, f->desc, &alpha, w[0], g->a, b, g->b, &beta, c, g->c, c, g->c,
-                           &res[k].algo, f->ws, WORKSPACE_BYTES, f->stream) !=
-            CUBLAS_STATUS_SUCCESS)
-            continue;
-        MM_CUDA_CHECK(cudaEventRecord(f->ev0, f->stream), err);
-        for (int r = 0; r < TUNE_REPS; r++)
-            if ((rc = matmul(f, g, &res[k].algo, w[(r + 1) % nsets], b, c, err)))
-                return rc;
-        MM_CUDA_CHECK(cudaEventRecord(f->ev1, f->stream), err);
-        MM_CUDA_CHECK(cudaEventSynchronize(f->ev1), err);
-        float ms = 0;
-        MM_CUDA_CHECK(cudaEventElapsedTime(&ms, f->ev0, f->ev1), err);
-        if (best < 0 || ms < best) {
-            best = ms;
-            g->algo = res[k].algo;
-            g->rank = k;
-            g->has_algo = 1;
-        }
+        runs[k] = cublasLtMatmul(f->lt, f->desc, &alpha, w[0], g->a, b, g->b, &beta, c, g->c, c,
+                                 g->c, &res[k].algo, f->ws, WORKSPACE_BYTES,
+                                 f->stream) == CUBLAS_STATUS_SUCCESS;
+        score[k] = -1;
     }
+    long rot = 1;
+    for (int round = 0; round < TUNE_ROUNDS; round++)
+        for (int k = 0; k < n; k++) {
+            if (!runs[k])
+                continue;
+            MM_CUDA_CHECK(cudaEventRecord(f->ev0, f->stream), err);
+            for (int r = 0; r < TUNE_REPS; r++)
+                if ((rc = matmul(f, g, &res[k].algo, w[rot++ % nsets], b, c, err)))
+                    return rc;
+            MM_CUDA_CHECK(cudaEventRecord(f->ev1, f->stream), err);
+            MM_CUDA_CHECK(cudaEventSynchronize(f->ev1), err);
+            float ms = 0;
+            MM_CUDA_CHECK(cudaEventElapsedTime(&ms, f->ev0, f->ev1), err);
+            if (score[k] < 0 || ms < score[k])
+                score[k] = ms;
+        }
+    int best = -1;
+    for (int k = 0; k < n; k++)
+        if (runs[k] && (best < 0 || score[k] < score[best]))
+            best = k;
     if (best < 0)
         return moemap_error_set(err, MOEMAP_EGPU, "no cuBLASLt candidate ran for this shape");
+    g->algo = res[best].algo;
+    g->rank = best;
+    g->has_algo = 1;
     *ncand = n;
     return MOEMAP_OK;
 }

@@ -159,9 +159,9 @@ static int run_group(gpu_run *g, const int *tokens, int n, moemap_error *err)
     return MOEMAP_OK;
 }
 
-/* Warm-up runs, then `repeats` timed runs queued behind a delay; fills g->ms. group_n < 0
- * means a single expert of `tokens[0]` tokens. */
-static int time_runs(gpu_run *g, const int *tokens, int group_n, moemap_error *err)
+/* Warm-up runs, then `count` timed runs queued behind a delay; fills g->ms[0..count).
+ * group_n < 0 means a single expert of `tokens[0]` tokens. */
+static int time_runs(gpu_run *g, const int *tokens, int group_n, int count, moemap_error *err)
 {
     const moemap_profile_params *p = g->p;
     int rc;
@@ -170,33 +170,31 @@ static int time_runs(gpu_run *g, const int *tokens, int group_n, moemap_error *e
                                                                           err)))
             return rc;
     /* Long enough for the CPU to queue every run (a few us of launches each). */
-    unsigned long long ns = 100000ull + 40000ull * (unsigned long long)p->repeats *
+    unsigned long long ns = 100000ull + 40000ull * (unsigned long long)count *
                                             (group_n < 0 ? 1 : (unsigned long long)group_n);
     if (ns > 200000000ull)
         ns = 200000000ull;
     delay_kernel<<<1, 1, 0, g->stream>>>(ns);
     MM_LAUNCH_CHECK(err);
-    for (int r = 0; r < p->repeats; r++) {
+    for (int r = 0; r < count; r++) {
         MM_CUDA_CHECK(cudaEventRecord(g->ev[r], g->stream), err);
         if ((rc = group_n < 0 ? run_single(g, tokens[0], err) : run_group(g, tokens, group_n,
                                                                           err)))
             return rc;
     }
-    MM_CUDA_CHECK(cudaEventRecord(g->ev[p->repeats], g->stream), err);
-    MM_CUDA_CHECK(cudaEventSynchronize(g->ev[p->repeats]), err);
-    for (int r = 0; r < p->repeats; r++)
+    MM_CUDA_CHECK(cudaEventRecord(g->ev[count], g->stream), err);
+    MM_CUDA_CHECK(cudaEventSynchronize(g->ev[count]), err);
+    for (int r = 0; r < count; r++)
         MM_CUDA_CHECK(cudaEventElapsedTime(&g->ms[r], g->ev[r], g->ev[r + 1]), err);
     return MOEMAP_OK;
 }
 
-static void summarise(const float *ms, int n, double *us, double *median, double *mn,
-                      double *mx, double *cv)
+static void summarise(const double *us, int n, double *median, double *mn, double *mx,
+                      double *cv)
 {
     double sum = 0, sq = 0;
-    for (int i = 0; i < n; i++) {
-        us[i] = 1000.0 * ms[i];
+    for (int i = 0; i < n; i++)
         sum += us[i];
-    }
     double mean = sum / n;
     for (int i = 0; i < n; i++)
         sq += (us[i] - mean) * (us[i] - mean);
@@ -255,7 +253,9 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
     moemap_nvml_stats ns;
     memset(&ns, 0, sizeof ns);
     char what[128];
-    long step = 0, steps = ngrid + (ngroup > 0) + 1;
+    int rounds = p->rounds < 1 ? 1 : (p->rounds > p->repeats ? p->repeats : p->rounds);
+    long step = 0, steps = ngrid + rounds + 1;
+    double *group_us = NULL;
 
     out->device = dev;
     out->sm_requested = sm_req;
@@ -289,10 +289,12 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
     out->points = (moemap_profile_point *)moemap_calloc((size_t)ngrid, sizeof *out->points);
     out->samples_tokens = (double *)moemap_calloc((size_t)ngrid * p->repeats, sizeof(double));
     out->samples_us = (double *)moemap_calloc((size_t)ngrid * p->repeats, sizeof(double));
-    if (ngroup > 0)
+    if (ngroup > 0) {
         out->group_tokens = (int *)moemap_calloc((size_t)ngroup, sizeof(int));
+        group_us = (double *)moemap_calloc((size_t)p->repeats, sizeof(double));
+    }
     if (!g.ev || !g.ms || !out->points || !out->samples_tokens || !out->samples_us ||
-        (ngroup > 0 && !out->group_tokens)) {
+        (ngroup > 0 && (!out->group_tokens || !group_us))) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory (profile of GPU %d)", dev);
         goto fail;
     }
@@ -312,53 +314,69 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
     if (moemap_nvml_sampler_start(out->pci_bus_id, 10, &nvml, NULL) != MOEMAP_OK)
         nvml = NULL;
 
+    /* Algorithm choice for every size first, so no tuning lands inside timed runs. */
     for (int i = 0; i < ngrid; i++) {
         int n = grid[i];
         moemap_profile_point *pt = &out->points[i];
         pt->tokens = n;
-        if ((rc = moemap_expert_ffn_tune(g.ffn, n, g.nsets, g.w13, g.w2, g.x[0], g.y[0], err)) ||
-            (rc = time_runs(&g, &n, -1, err))) {
+        if ((rc = moemap_expert_ffn_tune(g.ffn, n, g.nsets, g.w13, g.w2, g.x[0], g.y[0], err))) {
             moemap_error_prefix(err, "GPU %d, %d tokens", dev, n);
             goto fail;
         }
         moemap_expert_ffn_tuned_info(g.ffn, n, &pt->candidates, &pt->rank_gate_up,
                                      &pt->rank_down);
-        double *us = out->samples_us + out->num_samples;
-        summarise(g.ms, p->repeats, us, &pt->median_us, &pt->min_us, &pt->max_us, &pt->cv);
-        for (int r = 0; r < p->repeats; r++)
-            out->samples_tokens[out->num_samples + r] = n;
-        out->num_samples += p->repeats;
-        out->num_points++;
         if (p->progress)
             p->progress(p->progress_user, what, ++step, steps);
     }
+    for (int e = 0; e < ngroup; e++) {
+        int cand, r1, r2;
+        out->group_tokens[e] = group[e];
+        int known = moemap_expert_ffn_tuned_info(g.ffn, group[e], &cand, &r1, &r2) == 0;
+        if (group[e] > 0 && (!known || cand == 0) &&
+            (rc = moemap_expert_ffn_tune(g.ffn, group[e], g.nsets, g.w13, g.w2, g.x[0],
+                                         g.y[0], err)))
+            goto fail;
+    }
+    out->num_group = ngroup;
 
-    if (ngroup > 0) {
-        /* Tune the group's sizes first so no tuning lands inside the timed runs. */
-        for (int e = 0; e < ngroup; e++) {
-            int cand, r1, r2;
-            out->group_tokens[e] = group[e];
-            int known = moemap_expert_ffn_tuned_info(g.ffn, group[e], &cand, &r1, &r2) == 0;
-            if (group[e] > 0 && (!known || cand == 0) &&
-                (rc = moemap_expert_ffn_tune(g.ffn, group[e], g.nsets, g.w13, g.w2, g.x[0],
-                                             g.y[0], err)))
+    /* The repeats are spread over `rounds` passes over the whole grid (and the grouped
+     * layer), so every point sees the same mix of clock and temperature states: a GPU
+     * near its power limit drifts over tens of milliseconds, and measuring each point in
+     * one block would let that drift differ between two otherwise identical profiles. */
+    for (int round = 0; round < rounds; round++) {
+        int r0 = (int)((long)p->repeats * round / rounds);
+        int cnt = (int)((long)p->repeats * (round + 1) / rounds) - r0;
+        for (int i = 0; i < ngrid && cnt > 0; i++) {
+            if ((rc = time_runs(&g, &grid[i], -1, cnt, err))) {
+                moemap_error_prefix(err, "GPU %d, %d tokens", dev, grid[i]);
                 goto fail;
+            }
+            for (int r = 0; r < cnt; r++)
+                out->samples_us[(size_t)i * p->repeats + r0 + r] = 1000.0 * g.ms[r];
         }
-        out->num_group = ngroup;
-        if ((rc = time_runs(&g, group, ngroup, err))) {
-            moemap_error_prefix(err, "GPU %d, grouped layer", dev);
-            goto fail;
+        if (ngroup > 0 && cnt > 0) {
+            if ((rc = time_runs(&g, group, ngroup, cnt, err))) {
+                moemap_error_prefix(err, "GPU %d, grouped layer", dev);
+                goto fail;
+            }
+            for (int r = 0; r < cnt; r++)
+                group_us[r0 + r] = 1000.0 * g.ms[r];
         }
-        double *tmp = (double *)moemap_malloc((size_t)p->repeats * sizeof *tmp);
-        if (!tmp) {
-            rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
-            goto fail;
-        }
-        double mn, mx;
-        summarise(g.ms, p->repeats, tmp, &out->group_measured_us, &mn, &mx, &out->group_cv);
-        moemap_free(tmp);
         if (p->progress)
             p->progress(p->progress_user, what, ++step, steps);
+    }
+    for (int i = 0; i < ngrid; i++) {
+        moemap_profile_point *pt = &out->points[i];
+        double *us = out->samples_us + (size_t)i * p->repeats;
+        summarise(us, p->repeats, &pt->median_us, &pt->min_us, &pt->max_us, &pt->cv);
+        for (int r = 0; r < p->repeats; r++)
+            out->samples_tokens[(size_t)i * p->repeats + r] = grid[i];
+        out->num_samples += p->repeats;
+        out->num_points++;
+    }
+    if (ngroup > 0) {
+        double mn, mx;
+        summarise(group_us, p->repeats, &out->group_measured_us, &mn, &mx, &out->group_cv);
     }
     moemap_nvml_sampler_stop(nvml, &ns);
     nvml = NULL;
@@ -381,6 +399,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
         out->group_predicted_us += moemap_curve_eval(&out->curve, group[e]);
 fail:
     moemap_nvml_sampler_stop(nvml, NULL);
+    moemap_free(group_us);
     free_buffers(&g);
     if (g.green)
         moemap_green_ctx_free(g.green);
@@ -406,6 +425,9 @@ static int check_params(const moemap_profile_params *p, int visible, int *grid, 
     if (p->repeats < 3 || p->repeats > 100000)
         return moemap_error_set(err, MOEMAP_EINVAL, "repeats %d: must be 3..100000",
                                 p->repeats);
+    if (p->rounds < 1 || p->rounds > p->repeats)
+        return moemap_error_set(err, MOEMAP_EINVAL, "rounds %d: must be 1..repeats (%d)",
+                                p->rounds, p->repeats);
     if (p->warmup < 0 || p->warmup > 100000)
         return moemap_error_set(err, MOEMAP_EINVAL, "warmup %d: must be 0..100000", p->warmup);
     if (p->max_tokens < 1 || p->max_tokens > (1 << 20))
@@ -501,6 +523,7 @@ extern "C" int moemap_profile_run(const moemap_profile_params *p, moemap_profile
     r->intermediate = p->intermediate;
     snprintf(r->dtype, sizeof r->dtype, "bf16");
     r->repeats = p->repeats;
+    r->rounds = p->rounds;
     r->warmup = p->warmup;
     time_t now = time(NULL);
     struct tm tm;

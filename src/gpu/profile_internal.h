@@ -20,7 +20,8 @@ static inline void mm_profile_params_default(moemap_profile_params *p)
     p->dtype = "bf16";
     p->max_tokens = 16384;
     p->repeats = 50;
-    p->warmup = 5;
+    p->rounds = 5;
+    p->warmup = 2;
     p->seed = 20261122;
 }
 
