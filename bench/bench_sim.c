@@ -62,15 +62,25 @@ static void roofline_curve(int hidden, int inter, double *tok, double *us, int *
     }
 }
 
-/* A cluster of n GPUs, 8 per node, `slots` slots: speeds from the PAL sgemm population
- * (seeded draw) when pal, else all 1; throttle GPU tg by tf when tf > 0. */
-static moemap_cluster *cluster(const moemap_model *m, int n, int slots, int pal, uint64_t seed)
+/* Where GPU speeds come from: the real 32-GPU cluster of the PAL data (normalised
+ * slowdowns of class A workloads), a draw from the 392 V100s of the PAL sgemm runs, or
+ * identical GPUs. */
+enum { SPEEDS_SAME = 0, SPEEDS_PAL32, SPEEDS_SGEMM };
+
+/* A cluster of n GPUs, 8 per node, `slots` slots, speeds as `src` says. */
+static moemap_cluster *cluster(const moemap_model *m, int n, int slots, int src, uint64_t seed)
 {
     moemap_error err = {0};
     moemap_gpu_population *pop = NULL;
+    int pal = src != SPEEDS_SAME;
+    moemap_variability_params vp = {0};
+    vp.column = src == SPEEDS_PAL32 ? "PerfVar_classA" : "perf";
+    vp.min_runs = src == SPEEDS_PAL32 ? 1 : 3;
     if (pal && moemap_gpu_population_read(
-                   data("gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"),
-                   NULL, &pop, &err))
+                   data(src == SPEEDS_PAL32
+                            ? "gpu-variability-pal/aggregated_data/32gpu-variability.csv"
+                            : "gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"),
+                   &vp, &pop, &err))
         die("PAL population", &err);
     double tok[16], us[16];
     int np;
@@ -183,7 +193,7 @@ static int bench_speed(void)
     moemap_error err = {0};
     if (moemap_gen(&gp, &ld, &err))
         die("gen", &err);
-    moemap_cluster *c = cluster(m, 32, 9, 1, 1);
+    moemap_cluster *c = cluster(m, 32, 9, SPEEDS_PAL32, 1);
     double t0 = now();
     moemap_placement *p = place(ld, c, "eplb");
     double t_place = now() - t0;
@@ -210,6 +220,84 @@ static int bench_speed(void)
     return 0;
 }
 
+/* A model, its workloads and clusters. */
+typedef struct setup {
+    const char *name;
+    const moemap_model *m;
+    moemap_loads *ld;       /* routing the placements are made for */
+    moemap_loads *drift_to; /* the routing after a task switch */
+    moemap_loads *uni;      /* nearly uniform routing */
+    moemap_cluster *het;    /* GPUs of unequal speed from real variability data */
+    moemap_cluster *same;   /* identical GPUs */
+    char desc[512];
+} setup;
+
+static moemap_loads *gen(const moemap_model *m, double zipf, int skewed, uint64_t seed)
+{
+    moemap_gen_params gp = moemap_gen_default_params();
+    moemap_gen_params_from_model(&gp, m);
+    gp.batches = 128;
+    gp.batch_tokens = 512;
+    gp.seed = seed;
+    gp.zipf = zipf;
+    if (!skewed) {
+        gp.consistent = 0;
+        gp.temporal_groups = 0;
+        gp.noise = 0.05;
+    }
+    moemap_loads *ld = NULL;
+    moemap_error err = {0};
+    if (moemap_gen(&gp, &ld, &err))
+        die("gen", &err);
+    return ld;
+}
+
+static void setup_make(const char *name, setup *s)
+{
+    memset(s, 0, sizeof *s);
+    s->name = name;
+    if (!strcmp(name, "dsv3")) {
+        s->m = moemap_model_find("deepseek-v3", NULL);
+        s->ld = gen(s->m, 0.5, 1, 1);
+        s->drift_to = gen(s->m, 0.5, 1, 2);
+        s->het = cluster(s->m, 32, 9, SPEEDS_PAL32, 1);
+        s->same = cluster(s->m, 32, 9, SPEEDS_SAME, 1);
+        snprintf(s->desc, sizeof s->desc,
+                 "DeepSeek-V3 (58 MoE layers x 256 experts, top-8) on 32 GPUs x 9 slots, "
+                 "speeds of the real 32-GPU cluster in the PAL data (32gpu-variability.csv, "
+                 "class A); routing: moemap gen, DeepSeek-V3 shape (zipf 0.5, consistent and "
+                 "bursty experts), 128 batches of 512 tokens");
+    } else {
+        s->m = moemap_model_find("deepseek-v2-lite", NULL);
+        s->ld = esft("law", 512);
+        s->drift_to = esft("translation", 512);
+        s->het = cluster(s->m, 8, 9, SPEEDS_SGEMM, 3);
+        s->same = cluster(s->m, 8, 9, SPEEDS_SAME, 3);
+        snprintf(s->desc, sizeof s->desc,
+                 "DeepSeek-V2-Lite (26 MoE layers x 64 experts, top-6) on 8 GPUs x 9 slots, "
+                 "speeds drawn (seed 3) from the 392 V100s of PAL sgemm-longhorn; routing: "
+                 "real ESFT traces (law), batches of 512 tokens");
+    }
+    s->uni = gen(s->m, 0, 0, 1);
+}
+
+static void setup_free(setup *s)
+{
+    moemap_loads_free(s->ld);
+    moemap_loads_free(s->drift_to);
+    moemap_loads_free(s->uni);
+    moemap_cluster_free(s->het);
+    moemap_cluster_free(s->same);
+}
+
+static void speeds(const moemap_cluster *c)
+{
+    printf("GPU speeds: ");
+    for (int g = 0; g < c->num_gpus; g++)
+        printf("%.3f ", c->gpus[g].speed);
+    printf("\n");
+}
+
 /* One scenario: every strategy on the same arrivals and seed. */
 static void scenario(const char *title, const moemap_model *m, const moemap_cluster *c,
                      const moemap_loads *ld, const moemap_arrivals *a,
@@ -219,88 +307,80 @@ static void scenario(const char *title, const moemap_model *m, const moemap_clus
     printf("\n%s\n\n", title);
     header();
     for (int i = 0; i < 4; i++) {
+        double t0 = now();
         moemap_placement *p = place(ld, c, strategies[i]);
+        double t1 = now();
         moemap_sim_result *r = sim(m, c, p, ld, a, sp);
+        fprintf(stderr, "%s: placed in %.1f s, simulated in %.1f s\n", strategies[i], t1 - t0,
+                now() - t1);
         row(strategies[i], r);
         moemap_sim_result_free(r);
         moemap_placement_free(p);
     }
 }
 
-static int bench_strategies(double rate_scale, double duration)
+static moemap_sim_params slo_params(void)
 {
-    const moemap_model *m = moemap_model_find("deepseek-v2-lite", NULL);
-    moemap_loads *law = esft("law", 512);
-    moemap_cluster *het = cluster(m, 8, 9, 1, 3), *same = cluster(m, 8, 9, 0, 3);
-    moemap_arrivals *a = azure("conv", duration, rate_scale);
     moemap_sim_params sp = moemap_sim_default_params();
     sp.slo_ttft_s = 1.0;
     sp.slo_tpot_s = 0.05;
-    printf("DeepSeek-V2-Lite (26 MoE layers x 64 experts, top-6) on 8 GPUs x 9 slots; Azure "
-           "conv arrivals, first %.0f s at %.1fx rate (%ld requests); SLO TTFT 1 s, TPOT "
-           "50 ms\n",
-           duration, rate_scale, a->n);
-    printf("GPU speeds drawn from PAL sgemm-longhorn: ");
-    for (int g = 0; g < het->num_gpus; g++)
-        printf("%.3f ", het->gpus[g].speed);
-    printf("\n");
-    scenario("(a) GPUs of unequal speed (PAL), real routing (ESFT law)", m, het, law, a, &sp);
-    scenario("(b) identical GPUs, real routing (ESFT law)", m, same, law, a, &sp);
-    moemap_gen_params gp = moemap_gen_default_params();
-    moemap_gen_params_from_model(&gp, m);
-    gp.zipf = 0;
-    gp.consistent = 0;
-    gp.temporal_groups = 0;
-    gp.noise = 0.05;
-    gp.batches = 64;
-    gp.batch_tokens = 512;
-    moemap_loads *uni = NULL;
-    moemap_error err = {0};
-    if (moemap_gen(&gp, &uni, &err))
-        die("gen", &err);
-    scenario("(c) GPUs of unequal speed (PAL), nearly uniform routing (zipf 0, noise 0.05)", m,
-             het, uni, a, &sp);
-    moemap_loads_free(uni);
-    moemap_loads_free(law);
-    moemap_cluster_free(het);
-    moemap_cluster_free(same);
+    return sp;
+}
+
+static int bench_strategies(const char *name, double rate_scale, double duration)
+{
+    setup s;
+    setup_make(name, &s);
+    moemap_arrivals *a = azure("conv", duration, rate_scale);
+    moemap_sim_params sp = slo_params();
+    sp.horizon_s = duration;
+    printf("%s.\nAzure conv arrivals, first %.0f s at %.1fx rate (%ld requests); SLO: TTFT <= "
+           "1 s and TPOT <= 50 ms; seed 1\n",
+           s.desc, duration, rate_scale, a->n);
+    speeds(s.het);
+    scenario("(a) GPUs of unequal speed, skewed routing", s.m, s.het, s.ld, a, &sp);
+    scenario("(b) identical GPUs, the same routing", s.m, s.same, s.ld, a, &sp);
+    scenario("(c) GPUs of unequal speed, nearly uniform routing (zipf 0, noise 0.05)", s.m,
+             s.het, s.uni, a, &sp);
     moemap_arrivals_free(a);
+    setup_free(&s);
     return 0;
 }
 
-static int bench_drift(double rate_scale, double duration)
+static int bench_drift(const char *name, double rate_scale, double duration)
 {
-    const moemap_model *m = moemap_model_find("deepseek-v2-lite", NULL);
-    moemap_loads *law = esft("law", 512), *tr = esft("translation", 512);
-    moemap_cluster *c = cluster(m, 8, 9, 1, 3);
+    setup s;
+    setup_make(name, &s);
     moemap_arrivals *a = azure("conv", duration, rate_scale);
-    moemap_placement *p = place(law, c, "moemap");
+    moemap_placement *p = place(s.ld, s.het, "moemap");
     moemap_sim_event ev[2];
     moemap_error err = {0};
     char s1[64], s2[64];
-    snprintf(s1, sizeof s1, "switch@%g=translation", duration / 3);
+    snprintf(s1, sizeof s1, "switch@%g=new-task", duration / 3);
     snprintf(s2, sizeof s2, "slow@%g=2:0.6", duration / 2);
     if (moemap_sim_event_parse(s1, &ev[0], NULL, &err) ||
         moemap_sim_event_parse(s2, &ev[1], NULL, &err))
         die("event", &err);
-    ev[0].loads = tr;
-    moemap_sim_params sp = moemap_sim_default_params();
-    sp.slo_ttft_s = 1.0;
-    sp.slo_tpot_s = 0.05;
+    ev[0].loads = s.drift_to;
+    moemap_sim_params sp = slo_params();
     sp.events = ev;
     sp.num_events = 2;
     sp.horizon_s = duration;
-    printf("Drift: DeepSeek-V2-Lite on 8 PAL GPUs, moemap placement for ESFT law; at %.0f s "
-           "the routing switches to translation, at %.0f s GPU 2 throttles to 0.6x; Azure conv "
-           "%.0f s at %.1fx (%ld requests); recal interval %d iterations, window %d\n\n",
-           duration / 3, duration / 2, duration, rate_scale, a->n, sp.recal_interval,
-           sp.recal_window);
+    printf("%s.\nDrift: moemap placement for the first task; at %.0f s the routing switches "
+           "to another task (%s), at %.0f s GPU 2 throttles to 0.6x. Azure conv, first %.0f s "
+           "at %.1fx (%ld requests); recal interval %d iterations, window %d, threshold %.2f; "
+           "periodic re-runs %s\n\n",
+           s.desc, duration / 3, !strcmp(name, "dsv3") ? "gen seed 2" : "ESFT translation",
+           duration / 2, duration, rate_scale, a->n, sp.recal_interval, sp.recal_window,
+           sp.drift_threshold, sp.strategy);
     printf("| policy | TTFT p90 s | TTFT p99 s | TPOT p90 ms | TPOT p99 ms | SLO att. | "
            "recalibrations | replicas moved | moved GB | stall s |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (int k = 0; k < 4; k++) {
         sp.policy = (moemap_recal_policy)k;
-        moemap_sim_result *r = sim(m, c, p, law, a, &sp);
+        double t0 = now();
+        moemap_sim_result *r = sim(s.m, s.het, p, s.ld, a, &sp);
+        fprintf(stderr, "%s: %.1f s\n", moemap_recal_policy_name(sp.policy), now() - t0);
         printf("| %s | %.3f | %.3f | %.2f | %.2f | %.1f%% | %d | %ld | %.2f | %.3f |\n",
                moemap_recal_policy_name(sp.policy), r->ttft.p90, r->ttft.p99,
                r->tpot.p90 * 1e3, r->tpot.p99 * 1e3, 100 * r->slo_attainment,
@@ -310,50 +390,54 @@ static int bench_drift(double rate_scale, double duration)
         moemap_sim_result_free(r);
     }
     moemap_placement_free(p);
-    moemap_loads_free(law);
-    moemap_loads_free(tr);
-    moemap_cluster_free(c);
     moemap_arrivals_free(a);
+    setup_free(&s);
     return 0;
 }
 
-static int bench_write(const char *dir)
+/* Files for CLI runs: cluster (unequal speeds), loads, placements per strategy. */
+static int bench_write(const char *name, const char *dir)
 {
-    const moemap_model *m = moemap_model_find("deepseek-v2-lite", NULL);
-    moemap_loads *law = esft("law", 512);
-    moemap_cluster *het = cluster(m, 8, 9, 1, 3);
+    setup s;
+    setup_make(name, &s);
     moemap_error err = {0};
     char path[1024];
     mkdir(dir, 0777);
     snprintf(path, sizeof path, "%s/cluster.json", dir);
-    if (moemap_cluster_write(het, path, &err))
+    if (moemap_cluster_write(s.het, path, &err))
+        die(path, &err);
+    snprintf(path, sizeof path, "%s/loads.json", dir);
+    if (moemap_loads_write(s.ld, path, &err))
+        die(path, &err);
+    snprintf(path, sizeof path, "%s/drift_loads.json", dir);
+    if (moemap_loads_write(s.drift_to, path, &err))
         die(path, &err);
     static const char *const strategies[] = {"eplb", "gem", "vibe", "moemap"};
     for (int i = 0; i < 4; i++) {
-        moemap_placement *p = place(law, het, strategies[i]);
+        moemap_placement *p = place(s.ld, s.het, strategies[i]);
         snprintf(path, sizeof path, "%s/%s.json", dir, strategies[i]);
         if (moemap_placement_write(p, path, &err))
             die(path, &err);
         moemap_placement_free(p);
     }
-    moemap_loads_free(law);
-    moemap_cluster_free(het);
+    setup_free(&s);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "speed";
-    double rate = argc > 2 ? atof(argv[2]) : 0, dur = argc > 3 ? atof(argv[3]) : 0;
+    const char *name = argc > 2 ? argv[2] : "dsv2lite";
+    double rate = argc > 3 ? atof(argv[3]) : 0, dur = argc > 4 ? atof(argv[4]) : 0;
     if (!strcmp(what, "speed"))
         return bench_speed();
     if (!strcmp(what, "strategies"))
-        return bench_strategies(rate > 0 ? rate : 8, dur > 0 ? dur : 600);
+        return bench_strategies(name, rate > 0 ? rate : 8, dur > 0 ? dur : 600);
     if (!strcmp(what, "drift"))
-        return bench_drift(rate > 0 ? rate : 8, dur > 0 ? dur : 900);
-    if (!strcmp(what, "write") && argc > 2)
-        return bench_write(argv[2]);
-    fprintf(stderr, "usage: bench_sim speed | strategies [RATE_SCALE DURATION] | drift "
-                    "[RATE_SCALE DURATION] | write DIR\n");
+        return bench_drift(name, rate > 0 ? rate : 8, dur > 0 ? dur : 900);
+    if (!strcmp(what, "write") && argc > 3)
+        return bench_write(name, argv[3]);
+    fprintf(stderr, "usage: bench_sim speed | strategies SETUP [RATE_SCALE DURATION] | drift "
+                    "SETUP [RATE_SCALE DURATION] | write SETUP DIR   (SETUP: dsv2lite, dsv3)\n");
     return 2;
 }

@@ -140,10 +140,10 @@ static void print_table(moemap_sim_result **res, char labels[][96], int n,
                r->goodput_rps, r->throughput_tps, idle, r->migration_bytes / 1e9,
                r->migration_stall_s);
     }
-    printf("(%ld requests over %.0f s; SLO: TTFT <= %g ms and TPOT <= %g ms; idle%% = GPU "
-           "time waiting at layer barriers)\n",
-           n > 0 ? res[0]->requests : 0, n > 0 ? res[0]->sim_time_s : 0, sp->slo_ttft_s * 1e3,
-           sp->slo_tpot_s * 1e3);
+    printf("(%ld requests over %.0f s, %.0f tokens per iteration; SLO: TTFT <= %g ms and "
+           "TPOT <= %g ms; idle%% = GPU time waiting at layer barriers)\n",
+           n > 0 ? res[0]->requests : 0, n > 0 ? res[0]->sim_time_s : 0,
+           n > 0 ? res[0]->mean_iteration_tokens : 0, sp->slo_ttft_s * 1e3, sp->slo_tpot_s * 1e3);
 }
 
 static int write_json(moemap_sim_result **res, char labels[][96], int n, int ts,

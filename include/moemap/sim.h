@@ -160,6 +160,8 @@ typedef struct moemap_sim_result {
     double throughput_rps;     /* completed requests per second */
     double throughput_tps;     /* output tokens per second */
     double mean_iteration_ms;
+    double mean_iteration_tokens; /* tokens per iteration: the engine's operating point,
+                                     the batch size placements should be profiled at */
     double moe_share;          /* fraction of busy time in the MoE part */
     int num_gpus;
     double *gpu_idle_s;        /* [num_gpus] time spent waiting at layer barriers */

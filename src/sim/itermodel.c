@@ -463,6 +463,7 @@ void itermodel_eval(itermodel *im, const sim_batch *b, moemap_rng *rng, double *
             /* Out of memory for the table: this iteration's MoE time is unknown; count it
              * as zero rather than crash (the result states the iteration count). */
             out->time_s = t;
+            out->tokens = b->tokens;
             out->moe_s = out->moe_mean_s = 0;
             out->batch = im->batch_ids[bi];
             out->scale = (double)b->tokens / ld->batch_tokens[out->batch];
@@ -496,6 +497,7 @@ void itermodel_eval(itermodel *im, const sim_batch *b, moemap_rng *rng, double *
     const moemap_cluster *c = im->cluster;
     double comm = im->L > 0 ? 2.0 * (im->L * c->latency_us * 1e-6 + scale * im->comm[bi]) : 0;
     out->time_s = t + comm + moe;
+    out->tokens = b->tokens;
     out->moe_s = moe;
     out->moe_mean_s = moe_mean;
     out->batch = im->batch_ids[bi];

@@ -33,7 +33,7 @@ struct metrics {
     moemap_sim_marker *markers;
     int nmark, capmark;
     long last_tokens_out;
-    double busy_s, moe_s;
+    double busy_s, moe_s, tokens;
     long oom;               /* allocation failures while recording (reported) */
 };
 
@@ -122,6 +122,7 @@ void metrics_iteration(metrics *m, double t_end, const sim_iter *it, long tokens
 {
     int k = bucket_of(m, t_end);
     m->busy_s += it->time_s;
+    m->tokens += it->tokens;
     m->moe_s += it->moe_s;
     if (ts_reach(m, k) != 0) {
         m->oom++;
@@ -245,6 +246,7 @@ int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
     r->throughput_rps = done / span;
     r->throughput_tps = out_tokens / span;
     r->mean_iteration_ms = iterations > 0 ? m->busy_s / iterations * 1e3 : 0;
+    r->mean_iteration_tokens = iterations > 0 ? m->tokens / iterations : 0;
     r->moe_share = m->busy_s > 0 ? m->moe_s / m->busy_s : 0;
     r->num_gpus = m->G;
     memcpy(r->gpu_idle_s, m->idle, (size_t)m->G * sizeof(double));
@@ -321,6 +323,7 @@ char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int 
     json_object_set_new(o, "throughput_rps", num(r->throughput_rps, 4));
     json_object_set_new(o, "throughput_tps", num(r->throughput_tps, 2));
     json_object_set_new(o, "mean_iteration_ms", num(r->mean_iteration_ms, 4));
+    json_object_set_new(o, "mean_iteration_tokens", num(r->mean_iteration_tokens, 2));
     json_object_set_new(o, "moe_share", num(r->moe_share, 4));
     json_t *idle = json_array();
     for (int g = 0; g < r->num_gpus; g++)

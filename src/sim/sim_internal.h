@@ -27,6 +27,7 @@ typedef struct sim_iter {
     double moe_mean_s;   /* sum over layers of the mean alive GPU's MoE time */
     int batch;           /* workload batch sampled */
     double scale;        /* tokens / that batch's tokens */
+    long tokens;         /* tokens of the iteration */
 } sim_iter;
 
 typedef struct itermodel itermodel;
