@@ -24,6 +24,7 @@ typedef struct exact_report {
     exact_status status;
     double objective_us;  /* MIP objective: mean over batches of the modelled straggler */
     double bound_us;      /* best proven lower bound on the MIP objective */
+    double start_us;      /* MIP objective of the best heuristic start (0: none) */
     double seconds;       /* solver wall time */
     int convex;           /* 1: every GPU curve is convex on n > 0, so the MIP cost equals
                              the cost model exactly; 0: the MIP used each curve's convex

@@ -10,6 +10,7 @@
  *   y_egb >= alpha_k x_eg + beta_k c_eb s_eg   for every line k of GPU g's minorant,
  *                                              for every (e, b) with c_eb > 0
  *   T_b >= sum_e y_egb                         for every g, b
+ *   T_b >= LB_b                                (the batch's lower bound, eval/bound.c)
  *   minimise (1/B) sum_b T_b                   (mean straggler time over the batches)
  * The cost model charges f_g(n) for a replica with n > 0 tokens: a floor (the weight
  * read) for any n > 0, then the curve. On n > 0, f_g is written as the maximum of lines
@@ -29,6 +30,8 @@
  * are serialised (one mutex) and each call frees GLPK's per-thread environment.
  */
 #include "exact_mip.h"
+
+#include "moemap/eval.h"
 
 #include <math.h>
 #include <string.h>
@@ -230,9 +233,9 @@ static int try_start(mip *m, place_layer_fn fn, double *x, moemap_error *err)
 {
     place_result r = {0};
     moemap_error scratch = {0};
-    /* The heuristics get a tenth of the budget between them, at most 1 s each. */
+    /* Each heuristic gets a tenth of the budget, at most 1 s (moemap's default). */
     place_problem pb = *m->pb;
-    pb.time_budget_s = fmin(0.5 * 0.1 * (pb.time_budget_s > 0 ? pb.time_budget_s : 60.0), 1.0);
+    pb.time_budget_s = fmin(0.1 * (pb.time_budget_s > 0 ? pb.time_budget_s : 60.0), 1.0);
     int rc = fn(&pb, &r, &scratch);
     if (rc == MOEMAP_ENOMEM) {
         moemap_free(r.reps);
@@ -266,10 +269,18 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
             glp_set_col_kind(lp, XCOL(m, e, g), GLP_BV);
             glp_set_col_bnds(lp, SCOL(m, e, g), GLP_DB, 0.0, 1.0);
         }
+    /* T_b >= the batch's lower bound (eval/bound.c): valid for every placement, and it
+     * lifts the LP relaxation, which otherwise spreads the work perfectly. */
+    moemap_bound *bd = NULL;
+    moemap_error scratch = {0};
+    if (moemap_bound_create(pb->cluster, pb->params ? pb->params->slots : 0, &bd, &scratch))
+        bd = NULL; /* without it the MIP is still right, only slower */
     for (int b = 0; b < B; b++) {
-        glp_set_col_bnds(lp, TCOL(m, b), GLP_LO, 0.0, 0.0);
+        double lb = bd ? moemap_bound_layer_batch(bd, pb->counts + (size_t)b * E, E) : 0.0;
+        glp_set_col_bnds(lp, TCOL(m, b), GLP_LO, isfinite(lb) && lb > 0 ? lb : 0.0, 0.0);
         glp_set_obj_coef(lp, TCOL(m, b), 1.0 / B);
     }
+    moemap_bound_free(bd);
     int ny = 0;
     for (size_t i = 0; i < (size_t)E * G * B; i++) {
         int e = (int)(i / ((size_t)G * B)), b = (int)(i % (size_t)B);
@@ -370,6 +381,7 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
         return rc;
     }
 
+    rep->start_us = m->start ? m->start_obj : 0.0;
     double budget = pb->time_budget_s > 0 ? pb->time_budget_s : 60.0;
     double t0 = now_s();
     glp_smcp smcp;
@@ -385,6 +397,10 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
     iocp.cb_info = m;
     iocp.br_tech = GLP_BR_DTH;
     iocp.bt_tech = GLP_BT_BLB;
+    iocp.mir_cuts = GLP_ON;
+    iocp.gmi_cuts = GLP_ON;
+    iocp.cov_cuts = GLP_ON;
+    iocp.clq_cuts = GLP_ON;
     double left = budget - (now_s() - t0);
     iocp.tm_lim = (int)fmin(fmax(left, 0.001) * 1000.0, 2e9);
     m->bound = -INFINITY;
@@ -480,6 +496,7 @@ int exact_solve(const place_problem *pb, place_result *out, exact_report *rep,
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "exact: out of memory");
     } else {
         pthread_mutex_lock(&glpk_lock);
+        glp_term_out(GLP_OFF); /* some cut generators print despite msg_lev */
         rc = build_and_solve(m, out, rep, err);
         glp_free_env(); /* GLPK keeps per-thread state; the driver's threads come and go */
         pthread_mutex_unlock(&glpk_lock);
