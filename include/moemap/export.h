@@ -81,7 +81,7 @@ moemap_import_params moemap_import_default_params(void);
 
 /* Parses an export from a buffer (fuzz targets) or a file into a placement with equal
  * shares per replica. `name` stands for the file name in messages. Errors name the JSON
- * path ("x.json: phy2log[3][17]: expert 70 >= 64 experts"). */
+ * path ("x.json: phy2log[3][17]: expert 70 outside 0..63"). */
 int moemap_export_parse(moemap_export_format fmt, const char *buf, size_t len,
                         const char *name, const moemap_import_params *params,
                         moemap_placement **out, moemap_error *err);
