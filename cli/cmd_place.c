@@ -49,6 +49,8 @@ static void usage(FILE *f)
             "output:\n"
             "  -o, --out P.json        the placement\n"
             "  --export FMT=FILE       also write sglang, vllm or moemap format; repeatable\n"
+            "  --approximate-exports   equalise shares / pad slots where SGLang or vLLM\n"
+            "                          cannot express the placement (else: an error)\n"
             "  -h, --help\n");
 }
 
@@ -73,7 +75,7 @@ int cmd_place(int argc, char **argv)
     const char *cmd = "place";
     enum {
         O_FORMAT = 256, O_BATCH, O_SLOTS, O_SEED, O_TAIL, O_TIME, O_GROUPS, O_PREV, O_MOVES,
-        O_MCOST, O_PLAN, O_MODEL, O_EXPORT
+        O_MCOST, O_PLAN, O_MODEL, O_EXPORT, O_APPROX
     };
     static const struct option opts[] = {
         {"loads", required_argument, 0, 'l'},
@@ -93,13 +95,14 @@ int cmd_place(int argc, char **argv)
         {"plan", required_argument, 0, O_PLAN},
         {"model", required_argument, 0, O_MODEL},
         {"export", required_argument, 0, O_EXPORT},
+        {"approximate-exports", no_argument, 0, O_APPROX},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *loads_path = NULL, *cluster_path = NULL, *out_path = NULL, *prev_path = NULL;
     const char *plan_path = NULL, *model_name = NULL;
     const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
-    int nexp = 0, time_given = 0;
+    int nexp = 0, time_given = 0, approximate = 0;
     moemap_read_params rp = moemap_read_default_params();
     moemap_place_params pp = moemap_place_default_params();
     long v;
@@ -174,6 +177,7 @@ int cmd_place(int argc, char **argv)
             nexp++;
             break;
         }
+        case O_APPROX: approximate = 1; break;
         case 'h': usage(stdout); return 0;
         case ':': return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -231,6 +235,7 @@ int cmd_place(int argc, char **argv)
         goto out;
     moemap_export_params xp = moemap_export_default_params();
     xp.model = model;
+    xp.approximate = approximate;
     for (int i = 0; i < nexp; i++) {
         moemap_export_info info;
         if (moemap_export_write(p, (moemap_export_format)fmts[i], &xp, exp_file[i], &info,
@@ -238,6 +243,9 @@ int cmd_place(int argc, char **argv)
             moemap_error_prefix(&err, "--export %s", exp_fmt[i]);
             goto out;
         }
+        if (info.approximated)
+            fprintf(stderr, "moemap place: --export %s: approximated: %s\n", exp_fmt[i],
+                    info.note);
     }
     if (plan_path) {
         if (moemap_migration_plan_create(prev, p, pp.expert_bytes, &plan, &err) != 0 ||
