@@ -50,6 +50,36 @@ static int read_layers(const json_t *arr, const char *name, int **ids_out, int *
     return 0;
 }
 
+/* Checks that each batch is an object with "counts" of nl rows of `experts` entries. */
+static int check_shapes(const json_t *batches, int nl, long experts, const char *name,
+                        moemap_error *err)
+{
+    char where[96];
+    for (size_t b = 0; b < json_array_size(batches); b++) {
+        const json_t *bo = json_array_get(batches, b);
+        snprintf(where, sizeof where, "%s: batches[%zu]", name, b);
+        if (!json_is_object(bo))
+            return moemap_error_set(err, MOEMAP_EPARSE, "%s: expected an object", where);
+        const json_t *counts = mm_json_get_array(bo, "counts", where, err);
+        if (!counts)
+            return err ? err->code : MOEMAP_EPARSE;
+        if (json_array_size(counts) != (size_t)nl)
+            return moemap_error_set(err, MOEMAP_EPARSE,
+                                    "%s.counts: %zu rows, expected one per layer (%d)", where,
+                                    json_array_size(counts), nl);
+        for (int l = 0; l < nl; l++) {
+            const json_t *row = json_array_get(counts, (size_t)l);
+            if (!json_is_array(row) || json_array_size(row) != (size_t)experts)
+                return moemap_error_set(
+                    err, MOEMAP_EPARSE,
+                    "%s.counts[%d]: expected an array of %ld counts (one per expert), got %s%zu",
+                    where, l, experts, json_is_array(row) ? "" : "not an array, ",
+                    json_is_array(row) ? json_array_size(row) : (size_t)0);
+        }
+    }
+    return 0;
+}
+
 int mm_loads_from_json(const json_t *root, const char *name, moemap_loads **out,
                        moemap_error *err)
 {
@@ -83,6 +113,13 @@ int mm_loads_from_json(const json_t *root, const char *name, moemap_loads **out,
     rc = read_layers(layers, name, &ids, &nl, err);
     if (rc)
         return rc;
+    /* Every batch's shape is checked before allocating, so the allocation is bounded
+     * by the number of values actually in the file (a tiny file cannot claim GiBs). */
+    rc = check_shapes(batches, nl, experts, name, err);
+    if (rc) {
+        moemap_free(ids);
+        return rc;
+    }
     moemap_loads *ld;
     rc = moemap_loads_create((int)experts, (int)top_k, nl, (int)nb, &ld, err);
     if (rc) {
