@@ -60,10 +60,10 @@ profile() {
 profile "$KIND-deepseek-v3" --model deepseek-v3
 [ "$MODE" = quick ] && exit 0
 profile "$KIND-deepseek-v3-run2" --model deepseek-v3
-# More repeats over more rounds: does run-to-run agreement improve on a GPU whose clock
-# moves with its power limit?
-profile "$KIND-deepseek-v3-long" --model deepseek-v3 --repeats 200 --rounds 20
-profile "$KIND-deepseek-v3-long-run2" --model deepseek-v3 --repeats 200 --rounds 20
+profile "$KIND-deepseek-v3-run3" --model deepseek-v3
+# The earlier default (50 repeats in 5 rounds), for comparison of run-to-run agreement.
+profile "$KIND-deepseek-v3-short" --model deepseek-v3 --repeats 50 --rounds 5
+profile "$KIND-deepseek-v3-short-run2" --model deepseek-v3 --repeats 50 --rounds 5
 profile "$KIND-sm66-deepseek-v3" --model deepseek-v3 --sm-limit 0=66
 profile "$KIND-sm96-deepseek-v3" --model deepseek-v3 --sm-limit 0=96
 profile "$KIND-mixtral-8x7b" --model mixtral-8x7b
@@ -76,19 +76,23 @@ res, kind = sys.argv[1], sys.argv[2]
 def load(n):
     p = os.path.join(res, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
+def curve(c, g=0):
+    d = c["gpus"][g]["curve"]
+    return dict(zip(d["tokens"], d["us"]))
 def pts(c, g=0):
     d = c["source"]["gpus"][g]["points"]
     return dict(zip(d["tokens"], d["median_us"]))
-for first, second in (("deepseek-v3", "deepseek-v3-run2"),
-                      ("deepseek-v3-long", "deepseek-v3-long-run2")):
+for first, second in (("deepseek-v3", "deepseek-v3-run2"), ("deepseek-v3-run2", "deepseek-v3-run3"),
+                      ("deepseek-v3-short", "deepseek-v3-short-run2")):
     a, b = load(kind + "-" + first), load(kind + "-" + second)
     if a and b:
-        pa, pb = pts(a), pts(b)
-        diffs = {t: abs(pa[t] - pb[t]) / pa[t] for t in pa if t in pb}
-        worst = max(diffs, key=diffs.get)
-        print("run-to-run %s: max |diff| %.2f%% at %d tokens; median %.2f%%; >3%%: %d of %d" % (
-            first, 100 * diffs[worst], worst, 100 * sorted(diffs.values())[len(diffs) // 2],
-            sum(d > 0.03 for d in diffs.values()), len(diffs)))
+        for what, pa, pb in (("medians", pts(a), pts(b)), ("curves", curve(a), curve(b))):
+            diffs = {t: abs(pa[t] - pb[t]) / pa[t] for t in pa if t in pb}
+            worst = max(diffs, key=diffs.get)
+            print("run-to-run %s vs %s, %s: max |diff| %.2f%% at %d tokens; median %.2f%%; "
+                  ">3%%: %d of %d" % (first, second, what, 100 * diffs[worst], worst,
+                  100 * sorted(diffs.values())[len(diffs) // 2],
+                  sum(d > 0.03 for d in diffs.values()), len(diffs)))
 a = load(kind + "-deepseek-v3")
 for lim in ("sm66", "sm96"):
     c = load(kind + "-%s-deepseek-v3" % lim)
@@ -97,7 +101,8 @@ for lim in ("sm66", "sm96"):
         sm = c["gpus"][0].get("sm_limit")
         print("%s (%s SMs): " % (lim, sm) + ", ".join("%d: %.2fx" % (t, pl[t] / pf[t])
               for t in (1, 64, 256, 1024, 4096, 16384) if t in pl and t in pf))
-for n in ("deepseek-v3", "deepseek-v3-run2", "deepseek-v3-long", "deepseek-v3-long-run2",
+for n in ("deepseek-v3", "deepseek-v3-run2", "deepseek-v3-run3", "deepseek-v3-short",
+          "deepseek-v3-short-run2",
           "sm66-deepseek-v3", "sm96-deepseek-v3",
           "mixtral-8x7b", "qwen3-30b-a3b"):
     c = load(kind + "-" + n)

@@ -22,7 +22,7 @@
 #define MAX_CANDIDATES 16
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define TUNE_REPS 4
-#define TUNE_ROUNDS 3
+#define TUNE_ROUNDS 5
 
 typedef struct gemm {
     cublasLtMatrixLayout_t a, b, c;
@@ -308,15 +308,16 @@ static int check_tokens(const moemap_expert_ffn *f, int tokens, moemap_error *er
 
 /* Times every candidate of one GEMM and keeps the fastest. The candidates are timed in
  * TUNE_ROUNDS interleaved rounds (TUNE_REPS runs each over rotating weight sets) and each
- * scores its best round: a GPU near its power limit changes clock from one millisecond to
- * the next, and timing each candidate once in turn would let that drift pick the winner
- * (seen on an H200: two profiles picked different algorithms at 4096 tokens, 5% apart).
+ * scores the median of its rounds: a GPU near its power limit changes clock from one
+ * millisecond to the next, and timing each candidate once in turn (or keeping its luckiest
+ * round) would let that drift pick the winner (seen on an H200: two profiles picked
+ * different algorithms at 3072 and 4096 tokens, 4-5% apart).
  * `b` is the GEMM's input, `c` its output. */
 static int tune_gemm(moemap_expert_ffn *f, gemm *g, int nsets, const void *const *w,
                      const void *b, void *c, int *ncand, moemap_error *err)
 {
     cublasLtMatmulHeuristicResult_t res[MAX_CANDIDATES];
-    float score[MAX_CANDIDATES];
+    float score[MAX_CANDIDATES], round_ms[MAX_CANDIDATES][TUNE_ROUNDS];
     int runs[MAX_CANDIDATES];
     int n, rc;
     if ((rc = candidates(f, g, res, &n, err)))
@@ -328,7 +329,7 @@ static int tune_gemm(moemap_expert_ffn *f, gemm *g, int nsets, const void *const
         runs[k] = cublasLtMatmul(f->lt, f->desc, &alpha, w[0], g->a, b, g->b, &beta, c, g->c, c,
                                  g->c, &res[k].algo, f->ws, WORKSPACE_BYTES,
                                  f->stream) == CUBLAS_STATUS_SUCCESS;
-        score[k] = -1;
+        score[k] = 0;
     }
     long rot = 1;
     for (int round = 0; round < TUNE_ROUNDS; round++)
@@ -343,9 +344,21 @@ static int tune_gemm(moemap_expert_ffn *f, gemm *g, int nsets, const void *const
             MM_CUDA_CHECK(cudaEventSynchronize(f->ev1), err);
             float ms = 0;
             MM_CUDA_CHECK(cudaEventElapsedTime(&ms, f->ev0, f->ev1), err);
-            if (score[k] < 0 || ms < score[k])
-                score[k] = ms;
+            round_ms[k][round] = ms;
         }
+    for (int k = 0; k < n; k++) {
+        if (!runs[k])
+            continue;
+        /* Median of the rounds (insertion sort of a handful of values). */
+        float *v = round_ms[k];
+        for (int i = 1; i < TUNE_ROUNDS; i++)
+            for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+                float t = v[j];
+                v[j] = v[j - 1];
+                v[j - 1] = t;
+            }
+        score[k] = v[TUNE_ROUNDS / 2];
+    }
     int best = -1;
     for (int k = 0; k < n; k++)
         if (runs[k] && (best < 0 || score[k] < score[best]))

@@ -19,8 +19,8 @@ static inline void mm_profile_params_default(moemap_profile_params *p)
     memset(p, 0, sizeof *p);
     p->dtype = "bf16";
     p->max_tokens = 16384;
-    p->repeats = 50;
-    p->rounds = 5;
+    p->repeats = 200;
+    p->rounds = 20;
     p->warmup = 2;
     p->seed = 20261122;
 }
