@@ -201,6 +201,9 @@ TEST(rejects_bad_profiles)
                "gpus[1].id: duplicate GPU id 0");
     expect_bad(HEAD EXPERT BASE "\"gpus\": [" GPU0 ", {\"id\": 2, \"node\": 0, \"slots\": 1, "
                "\"speed\": 1}], " NET "}", MOEMAP_EINVAL, "id 1 is missing");
+    expect_bad(HEAD EXPERT BASE "\"gpus\": [{\"id\": 2, \"node\": 0, \"slots\": 1, "
+               "\"speed\": 1}, " GPU0 "], " NET "}", MOEMAP_EINVAL,
+               "gpus[0].id: 2 but the file lists 2 GPUs (ids must be 0..1; id 1 is missing)");
     expect_bad(HEAD EXPERT BASE "\"gpus\": [{\"node\": 0, \"slots\": 1, \"speed\": 1}], " NET
                "}", MOEMAP_EPARSE, "gpus[0]: missing field \"id\"");
     /* A GPU with neither its own curve nor a base curve. */

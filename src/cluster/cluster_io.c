@@ -87,10 +87,29 @@ static int get_string(const json_t *obj, const char *key, const char *where, int
     return 0;
 }
 
+/* The smallest id in 0..n-1 that no entry of gpus names (n when none is missing). */
+static int first_missing_id(const json_t *gpus, int n)
+{
+    char *named = moemap_calloc((size_t)n, 1);
+    if (!named)
+        return n;
+    for (size_t k = 0; k < json_array_size(gpus); k++) {
+        json_t *v = json_object_get(json_array_get(gpus, k), "id");
+        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < n)
+            named[json_integer_value(v)] = 1;
+    }
+    int id = 0;
+    while (id < n && named[id])
+        id++;
+    moemap_free(named);
+    return id;
+}
+
 /* Reads gpus[k] into the GPU slot its id names; seen[] catches duplicates. */
-static int read_gpu(const json_t *v, size_t k, moemap_cluster *c, char *seen,
+static int read_gpu(const json_t *gpus, size_t k, moemap_cluster *c, char *seen,
                     const char *name, moemap_error *err)
 {
+    const json_t *v = json_array_get(gpus, k);
     char where[128], w[160];
     snprintf(where, sizeof where, "%s: gpus[%zu]", name, k);
     if (!json_is_object(v))
@@ -100,9 +119,11 @@ static int read_gpu(const json_t *v, size_t k, moemap_cluster *c, char *seen,
     if (rc)
         return rc;
     if (id >= c->num_gpus) {
-        int missing = 0;
-        while (missing < c->num_gpus && seen[missing])
-            missing++;
+        int missing = first_missing_id(gpus, c->num_gpus);
+        if (missing == c->num_gpus) /* only when out of memory */
+            return moemap_error_set(err, MOEMAP_EINVAL, "%s.id: %ld but the file lists %d "
+                                    "GPUs (ids must be 0..%d)", where, id, c->num_gpus,
+                                    c->num_gpus - 1);
         return moemap_error_set(err, MOEMAP_EINVAL, "%s.id: %ld but the file lists %d GPUs "
                                 "(ids must be 0..%d; id %d is missing)", where, id,
                                 c->num_gpus, c->num_gpus - 1, missing);
@@ -199,7 +220,7 @@ static int parse_root(const json_t *root, const char *name, moemap_cluster **out
         rc = read_curve(base, where, &c->base, err);
     }
     for (size_t k = 0; k < ng && !rc; k++)
-        rc = read_gpu(json_array_get(gpus, k), k, c, seen, name, err);
+        rc = read_gpu(gpus, k, c, seen, name, err);
     json_t *net = rc ? NULL : mm_json_get_object(root, "network", name, err);
     if (!rc && !net)
         rc = err ? err->code : MOEMAP_EPARSE;
