@@ -73,7 +73,9 @@ static int add_input(rp_page *page, const char *what, const char *path,
     int rc;
     switch (kind) {
     case 0: rc = rp_add_stats(page, root, path, p->loads_path == NULL, err); break;
-    case 1: rc = rp_add_eval(page, root, path, p->layer, err); break;
+    case 1:
+        rc = rp_add_eval(page, root, path, p->layer, p->loads_path, p->cluster_path, err);
+        break;
     case 3: rc = rp_add_simulate(page, root, path, err); break;
     default: rc = rp_add_timeseries(page, root, path, err); break;
     }

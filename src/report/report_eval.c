@@ -27,6 +27,8 @@ typedef struct strat {
     int num_straggler;
     int summed;                        /* per-batch times are sums over the MoE layers */
     const json_t *layers;              /* per-layer array, or NULL */
+    double *gpu;                       /* per-GPU time of the layer shown, or NULL */
+    int ngpu;
     const json_t *entry;
 } strat;
 
@@ -126,25 +128,23 @@ static void add_table(rp_page *page, const strat *s, int ns)
 }
 
 /* Per-GPU time bars, one panel per strategy, the straggler GPU in red. */
-static int add_gpu_bars(rp_page *page, const strat *s, int ns, int layer, const char *path,
+static int add_gpu_bars(rp_page *page, const strat *s, int ns, int lid, const char *path,
                         moemap_error *err)
 {
     double *t[MAX_STRATEGIES] = {0};
-    int n[MAX_STRATEGIES] = {0}, with = 0, rc = 0, lid = layer;
-    char where[300];
-    /* The layer: the one asked for, else the first layer of the first strategy; then the
-     * same layer id for every strategy. */
-    for (int i = 0; i < ns && !rc; i++) {
-        rp_fmt(where, sizeof where, "%s: strategies[%d]", path, i);
-        rc = gpu_times(&s[i], lid, where, &t[i], &n[i], &lid, err);
+    int n[MAX_STRATEGIES] = {0}, with = 0, rc = 0;
+    for (int i = 0; i < ns; i++) {
+        t[i] = s[i].gpu;
+        n[i] = s[i].ngpu;
         with += t[i] != NULL;
     }
-    if (!rc && with == 0) {
+    if (with == 0) {
         rp_page_missing(page, "Per-GPU time per strategy",
-                        layer >= 0 ? "the eval file has no per-GPU times for that layer"
-                                   : "the eval file has no per-layer per-GPU times");
+                        "the eval file has no per-GPU times; give --loads and --cluster to "
+                        "compute them from its placement files");
+        return 0;
     }
-    if (!rc && with > 0) {
+    {
         double ymax = 0;
         for (int i = 0; i < ns; i++)
             for (int g = 0; g < n[i]; g++)
@@ -152,10 +152,8 @@ static int add_gpu_bars(rp_page *page, const strat *s, int ns, int layer, const 
                     ymax = t[i][g];
         rp_item *it = rp_page_add(page, RP_ITEM_CHART, "gpu-bars",
                                   "Per-GPU MoE time of one layer under each strategy");
-        if (!it) {
-            rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
-            goto done;
-        }
+        if (!it)
+            return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
         int rows = (with + 1) / 2;
         it->height = 60 + 230 * rows;
         rp_buf_printf(&it->caption,
@@ -205,9 +203,6 @@ static int add_gpu_bars(rp_page *page, const strat *s, int ns, int layer, const 
         }
         rp_buf_printf(b, "unset multiplot\n");
     }
-done:
-    for (int i = 0; i < ns; i++)
-        moemap_free(t[i]);
     return rc;
 }
 
@@ -219,7 +214,8 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
         with += s[i].num_straggler > 0;
     if (with == 0) {
         rp_page_missing(page, "Straggler time CDF",
-                        "the eval file has no per-batch straggler times");
+                        "the eval file has no per-batch times; give --loads and --cluster to "
+                        "compute them from its placement files");
         return 0;
     }
     rp_item *it = rp_page_add(page, RP_ITEM_CHART, "straggler-cdf",
@@ -265,8 +261,49 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
     return 0;
 }
 
+/* The layer to show when none is asked for: where the strategies differ most (largest
+ * spread of their per-layer mean straggler time), else the first one listed. */
+static int pick_layer(const strat *s, int ns, const char *path, moemap_error *err)
+{
+    int best = -1;
+    double best_spread = -1;
+    const json_t *ref = NULL;
+    for (int i = 0; i < ns && !ref; i++)
+        ref = s[i].layers;
+    for (size_t k = 0; ref && k < json_array_size(ref); k++) {
+        long id = -1;
+        char w[300];
+        rp_fmt(w, sizeof w, "%s: layers[%zu]", path, k);
+        if (mm_json_get_int_opt(json_array_get(ref, k), "layer", w, 0, 1000000, &id, err))
+            return err && err->code ? err->code : MOEMAP_EPARSE;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < ns; i++) {
+            for (size_t j = 0; s[i].layers && j < json_array_size(s[i].layers); j++) {
+                const json_t *lj = json_array_get(s[i].layers, j);
+                json_t *lid = json_object_get(lj, "layer");
+                double m = NAN;
+                if (!json_is_integer(lid) || json_integer_value(lid) != id)
+                    continue;
+                if (rp_json_num_any(lj, RP_K_MEAN, w, &m, err) < 0)
+                    return err && err->code ? err->code : MOEMAP_EPARSE;
+                if (m < lo)
+                    lo = m;
+                if (m > hi)
+                    hi = m;
+            }
+        }
+        if (id >= 0 && best < 0)
+            best = (int)id;
+        if (id >= 0 && hi > lo && hi - lo > best_spread) {
+            best_spread = hi - lo;
+            best = (int)id;
+        }
+    }
+    return best;
+}
+
 int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
-                moemap_error *err)
+                const char *loads_path, const char *cluster_path, moemap_error *err)
 {
     json_t *arr = rp_json_any(root, RP_K_STRATS);
     if (!json_is_array(arr))
@@ -318,13 +355,60 @@ int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
         }
         s[i].layers = ls;
     }
+    int lid = layer;
+    if (!rc && lid < 0) {
+        lid = pick_layer(s, ns, path, err);
+        if (lid < -1)
+            rc = lid;
+    }
+    int missing = 0;
+    for (int i = 0; i < ns && !rc; i++) {
+        rp_fmt(where, sizeof where, "%s: strategies[%d]", path, i);
+        int got = lid;
+        rc = gpu_times(&s[i], lid, where, &s[i].gpu, &s[i].ngpu, &got, err);
+        if (lid < 0 && s[i].gpu)
+            lid = got;
+        missing |= !s[i].gpu || !s[i].num_straggler;
+    }
+    /* eval --json keeps summaries: recompute what the charts need from the placements. */
+    if (!rc && missing && loads_path && cluster_path && lid >= 0) {
+        rp_recompute *r = NULL;
+        rc = rp_recompute_open(loads_path, cluster_path, path, &r, err);
+        for (int i = 0; i < ns && !rc; i++) {
+            const char *file = json_string_value(json_object_get(s[i].entry, "file"));
+            if (!file || (s[i].gpu && s[i].num_straggler))
+                continue;
+            double *bt = NULL, *gt = NULL;
+            int nb = 0, ng = 0;
+            rc = rp_recompute_strategy(r, file, lid, &bt, &nb, &gt, &ng, err);
+            if (rc)
+                break;
+            if (!s[i].num_straggler) {
+                moemap_free(s[i].straggler);
+                s[i].straggler = bt;
+                s[i].num_straggler = nb;
+                s[i].summed = 1;
+            } else {
+                moemap_free(bt);
+            }
+            if (!s[i].gpu) {
+                s[i].gpu = gt;
+                s[i].ngpu = ng;
+            } else {
+                moemap_free(gt);
+            }
+        }
+        rp_recompute_close(r);
+    }
     if (!rc) {
         add_table(page, s, ns);
-        rc = add_gpu_bars(page, s, ns, layer, path, err);
+        rc = add_gpu_bars(page, s, ns, lid, path, err);
     }
     if (!rc)
         rc = add_cdf(page, s, ns, path, err);
-    for (int i = 0; i < ns; i++)
+    for (int i = 0; i < ns; i++) {
         moemap_free(s[i].straggler);
+        moemap_free(s[i].gpu);
+    }
     return rc;
 }

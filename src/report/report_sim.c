@@ -204,10 +204,19 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
             const char *slash = eq ? strrchr(eq, '/') : NULL;
             if (is_event && slash)
                 rp_fmt(text, sizeof text, "%.*s%s", (int)(eq - lab + 1), lab, slash + 1);
-            else if (is_event || n == 1)
+            else if (is_event)
                 rp_fmt(text, sizeof text, "%s", lab);
-            else
-                rp_fmt(text, sizeof text, "%s: %s", label[i], lab);
+            else {
+                /* A recalibration's label explains itself at length; the chart keeps
+                 * the head ("moemap: 57 moves"), the table has the rest. */
+                int head = (int)strcspn(lab, ",(");
+                while (head > 0 && lab[head - 1] == ' ')
+                    head--;
+                if (n == 1)
+                    rp_fmt(text, sizeof text, "%.*s", head, lab);
+                else
+                    rp_fmt(text, sizeof text, "%s: %.*s", label[i], head, lab);
+            }
             int dup = 0;
             for (int j = 0; j < nm && is_event; j++)
                 dup |= mk[j].event && fabs(mk[j].t - tm) < 1e-9 && !strcmp(mk[j].label, text);
