@@ -36,6 +36,8 @@ typedef struct moemap_place_params {
                                    relative to previous (0: unlimited) */
     double move_cost_us_per_gb; /* > 0: objective pays this per GB of weights moved */
     double expert_bytes;        /* bytes of one expert (for move costs and memory) */
+    int no_predicted;           /* 1: do not record the predicted cost in the placement
+                                   (saves one evaluation pass; default 0) */
 } moemap_place_params;
 
 moemap_place_params moemap_place_default_params(void);
