@@ -42,7 +42,8 @@ static void usage(FILE *f)
             "                          every row back exactly once (small defaults: 256 tokens,\n"
             "                          2 layers, 2 iterations)\n"
             "  --compare               several placements (also implied by giving several)\n"
-            "  --json                  JSON output\n"
+            "  --json                  JSON output (moemap.run/v1) instead of the table\n"
+            "  -o, --out FILE          also write the JSON to FILE\n"
             "  -h, --help\n",
             d.layers, d.iterations, d.warmup, d.tokens_per_iter);
 }
@@ -176,7 +177,7 @@ static void print_table(char **paths, int np, moemap_exec_result **res, moemap_e
 int cmd_run(int argc, char **argv)
 {
     moemap_exec_params p = moemap_exec_default_params();
-    const char *model = NULL, *loads = NULL, *cluster_path = NULL;
+    const char *model = NULL, *loads = NULL, *cluster_path = NULL, *out_path = NULL;
     long v, batch_tokens = 0, hidden = 0, inter = 0;
     int json = 0, tokens_set = 0, iters_set = 0, layers_set = 0, warm_set = 0, rc;
     static const struct option opts[] = {
@@ -188,10 +189,11 @@ int cmd_run(int argc, char **argv)
         {"check", no_argument, NULL, 'C'},            {"compare", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},             {"hidden", required_argument, NULL, 'H'},
         {"intermediate", required_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
+        {"out", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0}};
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "m:l:c:b:n:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:l:c:b:n:t:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'l': loads = optarg; break;
@@ -232,6 +234,7 @@ int cmd_run(int argc, char **argv)
         case 'C': p.check = 1; break;
         case 'p': break; /* several placements are compared whether or not it is given */
         case 'j': json = 1; break;
+        case 'o': out_path = optarg; break;
         case 'H':
             if ((rc = cli_parse_long(CMD, "--hidden", optarg, 8, 1 << 20, &hidden)))
                 return rc;
@@ -313,7 +316,7 @@ int cmd_run(int argc, char **argv)
         for (int i = 0; i < np; i++)
             if (!check_passed(res[i]))
                 status = 1;
-    if (json) {
+    if (json || out_path) {
         json_t *root = json_object();
         json_object_set_new(root, "format", json_string("moemap.run/v1"));
         json_object_set_new(root, "gpus", json_integer(res[0]->num_gpus));
@@ -333,12 +336,14 @@ int cmd_run(int argc, char **argv)
         for (int i = 0; i < np; i++)
             json_array_append_new(arr, result_json(argv[optind + i], res[i], &sum[i]));
         json_object_set_new(root, "placements", arr);
-        if (mm_json_dump_file(root, "-", &err)) {
+        if ((json && mm_json_dump_file(root, "-", &err)) ||
+            (out_path && mm_json_dump_file(root, out_path, &err))) {
             json_decref(root);
             goto fail;
         }
         json_decref(root);
-    } else {
+    }
+    if (!json) {
         printf("moemap run: %d GPUs,", res[0]->num_gpus);
         for (int g = 0; g < res[0]->num_gpus; g++)
             printf(" %d=%s (%d SMs)%s", g, res[0]->device_names[g], res[0]->device_sms[g],

@@ -9,7 +9,14 @@
 #                                                the law task (for test_gpu_exec) and the
 #                                                first $PREP_LAYERS MoE layers of all four
 #                                                ESFT tasks concatenated (more tokens)
-#   there: scripts/bench-run.sh                  (carry .deps and .esft)
+#          (also: Open MPI's Debian packages in .mpi/ for the MPI mode, see below)
+#   there: scripts/bench-run.sh quick            environment, build, test_gpu_exec
+#          scripts/bench-run.sh [full]           + profile, place, check, compare
+#          scripts/bench-run.sh mpi              the comparison under mpirun -n 2, with the
+#                                                cluster and placements committed under
+#                                                bench/results/run/ (Open MPI from .mpi/
+#                                                when the machine has none)
+#          carry .deps and .esft (and .mpi)
 #
 # Knobs (environment): SM_LIMIT (96) for GPU 1, TOKENS per iteration (8192), LAYERS (8),
 # ITERS (8), WARMUP (2), SLOTS per GPU (36), MODEL (deepseek-v2-lite), GPUS (all visible).
@@ -49,24 +56,59 @@ TRACE=.esft/combined
 export MOEMAP_DATA=$PWD/.esft
 step() { echo; echo "=== $* ($(date -u +%T))" | tee -a "$LOG"; }
 
+MODE=${1:-full}
 step environment
 { nvidia-smi --query-gpu=index,name,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv
   nvidia-smi topo -m; nvcc --version | tail -1; cmake --version | head -1
   echo "mpirun: $(command -v mpirun || echo absent)"; uname -r; nproc; } 2>&1 | tee -a "$LOG"
 
-step build
 source scripts/device-deps.sh use
 set +e
+B=build-gpu/moemap
+if [ "$MODE" = mpi ]; then
+  R=bench/results/run
+  if ! command -v mpirun >/dev/null; then
+    mkdir -p /tmp/ompi && for f in .mpi/*.deb; do dpkg -x "$f" /tmp/ompi; done
+    P=/tmp/ompi/usr; L=$P/lib/x86_64-linux-gnu
+    export OPAL_PREFIX=$P PMIX_INSTALL_PREFIX=$P PATH=$P/bin:$PATH
+    export LD_LIBRARY_PATH=$L:$L/openmpi/lib:${LD_LIBRARY_PATH:-}
+    ln -sf mpirun.openmpi $P/bin/mpirun
+    MPIFLAGS=(-DMPI_C_HEADER_DIR=$L/openmpi/include -DMPI_C_LIB_NAMES=mpi
+              -DMPI_mpi_LIBRARY=$L/openmpi/lib/libmpi.so -DMPI_SKIP_COMPILER_WRAPPER=TRUE
+              "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$L -Wl,-rpath-link,$L/openmpi/lib")
+  fi
+  step "build with MPI"
+  { cmake -S . -B build-gpu-mpi -DMOEMAP_CUDA=ON -DMOEMAP_MPI=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+      -DCMAKE_BUILD_TYPE=Release "${MPIFLAGS[@]}" &&
+    cmake --build build-gpu-mpi -j32 --target moemap_cli; } > "$W/build-mpi.txt" 2>&1 ||
+    { tail -30 "$W/build-mpi.txt"; exit 1; }
+  grep "moemap:" "$W/build-mpi.txt" | tee -a "$LOG"
+  step "mpirun -n 2 moemap run (MPI bootstrap)"
+  mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
+    -x LD_LIBRARY_PATH build-gpu-mpi/moemap run --model "$MODEL" --loads "$TRACE" \
+    --cluster $R/cluster.json --batch-tokens "$T" --tokens-per-iter "$T" --layers "$LAYERS" \
+    --iterations "$ITERS" --warmup "$WARM" --sm-limit 1="$SM" --out "$W/run-mpi.json" \
+    --compare $R/eplb.json $R/moemap.json 2>&1 | grep -v "mca_base_component\|help file\|help-" |
+    tee -a "$LOG"
+  step "mpirun -n 2 moemap run --check"
+  mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
+    -x LD_LIBRARY_PATH build-gpu-mpi/moemap run --check --model "$MODEL" --loads "$TRACE" \
+    --tokens-per-iter 128 --iterations 1 --layers 2 --sm-limit 1="$SM" \
+    $R/eplb.json $R/moemap.json 2>&1 | grep -v "mca_base_component\|help file\|help-" |
+    tee -a "$LOG"
+  cp "$W"/*.json "$OUT"/ 2>/dev/null; exit 0
+fi
+
+step build
 { cmake -S . -B build-gpu -DMOEMAP_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DCMAKE_BUILD_TYPE=Release -DMOEMAP_DATA_DIR="$MOEMAP_DATA" &&
   cmake --build build-gpu -j32 --target moemap_cli test_gpu_exec; } > "$W/build.txt" 2>&1
 rc=$?
 grep -E "moemap:|error|warning" "$W/build.txt" | head -30 | tee -a "$LOG"
 if [ $rc -ne 0 ]; then tail -40 "$W/build.txt"; tar czf "$OUT/work.tgz" -C "$OUT" w; exit 1; fi
-B=build-gpu/moemap
-
 step "test_gpu_exec (plan invariants; check runs on 1 and 2 GPUs, small shape)"
 MOEMAP_BIN=$B build-gpu/test_gpu_exec 2>&1 | tee -a "$LOG"
+[ "$MODE" = quick ] && exit 0
 
 step "profile, GPU 1 limited to $SM SMs"
 $B profile --model "$MODEL" --sm-limit 1="$SM" --max-tokens "$T" --out "$W/cluster.json" \
@@ -87,21 +129,13 @@ RUNARGS=(--model "$MODEL" --loads "$TRACE" --cluster "$W/cluster.json" --batch-t
          --tokens-per-iter "$T" --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM"
          --sm-limit 1="$SM")
 step "compare: ${RUNARGS[*]}"
-$B run "${RUNARGS[@]}" --json "$W/eplb.json" "$W/moemap.json" > "$W/run.json" 2>"$W/run.err"
-echo "json rc=$?" | tee -a "$LOG"
-$B run "${RUNARGS[@]}" --compare "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
+$B run "${RUNARGS[@]}" --out "$W/run.json" --compare "$W/eplb.json" "$W/moemap.json" 2>&1 |
+  tee -a "$LOG"
 
 step "same, no SM limit (natural variability only)"
 $B run --model "$MODEL" --loads "$TRACE" --tokens-per-iter "$T" --batch-tokens "$T" \
-  --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM" --compare \
-  "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
-
-if command -v mpirun >/dev/null; then
-  step "mpirun -n 2"
-  mpirun --allow-run-as-root -n 2 -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH \
-    $B run "${RUNARGS[@]}" --compare "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
-else
-  step "mpirun: not installed on this machine; MPI path not run"
-fi
+  --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM" --out "$W/run-nolimit.json" \
+  --compare "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
+cp "$W"/cluster.json "$W"/eplb.json "$W"/moemap.json "$W"/run.json "$W"/run-nolimit.json "$OUT"/
 tar czf "$OUT/work.tgz" -C "$OUT" w
 ls -la "$OUT" | tee -a "$LOG"

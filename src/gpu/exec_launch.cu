@@ -310,6 +310,11 @@ static int check_request(const moemap_exec_params *P, const moemap_cluster *c,
             return rc;
         }
     }
+    for (int g = pl[0]->num_gpus; g < MOEMAP_EXEC_MAX_GPUS; g++)
+        if (P->sm_limit[g] > 0)
+            return moemap_error_set(err, MOEMAP_EINVAL,
+                                    "--sm-limit for GPU %d, but the placement has GPUs 0..%d", g,
+                                    pl[0]->num_gpus - 1);
     if (P->tokens_per_iter < pl[0]->num_gpus)
         return moemap_error_set(err, MOEMAP_EINVAL, "%ld tokens per iteration for %d GPUs",
                                 P->tokens_per_iter, pl[0]->num_gpus);
