@@ -129,6 +129,7 @@ static int speed(int reps, const char *only)
             for (int r = 0; r < n; r++) {
                 moemap_place_params pp = moemap_place_default_params();
                 pp.strategy = *s;
+                pp.no_predicted = 1; /* time the strategy, not the evaluation pass */
                 moemap_placement_free(p);
                 double t0 = now_s();
                 if (moemap_place(ld, c, &pp, &p, &err) != 0)

@@ -353,7 +353,8 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
                               "first: %s)", st->name, problems, first.msg);
         goto done;
     }
-    rc = fill_predicted(loads, cluster, params->slots, p, err);
+    if (!params->no_predicted)
+        rc = fill_predicted(loads, cluster, params->slots, p, err);
 done:
     moemap_free(slots);
     moemap_free(entries);
