@@ -30,7 +30,7 @@ log="$out/demo.log"
 : >"$log"
 
 if [ $quick -eq 1 ]; then
-  batches=32; gpus=16; duration=40; rate=6
+  batches=24; gpus=32; duration=30; rate=6
 else
   batches=64; gpus=32; duration=120; rate=8
 fi
@@ -71,7 +71,7 @@ if [ -n "$profile" ]; then
 else
   # DESIGN.md's example: an H200 running one DeepSeek-V3 expert (bf16).
   curve=(--base-curve 1:60,64:61,256:75,1024:150,4096:560,16384:2200
-         --hidden 7168 --intermediate 2048 --slots 9)
+         --hidden 7168 --intermediate 2048)
   note "expert cost curve: DESIGN.md's H200 example (no measured profile in data/profiles/)"
 fi
 pal="$data/gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"
@@ -86,7 +86,10 @@ else
   speeds=(--speeds "$(echo "$all" | cut -d, -f1-"$gpus")")
   note "speeds: a fixed draw from the PAL V100 population ($data not found)"
 fi
-run cluster synth "${speeds[@]}" "${curve[@]}" --gpus-per-node 8 --out "$out/cluster.json"
+# 256 experts over the GPUs plus one redundant slot each (DeepSeek's EP32: 8 + 1).
+slots=$((256 / gpus + 1))
+run cluster synth "${speeds[@]}" "${curve[@]}" --slots "$slots" --gpus-per-node 8 \
+    --out "$out/cluster.json"
 note "$(grep '^cluster:' "$log" | tail -1)"
 
 # --- 2. the workload -----------------------------------------------------------------
