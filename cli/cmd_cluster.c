@@ -35,6 +35,9 @@ static void usage_synth(FILE *f)
             "  -s, --seed S            random seed (default 1)\n"
             "  --speeds LIST           explicit speeds instead (1,0.95,0.9,...; one per GPU)\n"
             "  --throttle GPU=F        multiply GPU's speed by F (0.8 = 20%% slower); repeatable\n"
+            "  --cv-from-data          each drawn GPU's jitter (cv) = the robust spread of its\n"
+            "                          runs in the data (1.4826 MAD / median); default: the\n"
+            "                          base curve's cv for every GPU\n"
             "curve:\n"
             "  -b, --base PROFILE      a moemap.cluster/v1 file: its base_curve (else its first\n"
             "                          GPU's curve), expert shape, network and slots\n"
@@ -176,11 +179,13 @@ static void print_summary(FILE *f, const moemap_cluster *c, const moemap_gpu_pop
             memcpy(p, pop->speed, (size_t)pop->n * sizeof *p);
             qsort(p, (size_t)pop->n, sizeof *p, cmp_double);
             fprintf(f, "population %s: %d GPUs (%d dropped with too few runs, %d rows); "
-                       "speed p10 %.4f p50 %.4f p90 %.4f, fastest/slowest %.3fx\n",
+                       "speed p10 %.4f p50 %.4f p90 %.4f, fastest/slowest %.3fx; "
+                       "run-to-run cv median %.4f\n",
                     varfile, pop->n, pop->dropped, pop->rows,
                     moemap_quantile(p, (size_t)pop->n, 0.1),
                     moemap_quantile(p, (size_t)pop->n, 0.5),
-                    moemap_quantile(p, (size_t)pop->n, 0.9), p[pop->n - 1] / p[0]);
+                    moemap_quantile(p, (size_t)pop->n, 0.9), p[pop->n - 1] / p[0],
+                    moemap_quantile(pop->cv, (size_t)pop->n, 0.5));
             free(p);
         }
     }
@@ -194,7 +199,7 @@ static void print_summary(FILE *f, const moemap_cluster *c, const moemap_gpu_pop
 
 enum {
     O_COLUMN = 256, O_MINRUNS, O_NORM, O_SPEEDS, O_THROTTLE, O_BASECURVE, O_HIDDEN, O_INTER,
-    O_DTYPE, O_GPN, O_SLOTS, O_INTRA, O_INTERNODE, O_LAT, O_JSON
+    O_DTYPE, O_GPN, O_SLOTS, O_INTRA, O_INTERNODE, O_LAT, O_JSON, O_CVDATA
 };
 
 static int cmd_synth(int argc, char **argv)
@@ -209,6 +214,7 @@ static int cmd_synth(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},
         {"speeds", required_argument, NULL, O_SPEEDS},
         {"throttle", required_argument, NULL, O_THROTTLE},
+        {"cv-from-data", no_argument, NULL, O_CVDATA},
         {"base", required_argument, NULL, 'b'},
         {"base-curve", required_argument, NULL, O_BASECURVE},
         {"hidden", required_argument, NULL, O_HIDDEN},
@@ -228,7 +234,7 @@ static int cmd_synth(int argc, char **argv)
     long gpus = -1, seed = 1, gpn = 8, slots = -1, hidden = -1, inter = -1, v;
     double intra = -1, internode = -1, lat = -1;
     double *speeds = NULL;
-    int nspeeds = 0, nthrottle = 0, rc = 2;
+    int nspeeds = 0, nthrottle = 0, cv_data = 0, rc = 2;
     int tgpu[64];
     double tfac[64];
     moemap_curve curve = {0};
@@ -280,6 +286,7 @@ static int cmd_synth(int argc, char **argv)
                 goto done;
             nthrottle++;
             break;
+        case O_CVDATA: cv_data = 1; break;
         case 'b': base_path = optarg; break;
         case O_BASECURVE: base_curve = optarg; break;
         case O_HIDDEN:
@@ -339,6 +346,10 @@ static int cmd_synth(int argc, char **argv)
     }
     if (speeds)
         gpus = nspeeds;
+    if (cv_data && !varfile) {
+        cli_usage_error(cmd, "--cv-from-data needs --variability FILE");
+        goto done;
+    }
     if (!base_path == !base_curve) {
         cli_usage_error(cmd, "give either --base PROFILE or --base-curve LIST");
         goto done;
@@ -410,6 +421,7 @@ static int cmd_synth(int argc, char **argv)
     p.intra_node_GBps = intra >= 0 ? intra : 450;
     p.inter_node_GBps = internode >= 0 ? internode : 50;
     p.latency_us = lat >= 0 ? lat : 10;
+    p.cv_from_population = cv_data;
     if (moemap_cluster_synth(&p, &c, &err))
         goto fail;
     source = source_text(argc, argv);

@@ -93,6 +93,11 @@ TEST(population_of_sgemm)
     CHECK_INT_EQ(three->dropped, 8);
     for (int i = 0; i < three->n; i++)
         CHECK(three->runs[i] >= 3);
+    /* Run-to-run jitter of one GPU's SGEMM runs is small next to the 26% spread between
+     * GPUs: that is what makes per-GPU speeds meaningful. */
+    double cv_med = moemap_quantile(three->cv, (size_t)three->n, 0.5);
+    printf("# SGEMM run-to-run cv: median %.4f\n", cv_med);
+    CHECK(cv_med > 0 && cv_med < 0.02);
     /* Fastest normalisation: the best GPU is exactly 1, all others below. */
     moemap_variability_params vp = {NULL, 3, MOEMAP_SPEED_FASTEST};
     moemap_gpu_population *fast = NULL;
@@ -233,6 +238,20 @@ TEST(synth_determinism_nodes_throttle)
     CHECK(same);
     CHECK(differ > 16);
     CHECK_NEAR(t->gpus[3].speed, 0.8 * a->gpus[3].speed, 1e-15);
+    /* Jitter from the data: each GPU keeps the robust spread of its own runs. */
+    moemap_cluster *j = NULL;
+    p.num_throttle = 0;
+    p.cv_from_population = 1;
+    CHECK_OK(moemap_cluster_synth(&p, &j, &err), &err);
+    REQUIRE(j);
+    int with_cv = 0;
+    for (int g = 0; g < 32; g++) {
+        CHECK(j->gpus[g].speed == a->gpus[g].speed);
+        CHECK_NEAR(moemap_cluster_gpu_cv(a, g), 0.02, 0); /* the base curve's */
+        with_cv += moemap_cluster_gpu_cv(j, g) > 0 && moemap_cluster_gpu_cv(j, g) < 0.1;
+    }
+    CHECK(with_cv >= 28); /* a GPU whose runs agree to the last digit has cv 0 */
+    moemap_cluster_free(j);
     /* 20% slower: every expert takes 1/0.8 = 1.25x as long on the throttled GPU. */
     for (double n = 1; n < 10000; n *= 3)
         CHECK_NEAR(moemap_cluster_expert_us(t, 3, n) / moemap_cluster_expert_us(a, 3, n), 1.25,

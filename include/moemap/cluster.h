@@ -166,6 +166,8 @@ typedef struct moemap_gpu_population {
     double *speed;     /* [n] normalised: reference time / time (higher = faster) */
     int rows;          /* data rows read */
     int dropped;       /* GPUs with fewer than min_runs runs */
+    double *cv;        /* [n] run-to-run jitter of each GPU: 1.4826 * MAD / median of its
+                          runs (0 with fewer than 3 runs) */
 } moemap_gpu_population;
 
 /* Reads a CSV with a header line, a GPU id column ("uuid" or "GPU_UUID") and a time
@@ -191,6 +193,8 @@ typedef struct moemap_synth_params {
     const double *throttle_factor;
     int num_throttle;
     double intra_node_GBps, inter_node_GBps, latency_us;
+    int cv_from_population;       /* 1: each drawn GPU keeps its population jitter as its
+                                     cv (else the base curve's cv applies to all) */
 } moemap_synth_params;
 
 /* Builds a finalized cluster: GPU speeds drawn from the population with the seed (without

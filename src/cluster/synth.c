@@ -43,6 +43,9 @@ int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
     if (p->speeds && p->num_speeds != p->num_gpus)
         return moemap_error_set(err, MOEMAP_EINVAL, "synth: %d speeds for %d GPUs (need one "
                                 "per GPU)", p->num_speeds, p->num_gpus);
+    if (p->cv_from_population && !p->population)
+        return moemap_error_set(err, MOEMAP_EINVAL, "synth: jitter from the population needs "
+                                "a population (not explicit speeds)");
     if (p->population && p->population->n < 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "synth: the GPU population is empty");
     for (int i = 0; i < p->num_throttle; i++) {
@@ -88,6 +91,8 @@ int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
                     pick = (int)moemap_rng_below(&rng, (uint64_t)pop->n);
                 }
                 c->gpus[g].speed = pop->speed[pick];
+                if (p->cv_from_population)
+                    c->gpus[g].curve.cv = pop->cv[pick];
             }
             moemap_free(idx);
         }

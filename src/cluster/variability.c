@@ -98,6 +98,7 @@ void moemap_gpu_population_free(moemap_gpu_population *p)
     moemap_free(p->runs);
     moemap_free(p->time);
     moemap_free(p->speed);
+    moemap_free(p->cv);
     moemap_free(p);
 }
 
@@ -233,8 +234,9 @@ int moemap_gpu_population_read(const char *path, const moemap_variability_params
         p->runs = moemap_malloc(groups * sizeof *p->runs);
         p->time = moemap_malloc(groups * sizeof *p->time);
         p->speed = moemap_malloc(groups * sizeof *p->speed);
+        p->cv = moemap_calloc(groups, sizeof *p->cv);
     }
-    if (!p || !tmp || !p->uuid || !p->runs || !p->time || !p->speed) {
+    if (!p || !tmp || !p->uuid || !p->runs || !p->time || !p->speed || !p->cv) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -252,6 +254,14 @@ int moemap_gpu_population_read(const char *path, const moemap_variability_params
             double med = m % 2 ? runs.v[i + (size_t)m / 2].perf
                                : 0.5 * (runs.v[i + (size_t)m / 2 - 1].perf +
                                         runs.v[i + (size_t)m / 2].perf);
+            /* Robust jitter of this GPU's runs: the MAD is 0.6745 sigma for normal noise. */
+            if (m >= 3) {
+                for (int k = 0; k < m; k++)
+                    tmp[k] = fabs(runs.v[i + (size_t)k].perf - med);
+                qsort(tmp, (size_t)m, sizeof *tmp, cmp_double);
+                double mad = m % 2 ? tmp[m / 2] : 0.5 * (tmp[m / 2 - 1] + tmp[m / 2]);
+                p->cv[p->n] = 1.4826 * mad / med;
+            }
             p->uuid[p->n] = runs.v[i].uuid;
             runs.v[i].uuid = NULL; /* the population owns it now */
             p->runs[p->n] = m;
