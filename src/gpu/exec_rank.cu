@@ -180,7 +180,7 @@ static int buffers_alloc(rank_state *s, const exec_job *job, const exec_layer_ma
     if (!s->wblob || !s->w13 || !s->w2)
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory for weight tables");
     size_t n13 = (size_t)2 * s->I * s->H, n2 = (size_t)s->H * s->I;
-    size_t per = ((n13 + n2) * 2 + 255) / 256 * 256;
+    size_t off2 = (n13 * 2 + 255) / 256 * 256, per = off2 + (n2 * 2 + 255) / 256 * 256;
     for (int l = 0; l < L; l++) {
         int ns = m->num_slots[l * s->G + s->rank];
         if (ns == 0)
@@ -190,7 +190,7 @@ static int buffers_alloc(rank_state *s, const exec_job *job, const exec_layer_ma
             int e = m->slot_expert[((size_t)l * s->G + s->rank) * S + sl];
             char *w = (char *)s->wblob[l] + per * sl;
             s->w13[l * S + sl] = w;
-            s->w2[l * S + sl] = w + ((n13 * 2 + 255) / 256 * 256);
+            s->w2[l * S + sl] = w + off2;
             if ((rc = exec_fill(w, n13, P->seed, exec_stream_id(EXEC_KIND_GATEUP, m->layer_id[l], e),
                                 0, exec_weight_scale(s->H), s->main, err)) ||
                 (rc = exec_fill(s->w2[l * S + sl], n2, P->seed,
@@ -467,10 +467,22 @@ static void state_free(rank_state *s, const exec_job *job)
 static int read_events(rank_state *s, const dev_plan *plans, int it, int L,
                        moemap_exec_result *res, moemap_error *err)
 {
+    /* the compute events belong to the compute stream's (green) context */
+    int rc = use_green(s, err);
+    for (int l = 0; !rc && l < L; l++) {
+        float c = 0;
+        cudaError_t e = cudaEventElapsedTime(&c, s->cev[l * 2], s->cev[l * 2 + 1]);
+        if (e != cudaSuccess)
+            rc = moemap_error_set(err, MOEMAP_EGPU, "GPU %d: compute events: %s", s->rank,
+                                  cudaGetErrorName(e));
+        MOEMAP_EXEC_AT(res, compute_us, it, l, s->rank) = 1000.0 * c;
+    }
+    int rc2 = use_primary(s, err);
+    if (rc || rc2)
+        return rc ? rc : rc2;
     for (int l = 0; l < L; l++) {
-        cudaEvent_t *ev = s->ev + l * EV_COUNT, *cev = s->cev + l * 2;
-        float c, d, w, cb, ly;
-        MM_CUDA_CHECK(cudaEventElapsedTime(&c, cev[0], cev[1]), err);
+        cudaEvent_t *ev = s->ev + l * EV_COUNT;
+        float d, w, cb, ly;
         MM_CUDA_CHECK(cudaEventElapsedTime(&d, ev[EV_START], ev[EV_DISPATCHED]), err);
         MM_CUDA_CHECK(cudaEventElapsedTime(&w, ev[EV_COMPUTED], ev[EV_WAITED]), err);
         MM_CUDA_CHECK(cudaEventElapsedTime(&cb, ev[EV_WAITED], ev[EV_DONE]), err);
@@ -481,7 +493,6 @@ static int read_events(rank_state *s, const dev_plan *plans, int it, int L,
             rows += h->slot_rows[sl];
             active += h->slot_rows[sl] > 0;
         }
-        MOEMAP_EXEC_AT(res, compute_us, it, l, s->rank) = 1000.0 * c;
         MOEMAP_EXEC_AT(res, dispatch_us, it, l, s->rank) = 1000.0 * d;
         MOEMAP_EXEC_AT(res, wait_us, it, l, s->rank) = 1000.0 * w;
         MOEMAP_EXEC_AT(res, combine_us, it, l, s->rank) = 1000.0 * cb;
