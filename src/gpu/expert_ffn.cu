@@ -19,7 +19,10 @@
 
 #include "cuda_check.h"
 
-#define MAX_CANDIDATES 16
+#define MAX_CANDIDATES 16 /* asked of the heuristic */
+#define MAX_TUNED 48      /* heuristic candidates plus split-K variants */
+#define SPLIT_BASES 4     /* heuristic candidates that get split-K variants */
+#define SPLIT_MAX_TOKENS 512
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define TUNE_REPS 4
 #define TUNE_ROUNDS 5
@@ -154,6 +157,57 @@ static int candidates(moemap_expert_ffn *f, gemm *g, cublasLtMatmulHeuristicResu
                                 "cuBLASLt offers no bf16 GEMM algorithm for this expert shape");
     *count = n;
     return MOEMAP_OK;
+}
+
+/* Split-K variants of the best few heuristic candidates: with few tokens a GEMM has only
+ * hidden/tile output tiles, too few to keep every SM reading weights, and splitting the
+ * reduction dimension is how such skinny GEMMs reach the memory floor. Each variant is
+ * validated with cublasLtMatmulAlgoCheck (and must fit the workspace); the timing decides
+ * whether it is kept. Appends to res[*count..max). */
+static void add_split_variants(moemap_expert_ffn *f, gemm *g,
+                               cublasLtMatmulHeuristicResult_t *res, int *count, int max)
+{
+    static const uint32_t splits[] = {2, 4, 8, 16};
+    static const uint32_t schemes[] = {CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE,
+                                       CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE,
+                                       CUBLASLT_REDUCTION_SCHEME_INPLACE};
+    int base = *count < SPLIT_BASES ? *count : SPLIT_BASES;
+    for (int k = 0; k < base; k++) {
+        int32_t cap = 0, cur = 1;
+        uint32_t mask = 0;
+        size_t w;
+        if (cublasLtMatmulAlgoCapGetAttribute(&res[k].algo, CUBLASLT_ALGO_CAP_SPLITK_SUPPORT, &cap,
+                                              sizeof cap, &w) != CUBLAS_STATUS_SUCCESS ||
+            !cap)
+            continue;
+        cublasLtMatmulAlgoCapGetAttribute(&res[k].algo, CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK,
+                                          &mask, sizeof mask, &w);
+        cublasLtMatmulAlgoConfigGetAttribute(&res[k].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &cur,
+                                             sizeof cur, &w);
+        if (cur > 1)
+            continue; /* already split by the heuristic */
+        for (size_t si = 0; si < sizeof splits / sizeof splits[0] && *count < max; si++)
+            for (size_t ri = 0; ri < sizeof schemes / sizeof schemes[0]; ri++) {
+                if (!(mask & schemes[ri]))
+                    continue;
+                cublasLtMatmulAlgo_t a = res[k].algo;
+                cublasLtMatmulHeuristicResult_t chk;
+                memset(&chk, 0, sizeof chk);
+                if (cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                                         &splits[si], sizeof splits[si]) ||
+                    cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME,
+                                                         &schemes[ri], sizeof schemes[ri]) ||
+                    cublasLtMatmulAlgoCheck(f->lt, f->desc, g->a, g->b, g->c, g->c, &a, &chk) !=
+                        CUBLAS_STATUS_SUCCESS ||
+                    chk.workspaceSize > WORKSPACE_BYTES)
+                    continue;
+                res[*count] = chk;
+                res[*count].algo = a;
+                res[*count].state = CUBLAS_STATUS_SUCCESS;
+                (*count)++;
+                break; /* one reduction scheme per split count */
+            }
+    }
 }
 
 static shape *find_shape(const moemap_expert_ffn *f, int tokens)
@@ -313,15 +367,18 @@ static int check_tokens(const moemap_expert_ffn *f, int tokens, moemap_error *er
  * round) would let that drift pick the winner (seen on an H200: two profiles picked
  * different algorithms at 3072 and 4096 tokens, 4-5% apart).
  * `b` is the GEMM's input, `c` its output. */
-static int tune_gemm(moemap_expert_ffn *f, gemm *g, int nsets, const void *const *w,
-                     const void *b, void *c, int *ncand, moemap_error *err)
+static int tune_gemm(moemap_expert_ffn *f, gemm *g, int tokens, int nsets,
+                     const void *const *w, const void *b, void *c, int *ncand,
+                     moemap_error *err)
 {
-    cublasLtMatmulHeuristicResult_t res[MAX_CANDIDATES];
-    float score[MAX_CANDIDATES], round_ms[MAX_CANDIDATES][TUNE_ROUNDS];
-    int runs[MAX_CANDIDATES];
+    cublasLtMatmulHeuristicResult_t res[MAX_TUNED];
+    float score[MAX_TUNED], round_ms[MAX_TUNED][TUNE_ROUNDS];
+    int runs[MAX_TUNED];
     int n, rc;
     if ((rc = candidates(f, g, res, &n, err)))
         return rc;
+    if (tokens <= SPLIT_MAX_TOKENS)
+        add_split_variants(f, g, res, &n, MAX_TUNED);
     for (int k = 0; k < n; k++) {
         /* A candidate may still refuse at run time (workspace, alignment): skip it. This
          * first run is also its warm-up. */
@@ -385,12 +442,12 @@ extern "C" int moemap_expert_ffn_tune(moemap_expert_ffn *f, int tokens, int nset
     if (!s && (rc = add_shape(f, tokens, &s, err)))
         return rc;
     int n1 = 0, n2 = 0;
-    if ((rc = tune_gemm(f, &s->up, nsets, w13, x, f->h, &n1, err)))
+    if ((rc = tune_gemm(f, &s->up, tokens, nsets, w13, x, f->h, &n1, err)))
         return rc;
     /* The down GEMM is tuned on a real activation, not on whatever the buffer held. */
     if ((rc = silu_mul(f, tokens, err)))
         return rc;
-    if ((rc = tune_gemm(f, &s->down, nsets, w2, f->h, y, &n2, err)))
+    if ((rc = tune_gemm(f, &s->down, tokens, nsets, w2, f->h, y, &n2, err)))
         return rc;
     s->candidates = n1 > n2 ? n1 : n2;
     return MOEMAP_OK;

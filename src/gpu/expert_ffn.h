@@ -13,8 +13,10 @@
  *
  * GEMMs go through cuBLASLt. Its heuristic's first pick is not always fast (on an H200 a
  * single cuBLAS pick for the skinny shapes ran 3x above the weight-read floor), so for
- * every token count the two GEMMs' algorithms are chosen by timing up to 16 heuristic
- * candidates on rotating weight sets and keeping the fastest (moemap_expert_ffn_tune).
+ * every token count the two GEMMs' algorithms are chosen by timing the heuristic's
+ * candidates (and, up to 512 tokens, split-K variants of its best four, which let skinny
+ * GEMMs use every SM to read weights) on rotating weight sets and keeping the fastest
+ * (moemap_expert_ffn_tune).
  * Untuned token counts are tuned on first use unless autotuning is switched off, in
  * which case the heuristic's first pick is used.
  *
@@ -64,8 +66,9 @@ int moemap_expert_ffn_run_grouped(moemap_expert_ffn *f, int n, const int *tokens
                                   const void *const *x, const void *const *w13,
                                   const void *const *w2, void *const *y, moemap_error *err);
 
-/* For reports: how many candidates were timed for `tokens` (0 when untuned) and the rank
- * in the heuristic's list of the algorithm kept for each GEMM (0 = the first pick). */
+/* For reports: how many candidates were timed for `tokens` (0 when untuned) and the index
+ * in the candidate list of the algorithm kept for each GEMM: 0 = the heuristic's first
+ * pick; indices past the heuristic's own candidates are split-K variants. */
 int moemap_expert_ffn_tuned_info(const moemap_expert_ffn *f, int tokens, int *candidates,
                                  int *rank_gate_up, int *rank_down);
 
