@@ -16,7 +16,7 @@ int moemap_exec_run(const moemap_exec_params *params, const moemap_cluster *clus
     for (int i = 0; results && i < num_placements; i++)
         results[i] = NULL;
     return moemap_error_set(err, MOEMAP_ENOTSUP,
-                            "moemap run: built without GPU support (needs CUDA and NCCL; "
+                            "built without GPU support (needs CUDA and NCCL; "
                             "rebuild with -DMOEMAP_CUDA=ON where nvcc and NCCL exist)");
 }
 
