@@ -110,10 +110,9 @@ static int run_gnuplot(const char *gnuplot, const char *script, const char *err_
     posix_spawn_file_actions_destroy(&fa);
     if (rc == ENOENT)
         return moemap_error_set(err, MOEMAP_ENOTSUP,
-                                "gnuplot not found ('%s' is not in PATH): install it "
-                                "(Debian: apt-get install gnuplot-nox) or name it with "
-                                "--gnuplot PATH",
-                                gnuplot);
+                                "gnuplot not found ('%s' %s): install it (Debian: apt-get "
+                                "install gnuplot-nox) or name it with --gnuplot PATH",
+                                gnuplot, strchr(gnuplot, '/') ? "does not exist" : "is not in PATH");
     if (rc != 0)
         return moemap_error_set(err, MOEMAP_EIO, "cannot run '%s': %s", gnuplot,
                                 strerror(rc));

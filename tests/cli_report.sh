@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# cli_report.sh — `moemap report` end to end on real data: the ESFT law routing trace
+# (stats, placements, eval) and a cluster drawn from the real PAL GPU variability data;
+# checks the charts and tables against the other tools' own outputs, self-containment,
+# and the errors a user can meet (usage errors exit 2; a missing or malformed input or a
+# missing gnuplot exits 1 with one line naming the problem).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=${MOEMAP_BIN:?MOEMAP_BIN is not set (run through ctest)}
+data=${MOEMAP_DATA:-../shared/data}
+tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_report
+rm -rf "$tmp"
+mkdir -p "$tmp"
+law="$data/esft-dsv2lite-routing/expert_scores/law"
+pal="$data/gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"
+[ -d "$law" ] && [ -f "$pal" ] || { echo "FATAL: real data not found under $data"; exit 1; }
+
+n=0; failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+bad() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# expect STATUS "what" cmd...: exit status and exactly one line on stderr.
+expect() {
+  local want=$1 what=$2; shift 2
+  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"
+  local got=$? lines
+  lines=$(wc -l <"$tmp/err.txt")
+  if [ "$got" -eq "$want" ] && [ "$lines" -eq 1 ]; then ok "$what: $(cat "$tmp/err.txt")"
+  else bad "$what: exit $got (want $want), $lines stderr lines"; cat "$tmp/err.txt"; fi
+}
+
+# --- inputs from the real data, made by the other subcommands ------------------------
+"$bin" stats "$law" --batch-tokens 512 --json >"$tmp/stats.json" 2>/dev/null ||
+  { echo "FATAL: moemap stats failed"; exit 1; }
+"$bin" cluster synth --variability "$pal" --gpus 8 --seed 3 \
+  --base-curve 1:40,64:41,256:50,1024:100,4096:380 --hidden 2048 --intermediate 1408 \
+  --slots 9 --out "$tmp/cluster.json" >/dev/null 2>&1 || { echo "FATAL: cluster synth failed"; exit 1; }
+for s in eplb vibe; do
+  "$bin" place --loads "$law" --cluster "$tmp/cluster.json" --strategy $s \
+    --out "$tmp/$s.json" >/dev/null 2>&1 || { echo "FATAL: moemap place $s failed"; exit 1; }
+done
+"$bin" eval --loads "$law" --cluster "$tmp/cluster.json" --json "$tmp/eplb.json" \
+  "$tmp/vibe.json" >"$tmp/eval.json" 2>/dev/null || { echo "FATAL: moemap eval failed"; exit 1; }
+
+# --- the report ----------------------------------------------------------------------
+"$bin" report --out "$tmp/report.html" --stats "$tmp/stats.json" --eval "$tmp/eval.json" \
+  --cluster "$tmp/cluster.json" --loads "$law" --title "law <on> 8 GPUs" --table \
+  --work-dir "$tmp/work" >"$tmp/table.txt" 2>"$tmp/err.txt"
+check "report on real data exits 0" test $? -eq 0
+html="$tmp/report.html"
+charts=$(grep -o '<img class="chart"' "$html" | wc -l)
+check "5 charts (all but the TTFT time series, which needs simulate): got $charts" \
+  test "$charts" -eq 5
+check "every chart is an embedded PNG" \
+  test "$(grep -o 'src="data:image/png;base64,iVBORw0KGgo' "$html" | wc -l)" -eq 5
+check "no external reference" bash -c "! grep -Eq '(src|href)=\"(https?:|file:|//)|url\\(' '$html'"
+check "title escaped" grep -q 'law &lt;on&gt; 8 GPUs' "$html"
+check "the missing chart is named with the input that adds it" \
+  grep -q 'p90 TTFT over time</b>: give --timeseries' "$html"
+
+# The heatmap has one row per MoE layer: the 26 of DeepSeek-V2-Lite (layers 1..26).
+rows=$(awk '/^\$map << EOD/{on=1; next} /^EOD/{on=0} on && NF==0 {r++} END {print r+0}' \
+  "$tmp/work/load-heatmap.gp")
+check "heatmap: 26 layer rows (got $rows)" test "$rows" -eq 26
+# Its caption's busiest expert equals the largest max_over_mean that stats reports.
+want=$(grep -o '"max_over_mean": [0-9.]*' "$tmp/stats.json" | awk '{print $2}' | sort -g |
+  tail -1)
+want=$(printf '%.1f' "$want")
+check "heatmap caption: busiest expert ${want}x the mean, as stats says" \
+  grep -q "carries ${want}x the mean" "$html"
+# The co-activation matrix: the 16 hottest experts, correlations within [-1, 1].
+cells=$(awk '/^\$m << EOD/{on=1; next} /^EOD/{on=0} on && NF==3 {c++; if ($3 < -1 || $3 > 1) b++}
+  END {print c+0, b+0}' "$tmp/work/coactivation.gp")
+check "co-activation: 16x16 cells, all in [-1, 1] (got $cells)" test "$cells" = "256 0"
+
+# The comparison table carries eval's own numbers: eplb's gap to the bound.
+gap=$(grep -o '"gap": [0-9.e-]*' "$tmp/eval.json" | head -1 | awk '{printf "%.1f%%", 100*$2}')
+check "table: eplb's gap $gap as eval says" grep -Eq "^eplb .* $gap " "$tmp/table.txt"
+check "table: a row for vibe" grep -q '^vibe ' "$tmp/table.txt"
+# The per-batch CDF was recomputed from the placement files: one step per batch.
+batches=$(grep -o '"batches": [0-9]*' "$tmp/eval.json" | head -1 | awk '{print $2}')
+steps=$(awk '/^\$c0 << EOD/{on=1; next} /^EOD/{on=0} on {c++} END {print c+0}' \
+  "$tmp/work/straggler-cdf.gp")
+check "CDF: $batches batches (+1 closing point), got $steps" test "$steps" -eq $((batches + 1))
+
+# --- errors --------------------------------------------------------------------------
+expect 2 "no arguments" "$bin" report
+expect 2 "no input" "$bin" report --out "$tmp/x.html"
+expect 2 "no --out" "$bin" report --stats "$tmp/stats.json"
+expect 2 "unknown flag" "$bin" report --out "$tmp/x.html" --bogus
+expect 2 "bad --layer" "$bin" report --out "$tmp/x.html" --stats "$tmp/stats.json" --layer x
+expect 2 "--table without eval/simulate" "$bin" report --out "$tmp/x.html" \
+  --stats "$tmp/stats.json" --table
+expect 1 "missing input file" "$bin" report --out "$tmp/x.html" --stats "$tmp/nope.json"
+printf '{"layers": [\n  {"layer": 1, "load_share": [0.5, "x"]}]}\n' >"$tmp/bad.json"
+expect 1 "malformed stats field" "$bin" report --out "$tmp/x.html" --stats "$tmp/bad.json"
+check "  ... names file and field" grep -q 'bad.json: layers\[0\].load_share\[1\]' "$tmp/err.txt"
+printf '{"layers": [\n  {,}]}\n' >"$tmp/syntax.json"
+expect 1 "JSON syntax error" "$bin" report --out "$tmp/x.html" --stats "$tmp/syntax.json"
+check "  ... names file:line:column" grep -q 'syntax.json:2:' "$tmp/err.txt"
+MOEMAP_GNUPLOT=/nonexistent/gnuplot expect 1 "gnuplot missing" "$bin" report \
+  --out "$tmp/x.html" --cluster "$tmp/cluster.json"
+check "  ... says how to get it" grep -q 'gnuplot-nox' "$tmp/err.txt"
+check "  ... and writes nothing" test ! -e "$tmp/x.html"
+check "--help exits 0 and documents every input" bash -c "'$bin' report --help |
+  grep -q -- '--timeseries FILE'"
+
+echo "$((n - failed)) passed, $failed failed"
+[ $failed -eq 0 ]
