@@ -64,6 +64,20 @@ step environment
 
 source scripts/device-deps.sh use
 set +e
+# NCCL: next to the CUDA toolkit, else the copy PyTorch's pip packages carry
+NCCLFLAGS=()
+MPIFLAGS=()
+CUDA_INC=$(dirname "$(command -v nvcc)")/../include
+if [ ! -f "$CUDA_INC/nccl.h" ]; then
+  ND=$(python3 -c 'import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__))' 2>/dev/null ||
+       python3 -c 'import nvidia.nccl; print(list(nvidia.nccl.__path__)[0])' 2>/dev/null)
+  if [ -n "$ND" ] && [ -f "$ND/include/nccl.h" ]; then
+    export CPATH=$ND/include:${CPATH:-}
+    export LD_LIBRARY_PATH=$ND/lib:${LD_LIBRARY_PATH:-}
+    NCCLFLAGS=(-DNCCL_LIBRARY="$(ls "$ND"/lib/libnccl.so* | head -1)")
+  fi
+  echo "nccl: ${ND:-not found} ${NCCLFLAGS[*]}" | tee -a "$LOG"
+fi
 B=build-gpu/moemap
 if [ "$MODE" = mpi ]; then
   R=bench/results/run
@@ -79,7 +93,7 @@ if [ "$MODE" = mpi ]; then
   fi
   step "build with MPI"
   { cmake -S . -B build-gpu-mpi -DMOEMAP_CUDA=ON -DMOEMAP_MPI=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-      -DCMAKE_BUILD_TYPE=Release "${MPIFLAGS[@]}" &&
+      -DCMAKE_BUILD_TYPE=Release "${MPIFLAGS[@]}" "${NCCLFLAGS[@]}" &&
     cmake --build build-gpu-mpi -j32 --target moemap_cli; } > "$W/build-mpi.txt" 2>&1 ||
     { tail -30 "$W/build-mpi.txt"; exit 1; }
   grep "moemap:" "$W/build-mpi.txt" | tee -a "$LOG"
@@ -101,10 +115,11 @@ fi
 
 step build
 { cmake -S . -B build-gpu -DMOEMAP_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-    -DCMAKE_BUILD_TYPE=Release -DMOEMAP_DATA_DIR="$MOEMAP_DATA" &&
+    -DCMAKE_BUILD_TYPE=Release -DMOEMAP_DATA_DIR="$MOEMAP_DATA" "${NCCLFLAGS[@]}" &&
   cmake --build build-gpu -j32 --target moemap_cli test_gpu_exec; } > "$W/build.txt" 2>&1
 rc=$?
 grep -E "moemap:|error|warning" "$W/build.txt" | head -30 | tee -a "$LOG"
+grep "^NCCL_LIBRARY" build-gpu/CMakeCache.txt | tee -a "$LOG"
 if [ $rc -ne 0 ]; then tail -40 "$W/build.txt"; tar czf "$OUT/work.tgz" -C "$OUT" w; exit 1; fi
 step "test_gpu_exec (plan invariants; check runs on 1 and 2 GPUs, small shape)"
 MOEMAP_BIN=$B build-gpu/test_gpu_exec 2>&1 | tee -a "$LOG"

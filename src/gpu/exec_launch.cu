@@ -13,6 +13,7 @@
  * placement's timed loop) the ranks agree on success on the host, so a rank that failed
  * its setup makes all of them return the error instead of hanging.
  */
+#ifdef MOEMAP_HAVE_NCCL
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,3 +412,22 @@ done:
         }
     return rc;
 }
+#else /* CUDA without NCCL */
+#include "exec_internal.h"
+
+int moemap_exec_run(const moemap_exec_params *params, const moemap_cluster *cluster,
+                    const moemap_routing *routing, const moemap_placement *const *placements,
+                    int num_placements, moemap_exec_result **results, moemap_error *err)
+{
+    (void)params, (void)cluster, (void)routing, (void)placements;
+    for (int i = 0; results && i < num_placements; i++)
+        results[i] = NULL;
+    return moemap_error_set(err, MOEMAP_ENOTSUP,
+                            "built without GPU support for the executor: CUDA was found but "
+                            "not NCCL (install NCCL next to the CUDA toolkit and rebuild)");
+}
+
+int moemap_exec_is_root(void) { return 1; }
+
+void moemap_exec_shutdown(void) {}
+#endif

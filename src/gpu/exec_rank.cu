@@ -12,6 +12,7 @@
  * will see is autotuned before timing, so the timed loop does no host-side waiting other
  * than one synchronisation per iteration to read the events.
  */
+#ifdef MOEMAP_HAVE_NCCL /* without NCCL, exec_launch.cu answers ENOTSUP */
 #include <cuda_bf16.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,3 +602,4 @@ extern "C" int exec_rank_run(exec_job *job, int rank, int device, moemap_error *
     state_free(&s, job);
     return rc;
 }
+#endif /* MOEMAP_HAVE_NCCL */
