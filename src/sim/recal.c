@@ -12,7 +12,9 @@
  *  moemap    same trigger check, then migration-aware re-placement (moemap_place with the
  *            current placement as previous, max_moves and a move cost) on the recent
  *            loads and measured speeds; applied only when the predicted saving over the
- *            coming interval exceeds the migration stall.
+ *            coming interval exceeds the migration stall. After a move it checks again at
+ *            the next check without waiting for new drift, since max_moves may have
+ *            stopped it short of what pays.
  *
  * Moves pay weight bytes over the link (intra-node bandwidth when a copy of the expert
  * is on the destination's node, else the migration link) and the engine stalls for the
@@ -49,7 +51,7 @@ struct recal {
     double *ref_speed;      /* [G] speeds it was made for */
     double *win;            /* [L * E] scratch: recent mean counts per iteration */
     double *tg;             /* [G] scratch */
-    long last_check;
+    int improving;          /* moemap: the last check moved, look again next time */
 };
 
 void recal_free(recal *r)
@@ -443,7 +445,7 @@ int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
         return rc;
     }
     double ld = load_drift(r), sd = speed_drift(r), th = r->params.drift_threshold;
-    if (ld <= th && sd <= th)
+    if (ld <= th && sd <= th && !(pol == MOEMAP_RECAL_MOEMAP && r->improving))
         return 0;
     if (pol == MOEMAP_RECAL_DRIFT) {
         if ((rc = swaps(r, &np, err)))
@@ -467,8 +469,10 @@ int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
                  "moemap: %ld moves, saving %.3f s over %d iterations > stall %.3f s", moves,
                  saving, interval, stall);
         rc = apply(r, np, act, err);
+        r->improving = 1; /* max_moves may have cut it short: re-check next interval */
     } else {
         remember(r); /* the drift is acknowledged; staying put is the decision */
+        r->improving = 0;
     }
     moemap_placement_free(np);
     return rc;
