@@ -65,20 +65,43 @@ void moemap_gen_params_from_model(moemap_gen_params *p, const moemap_model *m)
     p->temporal_groups = E >= 16 ? 4 : 1;
 }
 
+/* Standard normals from Box-Muller, both values of each pair used (the generator draws
+ * millions of them; moemap_rng_normal discards the second to keep one stream). */
+typedef struct {
+    moemap_rng rng;
+    int has_spare;
+    double spare;
+} gen_rng;
+
+static double gauss(gen_rng *g)
+{
+    if (g->has_spare) {
+        g->has_spare = 0;
+        return g->spare;
+    }
+    double u1 = moemap_rng_uniform(&g->rng), u2 = moemap_rng_uniform(&g->rng);
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
+    g->spare = r * sin(a);
+    g->has_spare = 1;
+    return r * cos(a);
+}
+
 /* Binomial(n, q) draw: inversion for small means, a rounded normal otherwise (the
  * generator needs the shape of the distribution, not its far tails). */
-static long binomial(moemap_rng *rng, long n, double q)
+static long binomial(gen_rng *g, long n, double q)
 {
     if (n <= 0 || q <= 0)
         return 0;
     if (q >= 1)
         return n;
     if (q > 0.5)
-        return n - binomial(rng, n, 1.0 - q);
+        return n - binomial(g, n, 1.0 - q);
     double mean = (double)n * q;
     if (mean < 20) {
         /* Inversion by sequential search: O(mean) expected steps. */
-        double u = moemap_rng_uniform(rng), pk = pow(1.0 - q, (double)n), cdf = pk;
+        double u = moemap_rng_uniform(&g->rng), pk = pow(1.0 - q, (double)n), cdf = pk;
         long k = 0;
         while (u > cdf && k < n) {
             pk *= (double)(n - k) / (double)(k + 1) * q / (1.0 - q);
@@ -89,7 +112,7 @@ static long binomial(moemap_rng *rng, long n, double q)
         }
         return k;
     }
-    double x = floor(mean + sqrt(mean * (1.0 - q)) * moemap_rng_normal(rng) + 0.5);
+    double x = floor(mean + sqrt(mean * (1.0 - q)) * gauss(g) + 0.5);
     return x < 0 ? 0 : (x > (double)n ? n : (long)x);
 }
 
@@ -256,13 +279,16 @@ int moemap_gen(const moemap_gen_params *params, moemap_loads **out, moemap_error
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "gen: out of memory");
         goto done;
     }
-    moemap_rng rng;
-    moemap_rng_seed(&rng, p.seed);
+    gen_rng gr;
+    moemap_rng_seed(&gr.rng, p.seed);
+    gr.has_spare = 0;
+    gr.spare = 0;
+    moemap_rng *rng = &gr.rng;
     for (int ph = 0; ph < phases; ph++)
         for (int l = 0; l < nl; l++) {
             size_t off = ((size_t)ph * (size_t)nl + (size_t)l) * (size_t)E;
             layer_setup s = {base + off, group + off, cons + off};
-            setup_layer(&rng, &p, perm, &s);
+            setup_layer(rng, &p, perm, &s);
         }
     const double slots = (double)p.batch_tokens * p.top_k;
     const double sigma = p.noise;
@@ -271,8 +297,8 @@ int moemap_gen(const moemap_gen_params *params, moemap_loads **out, moemap_error
         for (int g = 0; g < G; g++) {
             if (burst_left[g] > 0)
                 burst_left[g]--;
-            else if (moemap_rng_uniform(&rng) < p.burst_prob)
-                burst_left[g] = burst_length(&rng, p.burst_len);
+            else if (moemap_rng_uniform(rng) < p.burst_prob)
+                burst_left[g] = burst_length(rng, p.burst_len);
         }
         int ph = (p.drift_at >= 0 && b >= p.drift_at) ? 1 : 0;
         ld->batch_tokens[b] = (double)p.batch_tokens;
@@ -283,7 +309,7 @@ int moemap_gen(const moemap_gen_params *params, moemap_loads **out, moemap_error
                 int g = group[off + e];
                 double x = g >= 0 ? (burst_left[g] > 0 ? p.burst_boost : 0.0) : base[off + e];
                 if (sigma > 0 && x > 0)
-                    x *= exp(sigma * moemap_rng_normal(&rng) - 0.5 * sigma * sigma);
+                    x *= exp(sigma * gauss(&gr) - 0.5 * sigma * sigma);
                 w[e] = x;
                 sum += x;
             }
@@ -301,7 +327,7 @@ int moemap_gen(const moemap_gen_params *params, moemap_loads **out, moemap_error
             long left = (long)slots;
             double mass = 1.0;
             for (int e = 0; e < E; e++) {
-                long k = (e == E - 1 || mass <= 0) ? left : binomial(&rng, left, w[e] / mass);
+                long k = (e == E - 1 || mass <= 0) ? left : binomial(&gr, left, w[e] / mass);
                 if (k > left)
                     k = left;
                 c[e] = (double)k;
