@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#define MAX_CORR_BATCHES 512
+#define MAX_CORR_BATCHES 256
 
 void gem_stats_clear(gem_stats *st)
 {

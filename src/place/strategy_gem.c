@@ -96,15 +96,57 @@ static void mark_hot_slow(gem *s, const double *rel, const int *quota)
     s->forbid = slow_quota > 0 && nhot > 0;
 }
 
-/* Deviation part of J for given loads (only GPUs a, b change: pass their new loads). */
-static double dev_cost(const gem *s, int a, double la, int b, double lb)
+/* The three largest deviations and the sum of squares, so that the deviation part of J
+ * after a swap (only two GPUs change) costs O(1) instead of O(G). */
+typedef struct dev_summary {
+    double top[3];
+    int who[3];
+    double sq;
+} dev_summary;
+
+static double dev_of(const gem *s, int g, double l)
 {
-    double mx = 0, sq = 0;
+    return fabs(l - s->target[g]) / s->tmean;
+}
+
+static void summarise(const gem *s, dev_summary *d)
+{
+    d->sq = 0;
+    for (int k = 0; k < 3; k++) {
+        d->top[k] = -1;
+        d->who[k] = -1;
+    }
     for (int g = 0; g < s->G; g++) {
-        double l = g == a ? la : g == b ? lb : s->load[g];
-        double d = fabs(l - s->target[g]) / s->tmean;
-        mx = d > mx ? d : mx;
-        sq += d * d;
+        double v = dev_of(s, g, s->load[g]);
+        d->sq += v * v;
+        for (int k = 0; k < 3; k++)
+            if (v > d->top[k]) {
+                for (int j = 2; j > k; j--) {
+                    d->top[j] = d->top[j - 1];
+                    d->who[j] = d->who[j - 1];
+                }
+                d->top[k] = v;
+                d->who[k] = g;
+                break;
+            }
+    }
+}
+
+/* Deviation part of J when GPUs a and b take loads la and lb (a = b = -1: as is). */
+static double dev_cost(const gem *s, const dev_summary *d, int a, double la, int b, double lb)
+{
+    double mx = 0, sq = d->sq;
+    for (int k = 0; k < 3; k++)
+        if (d->who[k] >= 0 && d->who[k] != a && d->who[k] != b) {
+            mx = d->top[k];
+            break;
+        }
+    if (a >= 0) {
+        double da = dev_of(s, a, la), db = dev_of(s, b, lb);
+        double oa = dev_of(s, a, s->load[a]), ob = dev_of(s, b, s->load[b]);
+        sq += da * da + db * db - oa * oa - ob * ob;
+        mx = da > mx ? da : mx;
+        mx = db > mx ? db : mx;
     }
     return mx + 0.01 * sq / s->G;
 }
@@ -173,10 +215,14 @@ static double conf_delta(const gem *s, int e, int f)
 
 static void improve(gem *s, double deadline)
 {
-    double cur = dev_cost(s, -1, 0, -1, 0);
+    dev_summary d;
+    summarise(s, &d);
+    double cur = dev_cost(s, &d, -1, 0, -1, 0);
     for (int pass = 0; pass < MAX_PASSES; pass++) {
         int improved = 0;
         for (int e = 0; e < s->E; e++) {
+            if ((e & 15) == 0 && now_s() > deadline)
+                return;
             int best_f = -1;
             double best = cur - 1e-12, best_dev = cur;
             int ge = s->where[e];
@@ -189,7 +235,8 @@ static void improve(gem *s, double deadline)
                 if (we == wf && s->conf[(size_t)e * s->G + gf] == 0 &&
                     s->conf[(size_t)f * s->G + ge] == 0)
                     continue;
-                double dv = dev_cost(s, ge, s->load[ge] - we + wf, gf, s->load[gf] - wf + we);
+                double dv = dev_cost(s, &d, ge, s->load[ge] - we + wf, gf,
+                                     s->load[gf] - wf + we);
                 double total = dv + LAMBDA * conf_delta(s, e, f);
                 if (total < best) {
                     best = total;
@@ -203,11 +250,12 @@ static void improve(gem *s, double deadline)
                 remove_expert(s, best_f);
                 place_expert(s, e, gf);
                 place_expert(s, best_f, ge);
+                summarise(s, &d);
                 cur = best_dev;
                 improved = 1;
             }
         }
-        if (!improved || now_s() > deadline)
+        if (!improved)
             break;
     }
 }
