@@ -348,6 +348,7 @@ static void small_params(moemap_profile_params *p, const int *gpu, const int *to
     p->tokens = tokens;
     p->num_tokens = 4;
     p->repeats = 7;
+    p->rounds = 3;
     p->warmup = 1;
     p->group_tokens = group;
     p->num_group = 3;
@@ -362,6 +363,7 @@ TEST(profile_small_shape)
     moemap_error err = {0};
     CHECK_OK(moemap_profile_run(&p, &r, &err), &err);
     REQUIRE(r && r->num_gpus == 1);
+    CHECK_INT_EQ(r->rounds, 3);
     const moemap_profile_gpu *g = &r->gpus[0];
     CHECK_INT_EQ(g->num_points, 4);
     CHECK_INT_EQ(g->num_samples, 4 * 7);
@@ -453,6 +455,11 @@ TEST(profile_bad_params)
     p.dtype = "fp8";
     CHECK_INT_EQ(moemap_profile_run(&p, &r, &err), MOEMAP_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "only bf16");
+
+    small_params(&p, gpu, tokens, group);
+    p.rounds = 0;
+    CHECK_INT_EQ(moemap_profile_run(&p, &r, &err), MOEMAP_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "rounds 0");
 
     small_params(&p, gpu, tokens, group);
     p.repeats = 1;

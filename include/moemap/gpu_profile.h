@@ -45,7 +45,7 @@ typedef struct moemap_profile_params {
     int max_tokens;             /* default grid up to this (default 16384) */
     int repeats;                /* timed runs per point (default 200) */
     int rounds;                 /* passes over the grid the repeats are spread over
-                                   (default 20; see above) */
+                                   (default 20, at most `repeats`; see above) */
     int warmup;                 /* untimed runs before each block of timed runs (default 2) */
     const int *group_tokens;    /* the grouped layer: tokens of each expert; NULL = the */
     int num_group;              /* default skewed layer; num_group < 0 = no grouped run */

@@ -26,6 +26,8 @@
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define TUNE_REPS 4
 #define TUNE_ROUNDS 5
+#define FINALISTS 3
+#define FINAL_ROUNDS 15
 
 typedef struct gemm {
     cublasLtMatrixLayout_t a, b, c;
@@ -360,6 +362,18 @@ static int check_tokens(const moemap_expert_ffn *f, int tokens, moemap_error *er
     return MOEMAP_OK;
 }
 
+/* Median of a few values (sorted in place: insertion sort). */
+static float median_f(float *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            float t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
 /* Times every candidate of one GEMM and keeps the fastest. The candidates are timed in
  * TUNE_ROUNDS interleaved rounds (TUNE_REPS runs each over rotating weight sets) and each
  * scores the median of its rounds: a GPU near its power limit changes clock from one
@@ -403,25 +417,48 @@ static int tune_gemm(moemap_expert_ffn *f, gemm *g, int tokens, int nsets,
             MM_CUDA_CHECK(cudaEventElapsedTime(&ms, f->ev0, f->ev1), err);
             round_ms[k][round] = ms;
         }
+    for (int k = 0; k < n; k++)
+        if (runs[k])
+            score[k] = median_f(round_ms[k], TUNE_ROUNDS);
+    /* Second stage: candidates within a few percent of each other are told apart only by
+     * more rounds, so the best FINALISTS are timed again over FINAL_ROUNDS rounds. */
+    int fin[FINALISTS], nfin = 0;
     for (int k = 0; k < n; k++) {
         if (!runs[k])
             continue;
-        /* Median of the rounds (insertion sort of a handful of values). */
-        float *v = round_ms[k];
-        for (int i = 1; i < TUNE_ROUNDS; i++)
-            for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-                float t = v[j];
-                v[j] = v[j - 1];
-                v[j - 1] = t;
-            }
-        score[k] = v[TUNE_ROUNDS / 2];
+        int pos = nfin < FINALISTS ? nfin++ : FINALISTS;
+        while (pos > 0 && score[k] < score[fin[pos - 1]]) {
+            if (pos < FINALISTS)
+                fin[pos] = fin[pos - 1];
+            pos--;
+        }
+        if (pos < FINALISTS)
+            fin[pos] = k;
     }
-    int best = -1;
-    for (int k = 0; k < n; k++)
-        if (runs[k] && (best < 0 || score[k] < score[best]))
-            best = k;
-    if (best < 0)
+    if (nfin == 0)
         return moemap_error_set(err, MOEMAP_EGPU, "no cuBLASLt candidate ran for this shape");
+    float fms[FINALISTS][FINAL_ROUNDS];
+    for (int round = 0; nfin > 1 && round < FINAL_ROUNDS; round++)
+        for (int j = 0; j < nfin; j++) {
+            MM_CUDA_CHECK(cudaEventRecord(f->ev0, f->stream), err);
+            for (int r = 0; r < TUNE_REPS; r++)
+                if ((rc = matmul(f, g, &res[fin[j]].algo, w[rot++ % nsets], b, c, err)))
+                    return rc;
+            MM_CUDA_CHECK(cudaEventRecord(f->ev1, f->stream), err);
+            MM_CUDA_CHECK(cudaEventSynchronize(f->ev1), err);
+            MM_CUDA_CHECK(cudaEventElapsedTime(&fms[j][round], f->ev0, f->ev1), err);
+        }
+    int best = fin[0];
+    if (nfin > 1) {
+        float best_score = -1;
+        for (int j = 0; j < nfin; j++) {
+            float m = median_f(fms[j], FINAL_ROUNDS);
+            if (best_score < 0 || m < best_score) {
+                best_score = m;
+                best = fin[j];
+            }
+        }
+    }
     g->algo = res[best].algo;
     g->rank = best;
     g->has_algo = 1;
