@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -150,8 +151,12 @@ int cmd_gen(int argc, char **argv)
     if (tsize >= 0)
         p.temporal_size = (int)tsize;
     moemap_loads *ld = NULL;
-    if (moemap_gen(&p, &ld, &err))
-        return cli_usage_error("gen", "%s", err.msg);
+    if (moemap_gen(&p, &ld, &err)) {
+        /* The library's message starts with "gen: "; the CLI prefix says that already. */
+        const char *msg = strncmp(err.msg, "gen: ", 5) ? err.msg : err.msg + 5;
+        return err.code == MOEMAP_EINVAL ? cli_usage_error("gen", "%s", msg)
+                                         : cli_fail("gen", &err);
+    }
     int rc = moemap_loads_write(ld, out, &err);
     if (!rc && out[0] != '-')
         fprintf(stderr, "wrote %s: %d MoE layers x %d experts, %d batches of %ld tokens\n", out,

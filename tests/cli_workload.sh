@@ -110,7 +110,7 @@ expect_fail "bad --batch-tokens" 2 "moemap stats: --batch-tokens: 'x' is not an 
 expect_fail "unknown --format" 2 "moemap convert: --format: unknown format 'xml'" "$bin" convert "$law" --format xml --out "$tmp/x.json"
 expect_fail "convert without --out" 2 "moemap convert: missing --out" "$bin" convert "$law"
 expect_fail "gen with an unknown model" 2 "moemap gen: --model: unknown model 'gpt-9'" "$bin" gen --model gpt-9
-expect_fail "gen with drift after the end" 2 "moemap gen: gen: drift at batch 50" "$bin" gen --batches 10 --drift-at 50
+expect_fail "gen with drift after the end" 2 "moemap gen: drift at batch 50" "$bin" gen --batches 10 --drift-at 50
 printf '0,0,0\n1,2,3\n' >"$tmp/three.csv"
 expect_fail "compare with another expert count" 1 "moemap stats: --compare $tmp/g1.json: cannot compare: 3 experts" \
   "$bin" stats "$tmp/three.csv" --compare "$tmp/g1.json"

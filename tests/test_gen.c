@@ -266,6 +266,38 @@ TEST(bad_params)
     CHECK(ld == NULL);
 }
 
+TEST(allocation_failures)
+{
+    /* Each allocation of the generator, then of the statistics, failing in turn. */
+    moemap_gen_params p = small();
+    p.drift_at = 10;
+    moemap_loads *ok = NULL;
+    int gen_fail = 0, stats_fail = 0, stats_ok = 0;
+    for (long n = 0; n < 200 && !ok; n++) {
+        moemap_error err = {0};
+        moemap_alloc_fail_after(n);
+        int rc = moemap_gen(&p, &ok, &err);
+        moemap_alloc_fail_after(-1);
+        CHECK(rc == 0 || rc == MOEMAP_ENOMEM);
+        CHECK(rc == 0 || ok == NULL);
+        gen_fail |= rc == MOEMAP_ENOMEM;
+    }
+    REQUIRE(ok != NULL);
+    for (long n = 0; n < 200 && !stats_ok; n++) {
+        moemap_workload_stats *st = NULL;
+        moemap_error err = {0};
+        moemap_alloc_fail_after(n);
+        int rc = moemap_workload_stats_compute(ok, NULL, &st, &err);
+        moemap_alloc_fail_after(-1);
+        CHECK(rc == 0 || rc == MOEMAP_ENOMEM);
+        stats_fail |= rc == MOEMAP_ENOMEM;
+        stats_ok |= rc == 0;
+        moemap_workload_stats_free(st);
+    }
+    CHECK(gen_fail && stats_fail && stats_ok);
+    moemap_loads_free(ok);
+}
+
 int main(void)
 {
     RUN(deterministic_for_a_seed);
@@ -276,5 +308,6 @@ int main(void)
     RUN(consistent_experts_are_always_active);
     RUN(drift_changes_the_load_after_the_drift_batch);
     RUN(bad_params);
+    RUN(allocation_failures);
     return mm_test_done();
 }

@@ -321,27 +321,39 @@ TEST(missing_inputs)
     CHECK(!strcmp(moemap_workload_format_name(MOEMAP_FORMAT_CSV), "csv"));
 }
 
-/* Every allocation of the loads reader failing in turn gives ENOMEM, never a crash or
- * leak (ASan checks the latter). */
-TEST(allocation_failures)
+/* Every allocation of each reader failing in turn gives ENOMEM, never a crash or a leak
+ * (ASan checks the latter), and the reader still works once allocations succeed. */
+static void fail_each_allocation(const char *text, moemap_workload_format f, int experts,
+                                 int top_k)
 {
-    moemap_read_params p = params(MOEMAP_FORMAT_AUTO);
+    moemap_read_params p = params(f);
+    p.experts = experts;
+    p.top_k = top_k;
     int saw_enomem = 0, succeeded = 0;
-    for (long n = 0; n < 200 && !succeeded; n++) {
+    for (long n = 0; n < 500 && !succeeded; n++) {
         moemap_loads *ld = NULL;
         moemap_error err = {0};
         moemap_alloc_fail_after(n);
-        int rc = moemap_workload_parse_buffer(loads_ok, strlen(loads_ok), "w.json", &p, &ld,
-                                              &err);
+        int rc = moemap_workload_parse_buffer(text, strlen(text), "w", &p, &ld, &err);
         moemap_alloc_fail_after(-1);
         if (rc == 0)
             succeeded = 1;
         else
             saw_enomem |= rc == MOEMAP_ENOMEM;
+        CHECK(rc == 0 || rc == MOEMAP_ENOMEM);
         moemap_loads_free(ld);
     }
     CHECK(saw_enomem);
     CHECK(succeeded);
+}
+
+TEST(allocation_failures)
+{
+    fail_each_allocation(loads_ok, MOEMAP_FORMAT_AUTO, 0, 0);
+    fail_each_allocation("{\"logical_count\": [[0, 0, 0], [3, 1, 0], [1, 1, 2]]}",
+                         MOEMAP_FORMAT_AUTO, 0, 2);
+    fail_each_allocation("layer,e0,e1\n3,5,1\n7,2,2\n", MOEMAP_FORMAT_CSV, 0, 0);
+    fail_each_allocation(esft_ok, MOEMAP_FORMAT_ESFT, 4, 2);
 }
 
 int main(void)
