@@ -138,7 +138,7 @@ done
 
 step "correctness: DeepSeek-V2-Lite experts, real routing, both placements, CPU float64"
 $B run --check --model "$MODEL" --loads "$TRACE" --tokens-per-iter 128 --iterations 1 \
-  --layers 2 --sm-limit 1="$SM" "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
+  --layers 1 --sm-limit 1="$SM" "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
 
 RUNARGS=(--model "$MODEL" --loads "$TRACE" --cluster "$W/cluster.json" --batch-tokens "$T"
          --tokens-per-iter "$T" --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM"
