@@ -1,7 +1,7 @@
 /*
  * bench_place.c — benchmarks of the placement engine (issue 4).
  *
- *   bench_place speed   [--reps N] [--strategies a,b]
+ *   bench_place speed   [--reps N] [--strategies a,b] [--gpus 32|64|128|256]
  *       whole-model placement time at DeepSeek-V3 scale: 58 MoE layers x 256 experts,
  *       top-8, loads from moemap_gen (256 batches of 4096 tokens), on 32/64/128/256 GPUs
  *       with 288-512 slots; each strategy timed over N runs (best and median wall time).
@@ -100,7 +100,7 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int speed(int reps, const char *only)
+static int speed(int reps, const char *only, int only_gpus)
 {
     moemap_error err = {0};
     moemap_gen_params gp = moemap_gen_default_params();
@@ -119,6 +119,8 @@ static int speed(int reps, const char *only)
     const int gpus[4] = {32, 64, 128, 256};
     const int slots[4] = {9, 6, 4, 2}; /* 288, 384, 512, 512 slots */
     for (int k = 0; k < 4; k++) {
+        if (only_gpus > 0 && gpus[k] != only_gpus)
+            continue;
         moemap_cluster *c = make_cluster(gpus[k], slots[k], NULL, 0, 1);
         for (const char *const *s = moemap_place_strategy_names(); *s; s++) {
             if (!in_list(only, *s) || !strcmp(*s, "exact"))
@@ -214,7 +216,7 @@ static int quality(const char *data, int G, int slots, const char *only)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "speed") && strcmp(argv[1], "quality"))) {
-        fprintf(stderr, "usage: bench_place speed [--reps N] [--strategies a,b]\n"
+        fprintf(stderr, "usage: bench_place speed [--reps N] [--strategies a,b] [--gpus G]\n"
                         "       bench_place quality [--data DIR] [--gpus G] [--slots S] "
                         "[--strategies a,b]\n");
         return 2;
@@ -223,14 +225,14 @@ int main(int argc, char **argv)
     if (!data || !*data)
         data = "../shared/data";
     const char *only = NULL;
-    int reps = 3, G = 8, slots = 10;
+    int reps = 3, G = 8, slots = 10, gpus_given = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--data"))
             data = argv[i + 1];
         else if (!strcmp(argv[i], "--reps"))
             reps = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--gpus"))
-            G = atoi(argv[i + 1]);
+            G = gpus_given = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--slots"))
             slots = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--strategies"))
@@ -244,5 +246,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_place: --reps, --gpus and --slots must be >= 1\n");
         return 2;
     }
-    return !strcmp(argv[1], "speed") ? speed(reps, only) : quality(data, G, slots, only);
+    return !strcmp(argv[1], "speed") ? speed(reps, only, gpus_given)
+                                     : quality(data, G, slots, only);
 }

@@ -67,6 +67,7 @@ void ms_free(ms_state *s)
     moemap_free(s->M);
     moemap_free(s->sel);
     moemap_free(s->reps);
+    moemap_free(s->rc);
     memset(s, 0, sizeof *s);
 }
 
@@ -106,10 +107,8 @@ static void recompute_all(ms_state *s)
         double *row = &s->T[(size_t)b * s->G];
         for (int g = 0; g < s->G; g++)
             row[g] = 0;
-        for (int i = 0; i < s->nreps; i++) {
-            const ms_rep *r = &s->reps[i];
-            row[r->gpu] += fcost(s, r->gpu, r->share * s->cnt[b][r->expert]);
-        }
+        for (int i = 0; i < s->nreps; i++)
+            row[s->reps[i].gpu] += s->rc[(size_t)i * s->B + b];
         double s1 = 0, s2 = 0;
         for (int g = 0; g < s->G; g++) {
             s1 += row[g];
@@ -134,12 +133,21 @@ static int push_rep(ms_state *s, int expert, int gpu, double share, moemap_error
         if (!grown)
             return moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
         s->reps = grown;
+        double *rcg = moemap_realloc(s->rc, (size_t)cap * s->B * sizeof *rcg);
+        if (!rcg)
+            return moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
+        s->rc = rcg;
         s->cap = cap;
     }
     ms_rep *r = &s->reps[s->nreps];
     r->expert = expert;
     r->gpu = gpu;
     r->share = share;
+    double *row = &s->rc[(size_t)s->nreps * s->B];
+    for (int b = 0; b < s->B; b++) {
+        double ce = s->cnt[b][expert];
+        row[b] = ce > 0 ? fcost(s, gpu, share * ce) : 0.0;
+    }
     s->at[(size_t)expert * s->G + gpu] = s->nreps;
     s->nrep[gpu]++;
     s->nreps++;
@@ -170,10 +178,11 @@ int ms_add(ms_state *s, int expert, int gpu, double share, moemap_error *err)
     int rc = push_rep(s, expert, gpu, share, err);
     if (rc)
         return rc;
+    const double *cost = &s->rc[(size_t)(s->nreps - 1) * s->B];
     for (int b = 0; b < s->B; b++) {
         double *tg = &s->T[(size_t)b * s->G + gpu];
         double old = *tg;
-        *tg += fcost(s, gpu, share * s->cnt[b][expert]);
+        *tg += cost[b];
         s->S1[b] += *tg - old;
         s->S2[b] += *tg * *tg - old * old;
         /* T only grew: the top-3 changes by moving or inserting this GPU. */
@@ -302,7 +311,9 @@ ms_score ms_score_delta(ms_state *s, const ms_delta *d, int *ok)
             double ce = c[it->expert];
             if (ce <= 0)
                 continue;
-            double dv = fcost(s, it->gpu, it->new_share * ce) - fcost(s, it->gpu, it->old_share * ce);
+            double dv = it->new_share > 0 ? fcost(s, it->gpu, it->new_share * ce) : 0.0;
+            if (it->rep >= 0)
+                dv -= s->rc[(size_t)it->rep * s->B + b];
             if (it->gpu == g1)
                 d1 += dv;
             else
@@ -347,9 +358,13 @@ int ms_apply(ms_state *s, const ms_delta *d, moemap_error *err)
         for (int i = 0; i < d->n; i++) {
             const ms_item *it = &d->items[i];
             double ce = s->cnt[b][it->expert];
-            if (ce > 0)
-                row[it->gpu] += fcost(s, it->gpu, it->new_share * ce) -
-                                fcost(s, it->gpu, it->old_share * ce);
+            if (ce <= 0)
+                continue;
+            double nc = it->new_share > 0 ? fcost(s, it->gpu, it->new_share * ce) : 0.0;
+            double *oc = it->rep >= 0 ? &s->rc[(size_t)it->rep * s->B + b] : NULL;
+            row[it->gpu] += nc - (oc ? *oc : 0.0);
+            if (oc)
+                *oc = nc; /* removed replicas' rows are dropped below */
         }
         if (row[g1] < 0)
             row[g1] = 0;
@@ -395,6 +410,8 @@ int ms_apply(ms_state *s, const ms_delta *d, moemap_error *err)
         int last = s->nreps - 1;
         if (r != last) {
             s->reps[r] = s->reps[last];
+            memcpy(&s->rc[(size_t)r * s->B], &s->rc[(size_t)last * s->B],
+                   (size_t)s->B * sizeof *s->rc);
             s->at[(size_t)s->reps[r].expert * s->G + s->reps[r].gpu] = r;
         }
         s->nreps--;

@@ -49,6 +49,7 @@ typedef struct ms_state {
     int nreps, cap;
     int *at;                /* [E * G] replica index of expert e on GPU g, or -1 */
     int *nrep;              /* [G] replicas on each GPU */
+    double *rc;             /* [cap * B] cost of replica r in batch b on its GPU */
     double *T;              /* [B * G] time of GPU g in batch b */
     double *S1, *S2;        /* [B] sum of T and of T^2 */
     double *top;            /* [B * 3] three largest T per batch */

@@ -27,12 +27,12 @@
 #include <math.h>
 #include <string.h>
 
-#define MAX_SAMPLED_BATCHES 96
+#define MAX_SAMPLED_BATCHES 64
 #define CONSTRUCT_BATCHES 16
 #define NUM_CRITICAL 3
 #define NUM_TARGETS 24
 /* Batch evaluations per second of budget (about 100 ns each on the 2-core CI machine). */
-#define WORK_PER_SECOND 1e7
+#define WORK_PER_SECOND 6e6
 
 typedef struct ctx {
     const place_problem *pb;
