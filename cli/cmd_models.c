@@ -71,12 +71,12 @@ int cmd_models(int argc, char **argv)
         json_decref(arr);
         return rc ? cli_fail("models", &err) : 0;
     }
-    printf("%-18s %-22s %6s %5s %7s %6s %5s %6s %6s %5s %8s %9s\n", "name", "model", "layers",
+    printf("%-18s %-22s %6s %5s %7s %6s %5s %6s %6s %5s %8s %10s\n", "name", "model", "layers",
            "moe", "experts", "shared", "top-k", "hidden", "inter", "heads", "vocab",
            "expert MiB");
     for (int i = 0; i < n; i++) {
         const moemap_model *m = moemap_model_preset(i);
-        printf("%-18s %-22s %6d %5d %7d %6d %5d %6d %6d %5d %8d %9.1f\n", m->name, m->display,
+        printf("%-18s %-22s %6d %5d %7d %6d %5d %6d %6d %5d %8d %10.1f\n", m->name, m->display,
                m->num_layers, moemap_model_moe_layer_count(m), m->experts, m->shared_experts,
                m->top_k, m->hidden, m->expert_intermediate, m->heads, m->vocab,
                moemap_model_expert_bytes(m) / 1048576.0);
