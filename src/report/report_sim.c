@@ -50,10 +50,15 @@ static int runs_of(const json_t *root, const char *path, const json_t **runs, in
     return 0;
 }
 
+/* A run's name for legends: its label without ".json" (simulate names runs after
+ * their placement file: "eplb.json/moemap" -> "eplb/moemap"). */
 static void run_label(const json_t *run, int i, char *out, size_t size)
 {
     const char *l = rp_json_str_any(run, K_LABEL);
-    if (l)
+    const char *dot = l ? strstr(l, ".json") : NULL;
+    if (dot)
+        rp_fmt(out, size, "%.*s%s", (int)(dot - l), l, dot + 5);
+    else if (l && *l)
         rp_fmt(out, size, "%s", l);
     else
         rp_fmt(out, size, "run %d", i + 1);
