@@ -181,7 +181,15 @@ static int quality(const char *data, int G, int slots, const char *only)
             for (int k = 0; k < 3; k++) {
                 moemap_cluster *c = make_cluster(G, slots, k == 1 ? pop : NULL, k == 2, 7);
                 double eplb_mean = 0;
-                for (const char *const *s = moemap_place_strategy_names(); *s; s++) {
+                /* eplb first: the other rows are compared with it */
+                const char *order[32];
+                int no = 0;
+                order[no++] = "eplb";
+                for (const char *const *s = moemap_place_strategy_names(); *s && no < 32; s++)
+                    if (strcmp(*s, "eplb") != 0)
+                        order[no++] = *s;
+                for (int oi = 0; oi < no; oi++) {
+                    const char *const *s = &order[oi];
                     if (!in_list(only, *s) || !strcmp(*s, "exact"))
                         continue;
                     moemap_place_params pp = moemap_place_default_params();
