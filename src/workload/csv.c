@@ -185,18 +185,20 @@ int mm_csv_parse(const char *buf, size_t len, const char *name, const moemap_rea
                 rc = moemap_error_set(err, MOEMAP_ERANGE, "%s:%ld: too many rows", name, line);
                 break;
             }
+            /* Each successful realloc is kept at once, so a later failure leaks nothing. */
             double *nv = moemap_realloc(R.vals, (size_t)ncap * (size_t)cols * sizeof *nv);
+            if (nv)
+                R.vals = nv;
             int *ni = nv ? moemap_realloc(R.ids, (size_t)ncap * sizeof *ni) : NULL;
             if (ni)
                 R.ids = ni;
             long *nlo = ni ? moemap_realloc(R.line_of, (size_t)ncap * sizeof *nlo) : NULL;
-            if (nv)
-                R.vals = nv;
-            if (!nv || !ni || !nlo) {
+            if (nlo)
+                R.line_of = nlo;
+            if (!nlo) {
                 rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", name);
                 break;
             }
-            R.line_of = nlo;
             R.cap = ncap;
         }
         memcpy(R.vals + (size_t)R.rows * (size_t)cols, cells + first,
