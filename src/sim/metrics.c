@@ -251,7 +251,8 @@ int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
     r->num_gpus = m->G;
     memcpy(r->gpu_idle_s, m->idle, (size_t)m->G * sizeof(double));
     /* Time series: p90 TTFT per bucket from the first-token records sorted by bucket. */
-    qsort(m->firsts, (size_t)m->nfirst, sizeof *m->firsts, cmp_ttft);
+    if (m->nfirst > 0)
+        qsort(m->firsts, (size_t)m->nfirst, sizeof *m->firsts, cmp_ttft);
     r->ts_n = T;
     long j = 0;
     for (int k = 0; k < T; k++) {
@@ -276,7 +277,8 @@ int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
             r->ts_p90_ttft_s[k] = a + f * (b - a);
         }
     }
-    memcpy(r->markers, m->markers, (size_t)m->nmark * sizeof *r->markers);
+    if (m->nmark > 0)
+        memcpy(r->markers, m->markers, (size_t)m->nmark * sizeof *r->markers);
     r->num_markers = m->nmark;
     moemap_free(ttft);
     moemap_free(tpot);
