@@ -101,27 +101,26 @@ static void add_note(moemap_export_info *info, const char *text)
 }
 
 /* Fills one layer's rows: each GPU's experts in increasing id, then (approximate) pads
- * the GPU's remaining slots with experts it does not hold, fewest replicas first. */
-static void fill_layer(const moemap_placement *p, const unsigned char *has, int *per_expert,
-                       int S, int *row, long *padded)
+ * the GPU's remaining slots with experts it does not hold, fewest replicas first. `has`
+ * is the layer's [G * E] holder matrix; padded experts are marked in it as they go. */
+static void fill_layer(const moemap_placement *p, unsigned char *has, int *per_expert, int S,
+                       int *row, long *padded)
 {
     int G = p->num_gpus, E = p->experts;
     for (int g = 0; g < G; g++) {
+        unsigned char *mine = has + (size_t)g * E;
         int k = 0;
         for (int e = 0; e < E; e++)
-            if (has[(size_t)g * E + e])
+            if (mine[e])
                 row[g * S + k++] = e;
         while (k < S) {
             int best = -1;
-            for (int e = 0; e < E; e++) {
-                int taken = has[(size_t)g * E + e];
-                for (int j = 0; j < k && !taken; j++)
-                    taken = row[g * S + j] == e;
-                if (!taken && (best < 0 || per_expert[e] < per_expert[best]))
+            for (int e = 0; e < E; e++)
+                if (!mine[e] && (best < 0 || per_expert[e] < per_expert[best]))
                     best = e;
-            }
             MOEMAP_ASSERT(best >= 0); /* S <= E, so some expert is missing on g */
             row[g * S + k++] = best;
+            mine[best] = 1;
             per_expert[best]++;
             (*padded)++;
         }
