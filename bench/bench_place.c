@@ -24,6 +24,13 @@
 static const double CURVE_T[5] = {1, 64, 256, 1024, 4096};
 static const double CURVE_US[5] = {60, 61, 75, 150, 560};
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -114,8 +121,8 @@ static int speed(int reps, const char *only, int only_gpus)
     printf("DeepSeek-V3 shape: %d MoE layers x %d experts, top-%d, %d batches of %ld tokens "
            "(moemap_gen defaults, seed %llu)\n\n", ld->num_layers, ld->experts, ld->top_k,
            ld->num_batches, gp.batch_tokens, (unsigned long long)gp.seed);
-    printf("| GPUs | slots/GPU | total slots | strategy | best ms | median ms | mean straggler us | gap to bound |\n");
-    printf("|---|---|---|---|---|---|---|---|\n");
+    printf("| GPUs | slots/GPU | total slots | strategy | best ms | median ms | CPU ms (median) | mean straggler us | gap to bound |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
     const int gpus[4] = {32, 64, 128, 256};
     const int slots[4] = {9, 6, 4, 2}; /* 288, 384, 512, 512 slots */
     for (int k = 0; k < 4; k++) {
@@ -125,7 +132,7 @@ static int speed(int reps, const char *only, int only_gpus)
         for (const char *const *s = moemap_place_strategy_names(); *s; s++) {
             if (!in_list(only, *s) || !strcmp(*s, "exact"))
                 continue;
-            double t[32];
+            double t[32], cpu[32];
             moemap_placement *p = NULL;
             int n = reps < 32 ? reps : 32;
             for (int r = 0; r < n; r++) {
@@ -133,17 +140,20 @@ static int speed(int reps, const char *only, int only_gpus)
                 pp.strategy = *s;
                 pp.no_predicted = 1; /* time the strategy, not the evaluation pass */
                 moemap_placement_free(p);
-                double t0 = now_s();
+                double t0 = now_s(), c0 = cpu_s();
                 if (moemap_place(ld, c, &pp, &p, &err) != 0)
                     die(*s, &err);
                 t[r] = (now_s() - t0) * 1e3;
+                cpu[r] = (cpu_s() - c0) * 1e3;
             }
             qsort(t, (size_t)n, sizeof *t, cmp_d);
+            qsort(cpu, (size_t)n, sizeof *cpu, cmp_d);
             moemap_eval_summary *es;
             if (moemap_eval_placement(ld, c, p, NULL, &es, &err) != 0)
                 die("eval", &err);
-            printf("| %d | %d | %d | %s | %.1f | %.1f | %.0f | %.1f%% |\n", gpus[k], slots[k],
-                   gpus[k] * slots[k], *s, t[0], t[n / 2], es->mean_us, 100 * es->gap);
+            printf("| %d | %d | %d | %s | %.1f | %.1f | %.1f | %.0f | %.1f%% |\n", gpus[k],
+                   slots[k], gpus[k] * slots[k], *s, t[0], t[n / 2], cpu[n / 2], es->mean_us,
+                   100 * es->gap);
             fflush(stdout);
             moemap_eval_summary_free(es);
             moemap_placement_free(p);

@@ -42,6 +42,8 @@ typedef struct ctx {
     int *targets;      /* [G] */
     double *gmean;     /* [G] */
     double *weight;    /* [G] */
+    int *stamp;        /* [G] per class: expert + 1 whose greedy step saw an empty GPU */
+    int *stamp_slots;  /* [G] that GPU's slots */
     moemap_replica *best;
     int nbest;
     moemap_replica *tmp;
@@ -69,13 +71,14 @@ static int greedy_gpu(ctx *x, int e)
     for (int g = 0; g < s->G; g++) {
         if (s->nrep[g] >= pb->slots[g] || s->at[(size_t)e * s->G + g] >= 0)
             continue;
-        if (s->nrep[g] == 0 && x->cls[g] != g) {
-            /* An empty GPU is as good as the first empty GPU of its class. */
-            int c = x->cls[g], twin = 0;
-            for (int h = c; h < g && !twin; h++)
-                twin = x->cls[h] == c && s->nrep[h] == 0 && pb->slots[h] == pb->slots[g];
-            if (twin)
+        if (s->nrep[g] == 0) {
+            /* An empty GPU is as good as an earlier empty GPU of its class with as many
+             * slots: only the first one is priced (a stamp per class and call). */
+            int c = x->cls[g];
+            if (x->stamp[c] == e + 1 && x->stamp_slots[c] == pb->slots[g])
                 continue;
+            x->stamp[c] = e + 1;
+            x->stamp_slots[c] = pb->slots[g];
         }
         double v = 0, t = 0;
         for (int b = 0; b < s->B; b += step) {
@@ -98,6 +101,7 @@ static int greedy_gpu(ctx *x, int e)
 static int construct(ctx *x, const moemap_replica *seed, int nseed, moemap_error *err)
 {
     ms_state *s = &x->s;
+    memset(x->stamp, 0, (size_t)s->G * sizeof *x->stamp);
     int rc = ms_load(s, seed, nseed, err);
     for (int i = 0; i < s->E && !rc; i++) {
         int e = x->order[i], have = 0;
@@ -424,9 +428,12 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     x.targets = moemap_malloc((size_t)G * sizeof *x.targets);
     x.gmean = moemap_malloc((size_t)G * sizeof *x.gmean);
     x.weight = moemap_malloc((size_t)G * sizeof *x.weight);
+    x.stamp = moemap_calloc((size_t)G, sizeof *x.stamp);
+    x.stamp_slots = moemap_calloc((size_t)G, sizeof *x.stamp_slots);
     x.captmp = (pb->previous ? pb->previous->num_replicas : 0) + total_slots + 1;
     x.tmp = moemap_malloc((size_t)x.captmp * sizeof *x.tmp);
-    if (!x.cls || !x.order || !x.targets || !x.gmean || !x.weight || !x.tmp) {
+    if (!x.cls || !x.order || !x.targets || !x.gmean || !x.weight || !x.tmp || !x.stamp ||
+        !x.stamp_slots) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
         goto done;
     }
@@ -498,6 +505,8 @@ done:
     moemap_free(x.targets);
     moemap_free(x.gmean);
     moemap_free(x.weight);
+    moemap_free(x.stamp);
+    moemap_free(x.stamp_slots);
     moemap_free(x.best);
     moemap_free(x.tmp);
     return rc;
