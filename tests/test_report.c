@@ -150,6 +150,43 @@ TEST(page_from_known_inputs)
     free(gp);
 }
 
+/* The comparison table: eval's numbers per strategy, simulate's matched by label, the
+ * run without a recalibration policy preferred over one with. */
+TEST(comparison_table)
+{
+    moemap_report_params p = moemap_report_default_params();
+    p.eval_path = write_text("report_table_eval.json", eval_json);
+    p.simulate_path = write_text(
+        "report_table_sim.json",
+        "{\"runs\": [{\"label\": \"eplb.json/moemap\", \"ttft\": {\"p90\": 9},\n"
+        "  \"tpot\": {\"p90\": 9}, \"slo_attainment\": 0.1},\n"
+        " {\"label\": \"eplb.json/none\", \"ttft\": {\"p90\": 0.25},\n"
+        "  \"tpot\": {\"p90\": 0.0425}, \"slo_attainment\": 0.5},\n"
+        " {\"label\": \"other.json\", \"ttft\": {\"p90\": 1}}]}\n");
+    char *text = NULL;
+    moemap_error err = {0};
+    CHECK_OK(moemap_report_table(&p, &text, &err), &err);
+    REQUIRE(text != NULL);
+    /* eplb: 812.5 us -> 0.81 ms, p99 0.99 ms, gap 812.5/650-1 = 25.0%, then simulate's
+     * "none" run: 0.250 s, 42.5 ms, 50.0%. moemap has no simulate run: dashes. */
+    CHECK_STR_CONTAINS(text, "eplb               0.81         0.99    25.0%      0.250       "
+                             "42.5    50.0%\n");
+    CHECK_STR_CONTAINS(text, "moemap             0.70         0.73     7.7%          -          "
+                             "-        -\n");
+    CHECK(strstr(text, "other") == NULL); /* a run matching no strategy is not a row */
+    moemap_free(text);
+
+    p.eval_path = NULL; /* without eval: one row per simulate run */
+    CHECK_OK(moemap_report_table(&p, &text, &err), &err);
+    REQUIRE(text != NULL);
+    CHECK_STR_CONTAINS(text, "eplb/moemap");
+    CHECK_STR_CONTAINS(text, "other ");
+    moemap_free(text);
+
+    p.simulate_path = NULL;
+    CHECK(moemap_report_table(&p, &text, &err) == MOEMAP_EINVAL);
+}
+
 TEST(errors_name_the_input)
 {
     moemap_report_params p = moemap_report_default_params();
@@ -211,6 +248,7 @@ int main(void)
 {
     RUN(base64_rfc4648_vectors);
     RUN(page_from_known_inputs);
+    RUN(comparison_table);
     RUN(errors_name_the_input);
     RUN(allocation_failures);
     return mm_test_done();

@@ -7,7 +7,8 @@
  *
  * Runs of simulate are matched to strategies by label: simulate names a run after its
  * placement file ("eplb.json", or "eplb.json/moemap" with a recalibration policy), so
- * the label up to its first '.' or '/' is compared with the strategy's name.
+ * the label up to its first '.' or '/' is compared with the strategy's name; of several
+ * runs of one placement the one without a recalibration policy (or "none") is shown.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ typedef struct row {
     char name[64];
     double mean, p99, gap;       /* eval: straggler per batch (us), gap (fraction) */
     double ttft90, tpot90, slo;  /* simulate: seconds, seconds, fraction */
+    int sim_rank;                /* 0 none yet, 1 a run with a policy, 2 without / none */
 } row;
 
 static void key_of(const char *label, char *out, size_t size)
@@ -47,6 +49,7 @@ static row blank_row(const char *name)
     row r;
     rp_fmt(r.name, sizeof r.name, "%s", name);
     r.mean = r.p99 = r.gap = r.ttft90 = r.tpot90 = r.slo = NAN;
+    r.sim_rank = 0;
     return r;
 }
 
@@ -117,8 +120,13 @@ static int read_simulate(const char *path, row *rows, int *n, int add_rows,
             rows[*n] = blank_row(name);
             k = (*n)++;
         }
-        if (k < 0)
+        /* Several runs of one placement (one per recalibration policy): the table shows
+         * the placement alone, i.e. the run without a policy or with "none". */
+        const char *pol = label ? strchr(label, '/') : NULL;
+        int rank = !pol || !strcmp(pol, "/none") ? 2 : 1;
+        if (k < 0 || rank <= rows[k].sim_rank)
             continue;
+        rows[k].sim_rank = rank;
         json_t *ttft = json_object_get(run, "ttft"), *tpot = json_object_get(run, "tpot");
         char w[340];
         rp_fmt(w, sizeof w, "%s.ttft", where);
@@ -138,8 +146,8 @@ static void cell(rp_buf *b, double v, const char *fmt, double scale, int width)
 {
     if (isfinite(v))
         rp_buf_printf(b, fmt, width, v * scale);
-    else
-        rp_buf_printf(b, "%*s", width, "-");
+    else /* as wide as a number would be, "%" included */
+        rp_buf_printf(b, "%*s", width + (strstr(fmt, "%%") != NULL), "-");
 }
 
 int moemap_report_table(const moemap_report_params *p, char **text, moemap_error *err)
