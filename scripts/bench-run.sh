@@ -98,14 +98,14 @@ if [ "$MODE" = mpi ]; then
     { tail -30 "$W/build-mpi.txt"; exit 1; }
   grep "moemap:" "$W/build-mpi.txt" | tee -a "$LOG"
   step "mpirun -n 2 moemap run (MPI bootstrap)"
-  mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
+  timeout 200 mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
     -x LD_LIBRARY_PATH build-gpu-mpi/moemap run --model "$MODEL" --loads "$TRACE" \
     --cluster $R/cluster.json --batch-tokens "$T" --tokens-per-iter "$T" --layers "$LAYERS" \
     --iterations "$ITERS" --warmup "$WARM" --sm-limit 1="$SM" --out "$W/run-mpi.json" \
     --compare $R/eplb.json $R/moemap.json 2>&1 | grep -v "mca_base_component\|help file\|help-" |
     tee -a "$LOG"
   step "mpirun -n 2 moemap run --check"
-  mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
+  timeout 200 mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
     -x LD_LIBRARY_PATH build-gpu-mpi/moemap run --check --model "$MODEL" --loads "$TRACE" \
     --tokens-per-iter 128 --iterations 1 --layers 2 --sm-limit 1="$SM" \
     $R/eplb.json $R/moemap.json 2>&1 | grep -v "mca_base_component\|help file\|help-" |
@@ -122,33 +122,33 @@ grep -E "moemap:|error|warning" "$W/build.txt" | head -30 | tee -a "$LOG"
 grep "^NCCL_LIBRARY" build-gpu/CMakeCache.txt | tee -a "$LOG"
 if [ $rc -ne 0 ]; then tail -40 "$W/build.txt"; tar czf "$OUT/work.tgz" -C "$OUT" w; exit 1; fi
 step "test_gpu_exec (plan invariants; check runs on 1 and 2 GPUs, small shape)"
-MOEMAP_BIN=$B build-gpu/test_gpu_exec 2>&1 | tee -a "$LOG"
+MOEMAP_BIN=$B timeout 180 build-gpu/test_gpu_exec 2>&1 | tee -a "$LOG"
 [ "$MODE" = quick ] && exit 0
 
 step "profile, GPU 1 limited to $SM SMs"
-$B profile --model "$MODEL" --sm-limit 1="$SM" --max-tokens "$T" --out "$W/cluster.json" \
+timeout 200 $B profile --model "$MODEL" --sm-limit 1="$SM" --max-tokens "$T" --out "$W/cluster.json" \
   > "$W/profile.txt" 2>&1
 echo "profile rc=$?" | tee -a "$LOG"; tail -25 "$W/profile.txt" | tee -a "$LOG"
 
 step "place eplb and moemap ($SLOTS slots per GPU, batches of $T tokens)"
 for s in eplb moemap; do
-  $B place --loads "$TRACE" --batch-tokens "$T" --cluster "$W/cluster.json" --strategy $s \
+  timeout 60 $B place --loads "$TRACE" --batch-tokens "$T" --cluster "$W/cluster.json" --strategy $s \
     --slots "$SLOTS" --model "$MODEL" --out "$W/$s.json" 2>&1 | tail -5 | tee -a "$LOG"
 done
 
 step "correctness: DeepSeek-V2-Lite experts, real routing, both placements, CPU float64"
-$B run --check --model "$MODEL" --loads "$TRACE" --tokens-per-iter 128 --iterations 1 \
+timeout 150 $B run --check --model "$MODEL" --loads "$TRACE" --tokens-per-iter 128 --iterations 1 \
   --layers 1 --sm-limit 1="$SM" "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
 
 RUNARGS=(--model "$MODEL" --loads "$TRACE" --cluster "$W/cluster.json" --batch-tokens "$T"
          --tokens-per-iter "$T" --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM"
          --sm-limit 1="$SM")
 step "compare: ${RUNARGS[*]}"
-$B run "${RUNARGS[@]}" --out "$W/run.json" --compare "$W/eplb.json" "$W/moemap.json" 2>&1 |
+timeout 200 $B run "${RUNARGS[@]}" --out "$W/run.json" --compare "$W/eplb.json" "$W/moemap.json" 2>&1 |
   tee -a "$LOG"
 
 step "same, no SM limit (natural variability only)"
-$B run --model "$MODEL" --loads "$TRACE" --tokens-per-iter "$T" --batch-tokens "$T" \
+timeout 150 $B run --model "$MODEL" --loads "$TRACE" --tokens-per-iter "$T" --batch-tokens "$T" \
   --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM" --out "$W/run-nolimit.json" \
   --compare "$W/eplb.json" "$W/moemap.json" 2>&1 | tee -a "$LOG"
 cp "$W"/cluster.json "$W"/eplb.json "$W"/moemap.json "$W"/run.json "$W"/run-nolimit.json "$OUT"/
