@@ -44,8 +44,8 @@ static void usage(FILE *f)
             "  --poisson RATE            Poisson arrivals at RATE req/s (lengths resampled\n"
             "                            from --arrivals)\n"
             "  --bursty RATE             bursty arrivals (hyper-exponential gaps, CV 3)\n"
-            "  -d, --duration S          simulate the first S seconds of arrivals (default:\n"
-            "                            the whole trace; 60 for generators)\n"
+            "  -d, --duration S          serve the arrivals of the first S seconds, then drain\n"
+            "                            (default: the whole trace; 60 for generators)\n"
             "  --rate-scale X            compress the trace's time by X (default 1)\n"
             "engine:\n"
             "  --max-batch-tokens N      token budget per iteration (default 8192)\n"
@@ -430,8 +430,6 @@ static int run(int argc, char **argv, sim_inputs *in)
     moemap_arrivals_free(src);
     if (rc)
         return cli_fail("simulate", &err);
-    if (duration > 0)
-        sp.horizon_s = duration;
 
     char labels[MAX_RUNS][96];
     int n = 0;

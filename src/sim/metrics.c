@@ -358,7 +358,7 @@ char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int 
         json_object_set_new(ts, "tokens_per_s", k);
         json_object_set_new(o, "timeseries", ts);
     }
-    char *txt = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    char *txt = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(o);
     if (!txt)
         return NULL;
