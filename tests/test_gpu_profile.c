@@ -9,6 +9,7 @@
  * profiling refuses with "built without CUDA", and the default grid is checked.
  */
 #include <stdint.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "moemap.h"
@@ -44,6 +45,50 @@ TEST(default_grid)
     check_default_grid();
 }
 
+/* Runs the built moemap binary with `args` (stdout and stderr captured into out);
+ * returns its exit status, or -1 when MOEMAP_BIN is not set (test run by hand). */
+static int run_cli(const char *args, char *out, size_t cap)
+{
+    const char *bin = getenv("MOEMAP_BIN");
+    if (!bin || !*bin)
+        return -1;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The CLI's argument checks, which work in every build. */
+TEST(cli_usage_errors)
+{
+    static char out[65536];
+    int rc = run_cli("profile --help", out, sizeof out);
+    if (rc == -1)
+        return; /* no binary to run (MOEMAP_BIN unset) */
+    CHECK_INT_EQ(rc, 0);
+    CHECK_STR_CONTAINS(out, "--sm-limit GPU=N");
+    CHECK_INT_EQ(run_cli("profile", out, sizeof out), 2);
+    CHECK_STR_CONTAINS(out, "give --model NAME");
+    CHECK_INT_EQ(run_cli("profile --model no-such-model", out, sizeof out), 2);
+    CHECK_STR_CONTAINS(out, "unknown model");
+    CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --sm-limit 0", out, sizeof out), 2);
+    CHECK_STR_CONTAINS(out, "expected GPU=N");
+    CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --sm-limit x=4", out, sizeof out), 2);
+    CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --tokens 1,2.5", out, sizeof out), 2);
+    CHECK_STR_CONTAINS(out, "--tokens");
+    CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --hidden 64", out, sizeof out), 2);
+    CHECK_STR_CONTAINS(out, "not both");
+    CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --group 4 --no-group", out, sizeof out), 2);
+    CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --repeats 2", out, sizeof out), 2);
+    CHECK_INT_EQ(run_cli("profile --model deepseek-v3 extra", out, sizeof out), 2);
+    CHECK_STR_CONTAINS(out, "unexpected argument");
+}
+
 #ifndef MOEMAP_HAVE_CUDA
 
 TEST(no_cuda_refuses)
@@ -61,11 +106,18 @@ TEST(no_cuda_refuses)
     CHECK_INT_EQ(moemap_profile_to_cluster(NULL, "x", &c, &err), MOEMAP_ENOTSUP);
     CHECK(c == NULL);
     moemap_profile_result_free(NULL);
+    static char out[4096];
+    int rc = run_cli("profile --model deepseek-v3", out, sizeof out);
+    if (rc != -1) {
+        CHECK_INT_EQ(rc, 1);
+        CHECK_STR_CONTAINS(out, "moemap profile: GPU profiling: built without CUDA");
+    }
 }
 
 int main(void)
 {
     RUN(default_grid);
+    RUN(cli_usage_errors);
     RUN(no_cuda_refuses);
     return mm_test_done();
 }
@@ -419,6 +471,34 @@ TEST(profile_small_shape)
     moemap_profile_result_free(r);
 }
 
+/* The CLI end to end on a small shape: the file it writes is a valid cluster. */
+TEST(cli_profile_small)
+{
+    static char out[65536];
+    const char *path = mm_tmp_path("gpu_profile_cli.json");
+    char args[1024];
+    snprintf(args, sizeof args,
+             "profile --hidden 512 --intermediate 256 --tokens 1,8,64 --repeats 6 --rounds 2 "
+             "--group 8,1 --gpus 0 --out '%s'", path);
+    int rc = run_cli(args, out, sizeof out);
+    if (rc == -1)
+        return;
+    CHECK_INT_EQ(rc, 0);
+    CHECK_STR_CONTAINS(out, "grouped layer (2 experts)");
+    moemap_cluster *c = NULL;
+    moemap_error err = {0};
+    CHECK_OK(moemap_cluster_read(path, &c, &err), &err);
+    if (c) {
+        CHECK_INT_EQ(c->num_gpus, 1);
+        CHECK_INT_EQ(c->gpus[0].curve.n, 3);
+        CHECK(c->source_json && strstr(c->source_json, "--hidden 512"));
+    }
+    moemap_cluster_free(c);
+    CHECK_INT_EQ(run_cli("profile --hidden 512 --intermediate 256 --gpus 77", out, sizeof out),
+                 1);
+    CHECK_STR_CONTAINS(out, "GPU 77 does not exist");
+}
+
 TEST(profile_bad_params)
 {
     static const int gpu[1] = {0}, tokens[4] = {1, 8, 64, 256}, group[3] = {64, 8, 1};
@@ -473,12 +553,14 @@ int main(void)
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0)
         SKIP_ALL("no CUDA GPU");
     RUN(default_grid);
+    RUN(cli_usage_errors);
     RUN(check_macros_name_the_call);
     RUN(expert_ffn_matches_cpu);
     RUN(grouped_equals_single_runs);
     RUN(green_context);
     RUN(profile_small_shape);
     RUN(profile_bad_params);
+    RUN(cli_profile_small);
     return mm_test_done();
 }
 
