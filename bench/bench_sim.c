@@ -11,6 +11,8 @@
  *                         GPUs, same routing; (c) PAL speeds, nearly uniform routing.
  *   bench_sim drift       a task switch (ESFT law -> translation) plus a GPU throttled
  *                         mid-run: SLO attainment and bytes moved per recalibration policy.
+ *                         With a 5th argument "mixed", placements are made on 512- and
+ *                         2048-token batches (the engine's operating mix), (a) and (b) only.
  *   bench_sim write DIR   writes the cluster, loads and placements of (a) for CLI runs.
  *
  * Data from $MOEMAP_DATA (default ../shared/data). Expert cost curves are roofline-shaped
@@ -333,6 +335,35 @@ static void speeds(const moemap_cluster *c)
     printf("\n");
 }
 
+/* The workload with, after its batches, sums of 4 consecutive ones: placements made on it
+ * see both decode-sized and prefill-sized iterations (the engine's operating mix). */
+static moemap_loads *mixed(const moemap_loads *ld)
+{
+    int nb = ld->num_batches, na = nb / 4, L = ld->num_layers, E = ld->experts;
+    moemap_loads *w = NULL;
+    moemap_error err = {0};
+    if (moemap_loads_create(E, ld->top_k, L, nb + na, &w, &err))
+        die("mixed loads", &err);
+    for (int l = 0; l < L; l++)
+        w->layer_ids[l] = ld->layer_ids[l];
+    for (int b = 0; b < nb; b++) {
+        w->batch_tokens[b] = ld->batch_tokens[b];
+        for (int l = 0; l < L; l++)
+            for (int e = 0; e < E; e++)
+                MOEMAP_LOADS_AT(w, b, l, e) = MOEMAP_LOADS_AT(ld, b, l, e);
+    }
+    for (int k = 0; k < na; k++)
+        for (int j = 0; j < 4; j++) {
+            w->batch_tokens[nb + k] += ld->batch_tokens[4 * k + j];
+            for (int l = 0; l < L; l++)
+                for (int e = 0; e < E; e++)
+                    MOEMAP_LOADS_AT(w, nb + k, l, e) += MOEMAP_LOADS_AT(ld, 4 * k + j, l, e);
+        }
+    return w;
+}
+
+static int place_on_mix; /* 1: placements are made on mixed(ld) */
+
 /* One scenario: every strategy on the same arrivals and seed. */
 static void scenario(const char *title, const moemap_model *m, const moemap_cluster *c,
                      const moemap_loads *ld, const moemap_arrivals *a,
@@ -343,7 +374,9 @@ static void scenario(const char *title, const moemap_model *m, const moemap_clus
     header();
     for (int i = 0; i < 4; i++) {
         double t0 = now();
-        moemap_placement *p = place(ld, c, strategies[i]);
+        moemap_loads *mx = place_on_mix ? mixed(ld) : NULL;
+        moemap_placement *p = place(mx ? mx : ld, c, strategies[i]);
+        moemap_loads_free(mx);
         double t1 = now();
         moemap_sim_result *r = sim(m, c, p, ld, a, sp);
         fprintf(stderr, "%s: placed in %.1f s, simulated in %.1f s\n", strategies[i], t1 - t0,
@@ -375,7 +408,16 @@ static int bench_strategies(const char *name, double rate_scale, double duration
            "%g s and TPOT <= %g ms; seed 1\n",
            s.desc, duration, rate_scale, a->n, sp.slo_ttft_s, sp.slo_tpot_s * 1e3);
     speeds(s.het);
+    if (place_on_mix)
+        printf("Placements made on the routing's 512-token batches plus sums of 4 consecutive "
+               "ones (2048 tokens)\n");
     scenario("(a) GPUs of unequal speed, skewed routing", s.m, s.het, s.ld, a, &sp);
+    if (place_on_mix) {
+        scenario("(b) identical GPUs, the same routing", s.m, s.same, s.ld, a, &sp);
+        moemap_arrivals_free(a);
+        setup_free(&s);
+        return 0;
+    }
     scenario("(b) identical GPUs, the same routing", s.m, s.same, s.ld, a, &sp);
     scenario("(c) GPUs of unequal speed, nearly uniform routing (zipf 0, noise 0.05)", s.m,
              s.het, s.uni, a, &sp);
@@ -469,6 +511,7 @@ int main(int argc, char **argv)
     double rate = argc > 3 ? atof(argv[3]) : 0, dur = argc > 4 ? atof(argv[4]) : 0;
     if (!strcmp(what, "speed"))
         return bench_speed();
+    place_on_mix = argc > 5 && !strcmp(argv[5], "mixed");
     if (!strcmp(what, "strategies"))
         return bench_strategies(name, rate > 0 ? rate : 8, dur > 0 ? dur : 600);
     if (!strcmp(what, "drift"))
