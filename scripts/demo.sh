@@ -40,7 +40,10 @@ strategies=(linear eplb gem vibe moemap)
 
 t0=$(date +%s)
 step_no=0
-step() { step_no=$((step_no + 1)); printf '[%d] %s\n' "$step_no" "$*"; }
+step() {
+  step_no=$((step_no + 1))
+  printf '[%d, %3d s] %s\n' "$step_no" $(($(date +%s) - t0)) "$*"
+}
 note() { printf '    %s\n' "$*"; }
 # A subcommand is there when its --help works (placeholders answer "not available yet").
 have() { "$bin" "$1" --help >/dev/null 2>&1; }
@@ -135,8 +138,12 @@ if have simulate && [ ${#placements[@]} -gt 0 ]; then
     arrivals=(--arrivals "$conv" --poisson "$rate")
     what="Poisson at $rate req/s, real Azure conversation lengths"
   else
-    arrivals=(--poisson "$rate")
-    what="Poisson at $rate req/s"
+    # Without the trace every request gets its median lengths (1020-token prompt, 129
+    # output tokens, over its 19,366 requests), as a one-line trace in its format.
+    printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:00:00.0000000,1020,129\n' \
+      >"$out/lengths.csv"
+    arrivals=(--arrivals "$out/lengths.csv" --poisson "$rate")
+    what="Poisson at $rate req/s, fixed median Azure conversation lengths"
   fi
   events=(--event "switch@$drift_at=$out/workload-drifted.json" --event "slow@$slow_at=0:0.7")
   sim=("$bin" simulate --model deepseek-v3 --cluster "$out/cluster.json"
