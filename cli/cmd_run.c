@@ -353,6 +353,9 @@ int cmd_run(int argc, char **argv)
                p.warmup);
         print_table(argv + optind, np, res, sum, cl != NULL);
         if (p.check)
+            printf("(--check: times include the CPU reference after every layer; use a run "
+                   "without --check to measure)\n");
+        if (p.check)
             for (int i = 0; i < np; i++)
                 printf("check %s: %s (rel err %.2e, worst token %.2e, rows %ld/%ld, tag "
                        "errors %ld)\n",
