@@ -92,21 +92,21 @@ if [ "$MODE" = mpi ]; then
               "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$L -Wl,-rpath-link,$L/openmpi/lib")
   fi
   step "build with MPI"
-  { cmake -S . -B build-gpu-mpi -DMOEMAP_CUDA=ON -DMOEMAP_MPI=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+  { cmake -S . -B build-gpu -DMOEMAP_CUDA=ON -DMOEMAP_MPI=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
       -DCMAKE_BUILD_TYPE=Release "${MPIFLAGS[@]}" "${NCCLFLAGS[@]}" &&
-    cmake --build build-gpu-mpi -j32 --target moemap_cli; } > "$W/build-mpi.txt" 2>&1 ||
+    cmake --build build-gpu -j32 --target moemap_cli; } > "$W/build-mpi.txt" 2>&1 ||
     { tail -30 "$W/build-mpi.txt"; exit 1; }
   grep "moemap:" "$W/build-mpi.txt" | tee -a "$LOG"
   step "mpirun -n 2 moemap run (MPI bootstrap)"
   timeout 200 mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
-    -x LD_LIBRARY_PATH build-gpu-mpi/moemap run --model "$MODEL" --loads "$TRACE" \
+    -x LD_LIBRARY_PATH build-gpu/moemap run --model "$MODEL" --loads "$TRACE" \
     --cluster $R/cluster.json --batch-tokens "$T" --tokens-per-iter "$T" --layers "$LAYERS" \
     --iterations "$ITERS" --warmup "$WARM" --sm-limit 1="$SM" --out "$W/run-mpi.json" \
     --compare $R/eplb.json $R/moemap.json 2>&1 | grep -v "mca_base_component\|help file\|help-" |
     tee -a "$LOG"
   step "mpirun -n 2 moemap run --check"
   timeout 200 mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
-    -x LD_LIBRARY_PATH build-gpu-mpi/moemap run --check --model "$MODEL" --loads "$TRACE" \
+    -x LD_LIBRARY_PATH build-gpu/moemap run --check --model "$MODEL" --loads "$TRACE" \
     --tokens-per-iter 128 --iterations 1 --layers 2 --sm-limit 1="$SM" \
     $R/eplb.json $R/moemap.json 2>&1 | grep -v "mca_base_component\|help file\|help-" |
     tee -a "$LOG"
