@@ -68,11 +68,27 @@ static void usage_show(FILE *f)
             "  -h, --help\n");
 }
 
+static void usage_merge(FILE *f)
+{
+    fprintf(f,
+            "usage: moemap cluster merge FILE... [--slots K] [--one-node] [--out FILE]\n\n"
+            "Concatenates cluster profiles measured separately (e.g. moemap profile on two\n"
+            "machines, or a full GPU and an SM-limited one) into one cluster: GPUs in order,\n"
+            "each keeping its own measured cost; each file's nodes come after the previous\n"
+            "files' nodes. All files must be for the same expert shape.\n\n"
+            "  --slots K               expert slots of every GPU (default: as in the files)\n"
+            "  --one-node              put every GPU on node 0\n"
+            "  -o, --out FILE          output file (default '-', stdout)\n"
+            "  -h, --help\n");
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: moemap cluster <synth|show> [options]   (moemap cluster <sub> --help)\n\n"
+    fprintf(f, "usage: moemap cluster <synth|show|merge> [options]   (moemap cluster <sub> "
+               "--help)\n\n"
                "  synth   build a cluster profile from real GPU variability data or speeds\n"
-               "  show    print each GPU's relative speed at a few token counts\n");
+               "  show    print each GPU's relative speed at a few token counts\n"
+               "  merge   join measured profiles into one cluster\n");
 }
 
 /* "1:60,256:75" -> curve (the library checks monotonicity). */
@@ -583,10 +599,70 @@ static int cmd_show(int argc, char **argv)
     return rc;
 }
 
+static int cmd_merge(int argc, char **argv)
+{
+    static const struct option opts[] = {{"slots", required_argument, NULL, O_SLOTS},
+                                         {"one-node", no_argument, NULL, O_GPN},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *cmd = "cluster merge", *out = "-";
+    long slots = -1;
+    int one_node = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case O_SLOTS:
+            if (cli_parse_long(cmd, "--slots", optarg, 0, 1 << 20, &slots))
+                return 2;
+            break;
+        case O_GPN: one_node = 1; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            usage_merge(stdout);
+            return 0;
+        default:
+            return cli_usage_error(cmd, "unknown option");
+        }
+    }
+    int n = argc - optind;
+    if (n < 1)
+        return cli_usage_error(cmd, "expects at least one cluster file");
+    moemap_cluster **parts = calloc((size_t)n, sizeof *parts), *c = NULL;
+    moemap_error err = {0};
+    int rc = 0;
+    if (!parts) {
+        fprintf(stderr, "moemap %s: out of memory\n", cmd);
+        return 1;
+    }
+    for (int i = 0; i < n && !rc; i++)
+        rc = moemap_cluster_read(argv[optind + i], &parts[i], &err);
+    if (!rc) {
+        rc = moemap_cluster_merge((const moemap_cluster *const *)parts, n, one_node,
+                                  (int)slots, &c, &err);
+        if (rc == MOEMAP_EINVAL && strstr(err.msg, "merge: cluster "))
+            moemap_error_prefix(&err, "%s ... %s", argv[optind], argv[argc - 1]);
+    }
+    if (!rc)
+        rc = moemap_cluster_write(c, out, &err);
+    if (!rc) {
+        int nodes = 0;
+        for (int g = 0; g < c->num_gpus; g++)
+            nodes = c->gpus[g].node + 1 > nodes ? c->gpus[g].node + 1 : nodes;
+        fprintf(strcmp(out, "-") ? stdout : stderr, "merged %d files: %d GPUs on %d nodes, "
+                "%d slots\n", n, c->num_gpus, nodes, moemap_cluster_total_slots(c));
+    }
+    for (int i = 0; i < n; i++)
+        moemap_cluster_free(parts[i]);
+    free(parts);
+    moemap_cluster_free(c);
+    return rc ? cli_fail(cmd, &err) : 0;
+}
+
 int cmd_cluster(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error("cluster", "expects a subcommand: synth or show");
+        return cli_usage_error("cluster", "expects a subcommand: synth, show or merge");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(stdout);
         return 0;
@@ -595,5 +671,7 @@ int cmd_cluster(int argc, char **argv)
         return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(argv[1], "show"))
         return cmd_show(argc - 1, argv + 1);
-    return cli_usage_error("cluster", "unknown subcommand '%s' (synth or show)", argv[1]);
+    if (!strcmp(argv[1], "merge"))
+        return cmd_merge(argc - 1, argv + 1);
+    return cli_usage_error("cluster", "unknown subcommand '%s' (synth, show or merge)", argv[1]);
 }

@@ -87,6 +87,23 @@ check "explicit speeds kept" test $? -eq 0
 "$bin" cluster synth --base "$tmp/s.json" --speeds 1,1 --out "$tmp/r.json" >/dev/null
 check "profile as --base" grep -q '"intermediate": 768' "$tmp/r.json"
 
+# Merge: the synthesised 4-GPU cluster twice, as two nodes each, then on one node.
+"$bin" cluster merge "$tmp/s.json" "$tmp/s.json" --slots 5 --out "$tmp/m.json" >"$tmp/m.out"
+check "merge summary" grep -q "merged 2 files: 8 GPUs on 4 nodes, 40 slots" "$tmp/m.out"
+"$bin" cluster show "$tmp/m.json" --json >"$tmp/m.show"
+python3 -c "
+import json
+s = json.load(open('$tmp/m.show'))
+g = s['gpus']
+assert [x['node'] for x in g] == [0, 0, 1, 1, 2, 2, 3, 3], g
+assert all(x['own_curve'] and x['slots'] == 5 for x in g)
+assert abs(g[6]['relative'][2] - 0.9 / 1.05) < 1e-6
+"
+check "merged GPUs keep their cost" test $? -eq 0
+expect_fail "merge: different expert shapes" "merge: cluster 1 was measured for experts of hidden 7168" \
+  "$bin" cluster merge "$tmp/s.json" "$tmp/a.json"
+expect_fail "merge: no files" "expects at least one cluster file" "$bin" cluster merge
+
 # The 32-GPU variability file with a named column.
 check "32gpu-variability.csv" quiet "$bin" cluster synth --variability \
   "$data/gpu-variability-pal/aggregated_data/32gpu-variability.csv" --column PerfVar_classB \
@@ -94,7 +111,7 @@ check "32gpu-variability.csv" quiet "$bin" cluster synth --variability \
   --out "$tmp/v.json"
 
 # Errors: one line, non-zero exit.
-expect_fail "no subcommand" "expects a subcommand: synth or show" "$bin" cluster
+expect_fail "no subcommand" "expects a subcommand: synth, show or merge" "$bin" cluster
 expect_fail "unknown subcommand" "unknown subcommand 'grow'" "$bin" cluster grow
 expect_fail "no speeds source" "give either --variability FILE or --speeds LIST" \
   "$bin" cluster synth --base-curve "$curve" --hidden 1 --intermediate 1 --slots 1

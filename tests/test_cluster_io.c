@@ -254,11 +254,62 @@ TEST(parse_buffer_and_missing_file)
     CHECK(failures > 3);
 }
 
+TEST(merge_keeps_each_gpu_cost)
+{
+    moemap_error err = {0};
+    moemap_cluster *a = NULL, *b = NULL, *m = NULL, *x = NULL;
+    const char *ta = HEAD EXPERT BASE "\"gpus\": [" GPU1 ", {\"id\": 0, \"node\": 1, "
+                     "\"slots\": 3, \"speed\": 0.5}], " NET "}";
+    const char *tb = HEAD EXPERT "\"gpus\": [{\"id\": 0, \"node\": 0, \"slots\": 0, "
+                     "\"sm_limit\": 66, \"curve\": {\"tokens\": [16, 8192], \"us\": [37, 1503]}, "
+                     "\"cv\": 0.05}], " NET "}";
+    CHECK_OK(moemap_cluster_parse_buffer(ta, strlen(ta), "a.json", &a, &err), &err);
+    CHECK_OK(moemap_cluster_parse_buffer(tb, strlen(tb), "b.json", &b, &err), &err);
+    REQUIRE(a && b);
+    const moemap_cluster *parts[] = {a, b};
+    CHECK_OK(moemap_cluster_merge(parts, 2, 0, -1, &m, &err), &err);
+    REQUIRE(m);
+    CHECK_INT_EQ(m->num_gpus, 3);
+    /* a's nodes are 0 and 1; b's node 0 becomes node 2. */
+    CHECK_INT_EQ(m->gpus[0].node, 1);
+    CHECK_INT_EQ(m->gpus[1].node, 0);
+    CHECK_INT_EQ(m->gpus[2].node, 2);
+    CHECK_INT_EQ(m->gpus[2].sm_limit, 66);
+    CHECK_INT_EQ(m->gpus[0].slots, 3);
+    CHECK_NEAR(moemap_cluster_gpu_cv(m, 0), 0.02, 0);  /* a's base curve cv */
+    CHECK_NEAR(moemap_cluster_gpu_cv(m, 2), 0.05, 0);
+    for (double n = 0; n < 20000; n += 97) {
+        CHECK_NEAR(moemap_cluster_expert_us(m, 0, n), moemap_cluster_expert_us(a, 0, n), 1e-9);
+        CHECK_NEAR(moemap_cluster_expert_us(m, 1, n), moemap_cluster_expert_us(a, 1, n), 1e-9);
+        CHECK_NEAR(moemap_cluster_expert_us(m, 2, n), moemap_cluster_expert_us(b, 0, n), 1e-9);
+    }
+    moemap_cluster_free(m);
+    CHECK_OK(moemap_cluster_merge(parts, 2, 1, 7, &m, &err), &err);
+    REQUIRE(m);
+    for (int g = 0; g < 3; g++) {
+        CHECK_INT_EQ(m->gpus[g].node, 0);
+        CHECK_INT_EQ(m->gpus[g].slots, 7);
+    }
+    moemap_cluster_free(m);
+    const char *tx = HEAD "\"expert\": {\"hidden\": 4096, \"intermediate\": 14336, "
+                     "\"dtype\": \"bf16\"}, " BASE "\"gpus\": [" GPU0 "], " NET "}";
+    CHECK_OK(moemap_cluster_parse_buffer(tx, strlen(tx), "x.json", &x, &err), &err);
+    REQUIRE(x);
+    const moemap_cluster *bad[] = {a, b, x};
+    CHECK(moemap_cluster_merge(bad, 3, 0, -1, &m, &err) == MOEMAP_EINVAL);
+    CHECK(m == NULL);
+    CHECK_STR_CONTAINS(err.msg, "cluster 2 was measured for experts of hidden 4096");
+    moemap_cluster_free(a);
+    moemap_cluster_free(b);
+    moemap_cluster_free(x);
+}
+
 int main(void)
 {
     RUN(read_example_and_cost);
     RUN(write_read_round_trip);
     RUN(rejects_bad_profiles);
     RUN(parse_buffer_and_missing_file);
+    RUN(merge_keeps_each_gpu_cost);
     return mm_test_done();
 }

@@ -121,6 +121,16 @@ int moemap_cluster_parse_buffer(const char *buf, size_t len, const char *name,
 int moemap_cluster_set_source(moemap_cluster *c, const char *json_object_text,
                               moemap_error *err);
 
+/* Concatenates clusters measured separately (e.g. one `moemap profile` file per machine
+ * or SM limit) into one: their GPUs in order, each with its effective curve as its own
+ * curve (so differing base curves do not matter) and its cv; nodes renumbered so that each
+ * part keeps its own nodes after the previous parts' (one_node = 1: all on node 0); base
+ * curve and network from the first part; slots >= 0 replaces every GPU's slots (measured
+ * profiles have none), -1 keeps them. Every part must have the first part's expert shape
+ * (the message names the part's index). */
+int moemap_cluster_merge(const moemap_cluster *const *parts, int num_parts, int one_node,
+                         int slots, moemap_cluster **out, moemap_error *err);
+
 /* --- fitting a curve from raw timings ------------------------------------------------- */
 
 /* How well a fitted curve explains the samples it came from. */
