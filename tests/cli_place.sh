@@ -33,9 +33,17 @@ expect_fail() {
   --slots 10 --out "$tmp/c.json" >/dev/null 2>&1
 check "cluster for the tests" test -s "$tmp/c.json"
 
+# The real routing, read once (per-token text) and kept as moemap.loads/v1 for the rest.
+"$bin" convert "$law" --batch-tokens 2048 --out "$tmp/law.json" >/dev/null 2>&1
+check "ESFT law task converted" test -s "$tmp/law.json"
+"$bin" place --loads "$law" --batch-tokens 2048 --cluster "$tmp/c.json" --strategy eplb \
+  --out "$tmp/eplb-esft.json" >"$tmp/esft.out" 2>&1
+check "place reads the ESFT folder itself" grep -q "^eplb: 26 layers" "$tmp/esft.out"
+law=$tmp/law.json
+
 for s in moemap eplb eplb_global gem vibe linear round_robin; do
-  "$bin" place --loads "$law" --batch-tokens 2048 --cluster "$tmp/c.json" --strategy $s \
-    --time-limit 0.3 --out "$tmp/$s.json" >"$tmp/$s.out" 2>"$tmp/$s.err"
+  "$bin" place --loads "$law" --cluster "$tmp/c.json" --strategy $s \
+    --time-limit 0.05 --out "$tmp/$s.json" >"$tmp/$s.out" 2>"$tmp/$s.err"
   rc=$?
   check "place --strategy $s" test $rc -eq 0
   check "place $s prints a summary" grep -q "^$s: 26 layers, .* gap " "$tmp/$s.out"
@@ -43,13 +51,13 @@ for s in moemap eplb eplb_global gem vibe linear round_robin; do
     >"$tmp/$s.valid"
 done
 
-"$bin" eval --loads "$law" --batch-tokens 2048 --cluster "$tmp/c.json" \
+"$bin" eval --loads "$law" --cluster "$tmp/c.json" \
   "$tmp/moemap.json" "$tmp/eplb.json" "$tmp/linear.json" >"$tmp/eval.txt" 2>"$tmp/eval.err"
 check "eval exits 0" test $? -eq 0
 check "eval table header" grep -q "strategy .*mean .*p90 .*p99 .*bound .*gap% .*max/mean .*replicas .*moved" "$tmp/eval.txt"
 check "eval has one row per placement" test "$(grep -cE '^(moemap|eplb|linear)\.json' "$tmp/eval.txt")" -eq 3
 
-"$bin" eval --loads "$law" --batch-tokens 2048 --cluster "$tmp/c.json" --json \
+"$bin" eval --loads "$law" --cluster "$tmp/c.json" --json \
   "$tmp/moemap.json" "$tmp/eplb.json" >"$tmp/eval.json"
 check "eval --json is moemap.eval/v1" grep -q '"format": "moemap.eval/v1"' "$tmp/eval.json"
 if command -v python3 >/dev/null; then
@@ -67,7 +75,7 @@ PY
 fi
 
 # Re-placement from the eplb layout with few moves, its plan, exports.
-"$bin" place --loads "$law" --batch-tokens 2048 --cluster "$tmp/c.json" --time-limit 0.3 \
+"$bin" place --loads "$law" --cluster "$tmp/c.json" --time-limit 0.05 \
   --previous "$tmp/eplb.json" --max-moves 4 --plan "$tmp/plan.json" \
   --export sglang="$tmp/sglang.json" --export vllm="$tmp/vllm.json" --model deepseek-v2-lite \
   --approximate-exports \
@@ -77,7 +85,7 @@ check "re-placement reports experts moved and a plan" grep -q "experts moved, pl
 check "plan written" grep -q '"moemap.migration/v1"' "$tmp/plan.json"
 check "sglang export written" grep -q "physical_to_logical_map" "$tmp/sglang.json"
 check "vllm export written" grep -q "phy2log" "$tmp/vllm.json"
-"$bin" eval --loads "$law" --batch-tokens 2048 --cluster "$tmp/c.json" --previous "$tmp/eplb.json" \
+"$bin" eval --loads "$law" --cluster "$tmp/c.json" --previous "$tmp/eplb.json" \
   --json "$tmp/re.json" >"$tmp/re-eval.json"
 if command -v python3 >/dev/null; then
   python3 -c "
@@ -121,7 +129,7 @@ check "validate --help" "$bin" validate --help >"$tmp/help"
 # Without --approximate-exports an export SGLang cannot express is refused with a reason.
 if grep -q '"share": 0\.' "$tmp/re.json"; then
   expect_fail "a placement SGLang cannot express is refused with a reason" "SGLang and vLLM" \
-    "$bin" place --loads "$law" --batch-tokens 2048 --cluster "$tmp/c.json" --time-limit 0.3 \
+    "$bin" place --loads "$law" --cluster "$tmp/c.json" --time-limit 0.05 \
     --export sglang="$tmp/sg2.json" --out "$tmp/x.json"
 fi
 
