@@ -87,10 +87,10 @@ int moemap_workload_format_parse(const char *name);
 int moemap_loads_write(const moemap_loads *ld, const char *path, moemap_error *err);
 
 /* Parses one input held in memory (fuzz targets and tests need no file system). `name`
- * stands for the file name in messages. params->format must not be AUTO for ESFT; with
- * AUTO, JSON and CSV are told apart by content. For ESFT the buffer is one layer file
- * (its layer id is read from a name like "expert_weights_7.txt", else 0); the result has
- * one layer entry. */
+ * stands for the file name in messages. With MOEMAP_FORMAT_AUTO the content decides:
+ * JSON by its keys, an ESFT layer file by a tab-tab on its first line, else CSV. For ESFT
+ * the buffer is one layer file (its layer id is read from a name like
+ * "expert_weights_7.txt", else 0) and the result has one layer entry. */
 int moemap_workload_parse_buffer(const char *buf, size_t len, const char *name,
                                  const moemap_read_params *params, moemap_loads **loads_out,
                                  moemap_error *err);
