@@ -68,7 +68,85 @@ void ms_free(ms_state *s)
     moemap_free(s->sel);
     moemap_free(s->reps);
     moemap_free(s->rc);
+    moemap_free(s->enode);
+    moemap_free(s->node);
     memset(s, 0, sizeof *s);
+}
+
+int ms_track_nodes(ms_state *s, moemap_error *err)
+{
+    const moemap_cluster *c = s->pb->cluster;
+    int nn = 0;
+    for (int g = 0; g < s->G; g++)
+        if (c->gpus[g].node + 1 > nn)
+            nn = c->gpus[g].node + 1;
+    if (nn <= 1)
+        return 0;
+    s->enode = moemap_calloc((size_t)s->E * nn, sizeof *s->enode);
+    s->node = moemap_malloc((size_t)s->G * sizeof *s->node);
+    if (!s->enode || !s->node) {
+        moemap_free(s->enode);
+        moemap_free(s->node);
+        s->enode = NULL;
+        s->node = NULL;
+        return moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
+    }
+    for (int g = 0; g < s->G; g++)
+        s->node[g] = c->gpus[g].node;
+    s->num_nodes = nn;
+    return 0;
+}
+
+/* Node bookkeeping for one replica added (+1) or removed (-1). */
+static void node_count(ms_state *s, int e, int g, int dir)
+{
+    if (s->num_nodes <= 1)
+        return;
+    int *cnt = &s->enode[(size_t)e * s->num_nodes];
+    int nd = s->node[g];
+    int before = 0, after;
+    for (int n = 0; n < s->num_nodes; n++)
+        before += cnt[n] > 0;
+    cnt[nd] += dir;
+    after = 0;
+    for (int n = 0; n < s->num_nodes; n++)
+        after += cnt[n] > 0;
+    s->spread += (after > 0 ? after - 1 : 0) - (before > 0 ? before - 1 : 0);
+}
+
+/* Change of the node spread a delta causes (simulated on a copy of the few counts). */
+static int delta_spread(const ms_state *s, const ms_delta *d)
+{
+    if (s->num_nodes <= 1 || s->node_pen_us <= 0)
+        return 0;
+    int ds = 0;
+    int done[4] = {-1, -1, -1, -1};
+    for (int i = 0; i < d->n; i++) {
+        int e = d->items[i].expert, seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= done[j] == e;
+        done[i] = e;
+        if (seen)
+            continue;
+        const int *cnt = &s->enode[(size_t)e * s->num_nodes];
+        int before = 0, after = 0;
+        for (int n = 0; n < s->num_nodes; n++) {
+            int v = cnt[n];
+            before += v > 0;
+            for (int k = 0; k < d->n; k++) {
+                const ms_item *it = &d->items[k];
+                if (it->expert != e || s->node[it->gpu] != n)
+                    continue;
+                if (it->rep < 0)
+                    v++;
+                else if (it->new_share <= 0)
+                    v--;
+            }
+            after += v > 0;
+        }
+        ds += (after > 0 ? after - 1 : 0) - (before > 0 ? before - 1 : 0);
+    }
+    return ds;
 }
 
 static void recompute_top(ms_state *s, int b)
@@ -151,6 +229,7 @@ static int push_rep(ms_state *s, int expert, int gpu, double share, moemap_error
     s->at[(size_t)expert * s->G + gpu] = s->nreps;
     s->nrep[gpu]++;
     s->nreps++;
+    node_count(s, expert, gpu, +1);
     if (!is_prev(s, expert, gpu))
         s->nnew++;
     return 0;
@@ -162,6 +241,9 @@ int ms_load(ms_state *s, const moemap_replica *reps, int n, moemap_error *err)
         s->at[(size_t)s->reps[i].expert * s->G + s->reps[i].gpu] = -1;
     s->nreps = 0;
     s->nnew = 0;
+    s->spread = 0;
+    if (s->enode)
+        memset(s->enode, 0, (size_t)s->E * s->num_nodes * sizeof *s->enode);
     for (int g = 0; g < s->G; g++)
         s->nrep[g] = 0;
     for (int i = 0; i < n; i++) {
@@ -274,7 +356,8 @@ ms_score ms_score_now(ms_state *s)
         s->M[b] = s->top[b * 3] > 0 ? s->top[b * 3] : 0;
         sec += s->S1[b] > 0 ? s->S2[b] / s->S1[b] : 0;
     }
-    ms_score sc = {objective(s, s->M) + s->nnew * s->move_pen_us, sec / s->B};
+    ms_score sc = {objective(s, s->M) + s->nnew * s->move_pen_us + s->spread * s->node_pen_us,
+                   sec / s->B};
     return sc;
 }
 
@@ -343,7 +426,8 @@ ms_score ms_score_delta(ms_state *s, const ms_delta *d, int *ok)
         sec += s1 > 0 ? s2 / s1 : 0;
     }
     s->work += s->B;
-    sc.primary = objective(s, s->M) + (s->nnew + dn) * s->move_pen_us;
+    sc.primary = objective(s, s->M) + (s->nnew + dn) * s->move_pen_us +
+                 (s->spread + delta_spread(s, d)) * s->node_pen_us;
     sc.secondary = sec / s->B;
     return sc;
 }
@@ -405,6 +489,7 @@ int ms_apply(ms_state *s, const ms_delta *d, moemap_error *err)
         ms_rep *x = &s->reps[r];
         s->at[(size_t)x->expert * s->G + x->gpu] = -1;
         s->nrep[x->gpu]--;
+        node_count(s, x->expert, x->gpu, -1);
         if (!is_prev(s, x->expert, x->gpu))
             s->nnew--;
         int last = s->nreps - 1;

@@ -62,9 +62,17 @@ typedef struct ms_state {
     int max_moves;          /* > 0: limit on nnew */
     double move_pen_us;     /* objective cost of one new pair */
     long work;              /* batch-evaluations done (deterministic work budget) */
+    /* replicas inside one node: each extra node an expert spans costs node_pen_us */
+    int num_nodes;          /* > 1 to track */
+    int *node;              /* [G] node of each GPU */
+    int *enode;             /* [E * num_nodes] replicas of expert e in node n */
+    int spread;             /* sum over experts of (nodes holding it - 1) */
+    double node_pen_us;
 } ms_state;
 
 int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error *err);
+/* Starts tracking how many nodes each expert spans (call before loading replicas). */
+int ms_track_nodes(ms_state *s, moemap_error *err);
 void ms_free(ms_state *s);
 /* Replaces the replicas with reps[0..n) and recomputes every time. */
 int ms_load(ms_state *s, const moemap_replica *reps, int n, moemap_error *err);

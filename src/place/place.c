@@ -315,6 +315,27 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
         rc = moemap_error_set(err, MOEMAP_EINVAL, "place: every layer of the loads is all zero");
         goto done;
     }
+    /* Memory: a GPU with mem_gb for experts holds at most mem_gb / (expert bytes x MoE
+     * layers) replicas per layer, whatever its slots say. */
+    if (params->expert_bytes > 0) {
+        total_slots = 0;
+        for (int g = 0; g < G; g++) {
+            double mem = cluster->gpus[g].mem_gb;
+            if (mem > 0) {
+                double cap = floor(mem * 1e9 / (params->expert_bytes * num));
+                if (cap < slots[g])
+                    slots[g] = (int)cap;
+            }
+            total_slots += slots[g];
+        }
+        if (total_slots < E) {
+            rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,
+                                  "place: the GPUs' memory (mem_gb) holds %ld replicas per layer "
+                                  "of %d layers at %.3g GB per expert, fewer than the %d experts",
+                                  total_slots, num, params->expert_bytes / 1e9, E);
+            goto done;
+        }
+    }
     rc = moemap_placement_create(G, E, num, &p, err);
     if (rc)
         goto done;

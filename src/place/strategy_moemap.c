@@ -18,6 +18,8 @@
  *    where a replica's floor costs more than it saves; slots may stay empty.
  * 3. When the descent stalls and budget remains, a seeded random kick (iterated local
  *    search) and the best state seen is returned: deterministic for a seed.
+ * Replicas of one expert prefer one node: spreading an expert over one more node must pay
+ * for itself (NODE_PENALTY of the start's objective).
  * The work budget counts batch evaluations, not seconds, so the result never depends on
  * the machine's speed or load.
  */
@@ -33,6 +35,7 @@
 #define NUM_TARGETS 24
 /* Batch evaluations per second of budget (about 100 ns each on the 2-core CI machine). */
 #define WORK_PER_SECOND 6e6
+#define NODE_PENALTY 1e-3
 
 typedef struct ctx {
     const place_problem *pb;
@@ -419,6 +422,11 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     int rc = ms_init(&x.s, pb, MAX_SAMPLED_BATCHES, err);
     if (rc)
         return rc;
+    rc = ms_track_nodes(&x.s, err);
+    if (rc) {
+        ms_free(&x.s);
+        return rc;
+    }
     unsigned char *prev = NULL;
     int total_slots = 0;
     for (int g = 0; g < G; g++)
@@ -491,6 +499,11 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
                               "every expert", pp->max_moves);
     if (!rc)
         rc = ms_load(&x.s, x.best, x.nbest, err);
+    /* Replicas of one expert prefer one node (the dispatch stays on the fast links): a
+     * change that spreads an expert over one more node must gain 0.1% of the start's
+     * objective. The cost model has no network term, so the preference stays small. */
+    if (!rc && x.s.num_nodes > 1)
+        x.s.node_pen_us = NODE_PENALTY * ms_score_now(&x.s).primary;
     if (!rc) {
         double budget_s = pb->time_budget_s > 0 ? pb->time_budget_s : 0.05;
         rc = search(&x, (long)(budget_s * WORK_PER_SECOND), err);
