@@ -179,6 +179,43 @@ TEST(dense_layers_skipped_and_errors)
     moemap_loads_free(ld);
 }
 
+TEST(memory_caps_slots)
+{
+    moemap_error err = {0};
+    moemap_cluster *c = fx_cluster(4, 5, NULL, NULL, 0, 60, 200, 0.13, &err);
+    moemap_loads *ld = fx_loads(8, 2, 3, 256, 2, 9, &err);
+    REQUIRE(c && ld);
+    /* 1 GB experts, 2 MoE layers, 4.5 GB per GPU: 2 replicas per layer, not 5. */
+    for (int g = 0; g < 4; g++)
+        c->gpus[g].mem_gb = 4.5;
+    moemap_place_params pp = moemap_place_default_params();
+    pp.expert_bytes = 1e9;
+    const char *names[3] = {"moemap", "eplb", "linear"};
+    for (int i = 0; i < 3; i++) {
+        pp.strategy = names[i];
+        moemap_placement *p;
+        CHECK_OK(moemap_place(ld, c, &pp, &p, &err), &err);
+        if (!p)
+            continue;
+        for (int l = 0; l < p->num_layers; l++) {
+            int per[4] = {0, 0, 0, 0};
+            for (int r = 0; r < p->layers[l].num_replicas; r++)
+                per[p->layers[l].replicas[r].gpu]++;
+            for (int g = 0; g < 4; g++)
+                CHECK(per[g] <= 2);
+        }
+        moemap_placement_free(p);
+    }
+    for (int g = 0; g < 4; g++)
+        c->gpus[g].mem_gb = 3.0; /* 1 per layer: 4 slots for 8 experts */
+    moemap_placement *p = NULL;
+    pp.strategy = "moemap";
+    CHECK(moemap_place(ld, c, &pp, &p, &err) == MOEMAP_EINFEASIBLE);
+    CHECK_STR_CONTAINS(err.msg, "memory (mem_gb) holds 4 replicas per layer");
+    moemap_cluster_free(c);
+    moemap_loads_free(ld);
+}
+
 TEST(strategy_names_listed)
 {
     const char *const *names = moemap_place_strategy_names();
@@ -199,6 +236,7 @@ int main(void)
     RUN(eplb_replicates_hot_expert_and_balances_tokens);
     RUN(eplb_hierarchical_keeps_groups_in_nodes);
     RUN(dense_layers_skipped_and_errors);
+    RUN(memory_caps_slots);
     RUN(strategy_names_listed);
     return mm_test_done();
 }
