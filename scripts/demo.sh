@@ -64,13 +64,13 @@ fi
 # --- 1. the cluster ------------------------------------------------------------------
 step "cluster: $gpus GPUs, 8 per node, speeds of real GPUs (moemap cluster synth)"
 profile=""
-for p in data/profiles/*deepseek-v3*h200*.json data/profiles/*deepseek-v3*.json \
-         data/profiles/*.json; do
+for p in data/profiles/h200-deepseek-v3.json data/profiles/*-deepseek-v3.json; do
   if [ -f "$p" ]; then profile=$p; break; fi
 done
 if [ -n "$profile" ]; then
   curve=(--base "$profile")
-  note "expert cost curve: $profile (measured by moemap profile on this project's GPUs)"
+  note "expert cost curve: $profile (a DeepSeek-V3 expert measured by moemap profile"
+  note "on this project's H200; data/profiles/README.md)"
 else
   # DESIGN.md's example: an H200 running one DeepSeek-V3 expert (bf16).
   curve=(--base-curve 1:60,64:61,256:75,1024:150,4096:560,16384:2200

@@ -47,18 +47,26 @@ void rp_gp_style(rp_buf *s)
                      "set datafile missing '?'\n");
 }
 
-typedef int (*builder_fn)(rp_page *, const json_t *, const char *, moemap_error *);
+/* The inputs, in the order their sections appear on the page. */
+typedef enum { IN_EVAL, IN_SIMULATE, IN_STATS, IN_LOADS, IN_CLUSTER, IN_TIMESERIES } input_kind;
 
-/* Loads `path` and runs `add` on it; notes the input in the page's input list. */
-static int add_input(rp_page *page, const char *what, const char *path,
-                     const moemap_report_params *p, int kind, moemap_error *err)
+static void note_input(rp_page *page, const char *what, const char *path)
 {
-    if (kind == 2) { /* the cluster goes through the library's own reader */
-        rp_buf_printf(&page->inputs, "<li>%s: <code>", what);
-        rp_buf_html(&page->inputs, path);
-        rp_buf_printf(&page->inputs, "</code></li>\n");
+    rp_buf_printf(&page->inputs, "<li>%s: <code>", what);
+    rp_buf_html(&page->inputs, path);
+    rp_buf_printf(&page->inputs, "</code></li>\n");
+}
+
+/* Reads one input and lets its builder add to the page. The cluster and the workload go
+ * through the library's own readers; the other inputs are JSON objects. */
+static int add_input(rp_page *page, input_kind kind, const char *what, const char *path,
+                     const moemap_report_params *p, moemap_error *err)
+{
+    note_input(page, what, path);
+    if (kind == IN_CLUSTER)
         return rp_add_cluster(page, path, err);
-    }
+    if (kind == IN_LOADS)
+        return rp_add_coactivation_loads(page, path, p->hot_experts, err);
     json_t *root = mm_json_load_file(path, err);
     if (!root)
         return err ? err->code : MOEMAP_EIO;
@@ -67,16 +75,13 @@ static int add_input(rp_page *page, const char *what, const char *path,
         return moemap_error_set(err, MOEMAP_EFORMAT, "%s: expected a JSON object (%s output)",
                                 path, what);
     }
-    rp_buf_printf(&page->inputs, "<li>%s: <code>", what);
-    rp_buf_html(&page->inputs, path);
-    rp_buf_printf(&page->inputs, "</code></li>\n");
     int rc;
     switch (kind) {
-    case 0: rc = rp_add_stats(page, root, path, p->loads_path == NULL, err); break;
-    case 1:
+    case IN_STATS: rc = rp_add_stats(page, root, path, p->loads_path == NULL, err); break;
+    case IN_EVAL:
         rc = rp_add_eval(page, root, path, p->layer, p->loads_path, p->cluster_path, err);
         break;
-    case 3: rc = rp_add_simulate(page, root, path, err); break;
+    case IN_SIMULATE: rc = rp_add_simulate(page, root, path, err); break;
     default: rc = rp_add_timeseries(page, root, path, err); break;
     }
     json_decref(root);
@@ -115,36 +120,33 @@ int moemap_report_write(const moemap_report_params *params, const char *out_html
     memset(&page, 0, sizeof page);
     snprintf(page.title, sizeof page.title, "%s", p.title && *p.title ? p.title : "moemap report");
 
-    int rc = 0;
     /* Order on the page: the verdict (eval, simulate) first, then why (workload,
      * cluster), then serving over time. */
-    if (!rc && p.eval_path)
-        rc = add_input(&page, "eval", p.eval_path, &p, 1, err);
-    else if (!p.eval_path) {
+    const struct {
+        input_kind kind;
+        const char *what, *path;
+    } in[] = {{IN_EVAL, "eval", p.eval_path},
+              {IN_SIMULATE, "simulate", p.simulate_path},
+              {IN_STATS, "stats", p.stats_path},
+              {IN_LOADS, "workload", p.loads_path},
+              {IN_CLUSTER, "cluster", p.cluster_path},
+              {IN_TIMESERIES, "timeseries", p.timeseries_path}};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof in / sizeof in[0] && !rc; i++)
+        if (in[i].path)
+            rc = add_input(&page, in[i].kind, in[i].what, in[i].path, &p, err);
+    if (!p.eval_path) {
         rp_page_missing(&page, "Per-GPU time per strategy", "give --eval (moemap eval --json)");
         rp_page_missing(&page, "Straggler time CDF", "give --eval (moemap eval --json)");
     }
-    if (!rc && p.simulate_path)
-        rc = add_input(&page, "simulate", p.simulate_path, &p, 3, err);
-    if (!rc && p.stats_path)
-        rc = add_input(&page, "stats", p.stats_path, &p, 0, err);
-    else if (!p.stats_path)
+    if (!p.stats_path)
         rp_page_missing(&page, "Expert load heatmap", "give --stats (moemap stats --json)");
-    if (!rc && p.loads_path) {
-        rp_buf_printf(&page.inputs, "<li>workload: <code>");
-        rp_buf_html(&page.inputs, p.loads_path);
-        rp_buf_printf(&page.inputs, "</code></li>\n");
-        rc = rp_add_coactivation_loads(&page, p.loads_path, p.hot_experts, err);
-    } else if (!p.stats_path)
+    if (!p.stats_path && !p.loads_path)
         rp_page_missing(&page, "Co-activation of the hottest experts",
                         "give --loads (the workload) or --stats (moemap stats --json)");
-    if (!rc && p.cluster_path)
-        rc = add_input(&page, "cluster", p.cluster_path, &p, 2, err);
-    else if (!p.cluster_path)
+    if (!p.cluster_path)
         rp_page_missing(&page, "GPU speed curves", "give --cluster (moemap.cluster/v1)");
-    if (!rc && p.timeseries_path)
-        rc = add_input(&page, "timeseries", p.timeseries_path, &p, 4, err);
-    else if (!p.timeseries_path)
+    if (!p.timeseries_path)
         rp_page_missing(&page, "p90 TTFT over time",
                         "give --timeseries (moemap simulate --timeseries)");
     if (rc) {
