@@ -12,6 +12,8 @@
  */
 #include "harness.h"
 
+#include <sys/wait.h>
+
 #include "gpu/exec_internal.h"
 #include "moemap.h"
 
@@ -223,7 +225,65 @@ TEST(summary_of_known_numbers)
     moemap_exec_result_free(r);
 }
 
+/* Runs `moemap ARGS` (MOEMAP_BIN) and returns its exit status; its stderr goes to
+ * *errtext (static buffer). -1 when the binary is not known. */
+static int run_cli(const char *args, const char **errtext)
+{
+    static char buf[4096];
+    const char *bin = getenv("MOEMAP_BIN");
+    buf[0] = 0;
+    *errtext = buf;
+    if (!bin || !*bin)
+        return -1;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1 >/dev/null", bin, args);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(cli_usage_errors)
+{
+    const char *e;
+    int rc = run_cli("run --model deepseek-v2-lite --loads x", &e);
+    if (rc == -1)
+        return; /* run outside ctest: no binary to call */
+    CHECK_INT_EQ(rc, 2);
+    CHECK_STR_CONTAINS(e, "placement");
+    CHECK_INT_EQ(run_cli("run --model deepseek-v2-lite p.json", &e), 2);
+    CHECK_STR_CONTAINS(e, "--loads");
+    CHECK_INT_EQ(run_cli("run --model deepseek-v2-lite --loads x --sm-limit 1 p.json", &e), 2);
+    CHECK_STR_CONTAINS(e, "GPU=N");
+    CHECK_INT_EQ(run_cli("run --model deepseek-v2-lite --loads x --iterations 0 p.json", &e), 2);
+    CHECK_STR_CONTAINS(e, "--iterations");
+    CHECK_INT_EQ(run_cli("run --model no-such-model --loads x p.json", &e), 1);
+    CHECK_STR_CONTAINS(e, "no-such-model");
+}
+
 #ifndef MOEMAP_HAVE_CUDA
+TEST(cli_without_cuda_says_so)
+{
+    moemap_placement *p = two_gpu_placement(1, 2);
+    REQUIRE(p);
+    moemap_error err = {0};
+    const char *path = mm_tmp_path("exec_two_gpu.json");
+    CHECK_OK(moemap_placement_write(p, path, &err), &err);
+    moemap_placement_free(p);
+    char args[4096];
+    snprintf(args, sizeof args, "run --model deepseek-v2-lite --loads %s %s",
+             mm_data_path("esft-dsv2lite-routing/expert_scores/law"), path);
+    const char *e;
+    int rc = run_cli(args, &e);
+    if (rc == -1)
+        return;
+    CHECK_INT_EQ(rc, 1);
+    CHECK_STR_CONTAINS(e, "built without GPU support");
+}
+
 TEST(run_without_cuda_says_so)
 {
     moemap_routing *rt = routing();
@@ -287,8 +347,10 @@ int main(void)
     RUN(layer_map_names_missing_layer);
     RUN(routing_from_loads_gives_distinct_choices_and_counts);
     RUN(summary_of_known_numbers);
+    RUN(cli_usage_errors);
 #ifndef MOEMAP_HAVE_CUDA
     RUN(run_without_cuda_says_so);
+    RUN(cli_without_cuda_says_so);
 #else
     int n = gpu_count();
     if (n >= 1 && !mm_tests_failed)
