@@ -2,14 +2,16 @@
  * test_export.c — engine exports (moemap/export.h): the documented shapes of the SGLang
  * and vLLM documents on closed-form placements, dense rows for a real model spec
  * (DeepSeek-V2-Lite: 27 layers, layer 0 dense), round trips export -> read -> same
- * placement over random placements, the refusals (unequal shares, uneven slots) and
- * their approximations, and reader errors on malformed input.
+ * placement over random placements and over EPLB's placement of real ESFT loads, the
+ * refusals (unequal shares, uneven slots) and their approximations, and reader errors on
+ * malformed input.
  */
 #include "moemap/export.h"
 
 #include <jansson.h>
 
 #include "harness.h"
+#include "moemap.h"
 
 static moemap_placement *make(int G, int E, int L, const int *layer_ids,
                               const moemap_replica *reps, const int *n)
@@ -411,6 +413,62 @@ TEST(moemap_format_round_trip)
     moemap_placement_free(p);
 }
 
+/* Real data: EPLB's placement of the ESFT translation task (26 MoE layers of
+ * DeepSeek-V2-Lite, 64 experts) on 8 GPUs with 10 slots each (16 redundant experts)
+ * exports to both engines and reads back unchanged. */
+TEST(real_esft_eplb_round_trip)
+{
+    moemap_read_params rp = moemap_read_default_params();
+    moemap_loads *ld = NULL;
+    moemap_cluster *c = NULL;
+    moemap_error err = {0};
+    CHECK_OK(moemap_workload_read(mm_data_path("esft-dsv2lite-routing/expert_scores/translation"),
+                                  &rp, &ld, NULL, &err), &err);
+    REQUIRE(ld);
+    REQUIRE(moemap_cluster_create(8, &c, &err) == 0);
+    c->base.n = 2;
+    c->base.tokens = moemap_malloc(2 * sizeof(double));
+    c->base.us = moemap_malloc(2 * sizeof(double));
+    REQUIRE(c->base.tokens && c->base.us);
+    c->base.tokens[0] = 1, c->base.us[0] = 60;
+    c->base.tokens[1] = 4096, c->base.us[1] = 560;
+    for (int g = 0; g < 8; g++)
+        c->gpus[g].slots = 10;
+    REQUIRE(moemap_cluster_finalize(c, &err) == 0);
+    moemap_place_params pp = moemap_place_default_params();
+    pp.strategy = "eplb";
+    moemap_placement *p = NULL;
+    CHECK_OK(moemap_place(ld, c, &pp, &p, &err), &err);
+    REQUIRE(p);
+    const moemap_model *m = moemap_model_find("deepseek-v2-lite", &err);
+    REQUIRE(m);
+    moemap_export_params ep = moemap_export_default_params();
+    ep.model = m;
+    moemap_import_params ip = moemap_import_default_params();
+    ip.num_gpus = 8;
+    ip.model = m;
+    for (int f = MOEMAP_EXPORT_SGLANG; f <= MOEMAP_EXPORT_VLLM; f++) {
+        char *s = NULL;
+        moemap_export_info info;
+        moemap_placement *back = NULL;
+        CHECK_OK(moemap_export_to_string(p, (moemap_export_format)f, &ep, &s, &info, &err), &err);
+        REQUIRE(s);
+        CHECK_INT_EQ(info.slots_per_rank, 10);
+        CHECK_INT_EQ(info.redundant_experts, 16);
+        CHECK_INT_EQ(info.approximated, 0);
+        CHECK_OK(moemap_export_parse((moemap_export_format)f, s, strlen(s), "real", &ip, &back,
+                                     &err), &err);
+        REQUIRE(back);
+        CHECK(same_placement(p, back));
+        CHECK_OK(moemap_placement_validate(back, c, &err), &err);
+        moemap_placement_free(back);
+        moemap_free(s);
+    }
+    moemap_placement_free(p);
+    moemap_cluster_free(c);
+    moemap_loads_free(ld);
+}
+
 int main(void)
 {
     RUN(sglang_closed_form_with_redundant_slot);
@@ -421,5 +479,6 @@ int main(void)
     RUN(reader_errors_name_the_input);
     RUN(format_names);
     RUN(moemap_format_round_trip);
+    RUN(real_esft_eplb_round_trip);
     return mm_test_done();
 }

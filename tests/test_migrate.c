@@ -3,13 +3,15 @@
  * two full GPUs needs exactly one staging buffer, a shift into a free slot needs none),
  * a property test that replays plans between hundreds of random placements and checks
  * that every expert stays served after every step and the end state is the new
- * placement, the experts-moved count, the JSON output and the error messages.
+ * placement (and the same for a GEM -> ViBE re-placement of the real ESFT law task), the
+ * experts-moved count, the JSON output and the error messages.
  */
 #include "moemap/migrate.h"
 
 #include <jansson.h>
 
 #include "harness.h"
+#include "moemap.h"
 
 /* A one-layer placement from a list of (expert, gpu) pairs with equal shares. */
 static moemap_placement *make(int G, int E, int layer_id, const int *pairs, int n)
@@ -324,6 +326,55 @@ TEST(allocation_failures_are_reported)
     moemap_placement_free(n);
 }
 
+/* Real data: the plan from a GEM placement to a ViBE placement of the ESFT law task
+ * (26 MoE layers x 64 experts) on 8 GPUs, replayed step by step. */
+TEST(real_esft_gem_to_vibe)
+{
+    moemap_read_params rp = moemap_read_default_params();
+    moemap_loads *ld = NULL;
+    moemap_cluster *c = NULL;
+    moemap_error err = {0};
+    CHECK_OK(moemap_workload_read(mm_data_path("esft-dsv2lite-routing/expert_scores/law"), &rp,
+                                  &ld, NULL, &err), &err);
+    REQUIRE(ld);
+    REQUIRE(moemap_cluster_create(8, &c, &err) == 0);
+    c->base.n = 2;
+    c->base.tokens = moemap_malloc(2 * sizeof(double));
+    c->base.us = moemap_malloc(2 * sizeof(double));
+    REQUIRE(c->base.tokens && c->base.us);
+    c->base.tokens[0] = 1, c->base.us[0] = 60;
+    c->base.tokens[1] = 4096, c->base.us[1] = 560;
+    for (int g = 0; g < 8; g++) {
+        c->gpus[g].slots = 8;
+        c->gpus[g].speed = g == 5 ? 0.8 : 1.0;
+    }
+    REQUIRE(moemap_cluster_finalize(c, &err) == 0);
+    moemap_place_params pp = moemap_place_default_params();
+    moemap_placement *a = NULL, *b = NULL;
+    pp.strategy = "gem";
+    CHECK_OK(moemap_place(ld, c, &pp, &a, &err), &err);
+    pp.strategy = "vibe";
+    CHECK_OK(moemap_place(ld, c, &pp, &b, &err), &err);
+    REQUIRE(a && b);
+    moemap_migration_plan *plan = NULL;
+    CHECK_OK(moemap_migration_plan_create(a, b, 11.5e6, &plan, &err), &err);
+    REQUIRE(plan);
+    int over;
+    CHECK_INT_EQ(replay(a, b, plan, &over), 0);
+    CHECK(over <= plan->peak_staging);
+    long moved = 0;
+    CHECK_OK(moemap_migration_experts_moved(a, b, &moved, &err), &err);
+    CHECK_INT_EQ(moved, plan->copies);
+    CHECK(plan->copies > 0 && plan->copies <= 26 * 64);
+    printf("# law, gem -> vibe on 8 GPUs: %ld copies, %ld drops, %.0f MB, peak staging %d\n",
+           plan->copies, plan->drops, plan->total_bytes / 1e6, plan->peak_staging);
+    moemap_migration_plan_free(plan);
+    moemap_placement_free(a);
+    moemap_placement_free(b);
+    moemap_cluster_free(c);
+    moemap_loads_free(ld);
+}
+
 int main(void)
 {
     RUN(swap_between_full_gpus_needs_one_staging_buffer);
@@ -334,5 +385,6 @@ int main(void)
     RUN(plan_json_has_format_and_steps);
     RUN(errors_name_the_problem);
     RUN(allocation_failures_are_reported);
+    RUN(real_esft_gem_to_vibe);
     return mm_test_done();
 }
