@@ -36,6 +36,7 @@
 /* Batch evaluations per second of budget (about 100 ns each on the 2-core CI machine). */
 #define WORK_PER_SECOND 6e6
 #define NODE_PENALTY 1e-3
+#define MAX_KICKS 400
 
 typedef struct ctx {
     const place_problem *pb;
@@ -167,7 +168,7 @@ static int best_for_gpu(ctx *x, int a, int nt, ms_score cur, ms_delta *bd, ms_sc
     int G = s->G, found = 0;
     *bs = cur;
     static const double split_frac[3] = {0.25, 0.5, 0.75};
-    static const double shift_frac[3] = {1.0, 0.5, 0.2};
+    static const double shift_frac[4] = {1.0, 0.5, 0.2, 0.07};
     for (int ri = 0; ri < s->nreps; ri++) {
         if (s->reps[ri].gpu != a)
             continue;
@@ -178,7 +179,7 @@ static int best_for_gpu(ctx *x, int a, int nt, ms_score cur, ms_delta *bd, ms_sc
             int rb = g == a ? -1 : s->at[(size_t)e * G + g];
             if (rb < 0)
                 continue;
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < 4; k++) {
                 double dlt = sh * shift_frac[k];
                 ms_delta d = {.n = 0, .g1 = a, .g2 = g};
                 item(&d, ri, e, a, sh, k == 0 ? 0.0 : sh - dlt);
@@ -349,12 +350,16 @@ static int search(ctx *x, long budget, moemap_error *err)
         }
         if (improved)
             continue;
-        /* Local optimum: remember it, then kick from it while budget remains. */
+        /* Local optimum: remember it when it is the best so far, else go back to the
+         * best; then kick from there while budget remains (iterated local search). */
         if (ms_better(cur, best)) {
             best = cur;
             rc = snapshot(x, &x->best, &x->nbest, err);
+        } else if (ms_better(best, cur) && (stalls & 7) == 7) {
+            rc = ms_load(s, x->best, x->nbest, err);
+            nc = rc ? 0 : pick_gpus(x, crit, &nt);
         }
-        if (rc || ++stalls > 8 || nc == 0)
+        if (rc || ++stalls > MAX_KICKS || nc == 0)
             break;
         rc = kick(x, crit[0], err);
         if (!rc)
