@@ -153,6 +153,16 @@ TEST(throttle_hurts_and_loss_is_survived)
     CHECK(lost->completed > 0.9 * base->completed);
     CHECK(lost->replicas_moved >= 26); /* at least one orphan per layer re-homed */
     CHECK_INT_EQ(lost->recalibrations, 1);
+    /* 7 GPUs x 9 slots < 64 experts + nothing to spare: eplb re-placement is refused;
+     * the engine keeps serving with the repaired placement and says so. */
+    moemap_sim_result *lp = run(MOEMAP_RECAL_PERIODIC, &ev, 1);
+    REQUIRE(lp);
+    CHECK(lp->completed > 0.9 * base->completed);
+    int skipped = 0;
+    for (int i = 0; i < lp->num_markers; i++)
+        skipped += strstr(lp->markers[i].label, "recalibration skipped") != NULL;
+    CHECK(skipped >= 1);
+    moemap_sim_result_free(lp);
     moemap_sim_result_free(base);
     moemap_sim_result_free(slow);
     moemap_sim_result_free(lost);

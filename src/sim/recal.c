@@ -421,6 +421,21 @@ static int swaps(recal *r, moemap_placement **out, moemap_error *err)
     return 0;
 }
 
+/* A re-placement the strategy refuses (e.g. too few slots left after a GPU loss) leaves
+ * the engine serving with what it has, as a real one would: noted, not fatal. Running
+ * out of memory stays fatal. */
+static int skipped(recal_action *act, int rc, moemap_error *err)
+{
+    if (rc == MOEMAP_ENOMEM)
+        return rc;
+    snprintf(act->why, sizeof act->why, "recalibration skipped: %.90s", err ? err->msg : "");
+    if (err) {
+        err->code = 0;
+        err->msg[0] = 0;
+    }
+    return 0;
+}
+
 int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
 {
     memset(act, 0, sizeof *act);
@@ -437,7 +452,7 @@ int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
     if (pol == MOEMAP_RECAL_PERIODIC) {
         if ((rc = run_place(r, r->params.strategy ? r->params.strategy : "eplb", 0, 0, &np,
                             err)))
-            return rc;
+            return skipped(act, rc, err);
         snprintf(act->why, sizeof act->why, "periodic: %s re-placement",
                  r->params.strategy ? r->params.strategy : "eplb");
         rc = apply(r, np, act, err);
@@ -458,7 +473,7 @@ int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
     }
     /* moemap: re-place migration-aware, keep it only when it pays for itself. */
     if ((rc = run_place(r, "moemap", 1, 1, &np, err)))
-        return rc;
+        return skipped(act, rc, err);
     double cur = predicted(r, itermodel_placement(r->im)), nxt = predicted(r, np);
     double bytes, stall;
     long moves;

@@ -101,7 +101,7 @@ typedef struct recal_action {
     double bytes;           /* weights moved */
     double stall_s;         /* time the engine stalls for it */
     long moves;             /* replicas added */
-    char why[120];          /* marker text */
+    char why[120];          /* marker text (also set when a re-placement was skipped) */
 } recal_action;
 
 int recal_create(const moemap_sim_params *params, const moemap_model *model,

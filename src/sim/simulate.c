@@ -201,6 +201,9 @@ int moemap_simulate(const moemap_model *model, const moemap_cluster *cluster,
                 rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
                 goto done;
             }
+        } else if (a.why[0] && metrics_marker(st.m, t, a.why)) {
+            rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+            goto done;
         }
         long arrived = scheduler_arrived(st.s);
         if (params->progress && arrived / step != last_report) {
