@@ -38,6 +38,10 @@ typedef struct moemap_place_params {
     double expert_bytes;        /* bytes of one expert (for move costs and memory) */
     int no_predicted;           /* 1: do not record the predicted cost in the placement
                                    (saves one evaluation pass; default 0) */
+    /* Optional: called after each layer is placed (from worker threads, one call at a
+     * time) with the layers done and the total; NULL = none. */
+    void (*progress)(void *ctx, int done, int total);
+    void *progress_ctx;
 } moemap_place_params;
 
 moemap_place_params moemap_place_default_params(void);
