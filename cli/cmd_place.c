@@ -54,6 +54,12 @@ static void usage(FILE *f)
             "  -h, --help\n");
 }
 
+static void on_progress(void *ctx, int done, int total)
+{
+    (void)ctx;
+    cli_progress("place: layers", done, total);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -222,8 +228,11 @@ int cmd_place(int argc, char **argv)
         pp.time_limit_s = 60; /* exact's limit is per layer (place.h) */
     pp.previous = prev;
     pp.expert_bytes = expert_bytes(model, cl);
+    pp.progress = on_progress;
     double t0 = now_s();
-    if (moemap_place(ld, cl, &pp, &p, &err) != 0)
+    int prc = moemap_place(ld, cl, &pp, &p, &err);
+    cli_progress_done();
+    if (prc != 0)
         goto out;
     double took = now_s() - t0;
     if (moemap_placement_write(p, out_path, &err) != 0)

@@ -80,6 +80,7 @@ typedef struct driver {
     pthread_mutex_t lock;
     int next;                /* next layer to take */
     int failed_at;           /* lowest failed layer index, num when none */
+    int done;                /* layers placed, for the progress callback */
     moemap_error *errs;      /* [num] per-layer errors */
 } driver;
 
@@ -179,12 +180,13 @@ static void *worker(void *arg)
             rc = moemap_error_set(&d->errs[i], MOEMAP_ENOMEM, "place: out of memory");
         else
             rc = place_one(d, i, counts, total, sum, cnt, &res, &d->errs[i]);
-        if (rc) {
-            pthread_mutex_lock(&d->lock);
-            if (i < d->failed_at)
-                d->failed_at = i;
-            pthread_mutex_unlock(&d->lock);
-        }
+        pthread_mutex_lock(&d->lock);
+        if (rc && i < d->failed_at)
+            d->failed_at = i;
+        d->done++;
+        if (!rc && d->params->progress)
+            d->params->progress(d->params->progress_ctx, d->done, d->num);
+        pthread_mutex_unlock(&d->lock);
     }
     moemap_free(res.reps);
     moemap_free(counts);
@@ -349,7 +351,7 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
         .budget_s = strcmp(st->name, "exact") == 0
                         ? (params->time_limit_s > 0 ? params->time_limit_s : 60.0)
                         : (params->time_limit_s > 0 ? params->time_limit_s : 1.0) * nw / num,
-        .out = p, .next = 0, .failed_at = num, .errs = errs,
+        .out = p, .next = 0, .failed_at = num, .done = 0, .errs = errs,
     };
     pthread_mutex_init(&d.lock, NULL);
     pthread_t tids[16];
