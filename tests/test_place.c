@@ -216,6 +216,59 @@ TEST(memory_caps_slots)
     moemap_loads_free(ld);
 }
 
+static void count_progress(void *ctx, int done, int total)
+{
+    int *seen = ctx;
+    if (done == seen[0] + 1 && total == 3)
+        seen[0] = done;
+    else
+        seen[1] = 1; /* out of order or wrong total */
+}
+
+TEST(replacement_limits_moves_and_reports_progress)
+{
+    moemap_error err = {0};
+    double speeds[4] = {0.8, 1, 1, 1.1};
+    moemap_cluster *c = fx_cluster(4, 4, NULL, speeds, 2, 60, 64, 0.12, &err);
+    moemap_loads *ld = fx_loads(12, 3, 6, 1024, 4, 21, &err);
+    REQUIRE(c && ld);
+    moemap_place_params pp = moemap_place_default_params();
+    pp.strategy = "round_robin";
+    moemap_placement *old, *p;
+    REQUIRE(moemap_place(ld, c, &pp, &old, &err) == 0);
+    int seen[2] = {0, 0};
+    pp.strategy = "moemap";
+    pp.previous = old;
+    pp.max_moves = 2;
+    pp.progress = count_progress;
+    pp.progress_ctx = seen;
+    CHECK_OK(moemap_place(ld, c, &pp, &p, &err), &err);
+    REQUIRE(p);
+    CHECK_INT_EQ(seen[0], 3);
+    CHECK_INT_EQ(seen[1], 0);
+    long total = 0;
+    for (int l = 0; l < p->num_layers; l++) {
+        long m = moemap_migration_count_moves(&old->layers[l], &p->layers[l]);
+        CHECK(m <= 2);
+        total += m;
+    }
+    CHECK(total > 0); /* round_robin ignores speeds: a few moves must pay */
+    moemap_placement_free(p);
+    /* Moves priced far above any gain: the previous placement stays. */
+    pp.max_moves = 0;
+    pp.move_cost_us_per_gb = 1e9;
+    pp.expert_bytes = 1e9;
+    pp.progress = NULL;
+    CHECK_OK(moemap_place(ld, c, &pp, &p, &err), &err);
+    REQUIRE(p);
+    for (int l = 0; l < p->num_layers; l++)
+        CHECK_INT_EQ(moemap_migration_count_moves(&old->layers[l], &p->layers[l]), 0);
+    moemap_placement_free(p);
+    moemap_placement_free(old);
+    moemap_cluster_free(c);
+    moemap_loads_free(ld);
+}
+
 TEST(strategy_names_listed)
 {
     const char *const *names = moemap_place_strategy_names();
@@ -237,6 +290,7 @@ int main(void)
     RUN(eplb_hierarchical_keeps_groups_in_nodes);
     RUN(dense_layers_skipped_and_errors);
     RUN(memory_caps_slots);
+    RUN(replacement_limits_moves_and_reports_progress);
     RUN(strategy_names_listed);
     return mm_test_done();
 }
