@@ -193,7 +193,7 @@ static void row(const char *label, const moemap_sim_result *r)
     fflush(stdout);
 }
 
-static int bench_speed(void)
+static int bench_speed_n(int G)
 {
     const moemap_model *m = moemap_model_find("deepseek-v3", NULL);
     moemap_gen_params gp = moemap_gen_default_params();
@@ -204,7 +204,7 @@ static int bench_speed(void)
     moemap_error err = {0};
     if (moemap_gen(&gp, &ld, &err))
         die("gen", &err);
-    moemap_cluster *c = cluster(m, 32, 9, SPEEDS_PAL32, 1);
+    moemap_cluster *c = cluster(m, G, 9, SPEEDS_PAL32, 1);
     double t0 = now();
     moemap_placement *p = place(ld, c, "eplb");
     double t_place = now() - t0;
@@ -214,9 +214,9 @@ static int bench_speed(void)
     double c0 = cpu();
     moemap_sim_result *r = sim(m, c, p, ld, a, &sp);
     double wall = now() - t0, cput = cpu() - c0;
-    printf("DeepSeek-V3 shape (%d layers, %d MoE x %d experts, top-%d) on 32 GPUs (9 slots),"
+    printf("DeepSeek-V3 shape (%d layers, %d MoE x %d experts, top-%d) on %d GPUs (9 slots),"
            " eplb placement (%.2f s to place)\n",
-           m->num_layers, moemap_model_moe_layer_count(m), m->experts, m->top_k, t_place);
+           m->num_layers, moemap_model_moe_layer_count(m), m->experts, m->top_k, G, t_place);
     printf("Azure conv trace, %ld requests over %.0f s simulated: %ld iterations in %.2f s "
            "wall, %.2f s CPU (%.2f us CPU per iteration incl. table fills, scheduling and "
            "metrics)\n",
@@ -230,7 +230,7 @@ static int bench_speed(void)
     itermodel *im = NULL;
     if (itermodel_create(m, c, p, ld, &sp, &im, &err))
         die("itermodel", &err);
-    double *idle = calloc(32, sizeof *idle);
+    double *idle = calloc((size_t)G, sizeof *idle);
     moemap_rng rng;
     moemap_rng_seed(&rng, 1);
     sim_batch b = {1024, 200, 2, 1024 * 900.0, 200 * 1500.0};
@@ -246,8 +246,8 @@ static int bench_speed(void)
         sink += it.time_s;
     }
     double per = (cpu() - t0) / N;
-    printf("one iteration evaluation (58 MoE + 3 dense layers, 32 GPUs, jitter on, tables "
-           "warm): %.2f us CPU (checksum %.3f)\n", per * 1e6, sink);
+    printf("one iteration evaluation (58 MoE + 3 dense layers, %d GPUs, jitter on, tables "
+           "warm): %.2f us CPU (checksum %.3f)\n", G, per * 1e6, sink);
     free(idle);
     itermodel_free(im);
     moemap_arrivals_free(a);
@@ -255,6 +255,13 @@ static int bench_speed(void)
     moemap_cluster_free(c);
     moemap_loads_free(ld);
     return 0;
+}
+
+static int bench_speed(void)
+{
+    bench_speed_n(32);
+    printf("\n");
+    return bench_speed_n(64);
 }
 
 /* A model, its workloads and clusters. */

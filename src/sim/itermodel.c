@@ -9,8 +9,10 @@
  * live) and the MoE part, whose time is the slowest GPU's under the cluster's cost model
  * for this iteration's expert counts.
  *
- * Expert counts come from a real workload: each iteration samples one of its batches
- * (the same for every layer, so cross-layer co-activation is real) and, from it, sums
+ * Expert counts come from a real workload, replayed in order from a random start at the
+ * engine's token rate: each iteration takes the current batch (the same for every layer,
+ * so cross-layer co-activation is real, and consecutive iterations follow the trace, so
+ * bursts are real too) and, from it, sums
  * consecutive batches until the iteration's token count is covered (the last pro rata;
  * an iteration smaller than a batch is that batch scaled down), so skew and burstiness
  * average out over a large iteration exactly as they do in real routing. Evaluating 58 layers x 32 GPUs x ~300 replicas of
@@ -59,6 +61,8 @@ struct itermodel {
     moemap_placement *placement;
     double *scratch;            /* [4 * G] */
     double *counts;             /* [experts] */
+    double pos;                 /* replay position in sampled batches (< 0: not started) */
+    double mean_bt;             /* mean tokens of the sampled batches */
 };
 
 static double curve_speed(const moemap_cluster *c, int g, double ref)
@@ -160,6 +164,11 @@ static int bind_loads(itermodel *im, const moemap_loads *ld, moemap_error *err)
         seen++;
     }
     im->nb = k;
+    double sum = 0;
+    for (int i = 0; i < k; i++)
+        sum += ld->batch_tokens[im->batch_ids[i]];
+    im->mean_bt = sum / k;
+    im->pos = -1;
     return 0;
 }
 
@@ -443,8 +452,13 @@ void itermodel_eval(itermodel *im, const sim_batch *b, moemap_rng *rng, double *
     double t = im->n_dense * mx_d + im->n_moe * mx_m + mx_lm +
                im->model->num_layers * im->overhead_s;
 
-    /* MoE: sample a batch, interpolate its table between the two buckets around T. */
-    int bi = (int)moemap_rng_below(rng, (uint64_t)im->nb);
+    /* MoE: the routing trace is replayed in order at the engine's token rate from a random
+     * start (so bursts of the real routing last as long in tokens as they did), and the
+     * table is interpolated between the two buckets around T. */
+    if (im->pos < 0)
+        im->pos = (double)moemap_rng_below(rng, (uint64_t)im->nb);
+    int bi = (int)im->pos % im->nb;
+    im->pos = fmod(im->pos + (double)b->tokens / im->mean_bt, (double)im->nb);
     const moemap_loads *ld = im->loads;
     double T = (double)b->tokens < 1 ? 1 : (double)b->tokens;
     if (T > im->tmax)
