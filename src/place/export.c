@@ -233,10 +233,13 @@ done:
  * written to a private temporary file and read back. */
 static int moemap_format_string(const moemap_placement *p, char **out, moemap_error *err)
 {
-    char path[] = "/tmp/moemap-export-XXXXXX";
+    const char *dir = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/moemap-export-XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = mkstemp(path);
     if (fd < 0)
-        return moemap_error_set(err, MOEMAP_EIO, "export: cannot create a temporary file");
+        return moemap_error_set(err, MOEMAP_EIO, "export: cannot create a temporary file in %s",
+                                dir && *dir ? dir : "/tmp");
     close(fd);
     int rc = moemap_placement_write(p, path, err);
     FILE *f = rc ? NULL : fopen(path, "rb");
