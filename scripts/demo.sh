@@ -30,9 +30,9 @@ log="$out/demo.log"
 : >"$log"
 
 if [ $quick -eq 1 ]; then
-  batches=24; gpus=32; duration=30; rate=6
+  batches=24; gpus=32; duration=30; rate=22
 else
-  batches=64; gpus=32; duration=120; rate=8
+  batches=64; gpus=32; duration=120; rate=22
 fi
 drift_at=$((duration / 2))
 slow_at=$((duration * 3 / 4))
@@ -136,14 +136,14 @@ if have simulate && [ ${#placements[@]} -gt 0 ]; then
   conv="$data/azure-llm-2023/data/AzureLLMInferenceTrace_conv.csv"
   if [ -f "$conv" ]; then
     arrivals=(--arrivals "$conv" --poisson "$rate")
-    what="Poisson at $rate req/s, real Azure conversation lengths"
+    what="Poisson at $rate req/s, near the engine's capacity, real Azure conversation lengths"
   else
     # Without the trace every request gets its median lengths (1020-token prompt, 129
     # output tokens, over its 19,366 requests), as a one-line trace in its format.
     printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:00:00.0000000,1020,129\n' \
       >"$out/lengths.csv"
     arrivals=(--arrivals "$out/lengths.csv" --poisson "$rate")
-    what="Poisson at $rate req/s, fixed median Azure conversation lengths"
+    what="Poisson at $rate req/s, near the engine's capacity, median Azure lengths"
   fi
   events=(--event "switch@$drift_at=$out/workload-drifted.json" --event "slow@$slow_at=0:0.7")
   sim=("$bin" simulate --model deepseek-v3 --cluster "$out/cluster.json"

@@ -135,6 +135,7 @@ int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_
 typedef struct marker {
     double t;
     int event;        /* an input event (drift, GPU change), else a recalibration */
+    int run;          /* the run it belongs to (a recalibration is drawn in its colour) */
     char label[96];
 } marker;
 
@@ -217,10 +218,7 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
                 int head = (int)strcspn(lab, ",(");
                 while (head > 0 && lab[head - 1] == ' ')
                     head--;
-                if (n == 1)
-                    rp_fmt(text, sizeof text, "%.*s", head, lab);
-                else
-                    rp_fmt(text, sizeof text, "%s: %.*s", label[i], head, lab);
+                rp_fmt(text, sizeof text, "%.*s", head, lab);
             }
             int dup = 0;
             for (int j = 0; j < nm && is_event; j++)
@@ -228,6 +226,7 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
             if (!dup && nm < MAX_MARKERS) {
                 mk[nm].t = tm;
                 mk[nm].event = is_event;
+                mk[nm].run = i;
                 rp_fmt(mk[nm].label, sizeof mk[nm].label, "%s", text);
                 nm++;
             }
@@ -247,8 +246,9 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
         rp_buf_printf(&it->caption,
                       "p90 time to first token of the requests served in each interval, per "
                       "run. Vertical lines mark events: a routing drift or a GPU slowing "
-                      "down (grey, dashed), and recalibrations (green, dotted), where a "
-                      "policy moved experts.");
+                      "down (grey, dashed), and recalibrations (dotted, %s), where a policy "
+                      "moved experts.",
+                      n > 1 ? "in the colour of the run that made them" : "green");
         rp_buf *b = &it->body;
         for (int i = 0; i < n; i++) {
             if (!len[i])
@@ -268,15 +268,16 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
                       tmax > 0 ? tmax : 1);
         for (int j = 0; j < nm; j++) {
             int recal = !mk[j].event;
-            rp_buf_printf(b, "set arrow from %g, graph 0 to %g, graph 1 nohead %s\n", mk[j].t,
-                          mk[j].t,
-                          recal ? "dt 3 lw 1.5 lc rgb '#009E73'" : "dt 2 lw 1.5 lc rgb '#777777'");
+            const char *col = !recal ? "#777777" : n > 1 ? rp_gp_color(mk[j].run) : "#009E73";
+            rp_buf_printf(b, "set arrow from %g, graph 0 to %g, graph 1 nohead dt %d lw 1.5 "
+                             "lc rgb '%s'\n",
+                          mk[j].t, mk[j].t, recal ? 3 : 2, col);
             if (!recal || nm <= 12) {
                 rp_buf_printf(b, "set label ");
                 rp_buf_gp_str(b, mk[j].label);
-                rp_buf_printf(b, " at %g, graph %.2f rotate by 90 right front font ',8' "
+                rp_buf_printf(b, " at %g, graph 0.98 rotate by 90 right front font ',8' "
                                  "offset -0.6,0 tc rgb '%s'\n",
-                              mk[j].t, 0.98, recal ? "#00734f" : "#444444");
+                              mk[j].t, recal ? col : "#444444");
             }
         }
         rp_buf_printf(b, "plot ");
@@ -290,7 +291,9 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
             first = 0;
         }
         rp_buf_printf(b, ", NaN with lines dt 2 lc rgb '#777777' title 'drift / GPU event', "
-                         "NaN with lines dt 3 lc rgb '#009E73' title 'recalibration'\n");
+                         "NaN with lines dt 3 lc rgb '%s' title '%s'\n",
+                      n > 1 ? "#333333" : "#009E73",
+                      n > 1 ? "recalibration (run colour)" : "recalibration");
     }
 done:
     for (int i = 0; i < n; i++) {
