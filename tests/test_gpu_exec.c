@@ -225,6 +225,55 @@ TEST(summary_of_known_numbers)
     moemap_exec_result_free(r);
 }
 
+/* Every allocation of the host-side code failing in turn: ENOMEM, nothing leaked (ASan). */
+TEST(allocation_failures)
+{
+    moemap_routing *rt = routing();
+    REQUIRE(rt);
+    moemap_placement *p = two_gpu_placement(2, 2);
+    REQUIRE(p);
+    moemap_error err = {0};
+    int done = 0;
+    for (long n = 0; n < 200 && !done; n++) {
+        exec_layer_map m;
+        exec_rank_plan pl;
+        moemap_alloc_fail_after(n);
+        int rc = exec_layer_map_build(p, rt, 2, &m, &err);
+        if (rc == 0) {
+            rc = exec_plan_build(&m, p, rt, 300, 1, 1, 1, &pl, &err);
+            if (rc == 0) {
+                done = 1;
+                exec_plan_clear(&pl);
+            }
+            exec_layer_map_clear(&m);
+        }
+        moemap_alloc_fail_after(-1);
+        if (!done)
+            CHECK_INT_EQ(rc, MOEMAP_ENOMEM);
+    }
+    CHECK(done);
+    moemap_loads *ld = NULL;
+    REQUIRE(moemap_loads_create(4, 2, 1, 1, &ld, &err) == 0);
+    ld->batch_tokens[0] = 8;
+    for (int e = 0; e < 4; e++)
+        MOEMAP_LOADS_AT(ld, 0, 0, e) = 4;
+    done = 0;
+    for (long n = 0; n < 50 && !done; n++) {
+        moemap_routing *r2 = NULL;
+        moemap_alloc_fail_after(n);
+        int rc = moemap_exec_routing_from_loads(ld, 0, &r2, &err);
+        moemap_alloc_fail_after(-1);
+        if (rc == 0)
+            done = 1;
+        else
+            CHECK_INT_EQ(rc, MOEMAP_ENOMEM);
+        moemap_routing_free(r2);
+    }
+    CHECK(done);
+    moemap_loads_free(ld);
+    moemap_placement_free(p);
+}
+
 /* Runs `moemap ARGS` (MOEMAP_BIN) and returns its exit status; its stderr goes to
  * *errtext (static buffer). -1 when the binary is not known. */
 static int run_cli(const char *args, const char **errtext)
@@ -347,6 +396,7 @@ int main(void)
     RUN(layer_map_names_missing_layer);
     RUN(routing_from_loads_gives_distinct_choices_and_counts);
     RUN(summary_of_known_numbers);
+    RUN(allocation_failures);
     RUN(cli_usage_errors);
 #ifndef MOEMAP_HAVE_CUDA
     RUN(run_without_cuda_says_so);
