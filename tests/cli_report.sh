@@ -82,6 +82,11 @@ batches=$(grep -o '"batches": [0-9]*' "$tmp/eval.json" | head -1 | awk '{print $
 steps=$(awk '/^\$c0 << EOD/{on=1; next} /^EOD/{on=0} on {c++} END {print c+0}' \
   "$tmp/work/straggler-cdf.gp")
 check "CDF: $batches batches (+1 closing point), got $steps" test "$steps" -eq $((batches + 1))
+# ... and their mean is eval's own mean for eplb (the same cost model, summed the same way).
+cdf_mean=$(awk '/^\$c0 << EOD/{on=1; next} /^EOD/{on=0} on {n++; s+=$1; l=$1}
+  END {printf "%.1f", (s-l)/(n-1)}' "$tmp/work/straggler-cdf.gp")
+eval_mean=$(grep -o '"mean_us": [0-9.e+-]*' "$tmp/eval.json" | head -1 | awk '{printf "%.1f", $2}')
+check "CDF mean $cdf_mean us = eval's mean $eval_mean us" test "$cdf_mean" = "$eval_mean"
 
 # --- errors --------------------------------------------------------------------------
 expect 2 "no arguments" "$bin" report

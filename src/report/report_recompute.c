@@ -2,8 +2,8 @@
  * report_recompute.c — per-batch straggler times and per-GPU times for the eval charts
  * when the eval output does not carry them (moemap eval --json keeps summaries only):
  * each strategy's placement file (the eval entry's "file") is evaluated again on the
- * workload (--loads) and cluster (--cluster) with the library's own cost model
- * (moemap_eval_placement, moemap_eval_layer_batch), so the charts and the eval table
+ * workload (--loads) and cluster (--cluster) with the library's own cost function
+ * (moemap_eval_layer_batch, what moemap eval sums), so the charts and the eval table
  * agree by construction.
  *
  * A placement path that does not exist as given is also looked up next to the eval
@@ -77,23 +77,34 @@ int rp_recompute_strategy(const rp_recompute *r, const char *file, int layer_id,
     *gpu_us = NULL;
     *num_batches = *num_gpus = 0;
     moemap_placement *p = NULL;
-    moemap_eval_summary *s = NULL;
     int rc = read_placement(r, file, &p, err);
-    if (!rc) {
-        moemap_eval_params ep = moemap_eval_default_params();
-        rc = moemap_eval_placement(r->loads, r->cluster, p, &ep, &s, err);
-    }
+    if (!rc)
+        rc = moemap_placement_check_loads(p, r->loads, NULL, NULL) == 0
+                 ? moemap_placement_validate(p, r->cluster, err)
+                 : moemap_error_set(err, MOEMAP_EINVAL,
+                                    "the placement does not fit the workload (layers or "
+                                    "experts differ; see moemap validate --loads)");
     if (rc) {
         moemap_error_prefix(err, "recomputing %s for the charts", file);
         goto done;
     }
-    *batch_us = moemap_malloc((size_t)(s->num_batches ? s->num_batches : 1) * sizeof(double));
+    /* The model's time per batch: the sum over its MoE layers of the straggler time,
+     * exactly as moemap eval sums it (the lower bound is not needed here, and it is the
+     * expensive part of moemap_eval_placement). */
+    const moemap_loads *ld = r->loads;
+    *batch_us = moemap_calloc((size_t)(ld->num_batches ? ld->num_batches : 1), sizeof(double));
     if (!*batch_us) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
         goto done;
     }
-    memcpy(*batch_us, s->batch_us, (size_t)s->num_batches * sizeof(double));
-    *num_batches = s->num_batches;
+    for (int l = 0; l < p->num_layers; l++) {
+        int ll = moemap_loads_find_layer(ld, p->layers[l].layer);
+        for (int b = 0; ll >= 0 && b < ld->num_batches; b++)
+            (*batch_us)[b] += moemap_eval_layer_batch(r->cluster, &p->layers[l],
+                                                      &MOEMAP_LOADS_AT(ld, b, ll, 0),
+                                                      ld->experts, NULL);
+    }
+    *num_batches = ld->num_batches;
 
     /* Per-GPU time of one layer, averaged over the batches. */
     int lp = -1;
@@ -112,7 +123,6 @@ int rp_recompute_strategy(const rp_recompute *r, const char *file, int layer_id,
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
         goto done;
     }
-    const moemap_loads *ld = r->loads;
     for (int b = 0; b < ld->num_batches; b++) {
         moemap_eval_layer_batch(r->cluster, &p->layers[lp], &MOEMAP_LOADS_AT(ld, b, ll, 0),
                                 ld->experts, one);
@@ -128,7 +138,6 @@ done:
         *batch_us = NULL;
         *num_batches = 0;
     }
-    moemap_eval_summary_free(s);
     moemap_placement_free(p);
     return rc;
 }
