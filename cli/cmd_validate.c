@@ -10,14 +10,16 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: moemap validate --cluster C [--loads L] [--slots N] P.json\n\n"
+            "usage: moemap validate --cluster C [--loads L] [--model NAME] [--slots N] P.json\n\n"
             "Checks a placement (moemap.placement/v1): every expert of every layer has a\n"
             "replica, an expert's shares sum to 1 (within 1e-6), no GPU holds more replicas of\n"
             "a layer than its slots or two replicas of one expert, ids are in range, and with\n"
-            "--loads every MoE layer of the workload is placed. Prints OK or each problem.\n\n"
+            "--loads every MoE layer of the workload is placed, and with --model the layers\n"
+            "are the model's MoE layers with its expert count. Prints OK or each problem.\n\n"
             "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"
             "  -l, --loads L           workload (any format moemap place reads)\n"
             "  --format F, --batch-tokens N   as for moemap place\n"
+            "  -m, --model NAME        model preset (moemap models)\n"
             "  --slots N               slots of every GPU (as given to moemap place --slots)\n"
             "  -h, --help\n");
 }
@@ -38,12 +40,14 @@ int cmd_validate(int argc, char **argv)
 {
     const char *cmd = "validate";
     enum { O_FORMAT = 256, O_BATCH, O_SLOTS };
+    const char *model_name = NULL;
     static const struct option opts[] = {
         {"cluster", required_argument, 0, 'c'},
         {"loads", required_argument, 0, 'l'},
         {"format", required_argument, 0, O_FORMAT},
         {"batch-tokens", required_argument, 0, O_BATCH},
         {"slots", required_argument, 0, O_SLOTS},
+        {"model", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -54,10 +58,11 @@ int cmd_validate(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:l:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:l:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': cluster_path = optarg; break;
         case 'l': loads_path = optarg; break;
+        case 'm': model_name = optarg; break;
         case O_FORMAT: {
             int f = moemap_workload_format_parse(optarg);
             if (f < 0)
@@ -91,6 +96,9 @@ int cmd_validate(int argc, char **argv)
     moemap_loads *ld = NULL;
     moemap_placement *p = NULL;
     int rc = 1;
+    const moemap_model *model = NULL;
+    if (model_name && !(model = moemap_model_find(model_name, &err)))
+        goto fail;
     if (moemap_cluster_read(cluster_path, &cl, &err) != 0)
         goto fail;
     if (loads_path && moemap_workload_read(loads_path, &rp, &ld, NULL, &err) != 0)
@@ -101,6 +109,25 @@ int cmd_validate(int argc, char **argv)
     int n = moemap_placement_check(p, cl, slots, print_problem, &pr);
     if (ld)
         n += moemap_placement_check_loads(p, ld, print_problem, &pr);
+    if (model) {
+        char msg[256];
+        if (p->experts != model->experts) {
+            snprintf(msg, sizeof msg, "placement has %d experts per layer but %s has %d",
+                     p->experts, model->name, model->experts);
+            print_problem(&pr, msg);
+            n++;
+        }
+        for (int l = 0; l < p->num_layers; l++) {
+            int id = p->layers[l].layer;
+            if (id >= model->num_layers || !moemap_model_is_moe_layer(model, id)) {
+                snprintf(msg, sizeof msg, "layer %d: not an MoE layer of %s (%d layers, the "
+                         "first %d dense)", id, model->name, model->num_layers,
+                         model->first_dense);
+                print_problem(&pr, msg);
+                n++;
+            }
+        }
+    }
     if (n == 0) {
         long reps = 0;
         for (int l = 0; l < p->num_layers; l++)

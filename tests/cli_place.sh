@@ -102,6 +102,11 @@ check "validate of a broken placement exits 1" test $rc -eq 1
 check "validate names the layer and expert" grep -q "layer 1: expert 0 shares sum to 0.5, not 1" "$tmp/v.out"
 check "validate counts the problems" grep -qE "broken.json: [0-9]+ problems" "$tmp/v.out"
 
+check "validate --model deepseek-v2-lite accepts the ESFT placement" \
+  "$bin" validate --cluster "$tmp/c.json" --model deepseek-v2-lite "$tmp/moemap.json" >"$tmp/vm.out"
+"$bin" validate --cluster "$tmp/c.json" --model deepseek-v3 "$tmp/moemap.json" >"$tmp/vm.out" 2>&1
+check "validate --model deepseek-v3 names the expert mismatch" \
+  grep -q "placement has 64 experts per layer but deepseek-v3 has 256" "$tmp/vm.out"
 expect_fail "place without --out" "--loads, --cluster and --out are required" \
   "$bin" place --loads "$law" --cluster "$tmp/c.json"
 expect_fail "unknown strategy" "unknown strategy 'nope'" \
