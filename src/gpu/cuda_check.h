@@ -24,6 +24,8 @@
 #include <cuda.h>
 #include <cuda_runtime.h>
 #include <cublasLt.h>
+
+#include "cuda_driver.h" /* driver calls through the runtime: no libcuda link */
 #ifdef MOEMAP_HAVE_NCCL
 #include <nccl.h>
 #endif
