@@ -152,6 +152,11 @@ int cmd_eval(int argc, char **argv)
         if (moemap_placement_read(f, &p, &err) != 0)
             goto out;
         int bad = moemap_placement_check(p, cl, ep.slots, print_problem, (void *)f);
+        if (bad < 0) {
+            moemap_placement_free(p);
+            moemap_error_set(&err, bad, "%s: out of memory", f);
+            goto out;
+        }
         if (bad) {
             moemap_placement_free(p);
             cli_progress_done();

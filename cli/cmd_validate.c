@@ -107,6 +107,10 @@ int cmd_validate(int argc, char **argv)
         goto fail;
     printer pr = {file, 0};
     int n = moemap_placement_check(p, cl, slots, print_problem, &pr);
+    if (n < 0) {
+        moemap_error_set(&err, n, "%s: out of memory", file);
+        goto fail;
+    }
     if (ld)
         n += moemap_placement_check_loads(p, ld, print_problem, &pr);
     if (model) {

@@ -269,6 +269,45 @@ TEST(replacement_limits_moves_and_reports_progress)
     moemap_loads_free(ld);
 }
 
+TEST(allocation_failures_fail_cleanly)
+{
+    moemap_error err = {0};
+    moemap_cluster *c = fx_cluster(3, 3, NULL, NULL, 0, 60, 64, 0.12, &err);
+    /* one layer: the driver runs it on the calling thread (the hook is not thread-safe) */
+    moemap_loads *ld = fx_loads(6, 1, 3, 256, 2, 4, &err);
+    REQUIRE(c && ld);
+    const char *names[4] = {"moemap", "eplb", "linear", "round_robin"};
+    for (int i = 0; i < 4; i++) {
+        int failures = 0, successes = 0;
+        for (long n = 0; n < 400 && successes == 0; n++) {
+            moemap_place_params pp = moemap_place_default_params();
+            pp.strategy = names[i];
+            pp.time_limit_s = 0.001;
+            moemap_placement *p = NULL;
+            moemap_error e = {0};
+            moemap_alloc_fail_after(n);
+            int rc = moemap_place(ld, c, &pp, &p, &e);
+            moemap_alloc_fail_after(-1);
+            if (rc) {
+                if (rc != MOEMAP_ENOMEM)
+                    fprintf(stderr, "  %s, failing allocation %ld: %s\n", names[i], n, e.msg);
+                CHECK_INT_EQ(rc, MOEMAP_ENOMEM);
+                CHECK(e.msg[0] != 0);
+                CHECK(p == NULL);
+                failures++;
+            } else {
+                CHECK_OK(moemap_placement_validate(p, c, &e), &e);
+                successes++;
+            }
+            moemap_placement_free(p);
+        }
+        CHECK(failures > 0);
+        CHECK(successes == 1);
+    }
+    moemap_cluster_free(c);
+    moemap_loads_free(ld);
+}
+
 TEST(strategy_names_listed)
 {
     const char *const *names = moemap_place_strategy_names();
@@ -291,6 +330,7 @@ int main(void)
     RUN(dense_layers_skipped_and_errors);
     RUN(memory_caps_slots);
     RUN(replacement_limits_moves_and_reports_progress);
+    RUN(allocation_failures_fail_cleanly);
     RUN(strategy_names_listed);
     return mm_test_done();
 }

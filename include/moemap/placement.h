@@ -61,7 +61,8 @@ int moemap_placement_validate(const moemap_placement *p, const moemap_cluster *c
 /* Receives one problem message at a time from moemap_placement_check. */
 typedef void (*moemap_problem_fn)(void *ctx, const char *msg);
 /* Like moemap_placement_validate but reports every problem (not only the first) through
- * fn (may be NULL) and returns how many were found (0 = valid). slots > 0 overrides every
+ * fn (may be NULL) and returns how many were found (0 = valid), or MOEMAP_ENOMEM (< 0)
+ * when its scratch memory cannot be allocated. slots > 0 overrides every
  * GPU's slots (as moemap_place_params.slots does); c may be NULL (slots unchecked unless
  * slots > 0). */
 int moemap_placement_check(const moemap_placement *p, const moemap_cluster *c, int slots,

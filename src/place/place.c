@@ -370,6 +370,10 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
     }
     moemap_error first = {0};
     int problems = moemap_placement_check(p, cluster, params->slots, keep_first, &first);
+    if (problems < 0) {
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory while validating");
+        goto done;
+    }
     if (problems > 0) {
         rc = moemap_error_set(err, MOEMAP_EINVAL,
                               "place: strategy %s produced an invalid placement (%d problems; "

@@ -137,7 +137,7 @@ int moemap_placement_check(const moemap_placement *p, const moemap_cluster *c, i
     int *per_gpu = moemap_malloc((size_t)p->num_gpus * sizeof *per_gpu);
     int *ids = moemap_malloc((size_t)(p->num_layers > 0 ? p->num_layers : 1) * sizeof *ids);
     if (!sorted || !per_gpu || !ids) {
-        problem(&ck, "out of memory while validating");
+        ck.count = MOEMAP_ENOMEM;
     } else {
         for (int l = 0; l < p->num_layers; l++) {
             ids[l] = p->layers[l].layer;
@@ -168,6 +168,8 @@ int moemap_placement_validate(const moemap_placement *p, const moemap_cluster *c
     int n = moemap_placement_check(p, c, 0, keep_first, &first);
     if (n == 0)
         return 0;
+    if (n < 0)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "validate: out of memory");
     if (n == 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "%s", first.msg);
     return moemap_error_set(err, MOEMAP_EINVAL, "%s (and %d more problem%s)", first.msg,
