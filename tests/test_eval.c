@@ -246,6 +246,39 @@ TEST(bound_respects_slots_and_floors)
     moemap_cluster_free(c);
 }
 
+TEST(allocation_failures_fail_cleanly)
+{
+    moemap_error err = {0};
+    moemap_cluster *c = fx_cluster(3, 3, NULL, NULL, 0, 60, 64, 0.12, &err);
+    moemap_loads *ld = fx_loads(6, 2, 3, 256, 2, 4, &err);
+    REQUIRE(c && ld);
+    moemap_place_params pp = moemap_place_default_params();
+    pp.strategy = "linear";
+    moemap_placement *p;
+    REQUIRE(moemap_place(ld, c, &pp, &p, &err) == 0);
+    int failures = 0, successes = 0;
+    for (long n = 0; n < 100 && successes == 0; n++) {
+        moemap_eval_summary *s = NULL;
+        moemap_error e = {0};
+        moemap_alloc_fail_after(n);
+        int rc = moemap_eval_placement(ld, c, p, NULL, &s, &e);
+        moemap_alloc_fail_after(-1);
+        if (rc) {
+            CHECK_INT_EQ(rc, MOEMAP_ENOMEM);
+            CHECK(s == NULL);
+            failures++;
+        } else {
+            successes++;
+        }
+        moemap_eval_summary_free(s);
+    }
+    CHECK(failures > 0);
+    CHECK_INT_EQ(successes, 1);
+    moemap_placement_free(p);
+    moemap_cluster_free(c);
+    moemap_loads_free(ld);
+}
+
 int main(void)
 {
     RUN(layer_batch_times_by_hand);
@@ -253,5 +286,6 @@ int main(void)
     RUN(bound_never_above_brute_force_optimum);
     RUN(summary_statistics_and_moves);
     RUN(bound_respects_slots_and_floors);
+    RUN(allocation_failures_fail_cleanly);
     return mm_test_done();
 }
