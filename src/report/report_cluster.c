@@ -100,7 +100,7 @@ int rp_add_cluster(rp_page *page, const char *path, moemap_error *err)
         ymin = 0;
     rp_buf_printf(s,
                   "set multiplot layout 1,2\n"
-                  "set title 'Expert latency f_g(n)'\n"
+                  "set title 'Expert latency per GPU, f(n)'\n"
                   "set xlabel 'tokens routed to the expert (n)'\n"
                   "set ylabel 'time per expert (µs)'\n"
                   "set logscale xy\nset key top left\nset xrange [1:%g]\n"

@@ -88,7 +88,8 @@ static void add_table(rp_page *page, const strat *s, int ns)
     if (!it)
         return;
     rp_buf_printf(&it->caption,
-                  "The MoE time of a layer is the time of its slowest GPU. Lower is better; "
+                  "Predicted MoE time per batch: the sum over the MoE layers of each "
+                  "layer's slowest-GPU time, over the workload's batches. Lower is better; "
                   "the lower bound is what no placement can beat, the gap is how far each "
                   "strategy is from it. Best value per column in bold.");
     double best[4] = {INFINITY, INFINITY, INFINITY, INFINITY};

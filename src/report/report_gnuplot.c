@@ -7,6 +7,9 @@
  * stdin from /dev/null and stderr into WORK/<id>.err, whose last lines become the error
  * message when gnuplot fails. A run that takes longer than a minute is killed: a chart
  * never takes that long, so it means something is wrong and the caller should hear so.
+ * Text is drawn "noenhanced": labels come from user data (file names, strategy names
+ * such as round_robin, events such as switch@60=...), whose _ ^ @ { } would otherwise be
+ * read as gnuplot markup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -164,7 +167,7 @@ int rp_render_charts(rp_page *page, const char *gnuplot, const char *work_dir,
         snprintf(errf, sizeof errf, "%s/%s.err", work_dir, it->id);
         rp_buf text = {0};
         rp_buf_printf(&text,
-                      "set terminal pngcairo size %d,%d enhanced font 'Sans,10' "
+                      "set terminal pngcairo size %d,%d noenhanced font 'Sans,10' "
                       "linewidth 1.2\nset output ",
                       RP_CHART_W, it->height);
         rp_buf_gp_str(&text, png);

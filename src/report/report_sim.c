@@ -276,7 +276,7 @@ int rp_add_timeseries(rp_page *page, const json_t *root, const char *path, moema
                 rp_buf_printf(b, "set label ");
                 rp_buf_gp_str(b, mk[j].label);
                 rp_buf_printf(b, " at %g, graph 0.98 rotate by 90 right front font ',8' "
-                                 "offset -0.6,0 tc rgb '%s'\n",
+                                 "offset -1.1,0 tc rgb '%s'\n",
                               mk[j].t, recal ? col : "#444444");
             }
         }
