@@ -7,6 +7,8 @@
 #ifndef MOEMAP_PLACE_FIXTURES_H
 #define MOEMAP_PLACE_FIXTURES_H
 
+#include <math.h>
+
 #include "moemap.h"
 
 /* Base curve: floor `floor_us` up to `knee` tokens, then `slope` us per token. */
