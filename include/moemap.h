@@ -16,5 +16,6 @@
 #include "moemap/migrate.h"
 #include "moemap/sim.h"
 #include "moemap/gpu.h"
+#include "moemap/report.h"
 
 #endif
