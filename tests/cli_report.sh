@@ -93,6 +93,8 @@ expect 2 "no arguments" "$bin" report
 expect 2 "no input" "$bin" report --out "$tmp/x.html"
 expect 2 "no --out" "$bin" report --stats "$tmp/stats.json"
 expect 2 "unknown flag" "$bin" report --out "$tmp/x.html" --bogus
+expect 2 "flag without its value" "$bin" report --out "$tmp/x.html" --stats
+check "  ... says which" grep -q -- '--stats needs a value' "$tmp/err.txt"
 expect 2 "bad --layer" "$bin" report --out "$tmp/x.html" --stats "$tmp/stats.json" --layer x
 expect 2 "--table without eval/simulate" "$bin" report --out "$tmp/x.html" \
   --stats "$tmp/stats.json" --table
