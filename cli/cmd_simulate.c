@@ -72,7 +72,9 @@ static void usage(FILE *f)
 }
 
 /* Resolves a named trace under the data folder: $MOEMAP_DATA, ../shared/data from the
- * working directory, or ../../shared/data from the binary (build/moemap in the repo). */
+ * working directory, or ../../shared/data from the binary (build/moemap in the repo).
+ * Returns the name itself when it is not a known name (a file path), NULL when a known
+ * name is found in none of those folders. */
 static const char *named_trace(const char *name)
 {
     static const char *const names[][2] = {
@@ -109,8 +111,7 @@ static const char *named_trace(const char *name)
         if (stat(buf, &st) == 0)
             return buf;
     }
-    snprintf(buf, sizeof buf, "%.1000s/%.200s", roots[0], rel);
-    return buf;
+    return NULL; /* a named trace that is nowhere: the caller says where it looked */
 }
 
 static void progress(void *ctx, long done, long total)
@@ -418,7 +419,14 @@ static int run(int argc, char **argv, sim_inputs *in)
     sp.num_events = nev;
     /* Arrivals. */
     moemap_arrivals *src = NULL;
-    if (moemap_arrivals_read(named_trace(arrivals), &src, &err))
+    const char *trace = named_trace(arrivals);
+    if (!trace) {
+        fprintf(stderr, "moemap simulate: trace '%s' not found under $MOEMAP_DATA, "
+                        "../shared/data or ../../shared/data from the binary; set MOEMAP_DATA "
+                        "or pass a file to --arrivals\n", arrivals);
+        return 1;
+    }
+    if (moemap_arrivals_read(trace, &src, &err))
         return cli_fail("simulate", &err);
     int rc;
     if (gen >= 0)

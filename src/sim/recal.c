@@ -14,7 +14,7 @@
  *            loads and measured speeds; applied only when the predicted saving over the
  *            coming interval exceeds the migration stall. After a move it checks again at
  *            the next check without waiting for new drift, since max_moves may have
- *            stopped it short of what pays.
+ *            stopped it short of what pays; it also looks at its first check.
  *
  * Moves pay weight bytes over the link (intra-node bandwidth when a copy of the expert
  * is on the destination's node, else the migration link) and the engine stalls for the
@@ -103,6 +103,9 @@ int recal_create(const moemap_sim_params *params, const moemap_model *model,
     for (int g = 0; g < G; g++)
         r->ref_speed[g] = 1.0;
     r->ring_loads = ld;
+    /* moemap looks once at its first check even without drift: the placement it was
+     * given may not be the best for this cluster, and it moves only when that pays. */
+    r->improving = params->policy == MOEMAP_RECAL_MOEMAP;
     *out = r;
     return 0;
 }
@@ -328,7 +331,7 @@ static int run_place(recal *r, const char *strategy, int speed_aware, int migrat
         moemap_place_params pp = moemap_place_default_params();
         pp.strategy = strategy;
         pp.seed = r->params.seed;
-        pp.time_limit_s = 0.05; /* keep the simulation itself fast */
+        pp.time_limit_s = 0.05; /* search budget per re-placement: keeps the simulation fast */
         pp.expert_bytes = r->expert_bytes;
         if (migration_aware) {
             pp.previous = itermodel_placement(r->im);
