@@ -112,13 +112,17 @@ int moemap_report_write(const moemap_report_params *params, const char *out_html
         return moemap_error_set(err, MOEMAP_EINVAL,
                                 "nothing to report: give at least one of the stats, eval, "
                                 "simulate, timeseries, cluster or loads inputs");
+    if (p.work_dir && strlen(p.work_dir) > 3800) /* room for "/<chart>.png" in 4096 */
+        return moemap_error_set(err, MOEMAP_EINVAL, "work folder path is too long (%zu bytes)",
+                                strlen(p.work_dir));
     if (p.hot_experts < 2 || p.hot_experts > 64)
         return moemap_error_set(err, MOEMAP_ERANGE, "hot experts %d is outside [2, 64]",
                                 p.hot_experts);
 
     rp_page page;
     memset(&page, 0, sizeof page);
-    snprintf(page.title, sizeof page.title, "%s", p.title && *p.title ? p.title : "moemap report");
+    snprintf(page.title, sizeof page.title, "%s",
+             p.title && *p.title ? p.title : "moemap report");
 
     /* Order on the page: the verdict (eval, simulate) first, then why (workload,
      * cluster), then serving over time. */

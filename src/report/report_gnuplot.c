@@ -115,7 +115,8 @@ static int run_gnuplot(const char *gnuplot, const char *script, const char *err_
         return moemap_error_set(err, MOEMAP_ENOTSUP,
                                 "gnuplot not found ('%s' %s): install it (Debian: apt-get "
                                 "install gnuplot-nox) or name it with --gnuplot PATH",
-                                gnuplot, strchr(gnuplot, '/') ? "does not exist" : "is not in PATH");
+                                gnuplot,
+                                strchr(gnuplot, '/') ? "does not exist" : "is not in PATH");
     if (rc != 0)
         return moemap_error_set(err, MOEMAP_EIO, "cannot run '%s': %s", gnuplot,
                                 strerror(rc));
