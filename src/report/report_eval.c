@@ -372,7 +372,7 @@ int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
         missing |= !s[i].gpu || !s[i].num_straggler;
     }
     /* eval --json keeps summaries: recompute what the charts need from the placements. */
-    if (!rc && missing && loads_path && cluster_path && lid >= 0) {
+    if (!rc && missing && loads_path && cluster_path) {
         rp_recompute *r = NULL;
         rc = rp_recompute_open(loads_path, cluster_path, path, &r, err);
         for (int i = 0; i < ns && !rc; i++) {
