@@ -356,8 +356,8 @@ ms_score ms_score_now(ms_state *s)
         s->M[b] = s->top[b * 3] > 0 ? s->top[b * 3] : 0;
         sec += s->S1[b] > 0 ? s->S2[b] / s->S1[b] : 0;
     }
-    ms_score sc = {objective(s, s->M) + s->nnew * s->move_pen_us + s->spread * s->node_pen_us,
-                   sec / s->B};
+    ms_score sc = {objective(s, s->M) + s->nnew * s->move_pen_us,
+                   sec / s->B + s->spread * s->node_pen_us};
     return sc;
 }
 
@@ -426,9 +426,8 @@ ms_score ms_score_delta(ms_state *s, const ms_delta *d, int *ok)
         sec += s1 > 0 ? s2 / s1 : 0;
     }
     s->work += s->B;
-    sc.primary = objective(s, s->M) + (s->nnew + dn) * s->move_pen_us +
-                 (s->spread + delta_spread(s, d)) * s->node_pen_us;
-    sc.secondary = sec / s->B;
+    sc.primary = objective(s, s->M) + (s->nnew + dn) * s->move_pen_us;
+    sc.secondary = sec / s->B + (s->spread + delta_spread(s, d)) * s->node_pen_us;
     return sc;
 }
 

@@ -7,7 +7,9 @@
  * The objective of a state is lexicographic: first J = mean + tail_weight * p90 of the
  * per-batch straggler time (+ a migration penalty when re-placing), then, to leave
  * plateaus where the straggler cannot move, the mean over batches of sum_g T_g^2 /
- * sum_g T_g (a smooth measure of imbalance that only falls when load leaves busy GPUs).
+ * sum_g T_g (a smooth measure of imbalance that only falls when load leaves busy GPUs)
+ * plus a small charge per extra node an expert's replicas span (so that, among equally
+ * fast choices, replicas stay inside a node).
  */
 #ifndef MOEMAP_PLACE_MOEMAP_SEARCH_H
 #define MOEMAP_PLACE_MOEMAP_SEARCH_H
@@ -62,7 +64,8 @@ typedef struct ms_state {
     int max_moves;          /* > 0: limit on nnew */
     double move_pen_us;     /* objective cost of one new pair */
     long work;              /* batch-evaluations done (deterministic work budget) */
-    /* replicas inside one node: each extra node an expert spans costs node_pen_us */
+    /* replicas inside one node: each extra node an expert spans adds node_pen_us to the
+     * secondary score (ties of the objective only) */
     int num_nodes;          /* > 1 to track */
     int *node;              /* [G] node of each GPU */
     int *enode;             /* [E * num_nodes] replicas of expert e in node n */

@@ -18,8 +18,8 @@
  *    where a replica's floor costs more than it saves; slots may stay empty.
  * 3. When the descent stalls and budget remains, a seeded random kick (iterated local
  *    search) and the best state seen is returned: deterministic for a seed.
- * Replicas of one expert prefer one node: spreading an expert over one more node must pay
- * for itself (NODE_PENALTY of the start's objective).
+ * Replicas of one expert prefer one node: among changes of equal cost, the one that
+ * spreads experts over fewer nodes wins (moemap_search.h).
  * The work budget counts batch evaluations, not seconds, so the result never depends on
  * the machine's speed or load.
  */
@@ -504,11 +504,11 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
                               "every expert", pp->max_moves);
     if (!rc)
         rc = ms_load(&x.s, x.best, x.nbest, err);
-    /* Replicas of one expert prefer one node (the dispatch stays on the fast links): a
-     * change that spreads an expert over one more node must gain 0.1% of the start's
-     * objective. The cost model has no network term, so the preference stays small. */
+    /* Replicas of one expert prefer one node (the dispatch stays on the fast links). The
+     * cost model has no network term, so this only breaks ties of the objective: each
+     * extra node an expert spans weighs NODE_PENALTY of the start's secondary score. */
     if (!rc && x.s.num_nodes > 1)
-        x.s.node_pen_us = NODE_PENALTY * ms_score_now(&x.s).primary;
+        x.s.node_pen_us = NODE_PENALTY * ms_score_now(&x.s).secondary;
     if (!rc) {
         double budget_s = pb->time_budget_s > 0 ? pb->time_budget_s : 0.05;
         rc = search(&x, (long)(budget_s * WORK_PER_SECOND), err);
