@@ -395,8 +395,9 @@ static int run(int argc, char **argv, sim_inputs *in)
     if (moemap_workload_read(loads, &rp, &in->loads, NULL, &err))
         return cli_fail("simulate", &err);
     for (int i = 0; i < npl; i++) {
-        if (moemap_placement_read(placements[i], &in->pl[i], &err) ||
-            moemap_placement_validate(in->pl[i], in->cluster, &err)) {
+        if (moemap_placement_read(placements[i], &in->pl[i], &err))
+            return cli_fail("simulate", &err); /* the reader names the file */
+        if (moemap_placement_validate(in->pl[i], in->cluster, &err)) {
             moemap_error_prefix(&err, "%s", placements[i]);
             return cli_fail("simulate", &err);
         }
