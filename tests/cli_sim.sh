@@ -36,7 +36,7 @@ expect_fail() {
 # 8 GPUs x 9 slots, DeepSeek-V2-Lite expert shape, speeds from the PAL population.
 "$bin" cluster synth --variability "$sgemm" --gpus 8 --seed 3 \
   --base-curve 1:9,128:9.7,256:14.3,1024:42.4,4096:154.5 --hidden 2048 \
-  --intermediate 1408 --slots 9 --out "$tmp/cluster.json" 2>/dev/null
+  --intermediate 1408 --slots 9 --out "$tmp/cluster.json" >/dev/null 2>&1
 check "cluster synth" test -s "$tmp/cluster.json"
 
 # Placements written here: "spread" puts expert e on GPU e % 8; "packed" puts experts
