@@ -22,6 +22,10 @@ TEST(error_messages)
     moemap_error_prefix(&err, "loading %s", "law");
     CHECK(strcmp(err.msg, "loading law: trace.txt:42: expert 300 >= 256") == 0);
     CHECK_INT_EQ(moemap_error_set(NULL, MOEMAP_EIO, "x"), MOEMAP_EIO);
+    /* Quoted input with control bytes still gives a one-line message. */
+    moemap_error_set(&err, MOEMAP_EPARSE, "f.json:1:6: invalid escape near '%s'", "\"for\\\n");
+    CHECK(strchr(err.msg, '\n') == NULL);
+    CHECK_STR_CONTAINS(err.msg, "invalid escape near");
 }
 
 TEST(alloc_failure_injection)

@@ -33,6 +33,16 @@ const char *moemap_status_message(int status)
     return "unknown status";
 }
 
+/* Messages are one line by contract (the CLI prints them as "moemap cmd: msg"), but they
+ * may quote user input (a JSON parser's "near '...'"), which can hold control bytes:
+ * those become spaces. */
+static void one_line(char *msg)
+{
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
 int moemap_error_set(moemap_error *err, int code, const char *fmt, ...)
 {
     if (err) {
@@ -40,6 +50,7 @@ int moemap_error_set(moemap_error *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg);
         err->code = code;
     }
     return code;
@@ -59,6 +70,7 @@ void moemap_error_prefix(moemap_error *err, const char *fmt, ...)
     /* A message longer than the report keeps its beginning, which names the input. */
     memcpy(err->msg, joined, sizeof err->msg - 1);
     err->msg[sizeof err->msg - 1] = '\0';
+    one_line(err->msg);
 }
 
 void moemap_assert_fail_(const char *expr, const char *file, int line)
