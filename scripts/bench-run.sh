@@ -12,6 +12,8 @@
 #          (also: Open MPI's Debian packages in .mpi/ for the MPI mode, see below)
 #   there: scripts/bench-run.sh quick            environment, build, test_gpu_exec
 #          scripts/bench-run.sh [full]           + profile, place, check, compare
+#          scripts/bench-run.sh profile-mpi      moemap profile of both GPUs, by one process
+#                                                and by mpirun -n 2 (issue 3's MPI path)
 #          scripts/bench-run.sh mpi              the comparison under mpirun -n 2, with the
 #                                                cluster and placements committed under
 #                                                bench/results/run/ (Open MPI from .mpi/
@@ -79,7 +81,7 @@ if [ ! -f "$CUDA_INC/nccl.h" ]; then
   echo "nccl: ${ND:-not found} ${NCCLFLAGS[*]}" | tee -a "$LOG"
 fi
 B=build-gpu/moemap
-if [ "$MODE" = mpi ]; then
+if [ "$MODE" = mpi ] || [ "$MODE" = profile-mpi ]; then
   R=bench/results/run
   if ! command -v mpirun >/dev/null; then
     mkdir -p /tmp/ompi && for f in .mpi/*.deb; do dpkg -x "$f" /tmp/ompi; done
@@ -97,6 +99,19 @@ if [ "$MODE" = mpi ]; then
     cmake --build build-gpu -j32 --target moemap_cli; } > "$W/build-mpi.txt" 2>&1 ||
     { tail -30 "$W/build-mpi.txt"; exit 1; }
   grep "moemap:" "$W/build-mpi.txt" | tee -a "$LOG"
+  if [ "$MODE" = profile-mpi ]; then
+    # Issue 3's multi-host path on one host: the same GPUs profiled by one process and by
+    # two MPI ranks (one GPU each); rank 0 writes one cluster file for both.
+    step "moemap profile, both GPUs, one process"
+    timeout 200 build-gpu/moemap profile --model deepseek-v3 --out "$OUT/h200x2-deepseek-v3.json" \
+      2>&1 | tail -20 | tee -a "$LOG"
+    step "mpirun -n 2 moemap profile"
+    timeout 200 mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader \
+      -x LD_LIBRARY_PATH build-gpu/moemap profile --model deepseek-v3 \
+      --out "$OUT/h200x2-mpi-deepseek-v3.json" 2>&1 |
+      grep -v "mca_base_component\|help file\|help-" | tail -20 | tee -a "$LOG"
+    exit 0
+  fi
   step "mpirun -n 2 moemap run (MPI bootstrap)"
   timeout 200 mpirun --allow-run-as-root -n 2 --mca pml ob1 --mca btl self,vader -x NCCL_NVLS_ENABLE \
     -x LD_LIBRARY_PATH build-gpu/moemap run --model "$MODEL" --loads "$TRACE" \
