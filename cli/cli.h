@@ -53,6 +53,11 @@ int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo
 int cli_parse_double_list(const char *cmd, const char *flag, const char *s, double **out,
                           int *n);
 
+/* The workload-input flags every command that reads loads shares: --format NAME and
+ * --batch-tokens N into a moemap_read_params. 0, or 2 after printing a usage error. */
+int cli_parse_workload_format(const char *cmd, const char *arg, moemap_read_params *rp);
+int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params *rp);
+
 /* Progress on stderr when it is a terminal (silent otherwise, so logs stay clean):
  * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */
 void cli_progress(const char *what, long done, long total);

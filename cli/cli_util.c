@@ -86,6 +86,25 @@ int cli_parse_double_list(const char *cmd, const char *flag, const char *s, doub
     return 0;
 }
 
+int cli_parse_workload_format(const char *cmd, const char *arg, moemap_read_params *rp)
+{
+    int f = moemap_workload_format_parse(arg);
+    if (f < 0)
+        return cli_usage_error(cmd, "--format: unknown format '%s' (esft, sglang, loads, csv)",
+                               arg);
+    rp->format = (moemap_workload_format)f;
+    return 0;
+}
+
+int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params *rp)
+{
+    long v;
+    if (cli_parse_long(cmd, "--batch-tokens", arg, 1, 100000000, &v))
+        return 2;
+    rp->batch_tokens = v;
+    return 0;
+}
+
 static int progress_active;
 
 void cli_progress(const char *what, long done, long total)

@@ -47,18 +47,13 @@ int cmd_convert(int argc, char **argv)
         case 'o':
             out = optarg;
             break;
-        case 'f': {
-            int f = moemap_workload_format_parse(optarg);
-            if (f < 0)
-                return cli_usage_error("convert", "--format: unknown format '%s' (esft, sglang, "
-                                       "loads, csv)", optarg);
-            rp.format = (moemap_workload_format)f;
-            break;
-        }
-        case 'b':
-            if (cli_parse_long("convert", "--batch-tokens", optarg, 1, 100000000, &v))
+        case 'f':
+            if (cli_parse_workload_format("convert", optarg, &rp))
                 return 2;
-            rp.batch_tokens = v;
+            break;
+        case 'b':
+            if (cli_parse_batch_tokens("convert", optarg, &rp))
+                return 2;
             break;
         case 'E':
             if (cli_parse_long("convert", "--experts", optarg, 1, 32767, &v))

@@ -122,18 +122,13 @@ int cmd_place(int argc, char **argv)
         case 'c': cluster_path = optarg; break;
         case 's': pp.strategy = optarg; break;
         case 'o': out_path = optarg; break;
-        case O_FORMAT: {
-            int f = moemap_workload_format_parse(optarg);
-            if (f < 0)
-                return cli_usage_error(cmd, "--format: unknown format '%s' (esft, sglang, "
-                                       "loads, csv)", optarg);
-            rp.format = (moemap_workload_format)f;
-            break;
-        }
-        case O_BATCH:
-            if (cli_parse_long(cmd, "--batch-tokens", optarg, 1, 100000000, &v))
+        case O_FORMAT:
+            if (cli_parse_workload_format(cmd, optarg, &rp))
                 return 2;
-            rp.batch_tokens = v;
+            break;
+        case O_BATCH:
+            if (cli_parse_batch_tokens(cmd, optarg, &rp))
+                return 2;
             break;
         case O_SLOTS:
             if (cli_parse_long(cmd, "--slots", optarg, 1, 1000000, &v))

@@ -186,9 +186,8 @@ int cmd_stats(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "b:f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
-            if (cli_parse_long("stats", "--batch-tokens", optarg, 1, 100000000, &v))
+            if (cli_parse_batch_tokens("stats", optarg, &rp))
                 return 2;
-            rp.batch_tokens = v;
             break;
         case O_JSON:
             json = 1;
@@ -225,14 +224,10 @@ int cmd_stats(int argc, char **argv)
             if (cli_parse_double("stats", "--cluster-corr", optarg, -1, 1, &sp.cluster_min_corr))
                 return 2;
             break;
-        case 'f': {
-            int f = moemap_workload_format_parse(optarg);
-            if (f < 0)
-                return cli_usage_error("stats", "--format: unknown format '%s' (esft, sglang, "
-                                       "loads, csv)", optarg);
-            rp.format = (moemap_workload_format)f;
+        case 'f':
+            if (cli_parse_workload_format("stats", optarg, &rp))
+                return 2;
             break;
-        }
         case O_EXPERTS:
             if (cli_parse_long("stats", "--experts", optarg, 1, 32767, &v))
                 return 2;
