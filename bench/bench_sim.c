@@ -11,12 +11,14 @@
  *                         GPUs, same routing; (c) PAL speeds, nearly uniform routing.
  *   bench_sim drift       a task switch (ESFT law -> translation) plus a GPU throttled
  *                         mid-run: SLO attainment and bytes moved per recalibration policy.
- *                         With a 5th argument "mixed", placements are made on 512- and
- *                         2048-token batches (the engine's operating mix), (a) and (b) only.
  *   bench_sim write DIR   writes the cluster, loads and placements of (a) for CLI runs.
  *
- * Data from $MOEMAP_DATA (default ../shared/data). Expert cost curves are roofline-shaped
- * (stated below), since no measured H200 profile is committed yet.
+ * Data from $MOEMAP_DATA (default ../shared/data). Expert cost curves are measured H200
+ * profiles from data/profiles ($MOEMAP_PROFILES; see measured_curve below).
+ *   bench_sim scan SETUP 0 DURATION PLACE_TOKENS RATE...   eplb's SLO attainment per rate
+ *                         (finds the operating point near capacity).
+ * PLACE_TOKENS: placements are made on batches of that many tokens (sliding sums of
+ * consecutive 512-token batches), the size of the engine's iterations.
  */
 #include <math.h>
 #include <stdio.h>
@@ -59,18 +61,41 @@ static void die(const char *what, const moemap_error *err)
     exit(1);
 }
 
-/* Expert curve from a roofline at 60% of an H200's peak: 5 us launch + max(weights /
- * 4.3 TB/s, tokens x 6 x hidden x inter FLOPs / (0.6 x 790 TFLOP/s)). */
-static void roofline_curve(int hidden, int inter, double *tok, double *us, int *n)
+/* Expert cost curves, measured on an H200 by `moemap profile` (data/profiles, committed):
+ * DeepSeek-V3 uses its own expert's curve (7168 x 2048). DeepSeek-V2-Lite's expert
+ * (2048 x 1408) was not profiled; it uses the Qwen3-30B-A3B curve (2048 x 768: the same
+ * hidden size) at equal FLOPs, i.e. n tokens of a 1408-wide expert cost what 1408/768 n
+ * tokens cost the 768-wide one (the launch-bound floor stays as measured). The profile
+ * directory is $MOEMAP_PROFILES, default data/profiles (run from the repository root). */
+static char curve_desc[1024];
+
+static void measured_curve(const moemap_model *m, double *tok, double *us, int *n, double *cv)
 {
-    static const double pts[] = {1, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
-    double bytes = 3.0 * hidden * inter * 2, flop = 6.0 * hidden * inter;
-    *n = (int)(sizeof pts / sizeof pts[0]);
+    const char *dir = getenv("MOEMAP_PROFILES");
+    int v3 = m->expert_intermediate == 2048 && m->hidden == 7168;
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "data/profiles",
+             v3 ? "h200-deepseek-v3.json" : "h200-qwen3-30b-a3b.json");
+    moemap_cluster *pc = NULL;
+    moemap_error err = {0};
+    if (moemap_cluster_read(path, &pc, &err))
+        die(path, &err);
+    if (pc->base.n < 2 || pc->base.n > 64)
+        die(path, &(moemap_error){.msg = "base curve missing or too long"});
+    double scale = v3 ? 1.0 : (double)pc->intermediate / m->expert_intermediate;
+    *n = pc->base.n;
     for (int i = 0; i < *n; i++) {
-        double tb = bytes / 4.3e12, tf = pts[i] * flop / (0.6 * 790e12);
-        tok[i] = pts[i];
-        us[i] = 5 + 1e6 * (tb > tf ? tb : tf);
+        tok[i] = pc->base.tokens[i] * scale;
+        us[i] = pc->base.us[i];
     }
+    *cv = pc->base.cv;
+    snprintf(curve_desc, sizeof curve_desc,
+             "%s (measured H200 %d x %d curve%s, cv %.3f; %.1f us at 1 token, %.0f us at 8192)",
+             path, pc->hidden, pc->intermediate,
+             v3 ? "" : ", tokens scaled by 768/1408 for the 2048 x 1408 expert", *cv,
+             moemap_curve_eval(&(moemap_curve){*n, tok, us, *cv}, 1),
+             moemap_curve_eval(&(moemap_curve){*n, tok, us, *cv}, 8192));
+    moemap_cluster_free(pc);
 }
 
 /* Where GPU speeds come from: the real 32-GPU cluster of the PAL data (normalised
@@ -78,8 +103,10 @@ static void roofline_curve(int hidden, int inter, double *tok, double *us, int *
  * identical GPUs. */
 enum { SPEEDS_SAME = 0, SPEEDS_PAL32, SPEEDS_SGEMM };
 
-/* A cluster of n GPUs, 8 per node, `slots` slots, speeds as `src` says. */
-static moemap_cluster *cluster(const moemap_model *m, int n, int slots, int src, uint64_t seed)
+/* A cluster of n GPUs, 8 per node, `slots` slots, speeds as `src` says; `throttle` > 0
+ * multiplies GPU 0's speed by it (a GPU held at a power or thermal limit). */
+static moemap_cluster *cluster(const moemap_model *m, int n, int slots, int src, uint64_t seed,
+                               double throttle)
 {
     moemap_error err = {0};
     moemap_gpu_population *pop = NULL;
@@ -93,10 +120,11 @@ static moemap_cluster *cluster(const moemap_model *m, int n, int slots, int src,
                             : "gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"),
                    &vp, &pop, &err))
         die("PAL population", &err);
-    double tok[16], us[16];
+    double tok[64], us[64], cv;
     int np;
-    roofline_curve(m->hidden, m->expert_intermediate, tok, us, &np);
-    moemap_curve base = {np, tok, us, 0.02};
+    measured_curve(m, tok, us, &np, &cv);
+    moemap_curve base = {np, tok, us, cv};
+    const int tg = 0;
     double *ones = malloc((size_t)n * sizeof *ones);
     for (int i = 0; i < n; i++)
         ones[i] = 1.0;
@@ -115,6 +143,11 @@ static moemap_cluster *cluster(const moemap_model *m, int n, int slots, int src,
     sp.intra_node_GBps = 450;
     sp.inter_node_GBps = 50;
     sp.latency_us = 10;
+    if (throttle > 0) {
+        sp.throttle_gpu = &tg;
+        sp.throttle_factor = &throttle;
+        sp.num_throttle = 1;
+    }
     moemap_cluster *c = NULL;
     if (moemap_cluster_synth(&sp, &c, &err))
         die("cluster synth", &err);
@@ -204,7 +237,7 @@ static int bench_speed_n(int G)
     moemap_error err = {0};
     if (moemap_gen(&gp, &ld, &err))
         die("gen", &err);
-    moemap_cluster *c = cluster(m, G, 9, SPEEDS_PAL32, 1);
+    moemap_cluster *c = cluster(m, G, 9, SPEEDS_PAL32, 1, 0);
     double t0 = now();
     moemap_placement *p = place(ld, c, "eplb");
     double t_place = now() - t0;
@@ -273,6 +306,7 @@ typedef struct setup {
     moemap_loads *uni;      /* nearly uniform routing */
     moemap_cluster *het;    /* GPUs of unequal speed from real variability data */
     moemap_cluster *same;   /* identical GPUs */
+    moemap_cluster *thr;    /* identical GPUs but GPU 0 throttled to 0.8x */
     char desc[512];
 } setup;
 
@@ -304,8 +338,9 @@ static void setup_make(const char *name, setup *s)
         s->m = moemap_model_find("deepseek-v3", NULL);
         s->ld = gen(s->m, 0.5, 1, 1);
         s->drift_to = gen(s->m, 0.5, 1, 2);
-        s->het = cluster(s->m, 32, 9, SPEEDS_PAL32, 1);
-        s->same = cluster(s->m, 32, 9, SPEEDS_SAME, 1);
+        s->het = cluster(s->m, 32, 9, SPEEDS_PAL32, 1, 0);
+        s->same = cluster(s->m, 32, 9, SPEEDS_SAME, 1, 0);
+        s->thr = cluster(s->m, 32, 9, SPEEDS_SAME, 1, 0.8);
         snprintf(s->desc, sizeof s->desc,
                  "DeepSeek-V3 (58 MoE layers x 256 experts, top-8) on 32 GPUs x 9 slots, "
                  "speeds of the real 32-GPU cluster in the PAL data (32gpu-variability.csv, "
@@ -315,8 +350,9 @@ static void setup_make(const char *name, setup *s)
         s->m = moemap_model_find("deepseek-v2-lite", NULL);
         s->ld = esft("law", 512);
         s->drift_to = esft("translation", 512);
-        s->het = cluster(s->m, 8, 9, SPEEDS_SGEMM, 3);
-        s->same = cluster(s->m, 8, 9, SPEEDS_SAME, 3);
+        s->het = cluster(s->m, 8, 9, SPEEDS_SGEMM, 3, 0);
+        s->same = cluster(s->m, 8, 9, SPEEDS_SAME, 3, 0);
+        s->thr = cluster(s->m, 8, 9, SPEEDS_SAME, 3, 0.8);
         snprintf(s->desc, sizeof s->desc,
                  "DeepSeek-V2-Lite (26 MoE layers x 64 experts, top-6) on 8 GPUs x 9 slots, "
                  "speeds drawn (seed 3) from the 392 V100s of PAL sgemm-longhorn; routing: "
@@ -332,6 +368,7 @@ static void setup_free(setup *s)
     moemap_loads_free(s->uni);
     moemap_cluster_free(s->het);
     moemap_cluster_free(s->same);
+    moemap_cluster_free(s->thr);
 }
 
 static void speeds(const moemap_cluster *c)
@@ -342,48 +379,56 @@ static void speeds(const moemap_cluster *c)
     printf("\n");
 }
 
-/* The workload with, after its batches, sums of 4 consecutive ones: placements made on it
- * see both decode-sized and prefill-sized iterations (the engine's operating mix). */
-static moemap_loads *mixed(const moemap_loads *ld)
+/* Placements are made on batches of the size the engine runs: each batch of the workload
+ * the simulator replays (512 tokens) summed with the k-1 that follow it (cyclically), so
+ * there are as many placement batches as replayed ones, each k x 512 tokens — what an
+ * iteration of k x 512 tokens sees, since the simulator builds large iterations the same
+ * way. k = 1 places on the 512-token batches themselves. */
+static int place_k = 1;
+
+static moemap_loads *windows(const moemap_loads *ld, int k)
 {
-    int nb = ld->num_batches, na = nb / 4, L = ld->num_layers, E = ld->experts;
+    int nb = ld->num_batches, L = ld->num_layers, E = ld->experts;
     moemap_loads *w = NULL;
     moemap_error err = {0};
-    if (moemap_loads_create(E, ld->top_k, L, nb + na, &w, &err))
-        die("mixed loads", &err);
+    if (moemap_loads_create(E, ld->top_k, L, nb, &w, &err))
+        die("window loads", &err);
     for (int l = 0; l < L; l++)
         w->layer_ids[l] = ld->layer_ids[l];
-    for (int b = 0; b < nb; b++) {
-        w->batch_tokens[b] = ld->batch_tokens[b];
-        for (int l = 0; l < L; l++)
-            for (int e = 0; e < E; e++)
-                MOEMAP_LOADS_AT(w, b, l, e) = MOEMAP_LOADS_AT(ld, b, l, e);
-    }
-    for (int k = 0; k < na; k++)
-        for (int j = 0; j < 4; j++) {
-            w->batch_tokens[nb + k] += ld->batch_tokens[4 * k + j];
+    for (int b = 0; b < nb; b++)
+        for (int j = 0; j < k; j++) {
+            int src = (b + j) % nb;
+            w->batch_tokens[b] += ld->batch_tokens[src];
             for (int l = 0; l < L; l++)
                 for (int e = 0; e < E; e++)
-                    MOEMAP_LOADS_AT(w, nb + k, l, e) += MOEMAP_LOADS_AT(ld, 4 * k + j, l, e);
+                    MOEMAP_LOADS_AT(w, b, l, e) += MOEMAP_LOADS_AT(ld, src, l, e);
         }
     return w;
 }
 
-static int place_on_mix; /* 1: placements are made on mixed(ld) */
-
-/* One scenario: every strategy on the same arrivals and seed. */
-static void scenario(const char *title, const moemap_model *m, const moemap_cluster *c,
-                     const moemap_loads *ld, const moemap_arrivals *a,
-                     const moemap_sim_params *sp)
+static moemap_placement *place_engine(const moemap_loads *ld, const moemap_cluster *c,
+                                      const char *strategy)
 {
-    static const char *const strategies[] = {"eplb", "gem", "vibe", "moemap"};
+    moemap_loads *w = place_k > 1 ? windows(ld, place_k) : NULL;
+    moemap_placement *p = place(w ? w : ld, c, strategy);
+    moemap_loads_free(w);
+    return p;
+}
+
+/* One scenario: every strategy on the same arrivals and seed, placed for cluster c and
+ * served on it; "moemap-blind" is moemap placed for `blind` (the same GPUs, slots and
+ * network, all at speed 1) and served on c: what moemap gains without knowing the speeds. */
+static void scenario(const char *title, const moemap_model *m, const moemap_cluster *c,
+                     const moemap_cluster *blind, const moemap_loads *ld,
+                     const moemap_arrivals *a, const moemap_sim_params *sp)
+{
+    static const char *const strategies[] = {"eplb", "gem", "vibe", "moemap", "moemap-blind"};
     printf("\n%s\n\n", title);
     header();
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (blind ? 5 : 4); i++) {
         double t0 = now();
-        moemap_loads *mx = place_on_mix ? mixed(ld) : NULL;
-        moemap_placement *p = place(mx ? mx : ld, c, strategies[i]);
-        moemap_loads_free(mx);
+        moemap_placement *p =
+            place_engine(ld, i == 4 ? blind : c, i == 4 ? "moemap" : strategies[i]);
         double t1 = now();
         moemap_sim_result *r = sim(m, c, p, ld, a, sp);
         fprintf(stderr, "%s: placed in %.1f s, simulated in %.1f s\n", strategies[i], t1 - t0,
@@ -394,14 +439,46 @@ static void scenario(const char *title, const moemap_model *m, const moemap_clus
     }
 }
 
-/* SLO targets: TTFT 1 s; TPOT 50 ms for DeepSeek-V3, 10 ms for the 16B DeepSeek-V2-Lite
+/* SLO targets: DeepSeek-V3 the simulator's defaults (TTFT 2 s, TPOT 100 ms: its
+ * iterations take 45-55 ms with the measured H200 curve, so a 50 ms TPOT target would
+ * measure the curve, not the placement); the 16B DeepSeek-V2-Lite TTFT 1 s, TPOT 10 ms
  * (its decode iterations take a few ms). */
 static moemap_sim_params slo_params(const setup *s)
 {
     moemap_sim_params sp = moemap_sim_default_params();
-    sp.slo_ttft_s = 1.0;
-    sp.slo_tpot_s = !strcmp(s->name, "dsv3") ? 0.05 : 0.01;
+    int v3 = !strcmp(s->name, "dsv3");
+    sp.slo_ttft_s = v3 ? 2.0 : 1.0;
+    sp.slo_tpot_s = v3 ? 0.1 : 0.01;
     return sp;
+}
+
+/* eplb on the unequal cluster at several rates: where the engine nears capacity. */
+static int bench_scan(const char *name, double duration, char **rates, int nrates)
+{
+    setup s;
+    setup_make(name, &s);
+    moemap_sim_params sp = slo_params(&s);
+    sp.horizon_s = duration;
+    printf("%s.\nexpert curve: %s\neplb on the unequal cluster, Azure conv, first %.0f s; "
+           "placed on batches of %d tokens\n\n",
+           s.desc, curve_desc, duration, 512 * place_k);
+    printf("| rate x | requests | tokens/iter | iteration ms | TTFT p90 s | TPOT p90 ms | "
+           "SLO att. |\n|---|---|---|---|---|---|---|\n");
+    moemap_placement *p = place_engine(s.ld, s.het, "eplb");
+    for (int i = 0; i < nrates; i++) {
+        double rate = atof(rates[i]);
+        moemap_arrivals *a = azure("conv", duration, rate);
+        moemap_sim_result *r = sim(s.m, s.het, p, s.ld, a, &sp);
+        printf("| %.1f | %ld | %.0f | %.2f | %.3f | %.2f | %.1f%% |\n", rate, a->n,
+               r->mean_iteration_tokens, r->mean_iteration_ms, r->ttft.p90, r->tpot.p90 * 1e3,
+               100 * r->slo_attainment);
+        fflush(stdout);
+        moemap_sim_result_free(r);
+        moemap_arrivals_free(a);
+    }
+    moemap_placement_free(p);
+    setup_free(&s);
+    return 0;
 }
 
 static int bench_strategies(const char *name, double rate_scale, double duration)
@@ -411,24 +488,21 @@ static int bench_strategies(const char *name, double rate_scale, double duration
     moemap_arrivals *a = azure("conv", duration, rate_scale);
     moemap_sim_params sp = slo_params(&s);
     sp.horizon_s = duration;
-    printf("%s.\nAzure conv arrivals, first %.0f s at %.1fx rate (%ld requests); SLO: TTFT <= "
-           "%g s and TPOT <= %g ms; seed 1\n",
-           s.desc, duration, rate_scale, a->n, sp.slo_ttft_s, sp.slo_tpot_s * 1e3);
+    printf("%s.\nexpert curve: %s\nAzure conv arrivals, first %.0f s at %.1fx rate (%ld "
+           "requests); SLO: TTFT <= %g s and TPOT <= %g ms; seed 1; placements made on "
+           "batches of %d tokens (%d consecutive 512-token batches)\n",
+           s.desc, curve_desc, duration, rate_scale, a->n, sp.slo_ttft_s, sp.slo_tpot_s * 1e3,
+           512 * place_k, place_k);
     speeds(s.het);
-    if (place_on_mix)
-        printf("Placements made on the routing's 512-token batches plus sums of 4 consecutive "
-               "ones (2048 tokens)\n");
-    scenario("(a) GPUs of unequal speed, skewed routing", s.m, s.het, s.ld, a, &sp);
-    if (place_on_mix) {
-        scenario("(b) identical GPUs, the same routing", s.m, s.same, s.ld, a, &sp);
-        moemap_arrivals_free(a);
-        setup_free(&s);
-        return 0;
-    }
-    scenario("(b) identical GPUs, the same routing", s.m, s.same, s.ld, a, &sp);
+    scenario("(a) GPUs of unequal speed (real variability data), skewed routing", s.m, s.het,
+             s.same, s.ld, a, &sp);
+    scenario("(a') identical GPUs but GPU 0 throttled to 0.8x, skewed routing", s.m, s.thr,
+             s.same, s.ld, a, &sp);
+    scenario("(b) identical GPUs, the same routing", s.m, s.same, NULL, s.ld, a, &sp);
     scenario("(c) GPUs of unequal speed, nearly uniform routing (zipf 0, noise 0.05)", s.m,
-             s.het, s.uni, a, &sp);
-    scenario("(d) identical GPUs, nearly uniform routing", s.m, s.same, s.uni, a, &sp);
+             s.het, s.same, s.uni, a, &sp);
+    scenario("(c') GPU 0 throttled to 0.8x, nearly uniform routing", s.m, s.thr, s.same, s.uni,
+             a, &sp);
     moemap_arrivals_free(a);
     setup_free(&s);
     return 0;
@@ -439,7 +513,7 @@ static int bench_drift(const char *name, double rate_scale, double duration)
     setup s;
     setup_make(name, &s);
     moemap_arrivals *a = azure("conv", duration, rate_scale);
-    moemap_placement *p = place(s.ld, s.het, "moemap");
+    moemap_placement *p = place_engine(s.ld, s.het, "moemap");
     moemap_sim_event ev[2];
     moemap_error err = {0};
     char s1[64], s2[64];
@@ -456,10 +530,12 @@ static int bench_drift(const char *name, double rate_scale, double duration)
     printf("%s.\nDrift: moemap placement for the first task; at %.0f s the routing switches "
            "to another task (%s), at %.0f s GPU 2 throttles to 0.6x. Azure conv, first %.0f s "
            "at %.1fx (%ld requests); recal interval %d iterations, window %d, threshold %.2f; "
-           "periodic re-runs %s; SLO TTFT <= %g s, TPOT <= %g ms\n\n",
+           "periodic re-runs %s; SLO TTFT <= %g s, TPOT <= %g ms; initial placement on "
+           "batches of %d tokens\nexpert curve: %s\n\n",
            s.desc, duration / 3, !strcmp(name, "dsv3") ? "gen seed 2" : "ESFT translation",
            duration / 2, duration, rate_scale, a->n, sp.recal_interval, sp.recal_window,
-           sp.drift_threshold, sp.strategy, sp.slo_ttft_s, sp.slo_tpot_s * 1e3);
+           sp.drift_threshold, sp.strategy, sp.slo_ttft_s, sp.slo_tpot_s * 1e3,
+           512 * place_k, curve_desc);
     printf("| policy | TTFT p90 s | TTFT p99 s | TPOT p90 ms | TPOT p99 ms | SLO att. | "
            "recalibrations | replicas moved | moved GB | stall s |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
@@ -501,7 +577,7 @@ static int bench_write(const char *name, const char *dir)
         die(path, &err);
     static const char *const strategies[] = {"eplb", "gem", "vibe", "moemap"};
     for (int i = 0; i < 4; i++) {
-        moemap_placement *p = place(s.ld, s.het, strategies[i]);
+        moemap_placement *p = place_engine(s.ld, s.het, strategies[i]);
         snprintf(path, sizeof path, "%s/%s.json", dir, strategies[i]);
         if (moemap_placement_write(p, path, &err))
             die(path, &err);
@@ -518,14 +594,25 @@ int main(int argc, char **argv)
     double rate = argc > 3 ? atof(argv[3]) : 0, dur = argc > 4 ? atof(argv[4]) : 0;
     if (!strcmp(what, "speed"))
         return bench_speed();
-    place_on_mix = argc > 5 && !strcmp(argv[5], "mixed");
+    /* PLACE_TOKENS (5th argument): tokens per placement batch, a multiple of 512. */
+    if (argc > 5) {
+        place_k = atoi(argv[5]) / 512;
+        if (place_k < 1 || place_k * 512 != atoi(argv[5])) {
+            fprintf(stderr, "bench_sim: PLACE_TOKENS %s: a multiple of 512 expected\n", argv[5]);
+            return 2;
+        }
+    }
+    if (!strcmp(what, "scan") && argc > 5)
+        return bench_scan(name, dur > 0 ? dur : 600, argv + 6, argc - 6);
     if (!strcmp(what, "strategies"))
         return bench_strategies(name, rate > 0 ? rate : 8, dur > 0 ? dur : 600);
     if (!strcmp(what, "drift"))
         return bench_drift(name, rate > 0 ? rate : 8, dur > 0 ? dur : 900);
     if (!strcmp(what, "write") && argc > 3)
         return bench_write(name, argv[3]);
-    fprintf(stderr, "usage: bench_sim speed | strategies SETUP [RATE_SCALE DURATION] | drift "
-                    "SETUP [RATE_SCALE DURATION] | write SETUP DIR   (SETUP: dsv2lite, dsv3)\n");
+    fprintf(stderr, "usage: bench_sim speed | strategies SETUP [RATE_SCALE DURATION "
+                    "[PLACE_TOKENS]] | drift SETUP [RATE_SCALE DURATION [PLACE_TOKENS]] | scan "
+                    "SETUP 0 DURATION PLACE_TOKENS RATE... | write SETUP DIR   (SETUP: "
+                    "dsv2lite, dsv3)\n");
     return 2;
 }
