@@ -3,12 +3,16 @@
  * knows) and a cluster profile, computes a placement with the chosen strategy, writes it
  * (moemap.placement/v1) plus optional exports for SGLang / vLLM and a migration plan from
  * a previous placement, and prints a one-line summary with the predicted cost and its gap
- * to the lower bound. Parsing and printing only: the work is in src/place and src/eval.
+ * to the lower bound; for the exact strategy, also whether every layer was proven optimal
+ * (the placement's "predicted"."solver"). Parsing and printing only: the work is in
+ * src/place and src/eval.
  */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 
@@ -20,7 +24,9 @@ static void usage(FILE *f)
             "usage: moemap place --loads L --cluster C --out P.json [options]\n\n"
             "Places every MoE layer's experts on the cluster's GPUs (layers whose loads are\n"
             "all zero are dense and get no entry). Prints the strategy, time taken, predicted\n"
-            "mean/p90 straggler time over the batches, the lower bound and the gap to it.\n"
+            "mean/p90 straggler time over the batches, the lower bound and the gap to it;\n"
+            "for exact, how many layers were proven optimal (else: the time limit struck,\n"
+            "and the worst gap between a layer's answer and its proven bound).\n"
             "See docs/placement.md.\n\n"
             "input:\n"
             "  -l, --loads L           workload: moemap.loads/v1, SGLang dump, CSV, or an ESFT\n"
@@ -74,6 +80,32 @@ static double expert_bytes(const moemap_model *m, const moemap_cluster *c)
         return moemap_model_expert_bytes(m);
     double b = strcmp(c->dtype, "fp8") == 0 ? 1 : strcmp(c->dtype, "fp32") == 0 ? 4 : 2;
     return 3.0 * c->hidden * c->intermediate * b;
+}
+
+/* The exact solver's verdict from the placement's "predicted"."solver" (written by the
+ * driver when the strategy can prove optimality): ", optimal: all 26 layers" or
+ * ", NOT proven optimal: 3 of 26 layers hit the time limit (worst gap 4.10%)". Prints
+ * nothing when there is no verdict (heuristics). */
+static void print_solver(const moemap_placement *p)
+{
+    json_t *pred = p->predicted_json ? json_loads(p->predicted_json, 0, NULL) : NULL;
+    json_t *s = json_object_get(pred, "solver");
+    json_t *opt = json_object_get(s, "optimal_layers");
+    json_t *tl = json_object_get(s, "time_limit_layers");
+    json_t *gap = json_object_get(s, "worst_gap");
+    if (json_is_integer(opt) && json_is_integer(tl) && json_is_number(gap)) {
+        long long n_tl = json_integer_value(tl);
+        long long n = json_integer_value(opt) + n_tl;
+        if (n_tl == 0)
+            printf(", optimal: all %lld layers", n);
+        else if (json_number_value(gap) < 1)
+            printf(", NOT proven optimal: %lld of %lld layers hit the time limit (worst gap "
+                   "%.2f%%)", n_tl, n, 100 * json_number_value(gap));
+        else
+            printf(", NOT proven optimal: %lld of %lld layers hit the time limit (no bound "
+                   "proven for at least one)", n_tl, n);
+    }
+    json_decref(pred);
 }
 
 int cmd_place(int argc, char **argv)
@@ -263,6 +295,7 @@ int cmd_place(int argc, char **argv)
         printf(", %ld experts moved", es->moved);
     if (plan)
         printf(", plan %d steps (%.2f GB)", plan->num_steps, plan->total_bytes / 1e9);
+    print_solver(p);
     printf("\n");
     rc = 0;
 out:

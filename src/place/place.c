@@ -4,7 +4,9 @@
  * one place_problem per layer (see strategy.h), runs the chosen strategy on the layers
  * in parallel (one worker per core, each layer with its own RNG seeded from the seed and
  * the layer id, so the result does not depend on the thread count), normalises shares,
- * validates the whole placement and records the predicted cost next to it.
+ * validates the whole placement and records the predicted cost next to it, with, for a
+ * strategy that can prove optimality (exact), how many layers it proved optimal and how
+ * many the time limit cut ("solver").
  */
 #include "moemap/eval.h"
 #include "moemap/place.h"
@@ -66,6 +68,13 @@ static const strategy_entry *find_strategy(const char *name)
     return NULL;
 }
 
+/* The solver verdicts of the layers (place_result.solver), summed by the workers. */
+typedef struct solver_tally {
+    int optimal;             /* layers proven optimal */
+    int time_limit;          /* layers cut by the time limit */
+    double worst_gap;        /* largest relative gap to the proven bound */
+} solver_tally;
+
 /* Shared state of the layer workers. */
 typedef struct driver {
     const moemap_loads *loads;
@@ -82,6 +91,7 @@ typedef struct driver {
     int failed_at;           /* lowest failed layer index, num when none */
     int done;                /* layers placed, for the progress callback */
     moemap_error *errs;      /* [num] per-layer errors */
+    solver_tally solver;     /* under lock */
 } driver;
 
 static const moemap_layer_placement *previous_layer(const moemap_placement *prev, int id)
@@ -149,6 +159,8 @@ static int place_one(driver *d, int i, double *counts, double *total, double *su
         .rng = &rng,
     };
     res->n = 0;
+    res->solver = PLACE_SOLVER_NONE;
+    res->solver_gap = 0.0;
     int rc = d->strategy->fn(&pb, res, err);
     if (rc) {
         moemap_error_prefix(err, "layer %d", layer_id);
@@ -184,6 +196,12 @@ static void *worker(void *arg)
         if (rc && i < d->failed_at)
             d->failed_at = i;
         d->done++;
+        if (!rc) {
+            d->solver.optimal += res.solver == PLACE_SOLVER_OPTIMAL;
+            d->solver.time_limit += res.solver == PLACE_SOLVER_TIME_LIMIT;
+            if (res.solver != PLACE_SOLVER_NONE && res.solver_gap > d->solver.worst_gap)
+                d->solver.worst_gap = res.solver_gap;
+        }
         if (!rc && d->params->progress)
             d->params->progress(d->params->progress_ctx, d->done, d->num);
         pthread_mutex_unlock(&d->lock);
@@ -215,9 +233,9 @@ static int workers_for(int layers)
     return layers < n ? (layers > 0 ? layers : 1) : (int)n;
 }
 
-/* Records the predicted cost (mean/p90/p99 straggler, bound, gap) in p->predicted_json. */
-static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, int slots,
-                          moemap_placement *p, moemap_error *err)
+/* Adds the predicted cost (mean/p90/p99 straggler, bound, gap) to o. */
+static int add_cost(json_t *o, const moemap_loads *loads, const moemap_cluster *c, int slots,
+                    const moemap_placement *p, moemap_error *err)
 {
     moemap_eval_params ep = moemap_eval_default_params();
     ep.slots = slots;
@@ -225,20 +243,51 @@ static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, in
     int rc = moemap_eval_placement(loads, c, p, &ep, &s, err);
     if (rc)
         return rc;
-    json_t *o = json_object();
-    int bad = !o;
-    if (!bad) {
-        bad |= json_object_set_new(o, "batches", json_integer(s->num_batches));
-        bad |= json_object_set_new(o, "mean_us", mm_json_real(s->mean_us, 3));
-        bad |= json_object_set_new(o, "p90_us", mm_json_real(s->p90_us, 3));
-        bad |= json_object_set_new(o, "p99_us", mm_json_real(s->p99_us, 3));
-        bad |= json_object_set_new(o, "bound_mean_us", mm_json_real(s->bound_mean_us, 3));
-        bad |= json_object_set_new(o, "gap", mm_json_real(s->gap, 6));
-        bad |= json_object_set_new(o, "replicas", json_integer(s->replicas));
-    }
-    char *text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
+    int bad = 0;
+    bad |= json_object_set_new(o, "batches", json_integer(s->num_batches));
+    bad |= json_object_set_new(o, "mean_us", mm_json_real(s->mean_us, 3));
+    bad |= json_object_set_new(o, "p90_us", mm_json_real(s->p90_us, 3));
+    bad |= json_object_set_new(o, "p99_us", mm_json_real(s->p99_us, 3));
+    bad |= json_object_set_new(o, "bound_mean_us", mm_json_real(s->bound_mean_us, 3));
+    bad |= json_object_set_new(o, "gap", mm_json_real(s->gap, 6));
+    bad |= json_object_set_new(o, "replicas", json_integer(s->replicas));
     moemap_eval_summary_free(s);
+    return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
+}
+
+/* Adds the solver's verdicts: {"optimal_layers", "time_limit_layers", "worst_gap"}. */
+static int add_solver(json_t *o, const solver_tally *t, moemap_error *err)
+{
+    json_t *s = json_object();
+    int bad = !s;
+    if (!bad) {
+        bad |= json_object_set_new(s, "optimal_layers", json_integer(t->optimal));
+        bad |= json_object_set_new(s, "time_limit_layers", json_integer(t->time_limit));
+        bad |= json_object_set_new(s, "worst_gap", mm_json_real(t->worst_gap, 6));
+    }
+    bad |= json_object_set_new(o, "solver", s);
+    return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
+}
+
+/* Records p->predicted_json: the predicted cost unless with_cost is 0, and the solver's
+ * verdicts when the strategy gave any (exact). Nothing to record leaves it NULL. */
+static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, int slots,
+                          int with_cost, const solver_tally *t, moemap_placement *p,
+                          moemap_error *err)
+{
+    int with_solver = t->optimal + t->time_limit > 0;
+    if (!with_cost && !with_solver)
+        return 0;
+    json_t *o = json_object();
+    if (!o)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+    int rc = with_cost ? add_cost(o, loads, c, slots, p, err) : 0;
+    if (!rc && with_solver)
+        rc = add_solver(o, t, err);
+    char *text = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (rc)
+        return rc;
     if (!text)
         return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
     moemap_free(p->predicted_json);
@@ -351,7 +400,7 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
         .budget_s = strcmp(st->name, "exact") == 0
                         ? (params->time_limit_s > 0 ? params->time_limit_s : 60.0)
                         : (params->time_limit_s > 0 ? params->time_limit_s : 1.0) * nw / num,
-        .out = p, .next = 0, .failed_at = num, .done = 0, .errs = errs,
+        .out = p, .next = 0, .failed_at = num, .done = 0, .errs = errs, .solver = {0, 0, 0.0},
     };
     pthread_mutex_init(&d.lock, NULL);
     pthread_t tids[16];
@@ -380,8 +429,8 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
                               "first: %s)", st->name, problems, first.msg);
         goto done;
     }
-    if (!params->no_predicted)
-        rc = fill_predicted(loads, cluster, params->slots, p, err);
+    rc = fill_predicted(loads, cluster, params->slots, !params->no_predicted, &d.solver, p,
+                        err);
 done:
     moemap_free(slots);
     moemap_free(entries);

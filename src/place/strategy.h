@@ -3,6 +3,10 @@
  * strategies. The driver splits the model into layers, builds one place_problem per MoE
  * layer and calls the strategy's layer function, which appends replicas to a
  * place_result. Each strategy lives in its own file src/place/strategy_<name>.c.
+ * A strategy that solves to a proof (exact) also says, in place_result.solver, whether
+ * its answer is proven optimal: the return code says "the call worked", the solver
+ * field "what the answer is". The driver aggregates it into the placement's "predicted"
+ * object (docs/placement.md).
  */
 #ifndef MOEMAP_PLACE_STRATEGY_H
 #define MOEMAP_PLACE_STRATEGY_H
@@ -26,10 +30,21 @@ typedef struct place_problem {
     moemap_rng *rng;               /* seeded per layer from params->seed */
 } place_problem;
 
+/* What a solver that can prove optimality says about one layer's answer. Heuristics
+ * leave PLACE_SOLVER_NONE (the driver resets it before each layer). */
+typedef enum {
+    PLACE_SOLVER_NONE = 0,       /* no claim: a heuristic */
+    PLACE_SOLVER_OPTIMAL = 1,    /* proven optimal for the strategy's model */
+    PLACE_SOLVER_TIME_LIMIT = 2  /* the time limit struck: the best found, not proven */
+} place_solver_status;
+
 typedef struct place_result {
     moemap_replica *reps;
     int n;
     int cap;
+    place_solver_status solver; /* optional report, see above */
+    double solver_gap;          /* (objective - proven bound) / objective: 0 when optimal,
+                                   1 when nothing was proven; only with solver != NONE */
 } place_result;
 
 /* Appends one replica (grows the array); returns MOEMAP_ENOMEM on failure. */

@@ -389,6 +389,8 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
     smcp.msg_lev = GLP_MSG_OFF;
     smcp.tm_lim = (int)fmin(budget * 1000.0, 2e9);
     int src = glp_simplex(lp, &smcp);
+    /* The LP relaxation's optimum is a proven bound even if the tree never gets going. */
+    double lp_bound = src == 0 && glp_get_status(lp) == GLP_OPT ? glp_get_obj_val(lp) : 0.0;
     glp_iocp iocp;
     glp_init_iocp(&iocp);
     iocp.msg_lev = GLP_MSG_OFF;
@@ -424,7 +426,7 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
                               "exact: no placement found within %.3g s (GLPK status %d)",
                               budget, irc);
     }
-    rep->bound_us = isfinite(m->bound) ? m->bound : 0.0;
+    rep->bound_us = isfinite(m->bound) && m->bound > lp_bound ? m->bound : lp_bound;
     for (int e = 0; e < E && !rc; e++) {
         double sum = 0;
         int nrep = 0;
@@ -509,7 +511,19 @@ int exact_solve(const place_problem *pb, place_result *out, exact_report *rep,
 
 #endif /* MOEMAP_HAVE_GLPK */
 
+/* The driver's entry: the placement, and the report's verdict in out->solver. */
 int place_exact(const place_problem *pb, place_result *out, moemap_error *err)
 {
-    return exact_solve(pb, out, NULL, err);
+    exact_report rep;
+    int rc = exact_solve(pb, out, &rep, err);
+    if (rc)
+        return rc;
+    out->solver = rep.status == EXACT_OPTIMAL ? PLACE_SOLVER_OPTIMAL : PLACE_SOLVER_TIME_LIMIT;
+    if (rep.status == EXACT_OPTIMAL)
+        out->solver_gap = 0.0;
+    else if (rep.objective_us > 0 && rep.bound_us > 0)
+        out->solver_gap = fmax(0.0, (rep.objective_us - rep.bound_us) / rep.objective_us);
+    else
+        out->solver_gap = 1.0; /* no bound proven: nothing is known */
+    return 0;
 }
