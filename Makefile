@@ -5,7 +5,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 10
 
-.PHONY: all deps build test test-unit test-sanitize test-fuzz demo bench clean
+.PHONY: all deps build build-cli test test-unit test-sanitize test-fuzz demo bench clean
 
 all: build
 
@@ -17,6 +17,11 @@ build: deps
 	@cmake --build build -j $(JOBS)
 
 .PHONY: deps-test
+# The demo needs only the CLI: building tests and benchmarks too would add a minute.
+build-cli: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS) --target moemap_cli
+
 test: deps-test test-unit test-sanitize test-fuzz
 
 deps-test:
@@ -35,7 +40,7 @@ test-fuzz: deps-test
 	@cmake --build build-fuzz -j $(JOBS)
 	@scripts/fuzz-smoke.sh build-fuzz $(FUZZ_SECONDS)
 
-demo: build
+demo: build-cli
 	@scripts/demo.sh
 
 bench: build
