@@ -16,12 +16,12 @@ build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
 
-.PHONY: deps-test
 # The demo needs only the CLI: building tests and benchmarks too would add a minute.
 build-cli: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS) --target moemap_cli
 
+.PHONY: deps-test
 test: deps-test test-unit test-sanitize test-fuzz
 
 deps-test:
