@@ -58,6 +58,41 @@ int cli_parse_double_list(const char *cmd, const char *flag, const char *s, doub
 int cli_parse_workload_format(const char *cmd, const char *arg, moemap_read_params *rp);
 int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params *rp);
 
+/* The input flags that place, eval and validate share, and reading what they name.
+ * Add CLI_INPUT_OPTIONS (and, where wanted, CLI_PREVIOUS_OPTION) to the getopt_long
+ * table, call cli_input_option from the switch's default, then read with
+ * cli_inputs_read. */
+typedef struct cli_inputs {
+    const char *loads_path;      /* -l, --loads */
+    const char *cluster_path;    /* -c, --cluster */
+    const char *previous_path;   /* --previous: a placement now in service */
+    moemap_read_params rp;       /* --format, --batch-tokens */
+    int slots;                   /* --slots: every GPU's slots (0: the cluster's) */
+} cli_inputs;
+
+enum { CLI_OPT_FORMAT = 1000, CLI_OPT_BATCH, CLI_OPT_SLOTS, CLI_OPT_PREVIOUS };
+
+/* getopt_long entries (needs <getopt.h>); the short options are 'l' and 'c'. */
+#define CLI_INPUT_OPTIONS                                                                   \
+    {"loads", required_argument, 0, 'l'}, {"cluster", required_argument, 0, 'c'},          \
+        {"format", required_argument, 0, CLI_OPT_FORMAT},                                  \
+        {"batch-tokens", required_argument, 0, CLI_OPT_BATCH},                             \
+        {"slots", required_argument, 0, CLI_OPT_SLOTS}
+#define CLI_PREVIOUS_OPTION {"previous", required_argument, 0, CLI_OPT_PREVIOUS}
+
+cli_inputs cli_inputs_default(void);
+/* The `default:` of a getopt_long switch in a command that takes the input flags: 0 when
+ * c is an input flag, taken (with optarg) into *in; else 2 after printing the usage
+ * error for a bad value, a missing value (':') or an unknown option. */
+int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in);
+/* Reads what *in names, in this order, each only when its path is set: the workload into
+ * *ld, the cluster into *cl, the previous placement into *prev (ld, cl or prev may be
+ * NULL when their path is unset). Returns 0, or the first failure's status with its
+ * message in err; what was read before it is left in the outputs for the caller to
+ * free. */
+int cli_inputs_read(const cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
+                    moemap_placement **prev, moemap_error *err);
+
 /* Progress on stderr when it is a terminal (silent otherwise, so logs stay clean):
  * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */
 void cli_progress(const char *what, long done, long total);

@@ -1,10 +1,12 @@
 /*
- * cli_util.c — error printing, strict flag-value parsing and terminal progress for the
- * moemap subcommands (see cli.h).
+ * cli_util.c — error printing, strict flag-value parsing, the input flags and reading
+ * shared by place, eval and validate, and terminal progress for the moemap subcommands
+ * (see cli.h).
  */
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -103,6 +105,47 @@ int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params 
         return 2;
     rp->batch_tokens = v;
     return 0;
+}
+
+cli_inputs cli_inputs_default(void)
+{
+    cli_inputs in;
+    memset(&in, 0, sizeof in);
+    in.rp = moemap_read_default_params();
+    return in;
+}
+
+int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in)
+{
+    const char *arg = optarg;
+    long v;
+    switch (c) {
+    case 'l': in->loads_path = arg; return 0;
+    case 'c': in->cluster_path = arg; return 0;
+    case CLI_OPT_PREVIOUS: in->previous_path = arg; return 0;
+    case CLI_OPT_FORMAT: return cli_parse_workload_format(cmd, arg, &in->rp);
+    case CLI_OPT_BATCH: return cli_parse_batch_tokens(cmd, arg, &in->rp);
+    case CLI_OPT_SLOTS:
+        if (cli_parse_long(cmd, "--slots", arg, 1, 1000000, &v))
+            return 2;
+        in->slots = (int)v;
+        return 0;
+    case ':': return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+    default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+}
+
+int cli_inputs_read(const cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
+                    moemap_placement **prev, moemap_error *err)
+{
+    int rc = 0;
+    if (in->loads_path && ld)
+        rc = moemap_workload_read(in->loads_path, &in->rp, ld, NULL, err);
+    if (!rc && in->cluster_path && cl)
+        rc = moemap_cluster_read(in->cluster_path, cl, err);
+    if (!rc && in->previous_path && prev)
+        rc = moemap_placement_read(in->previous_path, prev, err);
+    return rc;
 }
 
 static int progress_active;

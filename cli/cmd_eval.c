@@ -73,53 +73,32 @@ static void print_problem(void *ctx, const char *msg)
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
-    enum { O_FORMAT = 256, O_BATCH, O_SLOTS, O_PREV, O_JSON, O_LAYERS };
+    enum { O_JSON = 256, O_LAYERS };
     static const struct option opts[] = {
-        {"loads", required_argument, 0, 'l'},
-        {"cluster", required_argument, 0, 'c'},
-        {"format", required_argument, 0, O_FORMAT},
-        {"batch-tokens", required_argument, 0, O_BATCH},
-        {"slots", required_argument, 0, O_SLOTS},
-        {"previous", required_argument, 0, O_PREV},
+        CLI_INPUT_OPTIONS,
+        CLI_PREVIOUS_OPTION,
         {"json", no_argument, 0, O_JSON},
         {"layers", no_argument, 0, O_LAYERS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *loads_path = NULL, *cluster_path = NULL, *prev_path = NULL;
+    cli_inputs in = cli_inputs_default();
     int as_json = 0, per_layer = 0;
-    moemap_read_params rp = moemap_read_default_params();
     moemap_eval_params ep = moemap_eval_default_params();
-    long v;
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":l:c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': loads_path = optarg; break;
-        case 'c': cluster_path = optarg; break;
-        case O_FORMAT:
-            if (cli_parse_workload_format(cmd, optarg, &rp))
-                return 2;
-            break;
-        case O_BATCH:
-            if (cli_parse_batch_tokens(cmd, optarg, &rp))
-                return 2;
-            break;
-        case O_SLOTS:
-            if (cli_parse_long(cmd, "--slots", optarg, 1, 1000000, &v))
-                return 2;
-            ep.slots = (int)v;
-            break;
-        case O_PREV: prev_path = optarg; break;
         case O_JSON: as_json = 1; break;
         case O_LAYERS: per_layer = 1; break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        default:
+            if (cli_input_option(cmd, c, argv, &in))
+                return 2;
         }
     }
-    if (!loads_path || !cluster_path)
+    if (!in.loads_path || !in.cluster_path)
         return cli_usage_error(cmd, "--loads and --cluster are required");
     if (optind >= argc)
         return cli_usage_error(cmd, "no placement files given");
@@ -134,11 +113,9 @@ int cmd_eval(int argc, char **argv)
         moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
         goto out;
     }
-    if (moemap_workload_read(loads_path, &rp, &ld, NULL, &err) != 0 ||
-        moemap_cluster_read(cluster_path, &cl, &err) != 0)
+    if (cli_inputs_read(&in, &ld, &cl, &prev, &err) != 0)
         goto out;
-    if (prev_path && moemap_placement_read(prev_path, &prev, &err) != 0)
-        goto out;
+    ep.slots = in.slots;
     ep.previous = prev;
     for (int i = 0; i < np; i++) {
         const char *f = argv[optind + i];

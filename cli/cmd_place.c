@@ -112,22 +112,18 @@ int cmd_place(int argc, char **argv)
 {
     const char *cmd = "place";
     enum {
-        O_FORMAT = 256, O_BATCH, O_SLOTS, O_SEED, O_TAIL, O_TIME, O_GROUPS, O_PREV, O_MOVES,
-        O_MCOST, O_PLAN, O_MODEL, O_EXPORT, O_APPROX
+        O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_MODEL, O_EXPORT,
+        O_APPROX
     };
     static const struct option opts[] = {
-        {"loads", required_argument, 0, 'l'},
-        {"cluster", required_argument, 0, 'c'},
+        CLI_INPUT_OPTIONS,
+        CLI_PREVIOUS_OPTION,
         {"strategy", required_argument, 0, 's'},
         {"out", required_argument, 0, 'o'},
-        {"format", required_argument, 0, O_FORMAT},
-        {"batch-tokens", required_argument, 0, O_BATCH},
-        {"slots", required_argument, 0, O_SLOTS},
         {"seed", required_argument, 0, O_SEED},
         {"tail-weight", required_argument, 0, O_TAIL},
         {"time-limit", required_argument, 0, O_TIME},
         {"nodes-groups", required_argument, 0, O_GROUPS},
-        {"previous", required_argument, 0, O_PREV},
         {"max-moves", required_argument, 0, O_MOVES},
         {"move-cost-us-per-GB", required_argument, 0, O_MCOST},
         {"plan", required_argument, 0, O_PLAN},
@@ -137,11 +133,10 @@ int cmd_place(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *loads_path = NULL, *cluster_path = NULL, *out_path = NULL, *prev_path = NULL;
-    const char *plan_path = NULL, *model_name = NULL;
+    cli_inputs in = cli_inputs_default();
+    const char *out_path = NULL, *plan_path = NULL, *model_name = NULL;
     const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
     int nexp = 0, time_given = 0, approximate = 0;
-    moemap_read_params rp = moemap_read_default_params();
     moemap_place_params pp = moemap_place_default_params();
     long v;
     double d;
@@ -150,23 +145,8 @@ int cmd_place(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":l:c:s:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': loads_path = optarg; break;
-        case 'c': cluster_path = optarg; break;
         case 's': pp.strategy = optarg; break;
         case 'o': out_path = optarg; break;
-        case O_FORMAT:
-            if (cli_parse_workload_format(cmd, optarg, &rp))
-                return 2;
-            break;
-        case O_BATCH:
-            if (cli_parse_batch_tokens(cmd, optarg, &rp))
-                return 2;
-            break;
-        case O_SLOTS:
-            if (cli_parse_long(cmd, "--slots", optarg, 1, 1000000, &v))
-                return 2;
-            pp.slots = (int)v;
-            break;
         case O_SEED:
             if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffffffffffL, &v))
                 return 2;
@@ -186,7 +166,6 @@ int cmd_place(int argc, char **argv)
                 return 2;
             pp.nodes_groups = (int)v;
             break;
-        case O_PREV: prev_path = optarg; break;
         case O_MOVES:
             if (cli_parse_long(cmd, "--max-moves", optarg, 1, 100000000, &v))
                 return 2;
@@ -212,15 +191,16 @@ int cmd_place(int argc, char **argv)
         }
         case O_APPROX: approximate = 1; break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        default:
+            if (cli_input_option(cmd, c, argv, &in))
+                return 2;
         }
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!loads_path || !cluster_path || !out_path)
+    if (!in.loads_path || !in.cluster_path || !out_path)
         return cli_usage_error(cmd, "--loads, --cluster and --out are required");
-    if ((pp.max_moves > 0 || pp.move_cost_us_per_gb > 0 || plan_path) && !prev_path)
+    if ((pp.max_moves > 0 || pp.move_cost_us_per_gb > 0 || plan_path) && !in.previous_path)
         return cli_usage_error(cmd, "--max-moves, --move-cost-us-per-GB and --plan need "
                                "--previous");
     int fmts[MAX_EXPORTS];
@@ -245,12 +225,9 @@ int cmd_place(int argc, char **argv)
     int rc = 1;
     if (model_name && !(model = moemap_model_find(model_name, &err)))
         goto out;
-    if (moemap_workload_read(loads_path, &rp, &ld, NULL, &err) != 0)
+    if (cli_inputs_read(&in, &ld, &cl, &prev, &err) != 0)
         goto out;
-    if (moemap_cluster_read(cluster_path, &cl, &err) != 0)
-        goto out;
-    if (prev_path && moemap_placement_read(prev_path, &prev, &err) != 0)
-        goto out;
+    pp.slots = in.slots;
     if (!time_given && strcmp(pp.strategy, "exact") == 0)
         pp.time_limit_s = 60; /* exact's limit is per layer (place.h) */
     pp.previous = prev;

@@ -39,49 +39,27 @@ static void print_problem(void *ctx, const char *msg)
 int cmd_validate(int argc, char **argv)
 {
     const char *cmd = "validate";
-    enum { O_FORMAT = 256, O_BATCH, O_SLOTS };
     const char *model_name = NULL;
     static const struct option opts[] = {
-        {"cluster", required_argument, 0, 'c'},
-        {"loads", required_argument, 0, 'l'},
-        {"format", required_argument, 0, O_FORMAT},
-        {"batch-tokens", required_argument, 0, O_BATCH},
-        {"slots", required_argument, 0, O_SLOTS},
+        CLI_INPUT_OPTIONS,
         {"model", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *cluster_path = NULL, *loads_path = NULL;
-    moemap_read_params rp = moemap_read_default_params();
-    int slots = 0;
-    long v;
+    cli_inputs in = cli_inputs_default();
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:l:m:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cluster_path = optarg; break;
-        case 'l': loads_path = optarg; break;
         case 'm': model_name = optarg; break;
-        case O_FORMAT:
-            if (cli_parse_workload_format(cmd, optarg, &rp))
-                return 2;
-            break;
-        case O_BATCH:
-            if (cli_parse_batch_tokens(cmd, optarg, &rp))
-                return 2;
-            break;
-        case O_SLOTS:
-            if (cli_parse_long(cmd, "--slots", optarg, 1, 1000000, &v))
-                return 2;
-            slots = (int)v;
-            break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        default:
+            if (cli_input_option(cmd, c, argv, &in))
+                return 2;
         }
     }
-    if (!cluster_path)
+    if (!in.cluster_path)
         return cli_usage_error(cmd, "--cluster is required");
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected exactly one placement file");
@@ -94,14 +72,14 @@ int cmd_validate(int argc, char **argv)
     const moemap_model *model = NULL;
     if (model_name && !(model = moemap_model_find(model_name, &err)))
         goto fail;
-    if (moemap_cluster_read(cluster_path, &cl, &err) != 0)
-        goto fail;
-    if (loads_path && moemap_workload_read(loads_path, &rp, &ld, NULL, &err) != 0)
+    /* The cluster first, then the loads (the larger read), as before. */
+    if (cli_inputs_read(&in, NULL, &cl, NULL, &err) != 0 ||
+        cli_inputs_read(&in, &ld, NULL, NULL, &err) != 0)
         goto fail;
     if (moemap_placement_read(file, &p, &err) != 0)
         goto fail;
     printer pr = {file, 0};
-    int n = moemap_placement_check(p, cl, slots, print_problem, &pr);
+    int n = moemap_placement_check(p, cl, in.slots, print_problem, &pr);
     if (n < 0) {
         moemap_error_set(&err, n, "%s: out of memory", file);
         goto fail;
