@@ -44,6 +44,30 @@ json_t *mm_json_load_buffer(const char *buf, size_t len, const char *name, moema
     return finish_load(root, &jerr, name, err);
 }
 
+/* Runs parse on a loaded root (NULL: the load failed with `fallback` as its code when the
+ * caller passed no err to read it from). */
+static int run_parse(json_t *root, const char *name, mm_json_parse_fn parse, void *ctx,
+                     int fallback, moemap_error *err)
+{
+    if (!root)
+        return err && err->code ? err->code : fallback;
+    int rc = parse(root, name, ctx, err);
+    json_decref(root);
+    return rc;
+}
+
+int mm_json_read_file(const char *path, mm_json_parse_fn parse, void *ctx, moemap_error *err)
+{
+    return run_parse(mm_json_load_file(path, err), path, parse, ctx, MOEMAP_EIO, err);
+}
+
+int mm_json_read_buffer(const char *buf, size_t len, const char *name, mm_json_parse_fn parse,
+                        void *ctx, moemap_error *err)
+{
+    return run_parse(mm_json_load_buffer(buf, len, name, err), name, parse, ctx, MOEMAP_EPARSE,
+                     err);
+}
+
 int mm_json_number(const json_t *v, const char *where, double *out, moemap_error *err)
 {
     if (!json_is_number(v))

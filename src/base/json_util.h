@@ -17,6 +17,15 @@ json_t *mm_json_load_file(const char *path, moemap_error *err);
 /* Same for an in-memory buffer (fuzz targets); `name` stands for the file name. */
 json_t *mm_json_load_buffer(const char *buf, size_t len, const char *name, moemap_error *err);
 
+/* The reader behind every "read a file / parse a buffer" pair of a JSON format: loads
+ * the JSON, hands the root to parse(root, name, ctx, err) (name: the path, or the
+ * buffer's name for messages) and frees it. Returns parse's status, or the load's
+ * (MOEMAP_EIO / MOEMAP_EPARSE, message in err) when the JSON could not be loaded. */
+typedef int (*mm_json_parse_fn)(json_t *root, const char *name, void *ctx, moemap_error *err);
+int mm_json_read_file(const char *path, mm_json_parse_fn parse, void *ctx, moemap_error *err);
+int mm_json_read_buffer(const char *buf, size_t len, const char *name, mm_json_parse_fn parse,
+                        void *ctx, moemap_error *err);
+
 /* Typed getters. `where` names the object for messages ("file.json: gpus[3]"). Each
  * returns 0 and sets *out, or an error naming where.key and what was expected. The
  * _opt variants leave *out unchanged and return 0 when the key is absent. */

@@ -254,27 +254,23 @@ static int parse_root(const json_t *root, const char *name, moemap_cluster **out
     return 0;
 }
 
+/* parse_root as an mm_json_parse_fn. */
+static int parse_cb(json_t *root, const char *name, void *out, moemap_error *err)
+{
+    return parse_root(root, name, out, err);
+}
+
 int moemap_cluster_parse_buffer(const char *buf, size_t len, const char *name,
                                 moemap_cluster **out, moemap_error *err)
 {
     *out = NULL;
-    json_t *root = mm_json_load_buffer(buf, len, name, err);
-    if (!root)
-        return err ? err->code : MOEMAP_EPARSE;
-    int rc = parse_root(root, name, out, err);
-    json_decref(root);
-    return rc;
+    return mm_json_read_buffer(buf, len, name, parse_cb, out, err);
 }
 
 int moemap_cluster_read(const char *path, moemap_cluster **out, moemap_error *err)
 {
     *out = NULL;
-    json_t *root = mm_json_load_file(path, err);
-    if (!root)
-        return err ? err->code : MOEMAP_EIO;
-    int rc = parse_root(root, path, out, err);
-    json_decref(root);
-    return rc;
+    return mm_json_read_file(path, parse_cb, out, err);
 }
 
 /* --- writer ----------------------------------------------------------------------------- */

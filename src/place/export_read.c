@@ -370,10 +370,19 @@ done:
     return rc;
 }
 
-static int parse_root(moemap_export_format fmt, json_t *root, const char *name,
-                      const moemap_import_params *params, moemap_placement **out,
-                      moemap_error *err)
+/* What parse_root needs besides the JSON (an mm_json_parse_fn takes one pointer). */
+typedef struct import_ctx {
+    moemap_export_format fmt;
+    const moemap_import_params *params;
+    moemap_placement **out;
+} import_ctx;
+
+static int parse_root(json_t *root, const char *name, void *ctx, moemap_error *err)
 {
+    const import_ctx *ic = ctx;
+    moemap_export_format fmt = ic->fmt;
+    const moemap_import_params *params = ic->params;
+    moemap_placement **out = ic->out;
     moemap_import_params defaults = moemap_import_default_params();
     if (!params)
         params = &defaults;
@@ -396,12 +405,8 @@ int moemap_export_parse(moemap_export_format fmt, const char *buf, size_t len,
     *out = NULL;
     if (!name)
         name = "(buffer)";
-    json_t *root = mm_json_load_buffer(buf ? buf : "", len, name, err);
-    if (!root)
-        return err && err->code ? err->code : MOEMAP_EPARSE;
-    int rc = parse_root(fmt, root, name, params, out, err);
-    json_decref(root);
-    return rc;
+    import_ctx ic = {fmt, params, out};
+    return mm_json_read_buffer(buf ? buf : "", len, name, parse_root, &ic, err);
 }
 
 int moemap_export_read(moemap_export_format fmt, const char *path,
@@ -413,10 +418,6 @@ int moemap_export_read(moemap_export_format fmt, const char *path,
     *out = NULL;
     if (fmt == MOEMAP_EXPORT_MOEMAP)
         return moemap_placement_read(path, out, err);
-    json_t *root = mm_json_load_file(path, err);
-    if (!root)
-        return err && err->code ? err->code : MOEMAP_EIO;
-    int rc = parse_root(fmt, root, path, params, out, err);
-    json_decref(root);
-    return rc;
+    import_ctx ic = {fmt, params, out};
+    return mm_json_read_file(path, parse_root, &ic, err);
 }
