@@ -441,14 +441,14 @@ static void scenario(const char *title, const moemap_model *m, const moemap_clus
 
 /* SLO targets: DeepSeek-V3 the simulator's defaults (TTFT 2 s, TPOT 100 ms: its
  * iterations take 45-55 ms with the measured H200 curve, so a 50 ms TPOT target would
- * measure the curve, not the placement); the 16B DeepSeek-V2-Lite TTFT 1 s, TPOT 10 ms
- * (its decode iterations take a few ms). */
+ * measure the curve, not the placement); the 16B DeepSeek-V2-Lite TTFT 1 s, TPOT 20 ms
+ * (its iterations take 7-10 ms; the same ~2x margin). */
 static moemap_sim_params slo_params(const setup *s)
 {
     moemap_sim_params sp = moemap_sim_default_params();
     int v3 = !strcmp(s->name, "dsv3");
     sp.slo_ttft_s = v3 ? 2.0 : 1.0;
-    sp.slo_tpot_s = v3 ? 0.1 : 0.01;
+    sp.slo_tpot_s = v3 ? 0.1 : 0.02;
     return sp;
 }
 
