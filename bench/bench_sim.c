@@ -16,7 +16,9 @@
  * Data from $MOEMAP_DATA (default ../shared/data). Expert cost curves are measured H200
  * profiles from data/profiles ($MOEMAP_PROFILES; see measured_curve below).
  *   bench_sim scan SETUP 0 DURATION PLACE_TOKENS RATE...   eplb's SLO attainment per rate
- *                         (finds the operating point near capacity).
+ *                         (finds the operating point near capacity); scan-same: the same on
+ *                         identical GPUs. identical SETUP RATE DURATION PLACE_TOKENS: the
+ *                         strategies on identical GPUs alone, at their own operating point.
  * PLACE_TOKENS: placements are made on batches of that many tokens (sliding sums of
  * consecutive 512-token batches), the size of the engine's iterations.
  */
@@ -453,23 +455,24 @@ static moemap_sim_params slo_params(const setup *s)
 }
 
 /* eplb on the unequal cluster at several rates: where the engine nears capacity. */
-static int bench_scan(const char *name, double duration, char **rates, int nrates)
+static int bench_scan(const char *name, double duration, char **rates, int nrates, int same)
 {
     setup s;
     setup_make(name, &s);
+    moemap_cluster *c = same ? s.same : s.het;
     moemap_sim_params sp = slo_params(&s);
     sp.horizon_s = duration;
-    printf("%s.\nexpert curve: %s\neplb on the unequal cluster, Azure conv, first %.0f s; "
+    printf("%s.\nexpert curve: %s\neplb on the %s cluster, Azure conv, first %.0f s; "
            "placed on batches of %d tokens\n\n",
-           s.desc, curve_desc, duration, 512 * place_k);
+           s.desc, curve_desc, same ? "identical-GPU" : "unequal", duration, 512 * place_k);
     printf("| rate x | requests | tokens/iter | iteration ms | TTFT p90 s | TPOT p90 ms | "
            "SLO att. |\n|---|---|---|---|---|---|---|\n");
-    moemap_placement *p = place_engine(s.ld, s.het, "eplb");
+    moemap_placement *p = place_engine(s.ld, c, "eplb");
     for (int i = 0; i < nrates; i++) {
         double rate = atof(rates[i]);
         moemap_arrivals *a = azure("conv", duration, rate);
-        moemap_sim_result *r = sim(s.m, s.het, p, s.ld, a, &sp);
-        printf("| %.1f | %ld | %.0f | %.2f | %.3f | %.2f | %.1f%% |\n", rate, a->n,
+        moemap_sim_result *r = sim(s.m, c, p, s.ld, a, &sp);
+        printf("| %.2f | %ld | %.0f | %.2f | %.3f | %.2f | %.1f%% |\n", rate, a->n,
                r->mean_iteration_tokens, r->mean_iteration_ms, r->ttft.p90, r->tpot.p90 * 1e3,
                100 * r->slo_attainment);
         fflush(stdout);
@@ -477,6 +480,24 @@ static int bench_scan(const char *name, double duration, char **rates, int nrate
         moemap_arrivals_free(a);
     }
     moemap_placement_free(p);
+    setup_free(&s);
+    return 0;
+}
+
+/* Scenario (b) alone, at a rate of its own: identical GPUs have more capacity than the
+ * unequal cluster, so "near capacity" is a higher rate for them. */
+static int bench_identical(const char *name, double rate_scale, double duration)
+{
+    setup s;
+    setup_make(name, &s);
+    moemap_arrivals *a = azure("conv", duration, rate_scale);
+    moemap_sim_params sp = slo_params(&s);
+    sp.horizon_s = duration;
+    printf("%s.\nexpert curve: %s\nAzure conv, first %.0f s at %.2fx (%ld requests); placed on "
+           "batches of %d tokens\n",
+           s.desc, curve_desc, duration, rate_scale, a->n, 512 * place_k);
+    scenario("(b) identical GPUs, skewed routing", s.m, s.same, NULL, s.ld, a, &sp);
+    moemap_arrivals_free(a);
     setup_free(&s);
     return 0;
 }
@@ -602,8 +623,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!strcmp(what, "scan") && argc > 5)
-        return bench_scan(name, dur > 0 ? dur : 600, argv + 6, argc - 6);
+    if ((!strcmp(what, "scan") || !strcmp(what, "scan-same")) && argc > 5)
+        return bench_scan(name, dur > 0 ? dur : 600, argv + 6, argc - 6,
+                          !strcmp(what, "scan-same"));
+    if (!strcmp(what, "identical"))
+        return bench_identical(name, rate > 0 ? rate : 4, dur > 0 ? dur : 600);
     if (!strcmp(what, "strategies"))
         return bench_strategies(name, rate > 0 ? rate : 8, dur > 0 ? dur : 600);
     if (!strcmp(what, "drift"))
@@ -612,7 +636,8 @@ int main(int argc, char **argv)
         return bench_write(name, argv[3]);
     fprintf(stderr, "usage: bench_sim speed | strategies SETUP [RATE_SCALE DURATION "
                     "[PLACE_TOKENS]] | drift SETUP [RATE_SCALE DURATION [PLACE_TOKENS]] | scan "
-                    "SETUP 0 DURATION PLACE_TOKENS RATE... | write SETUP DIR   (SETUP: "
+                    "[-same] SETUP 0 DURATION PLACE_TOKENS RATE... | identical SETUP RATE DURATION "
+                    "PLACE_TOKENS | write SETUP DIR   (SETUP: "
                     "dsv2lite, dsv3)\n");
     return 2;
 }
