@@ -4,9 +4,11 @@
  * and moemap_place sums it into the placement's "predicted"."solver" object
  * ({optimal_layers, time_limit_layers, worst_gap}). A tiny instance is proven optimal;
  * one cut by a 1 ms limit says so with a gap in (0, 1]; heuristics record no verdict;
- * no_predicted still keeps the verdict (it costs nothing). Skips (exit 77) without GLPK.
+ * no_predicted still keeps the verdict (it costs nothing); `moemap place` (MOEMAP_BIN)
+ * ends its summary line with the verdict. Skips (exit 77) without GLPK.
  */
 #include <jansson.h>
+#include <stdlib.h>
 
 #include "harness.h"
 #include "place/strategy.h"
@@ -151,6 +153,57 @@ TEST(heuristics_record_no_verdict)
     moemap_cluster_free(c);
 }
 
+/* Runs `moemap place` on the files and returns its stdout (static buffer), "" on failure. */
+static const char *run_place(const char *bin, const char *loads, const char *cluster,
+                             const char *limit)
+{
+    static char out[4096];
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' place -l '%s' -c '%s' -s exact --time-limit %s -o '%s' "
+             "2>&1", bin, loads, cluster, limit, mm_tmp_path("exact_status_p.json"));
+    out[0] = 0;
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return out;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    pclose(f);
+    return out;
+}
+
+TEST(cli_summary_line)
+{
+    const char *bin = getenv("MOEMAP_BIN");
+    if (!bin || !*bin) {
+        printf("# MOEMAP_BIN unset (run by hand): the CLI line is not checked\n");
+        return;
+    }
+    moemap_error err = {0};
+    const char *lp = mm_tmp_path("exact_status_small.json");
+    const char *lbig = mm_tmp_path("exact_status_big.json");
+    const char *cp = mm_tmp_path("exact_status_c.json");
+    const char *cbig = mm_tmp_path("exact_status_c8.json");
+    double speeds[8] = {1.0, 0.9, 0.8, 0.7, 1.0, 0.9, 0.8, 0.7};
+    moemap_cluster *c = fx_cluster(3, 3, NULL, NULL, 0, 60, 128, 0.1, &err);
+    moemap_cluster *c8 = fx_cluster(8, 3, NULL, speeds, 0, 60, 128, 0.1, &err);
+    moemap_loads *ld = fx_loads(6, 2, 3, 512, 2, 11, &err);
+    moemap_loads *big = fx_loads(16, 1, 40, 2048, 4, 5, &err);
+    REQUIRE(c && c8 && ld && big);
+    c->hidden = c8->hidden = 2048; /* the file format wants the expert shape */
+    c->intermediate = c8->intermediate = 1024;
+    CHECK_OK(moemap_cluster_write(c, cp, &err), &err);
+    CHECK_OK(moemap_cluster_write(c8, cbig, &err), &err);
+    CHECK_OK(moemap_loads_write(ld, lp, &err), &err);
+    CHECK_OK(moemap_loads_write(big, lbig, &err), &err);
+    CHECK_STR_CONTAINS(run_place(bin, lp, cp, "20"), "optimal: all 2 layers");
+    CHECK_STR_CONTAINS(run_place(bin, lbig, cbig, "0.001"),
+                       "NOT proven optimal: 1 of 1 layers hit the time limit");
+    moemap_loads_free(big);
+    moemap_loads_free(ld);
+    moemap_cluster_free(c8);
+    moemap_cluster_free(c);
+}
+
 int main(void)
 {
 #ifndef MOEMAP_HAVE_GLPK
@@ -160,5 +213,6 @@ int main(void)
     RUN(time_limit_says_not_proven);
     RUN(layer_function_sets_the_field);
     RUN(heuristics_record_no_verdict);
+    RUN(cli_summary_line);
     return mm_test_done();
 }
