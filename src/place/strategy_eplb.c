@@ -111,39 +111,61 @@ static void equal_shares(place_result *out, int first, int experts, int *cnt)
         out->reps[x].share = 1.0 / cnt[out->reps[x].expert];
 }
 
+/* The scratch arrays both variants hand to replicate and pack. */
+typedef struct eplb_work {
+    int *ids;        /* [E] the experts being packed */
+    int *cnt;        /* [E] replicas of each expert */
+    int *gpus;       /* [G] the GPUs packed onto */
+    int *free_slots; /* [G] slots left on each GPU */
+    double *gload;   /* [G] token load packed onto each GPU */
+} eplb_work;
+
+static void work_free(eplb_work *w)
+{
+    moemap_free(w->ids);
+    moemap_free(w->cnt);
+    moemap_free(w->gpus);
+    moemap_free(w->free_slots);
+    moemap_free(w->gload);
+}
+
+/* Returns 0, or -1 when an allocation failed (w is then still safe to free). */
+static int work_alloc(eplb_work *w, int E, int G)
+{
+    w->ids = moemap_malloc((size_t)E * sizeof *w->ids);
+    w->cnt = moemap_malloc((size_t)E * sizeof *w->cnt);
+    w->gpus = moemap_malloc((size_t)G * sizeof *w->gpus);
+    w->free_slots = moemap_malloc((size_t)G * sizeof *w->free_slots);
+    w->gload = moemap_calloc((size_t)G, sizeof *w->gload);
+    return w->ids && w->cnt && w->gpus && w->free_slots && w->gload ? 0 : -1;
+}
+
 static int eplb_global(const place_problem *pb, place_result *out, moemap_error *err)
 {
     int G = pb->num_gpus, E = pb->experts;
-    int *ids = moemap_malloc((size_t)E * sizeof *ids);
-    int *cnt = moemap_malloc((size_t)E * sizeof *cnt);
-    int *gpus = moemap_malloc((size_t)G * sizeof *gpus);
-    int *free_slots = moemap_malloc((size_t)G * sizeof *free_slots);
-    double *gload = moemap_calloc((size_t)G, sizeof *gload);
+    eplb_work w;
+    int bad = work_alloc(&w, E, G);
     int rc = 0;
-    if (!ids || !cnt || !gpus || !free_slots || !gload) {
+    if (bad) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
         goto done;
     }
     int phys = 0, with_slots = 0;
     for (int g = 0; g < G; g++) {
-        gpus[g] = g;
-        free_slots[g] = pb->slots[g];
+        w.gpus[g] = g;
+        w.free_slots[g] = pb->slots[g];
         phys += pb->slots[g];
         with_slots += pb->slots[g] > 0;
     }
     for (int e = 0; e < E; e++)
-        ids[e] = e;
-    replicate(ids, E, pb->total, phys, with_slots, cnt);
+        w.ids[e] = e;
+    replicate(w.ids, E, pb->total, phys, with_slots, w.cnt);
     int first = out->n;
-    rc = pack(E, G, ids, E, pb->total, cnt, gpus, G, free_slots, gload, out, err);
+    rc = pack(E, G, w.ids, E, pb->total, w.cnt, w.gpus, G, w.free_slots, w.gload, out, err);
     if (!rc)
-        equal_shares(out, first, E, cnt);
+        equal_shares(out, first, E, w.cnt);
 done:
-    moemap_free(ids);
-    moemap_free(cnt);
-    moemap_free(gpus);
-    moemap_free(free_slots);
-    moemap_free(gload);
+    work_free(&w);
     return rc;
 }
 
@@ -162,19 +184,15 @@ static int eplb_hierarchical(const place_problem *pb, place_result *out, moemap_
                                 "eplb: %d experts do not split into %d groups (%d per node x %d "
                                 "nodes)", E, groups, pb->params->nodes_groups, num_nodes);
     int gsize = E / groups;
-    int *ids = moemap_malloc((size_t)E * sizeof *ids);
-    int *cnt = moemap_malloc((size_t)E * sizeof *cnt);
-    int *gpus = moemap_malloc((size_t)G * sizeof *gpus);
-    int *free_slots = moemap_malloc((size_t)G * sizeof *free_slots);
-    double *gload = moemap_calloc((size_t)G, sizeof *gload);
+    eplb_work w;
+    int bad = work_alloc(&w, E, G);
     double *gw = moemap_calloc((size_t)groups, sizeof *gw);
     int *gorder = moemap_malloc((size_t)groups * sizeof *gorder);
     int *gnode = moemap_malloc((size_t)groups * sizeof *gnode);
     double *nload = moemap_calloc((size_t)num_nodes, sizeof *nload);
     int *ngroups = moemap_calloc((size_t)num_nodes, sizeof *ngroups);
     int rc = 0;
-    if (!ids || !cnt || !gpus || !free_slots || !gload || !gw || !gorder || !gnode || !nload ||
-        !ngroups) {
+    if (bad || !gw || !gorder || !gnode || !nload || !ngroups) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
         goto done;
     }
@@ -197,11 +215,11 @@ static int eplb_hierarchical(const place_problem *pb, place_result *out, moemap_
         int n = 0, ng = 0, phys = 0, with_slots = 0;
         for (int e = 0; e < E; e++)
             if (gnode[e / gsize] == nd)
-                ids[n++] = e;
+                w.ids[n++] = e;
         for (int g = 0; g < G; g++)
             if (c->gpus[g].node == nd) {
-                gpus[ng++] = g;
-                free_slots[g] = pb->slots[g];
+                w.gpus[ng++] = g;
+                w.free_slots[g] = pb->slots[g];
                 phys += pb->slots[g];
                 with_slots += pb->slots[g] > 0;
             }
@@ -211,17 +229,13 @@ static int eplb_hierarchical(const place_problem *pb, place_result *out, moemap_
                                   "variant or more slots)", nd, phys, n);
             break;
         }
-        replicate(ids, n, pb->total, phys, with_slots, cnt);
-        rc = pack(E, G, ids, n, pb->total, cnt, gpus, ng, free_slots, gload, out, err);
+        replicate(w.ids, n, pb->total, phys, with_slots, w.cnt);
+        rc = pack(E, G, w.ids, n, pb->total, w.cnt, w.gpus, ng, w.free_slots, w.gload, out, err);
     }
     if (!rc)
-        equal_shares(out, first, E, cnt);
+        equal_shares(out, first, E, w.cnt);
 done:
-    moemap_free(ids);
-    moemap_free(cnt);
-    moemap_free(gpus);
-    moemap_free(free_slots);
-    moemap_free(gload);
+    work_free(&w);
     moemap_free(gw);
     moemap_free(gorder);
     moemap_free(gnode);
