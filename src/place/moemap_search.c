@@ -15,7 +15,8 @@ static double fcost(const ms_state *s, int g, double n)
     return moemap_cluster_expert_us(s->pb->cluster, g, n);
 }
 
-int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error *err)
+int ms_init(ms_state *s, const place_problem *pb, int max_batches, double window_tokens,
+            int max_windows, moemap_error *err)
 {
     memset(s, 0, sizeof *s);
     s->pb = pb;
@@ -24,9 +25,22 @@ int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error 
     s->B = pb->num_batches < max_batches ? pb->num_batches : max_batches;
     if (s->B < 1)
         s->B = 1;
+    s->B0 = s->B;
+    s->window_ref = INFINITY;
+    /* Windows of w consecutive input batches, w = tokens wanted / mean batch tokens. */
+    double tok = 0;
+    for (int b = 0; b < pb->num_batches; b++)
+        tok += pb->batch_tokens ? pb->batch_tokens[b] : 0;
+    double mean_tok = pb->num_batches > 0 ? tok / pb->num_batches : 0;
+    int w = mean_tok > 0 && window_tokens > 0 ? (int)ceil(window_tokens / mean_tok - 1e-9) : 1;
+    if (w > pb->num_batches)
+        w = pb->num_batches;
+    int nw = w > 1 && max_windows > 0 ? max_windows : 0;
     s->tail_weight = pb->params->tail_weight >= 0 ? pb->params->tail_weight : 0;
+    s->B += nw;
     size_t G = (size_t)s->G, E = (size_t)s->E, B = (size_t)s->B;
     s->cnt = moemap_malloc(B * sizeof *s->cnt);
+    s->wcnt = nw ? moemap_calloc((size_t)nw * E, sizeof *s->wcnt) : NULL;
     s->at = moemap_malloc(E * G * sizeof *s->at);
     s->nrep = moemap_calloc(G, sizeof *s->nrep);
     s->T = moemap_calloc(B * G, sizeof *s->T);
@@ -37,15 +51,26 @@ int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error 
     s->M = moemap_malloc(B * sizeof *s->M);
     s->sel = moemap_malloc(B * sizeof *s->sel);
     if (!s->cnt || !s->at || !s->nrep || !s->T || !s->S1 || !s->S2 || !s->top || !s->topg ||
-        !s->M || !s->sel) {
+        !s->M || !s->sel || (nw && !s->wcnt)) {
         ms_free(s);
         return moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
     }
     /* Batches spread evenly over the input when there are more than max_batches. */
-    for (int b = 0; b < s->B; b++) {
-        long src = pb->num_batches <= s->B ? b
-                                           : (long)(((double)b + 0.5) * pb->num_batches / s->B);
+    for (int b = 0; b < s->B0; b++) {
+        long src = pb->num_batches <= s->B0 ? b
+                                            : (long)(((double)b + 0.5) * pb->num_batches / s->B0);
         s->cnt[b] = pb->counts + (size_t)src * E;
+    }
+    /* Window i starts at input batch i * nb / nw and sums w batches (cyclically). */
+    for (int i = 0; i < nw; i++) {
+        double *row = s->wcnt + (size_t)i * E;
+        long start = (long)((double)i * pb->num_batches / nw);
+        for (int j = 0; j < w; j++) {
+            const double *src = pb->counts + (size_t)((start + j) % pb->num_batches) * E;
+            for (size_t e = 0; e < E; e++)
+                row[e] += src[e];
+        }
+        s->cnt[s->B0 + i] = row;
     }
     for (size_t i = 0; i < E * G; i++)
         s->at[i] = -1;
@@ -57,6 +82,7 @@ int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error 
 void ms_free(ms_state *s)
 {
     moemap_free(s->cnt);
+    moemap_free(s->wcnt);
     moemap_free(s->at);
     moemap_free(s->nrep);
     moemap_free(s->T);
@@ -324,29 +350,49 @@ static double select_kth(double *x, int n, int k)
     return x[k];
 }
 
-/* Mean + w * p90 (interpolated like moemap_quantile) of M[0..B). */
-static double objective(ms_state *s, const double *M)
+/* Mean + w * p90 (interpolated like moemap_quantile) of M[0..B); sel is scratch. */
+static double group_objective(double tail_weight, const double *M, int B, double *sel)
 {
-    int B = s->B;
+    if (B <= 0)
+        return 0;
     double sum = 0;
     for (int b = 0; b < B; b++)
         sum += M[b];
     double mean = sum / B;
-    if (s->tail_weight <= 0 || B == 1)
-        return mean + s->tail_weight * (B == 1 ? M[0] : 0);
-    memcpy(s->sel, M, (size_t)B * sizeof *M);
+    if (tail_weight <= 0 || B == 1)
+        return mean + tail_weight * (B == 1 ? M[0] : 0);
+    memcpy(sel, M, (size_t)B * sizeof *M);
     double pos = 0.9 * (B - 1);
     int k = (int)pos;
     double frac = pos - k;
-    double lo = select_kth(s->sel, B, k);
+    double lo = select_kth(sel, B, k);
     double hi = lo;
     if (k + 1 < B && frac > 0) {
-        hi = s->sel[k + 1];
+        hi = sel[k + 1];
         for (int b = k + 2; b < B; b++)
-            if (s->sel[b] < hi)
-                hi = s->sel[b];
+            if (sel[b] < hi)
+                hi = sel[b];
     }
-    return mean + s->tail_weight * (lo + (hi - lo) * frac);
+    return mean + tail_weight * (lo + (hi - lo) * frac);
+}
+
+/* J of the input batches plus J of the engine-sized windows (when there are any). */
+static double objective(ms_state *s, const double *M)
+{
+    double j = group_objective(s->tail_weight, M, s->B0, s->sel);
+    if (s->B > s->B0 && isfinite(s->window_ref)) {
+        double jw = group_objective(s->tail_weight, M + s->B0, s->B - s->B0, s->sel);
+        if (jw > s->window_ref)
+            j += jw - s->window_ref;
+    }
+    return j;
+}
+
+double ms_window_j(ms_state *s)
+{
+    for (int b = s->B0; b < s->B; b++)
+        s->M[b] = s->top[b * 3] > 0 ? s->top[b * 3] : 0;
+    return group_objective(s->tail_weight, s->M + s->B0, s->B - s->B0, s->sel);
 }
 
 ms_score ms_score_now(ms_state *s)

@@ -5,7 +5,8 @@
  * sampled batch, not on an average batch.
  *
  * The objective of a state is lexicographic: first J = mean + tail_weight * p90 of the
- * per-batch straggler time (+ a migration penalty when re-placing), then, to leave
+ * per-batch straggler time (+ a migration penalty when re-placing, + the excess of J over
+ * engine-sized windows above a reference, see ms_init), then, to leave
  * plateaus where the straggler cannot move, the mean over batches of sum_g T_g^2 /
  * sum_g T_g (a smooth measure of imbalance that only falls when load leaves busy GPUs)
  * plus a small charge per extra node an expert's replicas span (so that, among equally
@@ -44,8 +45,13 @@ typedef struct ms_score {
 
 typedef struct ms_state {
     const place_problem *pb;
-    int G, E, B;            /* GPUs, experts, sampled batches */
+    int G, E, B;            /* GPUs, experts, sampled batches (B0 given + windows) */
+    int B0;                 /* batches [0, B0) are the input's; [B0, B) engine-sized
+                               windows: sums of consecutive input batches */
     const double **cnt;     /* [B] counts row of each sampled batch */
+    double *wcnt;           /* [(B - B0) * E] the windows' counts (owned) */
+    double window_ref;      /* the objective adds max(0, J(windows) - window_ref);
+                               INFINITY (the default): the windows do not count */
     double tail_weight;
     ms_rep *reps;
     int nreps, cap;
@@ -73,7 +79,12 @@ typedef struct ms_state {
     double node_pen_us;
 } ms_state;
 
-int ms_init(ms_state *s, const place_problem *pb, int max_batches, moemap_error *err);
+/* Samples up to max_batches of the input batches; when they hold fewer tokens than
+ * window_tokens, also up to max_windows windows of consecutive input batches of about
+ * window_tokens each (see strategy_moemap.c for why). The objective is J over the input
+ * batches plus max(0, J(windows) - window_ref), window_ref set by the caller. */
+int ms_init(ms_state *s, const place_problem *pb, int max_batches, double window_tokens,
+            int max_windows, moemap_error *err);
 /* Starts tracking how many nodes each expert spans (call before loading replicas). */
 int ms_track_nodes(ms_state *s, moemap_error *err);
 void ms_free(ms_state *s);
@@ -81,6 +92,8 @@ void ms_free(ms_state *s);
 int ms_load(ms_state *s, const moemap_replica *reps, int n, moemap_error *err);
 /* Adds a replica (construction); the caller keeps slots and duplicates in check. */
 int ms_add(ms_state *s, int expert, int gpu, double share, moemap_error *err);
+/* J (mean + tail_weight * p90) of the current state over the windows alone (0: none). */
+double ms_window_j(ms_state *s);
 /* Score of the current state, and of the state after d (without applying it). */
 ms_score ms_score_now(ms_state *s);
 ms_score ms_score_delta(ms_state *s, const ms_delta *d, int *ok);

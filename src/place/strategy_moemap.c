@@ -20,6 +20,13 @@
  *    search) and the best state seen is returned: deterministic for a seed.
  * Replicas of one expert prefer one node: among changes of equal cost, the one that
  * spreads experts over fewer nodes wins (moemap_search.h).
+ * Batch sizes: when the input batches hold fewer than ~8192 tokens (an engine's largest
+ * iteration, its chunked-prefill budget), the state also keeps 8 windows of consecutive
+ * input batches of ~8192 tokens, and the objective adds max(0, J(windows) - 1.05 x
+ * eplb's J(windows)). Judged on small batches alone, where every expert sits on the
+ * curve's flat floor, the search balances replica counts and ignores token balance, and
+ * the placement is slow on the large prefill iterations that decide queueing near
+ * capacity (measured in bench/results/sim.md, "Why moemap lost to eplb").
  * The work budget counts batch evaluations, not seconds, so the result never depends on
  * the machine's speed or load.
  */
@@ -30,6 +37,15 @@
 #include <string.h>
 
 #define MAX_SAMPLED_BATCHES 64
+/* Engine-sized windows: the largest iteration a serving engine runs is its chunked-
+ * prefill token budget (8192 by default in vLLM and SGLang); placements judged only on
+ * smaller input batches fall behind there (see "Batch sizes" in docs/placement.md). */
+#define ENGINE_TOKENS 8192.0
+#define MAX_WINDOWS 8
+/* The search may leave the windows' J up to 5% above eplb's there for free; beyond that
+ * each us counts like one on the input batches. (1.00 costs up to 2.6 points of gap on
+ * 512-token input batches; 1.10 keeps less of the engine-size gain: docs/placement.md.) */
+#define WINDOW_SLACK 1.05
 #define CONSTRUCT_BATCHES 16
 #define NUM_CRITICAL 3
 #define NUM_TARGETS 24
@@ -424,7 +440,7 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     memset(&x, 0, sizeof x);
     x.pb = pb;
     int G = pb->num_gpus, E = pb->experts;
-    int rc = ms_init(&x.s, pb, MAX_SAMPLED_BATCHES, err);
+    int rc = ms_init(&x.s, pb, MAX_SAMPLED_BATCHES, ENGINE_TOKENS, MAX_WINDOWS, err);
     if (rc)
         return rc;
     rc = ms_track_nodes(&x.s, err);
@@ -478,6 +494,7 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     }
     ms_score bs = {0, 0};
     int have = 0;
+    double ref = INFINITY;
     if (pb->previous) {
         rc = previous_start(&x, err);
         if (!rc)
@@ -495,6 +512,10 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
             rc = ms_load(&x.s, eplb.reps, eplb.n, err);
             if (!rc)
                 rc = try_start(&x, &bs, &have, err);
+            /* eplb's time on the engine-sized windows is the level the search may not
+             * exceed without paying for it (ms_state.window_ref) */
+            if (!rc && x.s.B > x.s.B0)
+                ref = WINDOW_SLACK * ms_window_j(&x.s);
         }
         moemap_free(eplb.reps);
     }
@@ -502,6 +523,7 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
         rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,
                               "moemap: the previous placement needs more than %d moves to serve "
                               "every expert", pp->max_moves);
+    x.s.window_ref = ref;
     if (!rc)
         rc = ms_load(&x.s, x.best, x.nbest, err);
     /* Replicas of one expert prefer one node (the dispatch stays on the fast links). The
@@ -511,7 +533,8 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
         x.s.node_pen_us = NODE_PENALTY * ms_score_now(&x.s).secondary;
     if (!rc) {
         double budget_s = pb->time_budget_s > 0 ? pb->time_budget_s : 0.05;
-        rc = search(&x, (long)(budget_s * WORK_PER_SECOND), err);
+        /* the windows add batches to every evaluation: the input batches keep their steps */
+        rc = search(&x, (long)(budget_s * WORK_PER_SECOND * x.s.B / x.s.B0), err);
     }
     for (int i = 0; i < x.nbest && !rc; i++)
         rc = place_result_add(out, x.best[i].expert, x.best[i].gpu, x.best[i].share, err);
