@@ -22,8 +22,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: moemap profile [--model NAME | --hidden H --intermediate I [--dtype bf16]]\n"
             "                      [--gpus LIST] [--sm-limit GPU=N ...] [--repeats R]\n"
-            "                      [--rounds K] [--warmup W] [--max-tokens N] [--tokens LIST]\n"
-            "                      [--group LIST | --no-group] [--seed S] [--out FILE]\n\n"
+            "                      [--rounds K] [--warmup W] [--settle S] [--max-tokens N]\n"
+            "                      [--tokens LIST] [--group LIST | --no-group] [--seed S]\n"
+            "                      [--out FILE]\n\n"
             "Times one routed expert's FFN (bf16 gate/up GEMM, SiLU*up, down GEMM through\n"
             "cuBLASLt, fastest of its candidate algorithms) on every visible GPU at token\n"
             "counts from 1 to --max-tokens, and writes a moemap.cluster/v1 profile with each\n"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
             "                       every point sees the same clock and thermal states\n"
             "                       (default 20)\n"
             "  --warmup W           untimed runs before each block of timed runs (default 2)\n"
+            "  --settle S           seconds of the largest size before timing, so a cold GPU\n"
+            "                       reaches its working clocks and temperature (default 3)\n"
             "  --max-tokens N       largest token count of the default grid (default 16384)\n"
             "  --tokens LIST        explicit increasing token grid instead\n"
             "  --group LIST         token counts of the grouped layer (default: 16 experts,\n"
@@ -166,7 +169,7 @@ static int run(int argc, char **argv)
         {"intermediate", required_argument, NULL, 'I'}, {"dtype", required_argument, NULL, 'd'},
         {"gpus", required_argument, NULL, 'g'},      {"sm-limit", required_argument, NULL, 's'},
         {"repeats", required_argument, NULL, 'r'},   {"warmup", required_argument, NULL, 'w'},
-        {"rounds", required_argument, NULL, 'R'},
+        {"rounds", required_argument, NULL, 'R'},    {"settle", required_argument, NULL, 'T'},
         {"max-tokens", required_argument, NULL, 'M'}, {"tokens", required_argument, NULL, 't'},
         {"group", required_argument, NULL, 'G'},     {"no-group", no_argument, NULL, 'N'},
         {"seed", required_argument, NULL, 'S'},      {"out", required_argument, NULL, 'o'},
@@ -207,6 +210,9 @@ static int run(int argc, char **argv)
         case 'w':
             rc = cli_parse_long(CMD, "--warmup", optarg, 0, 100000, &v);
             p.warmup = (int)v;
+            break;
+        case 'T':
+            rc = cli_parse_double(CMD, "--settle", optarg, 0, 600, &p.settle_s);
             break;
         case 'M':
             rc = cli_parse_long(CMD, "--max-tokens", optarg, 1, 1 << 20, &v);

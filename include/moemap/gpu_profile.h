@@ -47,6 +47,9 @@ typedef struct moemap_profile_params {
     int rounds;                 /* passes over the grid the repeats are spread over
                                    (default 20, at most `repeats`; see above) */
     int warmup;                 /* untimed runs before each block of timed runs (default 2) */
+    double settle_s;            /* before the timed rounds, run the largest size for this
+                                   long so clocks and temperature settle (default 3; a cold
+                                   GPU otherwise measures faster than a warm one) */
     const int *group_tokens;    /* the grouped layer: tokens of each expert; NULL = the */
     int num_group;              /* default skewed layer; num_group < 0 = no grouped run */
     uint64_t seed;              /* random weights and inputs */
@@ -109,6 +112,7 @@ typedef struct moemap_profile_result {
     int hidden, intermediate;
     char dtype[16];
     int repeats, rounds, warmup;
+    double settle_s;            /* seconds of settling load before timing */
     int num_gpus;
     moemap_profile_gpu *gpus;
     char date[32];              /* UTC, ISO 8601, when the run started */

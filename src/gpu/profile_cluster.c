@@ -140,6 +140,7 @@ static char *source_text(const moemap_profile_result *r, const char *command, in
     put(s, "repeats", json_integer(r->repeats), bad);
     put(s, "rounds", json_integer(r->rounds), bad);
     put(s, "warmup", json_integer(r->warmup), bad);
+    put(s, "settle_s", json_real(r->settle_s), bad);
     put(s, "seconds", mm_json_real(r->seconds, 4), bad);
     put(s, "network", json_string("nominal (NVLink 450 GB/s in a node, 50 GB/s between "
                                   "nodes, 10 us): not measured by the profiler"), bad);

@@ -22,6 +22,7 @@ static inline void mm_profile_params_default(moemap_profile_params *p)
     p->repeats = 200;
     p->rounds = 20;
     p->warmup = 2;
+    p->settle_s = 3.0;
     p->seed = 20261122;
 }
 

@@ -515,6 +515,7 @@ int exact_solve(const place_problem *pb, place_result *out, exact_report *rep,
 int place_exact(const place_problem *pb, place_result *out, moemap_error *err)
 {
     exact_report rep;
+    memset(&rep, 0, sizeof rep); /* without GLPK, exact_solve fails before filling it */
     int rc = exact_solve(pb, out, &rep, err);
     if (rc)
         return rc;
