@@ -15,6 +15,25 @@
 extern "C" {
 #endif
 
+/* What a serving engine can run (DESIGN.md "Operating point and engine rules"). Under an
+ * engine's rules every GPU has the same number of slots, every slot is filled, GPU g is
+ * EP rank g, and an expert's tokens are split over its copies by the engine's dispatch
+ * rule. Both rules give each of an expert's k copies 1/k of its tokens in expectation:
+ *  - vLLM picks a copy by the token's position modulo the copy count;
+ *  - SGLang's static dispatch (its default with a placement file) sends a rank's tokens
+ *    to the rank's own copy when it holds one and deals the other ranks fairly over all
+ *    copies, so each copy serves its own rank plus (G - k) / k others on average: 1/k
+ *    of tokens spread evenly over the ranks; its dynamic mode picks uniformly.
+ * docs/placement.md ("Engine rules") says what is modelled and what is not. */
+typedef enum moemap_engine {
+    MOEMAP_ENGINE_NONE = 0,   /* a free placement: empty slots and unequal shares allowed */
+    MOEMAP_ENGINE_SGLANG,
+    MOEMAP_ENGINE_VLLM
+} moemap_engine;
+/* "sglang", "vllm" ("none" for NONE); -1 when unknown. */
+int moemap_engine_parse(const char *name);
+const char *moemap_engine_name(moemap_engine e);
+
 typedef struct moemap_place_params {
     const char *strategy;       /* "moemap" (default), "linear", "round_robin", "eplb",
                                    "eplb_global", "gem", "vibe", "exact" */
@@ -36,6 +55,15 @@ typedef struct moemap_place_params {
                                    relative to previous (0: unlimited) */
     double move_cost_us_per_gb; /* > 0: objective pays this per GB of weights moved */
     double expert_bytes;        /* bytes of one expert (for move costs and memory) */
+    moemap_engine engine;       /* != NONE: place under that engine's rules (above) */
+    double batch_tokens;        /* tokens per engine iteration (the operating point); 0:
+                                   moemap_operating_point_default_tokens. Aggregate loads
+                                   (one batch) are expanded to iterations of this size
+                                   (moemap_loads_at_operating_point) before placing, and
+                                   the moemap strategy judges its answer on iterations of
+                                   this size */
+    int top_k;                  /* experts per token for expanding aggregate loads (0: the
+                                   loads' own) */
     int no_predicted;           /* 1: do not record the predicted cost in the placement
                                    (saves one evaluation pass; default 0) */
     /* Optional: called after each layer is placed (from worker threads, one call at a

@@ -95,6 +95,41 @@ int moemap_workload_parse_buffer(const char *buf, size_t len, const char *name,
                                  const moemap_read_params *params, moemap_loads **loads_out,
                                  moemap_error *err);
 
+/* ---- the operating point ------------------------------------------------------------ */
+
+/* The operating point is the number of tokens per engine iteration: decode iterations
+ * (a few thousand tokens over all GPUs) put experts on the flat floor of the cost curve,
+ * prefill iterations (tens of thousands) on its slope. An aggregate input (one batch:
+ * an SGLang logical_count dump, a one-row-per-layer CSV, a loads file with one batch)
+ * says nothing about it, so it is given: see moemap_loads_at_operating_point. */
+typedef struct moemap_operating_point {
+    double batch_tokens;   /* tokens per engine iteration (> 0) */
+    int top_k;             /* experts per token; 0: the loads' own top_k (must be known) */
+    int samples;           /* sampled iterations besides the expected one (default 32) */
+    uint64_t seed;         /* sampling seed (default 1) */
+} moemap_operating_point;
+moemap_operating_point moemap_operating_point_default(void);
+
+/* Default tokens per iteration when none is given: a decode-sized iteration, 128
+ * running requests per EP rank (4,096 tokens on 32 GPUs), so 128 * num_gpus. */
+double moemap_operating_point_default_tokens(int num_gpus);
+
+/* 1 when the loads are an aggregate (one batch): per-iteration counts must then be
+ * derived at an operating point before a placement can be judged by batches. */
+int moemap_loads_is_aggregate(const moemap_loads *ld);
+
+/* Per-iteration loads at op->batch_tokens tokens from `in`:
+ *  - an aggregate (one batch): batch 0 holds the expected counts N * k * p_e (p_e the
+ *    expert's fraction of the layer's token-slots), batches 1..samples are iterations
+ *    sampled around them (each token of the N picks expert e with probability k * p_e,
+ *    independently per expert: binomial counts), so the tail is seen;
+ *  - per-iteration loads (several batches): consecutive batches are merged until they
+ *    hold at least N tokens, and each merged batch is scaled to exactly N tokens.
+ * Fails when top-k is unknown for an aggregate (op->top_k 0 and in->top_k 0) with a
+ * message naming --top-k and --model. Deterministic for op->seed. */
+int moemap_loads_at_operating_point(const moemap_loads *in, const moemap_operating_point *op,
+                                    moemap_loads **out, moemap_error *err);
+
 /* ---- synthetic workloads (the generator) -------------------------------------------- */
 
 /* Knobs of moemap_gen; see docs/workload.md for what each one does to the loads. */

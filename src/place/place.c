@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine_rules.h"
 #include "json_util.h"
 #include "strategy.h"
 
@@ -161,13 +162,26 @@ static int place_one(driver *d, int i, double *counts, double *total, double *su
     res->n = 0;
     res->solver = PLACE_SOLVER_NONE;
     res->solver_gap = 0.0;
-    int rc = d->strategy->fn(&pb, res, err);
+    int engine = d->params->engine != MOEMAP_ENGINE_NONE;
+    int rc = engine && d->strategy->fn == place_moemap ? place_moemap_engine(&pb, res, err)
+                                                        : d->strategy->fn(&pb, res, err);
+    /* Strategies that do not know the engine's rules get their answer completed to them
+     * (equal shares, every slot filled); eplb's is already except in rare corner cases. */
+    if (!rc && engine)
+        rc = engine_complete(&pb, res, err);
     if (rc) {
         moemap_error_prefix(err, "layer %d", layer_id);
         return rc;
     }
     normalise(res->reps, res->n, E, sum, cnt);
-    return moemap_placement_set_layer(d->out, i, layer_id, res->reps, res->n, err);
+    rc = moemap_placement_set_layer(d->out, i, layer_id, res->reps, res->n, err);
+    if (!rc && engine) {
+        rc = engine_check(&d->out->layers[i], d->cluster->num_gpus, E, d->slots[0], err);
+        if (rc)
+            moemap_error_prefix(err, "place: strategy %s broke the %s rules",
+                                d->strategy->name, moemap_engine_name(d->params->engine));
+    }
+    return rc;
 }
 
 static void *worker(void *arg)
@@ -303,6 +317,10 @@ static void keep_first(void *ctx, const char *msg)
         moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
 }
 
+static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
+                       const moemap_place_params *params, moemap_placement **out,
+                       moemap_error *err);
+
 int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
                  const moemap_place_params *params, moemap_placement **out,
                  moemap_error *err)
@@ -311,6 +329,31 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
     moemap_place_params defaults = moemap_place_default_params();
     if (!params)
         params = &defaults;
+    if (!cluster || cluster->num_gpus <= 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "place: the cluster has no GPUs");
+    if (!loads || !moemap_loads_is_aggregate(loads))
+        return place_loads(loads, cluster, params, out, err);
+    /* An aggregate is the whole run as one batch, where every cost is linear: placed on
+     * that, the floor each copy pays at the engine's real iteration size is invisible.
+     * It becomes iterations at the operating point first. */
+    moemap_operating_point op = moemap_operating_point_default();
+    op.batch_tokens = params->batch_tokens > 0
+                          ? params->batch_tokens
+                          : moemap_operating_point_default_tokens(cluster->num_gpus);
+    op.top_k = params->top_k;
+    op.seed = params->seed;
+    moemap_loads *iters = NULL;
+    int rc = moemap_loads_at_operating_point(loads, &op, &iters, err);
+    if (!rc)
+        rc = place_loads(iters, cluster, params, out, err);
+    moemap_loads_free(iters);
+    return rc;
+}
+
+static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
+                       const moemap_place_params *params, moemap_placement **out,
+                       moemap_error *err)
+{
     const char *name = params->strategy ? params->strategy : "moemap";
     const strategy_entry *st = find_strategy(name);
     if (!st) {
@@ -330,6 +373,15 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
         return moemap_error_set(err, MOEMAP_EINVAL, "place: the loads have no batches");
     if (params->slots < 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "place: slots %d < 0", params->slots);
+    if (params->engine < MOEMAP_ENGINE_NONE || params->engine > MOEMAP_ENGINE_VLLM)
+        return moemap_error_set(err, MOEMAP_EINVAL, "place: unknown engine %d",
+                                (int)params->engine);
+    int engine_slots = 0;
+    if (params->engine != MOEMAP_ENGINE_NONE) {
+        int rc0 = engine_uniform_slots(cluster, params->slots, &engine_slots, err);
+        if (rc0)
+            return rc0;
+    }
     if (params->previous && (params->previous->num_gpus != cluster->num_gpus ||
                              params->previous->experts != loads->experts))
         return moemap_error_set(err, MOEMAP_EINVAL,
@@ -348,7 +400,8 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
     }
     long total_slots = 0;
     for (int g = 0; g < G; g++) {
-        slots[g] = params->slots > 0 ? params->slots : cluster->gpus[g].slots;
+        slots[g] = engine_slots > 0 ? engine_slots
+                   : params->slots > 0 ? params->slots : cluster->gpus[g].slots;
         total_slots += slots[g];
     }
     if (total_slots < E) {
@@ -378,6 +431,14 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
                     slots[g] = (int)cap;
             }
             total_slots += slots[g];
+        }
+        /* under engine rules every rank has as many slots as the smallest one */
+        for (int g = 0; g < G && engine_slots > 0; g++)
+            engine_slots = slots[g] < engine_slots ? slots[g] : engine_slots;
+        if (engine_slots > 0) {
+            for (int g = 0; g < G; g++)
+                slots[g] = engine_slots;
+            total_slots = (long)engine_slots * G;
         }
         if (total_slots < E) {
             rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,

@@ -3,6 +3,8 @@
  */
 #include "place_util.h"
 
+#include "engine_rules.h"
+
 #include <stdlib.h>
 
 void place_even_quota(int num_gpus, const int *slots, int experts, int *quota)
@@ -76,4 +78,48 @@ void place_sort_desc(const double *weight, int n, int *order)
     for (int i = 0; i < n; i++)
         order[i] = k[i].i;
     moemap_free(k);
+}
+
+double place_layer_mean_us(const place_problem *pb, const place_result *r, double *gpu_us)
+{
+    int G = pb->num_gpus, E = pb->experts;
+    double sum = 0;
+    for (int b = 0; b < pb->num_batches; b++) {
+        const double *c = &pb->counts[(size_t)b * E];
+        for (int g = 0; g < G; g++)
+            gpu_us[g] = 0;
+        for (int i = 0; i < r->n; i++) {
+            double n = r->reps[i].share * c[r->reps[i].expert];
+            gpu_us[r->reps[i].gpu] += moemap_cluster_expert_us(pb->cluster, r->reps[i].gpu, n);
+        }
+        double m = 0;
+        for (int g = 0; g < G; g++)
+            m = gpu_us[g] > m ? gpu_us[g] : m;
+        sum += m;
+    }
+    return sum / (pb->num_batches > 0 ? pb->num_batches : 1);
+}
+
+int place_never_worse_than_eplb(const place_problem *pb, place_result *out, int engine,
+                                int *kept_eplb, moemap_error *err)
+{
+    place_result eplb = {0};
+    double *gpu_us = moemap_malloc((size_t)pb->num_gpus * sizeof *gpu_us);
+    int rc = gpu_us ? place_eplb_global(pb, &eplb, err)
+                    : moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+    if (!rc && engine)
+        rc = engine_complete(pb, &eplb, err);
+    if (kept_eplb)
+        *kept_eplb = 0;
+    if (!rc && place_layer_mean_us(pb, &eplb, gpu_us) < place_layer_mean_us(pb, out, gpu_us)) {
+        out->n = 0;
+        for (int i = 0; i < eplb.n && !rc; i++)
+            rc = place_result_add(out, eplb.reps[i].expert, eplb.reps[i].gpu,
+                                  eplb.reps[i].share, err);
+        if (kept_eplb)
+            *kept_eplb = 1;
+    }
+    moemap_free(eplb.reps);
+    moemap_free(gpu_us);
+    return rc;
 }

@@ -70,6 +70,13 @@ typedef struct ctx {
     int ntmp, captmp;
 } ctx;
 
+/* The engine-sized windows' tokens: the operating point when given, else the engines'
+ * default chunked-prefill budget. */
+static double pp_window_tokens(const place_problem *pb)
+{
+    return pb->params->batch_tokens > 0 ? pb->params->batch_tokens : ENGINE_TOKENS;
+}
+
 static int same_curve(const moemap_curve *a, const moemap_curve *b)
 {
     if (a->n != b->n)
@@ -440,7 +447,8 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     memset(&x, 0, sizeof x);
     x.pb = pb;
     int G = pb->num_gpus, E = pb->experts;
-    int rc = ms_init(&x.s, pb, MAX_SAMPLED_BATCHES, ENGINE_TOKENS, MAX_WINDOWS, err);
+    double window = pp_window_tokens(pb);
+    int rc = ms_init(&x.s, pb, MAX_SAMPLED_BATCHES, window, MAX_WINDOWS, err);
     if (rc)
         return rc;
     rc = ms_track_nodes(&x.s, err);
@@ -538,6 +546,10 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     }
     for (int i = 0; i < x.nbest && !rc; i++)
         rc = place_result_add(out, x.best[i].expert, x.best[i].gpu, x.best[i].share, err);
+    /* The objective weighs the tail and the windows; the promise is on the mean: never
+     * slower than eplb on the layer's batches. */
+    if (!rc && !pb->previous)
+        rc = place_never_worse_than_eplb(pb, out, 0, NULL, err);
 done:
     ms_free(&x.s);
     moemap_free(prev);
