@@ -43,8 +43,19 @@ void moemap_bound_free(moemap_bound *b);
  * Thread-safe for a shared moemap_bound. */
 double moemap_bound_layer_batch(const moemap_bound *b, const double *counts, int experts);
 
+/* Lower bound (us) under engine rules (every GPU holds exactly S distinct experts, an
+ * expert's k <= G copies split its tokens evenly): GPU g then pays at least
+ * f_g(c_e / G) for each of its S experts, so at least the sum of f_g over the S smallest
+ * c_e / G, and the straggler at least the largest such sum. At decode sizes every copy
+ * sits on the curve's floor and this is S floors of the slowest GPU: a slow GPU with S
+ * filled slots cannot finish sooner. scratch holds `experts` doubles. */
+double moemap_bound_engine_layer_batch(const moemap_cluster *c, int S, const double *counts,
+                                       int experts, double *scratch);
+
 typedef struct moemap_eval_params {
     int slots;                        /* > 0: every GPU's slots for the bound (default 0) */
+    int engine_slots;                 /* > 0: also the engine-rules bound with this many
+                                         slots on every GPU (default 0: not computed) */
     const moemap_placement *previous; /* experts moved are counted against it (NULL: 0) */
 } moemap_eval_params;
 moemap_eval_params moemap_eval_default_params(void);
@@ -55,6 +66,8 @@ typedef struct moemap_eval_layer {
     double p90_us;
     double p99_us;
     double bound_mean_us;   /* mean over batches of the per-batch lower bound */
+    double engine_bound_mean_us; /* the same, under engine rules (max of both bounds);
+                                    0 unless engine_slots was given */
     double gap;             /* mean_us / bound_mean_us - 1 */
     double imbalance;       /* mean over batches of max_g T_g / mean_g T_g */
     int replicas;
@@ -68,6 +81,7 @@ typedef struct moemap_eval_summary {
     double *batch_bound_us; /* [num_batches] sum over layers of the lower bound */
     double mean_us, p90_us, p99_us; /* over batches of batch_us */
     double bound_mean_us, bound_p90_us;
+    double engine_bound_mean_us; /* mean of the engine-rules bound (0 when not asked) */
     double gap;             /* mean_us / bound_mean_us - 1 */
     double imbalance;       /* mean over layers and batches of max_g T_g / mean_g T_g */
     long replicas;

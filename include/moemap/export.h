@@ -76,6 +76,10 @@ typedef struct moemap_import_params {
     int num_gpus;              /* ranks the physical slots are split over (required for
                                   SGLang; vLLM files carry "num_ranks") */
     const moemap_model *model; /* SGLang: which rows are MoE layers (NULL: every row) */
+    const int *layers;         /* SGLang without a model: only these rows (model layer
+                                  ids, e.g. the MoE layers of the loads) become layers;
+                                  NULL: every row */
+    int num_layers;            /* entries of layers */
 } moemap_import_params;
 moemap_import_params moemap_import_default_params(void);
 
@@ -88,6 +92,14 @@ int moemap_export_parse(moemap_export_format fmt, const char *buf, size_t len,
 int moemap_export_read(moemap_export_format fmt, const char *path,
                        const moemap_import_params *params, moemap_placement **out,
                        moemap_error *err);
+
+/* Reads a placement in any of the three formats, detected by content: a "format" key
+ * (moemap.placement/v1), "physical_to_logical_map" (SGLang) or "phy2log" (vLLM/EPLB).
+ * Engine layouts get the engines' dispatch semantics: each of an expert's copies serves an
+ * equal part of its tokens. *fmt (may be NULL) receives the format found. */
+int moemap_placement_read_any(const char *path, const moemap_import_params *params,
+                              moemap_placement **out, moemap_export_format *fmt,
+                              moemap_error *err);
 
 #ifdef __cplusplus
 }

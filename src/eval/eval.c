@@ -139,8 +139,10 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
     moemap_bound *bound = NULL;
     double *lay_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *lay_us);
     double *gpu_us = moemap_malloc((size_t)G * sizeof *gpu_us);
+    double *scratch = moemap_malloc((size_t)loads->experts * sizeof *scratch);
+    double ebound_sum = 0;
     int rc = 0;
-    if (!s || !lay_us || !gpu_us) {
+    if (!s || !lay_us || !gpu_us || !scratch) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
         goto done;
     }
@@ -174,7 +176,7 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
                                                              : NULL, lp);
             s->moved += el->moved;
         }
-        double bsum = 0, limb = 0;
+        double bsum = 0, esum = 0, limb = 0;
         int limb_n = 0;
         for (int b = 0; b < B; b++) {
             const double *cnt = &MOEMAP_LOADS_AT(loads, b, l, 0);
@@ -184,6 +186,11 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
             s->batch_us[b] += t;
             s->batch_bound_us[b] += lb;
             bsum += lb;
+            if (params->engine_slots > 0) {
+                double eb = moemap_bound_engine_layer_batch(c, params->engine_slots, cnt,
+                                                            loads->experts, scratch);
+                esum += eb > lb ? eb : lb;
+            }
             double mean = 0;
             for (int g = 0; g < G; g++)
                 mean += gpu_us[g];
@@ -197,6 +204,8 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         el->p90_us = B ? moemap_quantile(lay_us, (size_t)B, 0.9) : 0;
         el->p99_us = B ? moemap_quantile(lay_us, (size_t)B, 0.99) : 0;
         el->bound_mean_us = B ? bsum / B : 0;
+        el->engine_bound_mean_us = B ? esum / B : 0;
+        ebound_sum += el->engine_bound_mean_us;
         el->gap = el->bound_mean_us > 0 ? el->mean_us / el->bound_mean_us - 1 : 0;
         el->imbalance = limb_n ? limb / limb_n : 1.0;
         imb_sum += limb;
@@ -207,12 +216,14 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
     s->p99_us = B ? moemap_quantile(s->batch_us, (size_t)B, 0.99) : 0;
     s->bound_mean_us = moemap_mean(s->batch_bound_us, (size_t)B);
     s->bound_p90_us = B ? moemap_quantile(s->batch_bound_us, (size_t)B, 0.9) : 0;
+    s->engine_bound_mean_us = ebound_sum; /* layers add up, as the straggler times do */
     s->gap = s->bound_mean_us > 0 ? s->mean_us / s->bound_mean_us - 1 : 0;
     s->imbalance = imb_n ? imb_sum / imb_n : 1.0;
 done:
     moemap_bound_free(bound);
     moemap_free(lay_us);
     moemap_free(gpu_us);
+    moemap_free(scratch);
     if (rc) {
         moemap_eval_summary_free(s);
         return rc;

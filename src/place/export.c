@@ -52,7 +52,7 @@ moemap_export_params moemap_export_default_params(void)
 
 moemap_import_params moemap_import_default_params(void)
 {
-    moemap_import_params p = {0, NULL};
+    moemap_import_params p = {0, NULL, NULL, 0};
     return p;
 }
 

@@ -199,9 +199,16 @@ static int parse_sglang(const json_t *root, const char *name,
         moemap_free(map);
         return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", name);
     }
-    for (int r = 0; r < (int)rows; r++)
-        if (!m || moemap_model_is_moe_layer(m, r))
+    for (int r = 0; r < (int)rows; r++) {
+        int keep = !m || moemap_model_is_moe_layer(m, r);
+        if (keep && !m && ip->layers) {
+            keep = 0;
+            for (int i = 0; i < ip->num_layers && !keep; i++)
+                keep = ip->layers[i] == r;
+        }
+        if (keep)
             row_ids[n++] = r;
+    }
     int experts = m ? m->experts : 0;
     if (!m)
         for (int i = 0; i < n; i++) {
@@ -420,4 +427,40 @@ int moemap_export_read(moemap_export_format fmt, const char *path,
         return moemap_placement_read(path, out, err);
     import_ctx ic = {fmt, params, out};
     return mm_json_read_file(path, parse_root, &ic, err);
+}
+
+/* Which format a parsed document is in, by its keys. */
+static int detect_cb(json_t *root, const char *name, void *ctx, moemap_error *err)
+{
+    int *fmt = ctx;
+    if (!json_is_object(root))
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: expected a JSON object", name);
+    if (json_object_get(root, "format"))
+        *fmt = MOEMAP_EXPORT_MOEMAP;
+    else if (json_object_get(root, "physical_to_logical_map"))
+        *fmt = MOEMAP_EXPORT_SGLANG;
+    else if (json_object_get(root, "phy2log"))
+        *fmt = MOEMAP_EXPORT_VLLM;
+    else
+        return moemap_error_set(err, MOEMAP_EFORMAT,
+                                "%s: not a placement: no \"format\" (moemap), "
+                                "\"physical_to_logical_map\" (SGLang) or \"phy2log\" (vLLM) key",
+                                name);
+    return 0;
+}
+
+int moemap_placement_read_any(const char *path, const moemap_import_params *params,
+                              moemap_placement **out, moemap_export_format *fmt,
+                              moemap_error *err)
+{
+    if (!out || !path)
+        return moemap_error_set(err, MOEMAP_EINVAL, "placement: no file to read");
+    *out = NULL;
+    int found = -1;
+    int rc = mm_json_read_file(path, detect_cb, &found, err);
+    if (rc)
+        return rc;
+    if (fmt)
+        *fmt = (moemap_export_format)found;
+    return moemap_export_read((moemap_export_format)found, path, params, out, err);
 }
