@@ -66,19 +66,52 @@ typedef struct cli_inputs {
     const char *loads_path;      /* -l, --loads */
     const char *cluster_path;    /* -c, --cluster */
     const char *previous_path;   /* --previous: a placement now in service */
-    moemap_read_params rp;       /* --format, --batch-tokens */
+    moemap_read_params rp;       /* --format, --batch-tokens, --top-k */
+    int batch_given;             /* --batch-tokens was given */
     int slots;                   /* --slots: every GPU's slots (0: the cluster's) */
+    const moemap_model *model;   /* -m, --model: top-k for aggregates, SGLang rows */
+    moemap_engine engine;        /* --engine sglang|vllm (default none: a free placement) */
+    const char *cmd;             /* the command, for messages */
+    double batch_tokens;         /* after cli_inputs_read: the operating point used (0 when
+                                    the loads were taken as they are) */
 } cli_inputs;
 
-enum { CLI_OPT_FORMAT = 1000, CLI_OPT_BATCH, CLI_OPT_SLOTS, CLI_OPT_PREVIOUS };
+enum {
+    CLI_OPT_FORMAT = 1000, CLI_OPT_BATCH, CLI_OPT_SLOTS, CLI_OPT_PREVIOUS, CLI_OPT_TOPK,
+    CLI_OPT_ENGINE
+};
 
 /* getopt_long entries (needs <getopt.h>); the short options are 'l' and 'c'. */
 #define CLI_INPUT_OPTIONS                                                                   \
     {"loads", required_argument, 0, 'l'}, {"cluster", required_argument, 0, 'c'},          \
         {"format", required_argument, 0, CLI_OPT_FORMAT},                                  \
         {"batch-tokens", required_argument, 0, CLI_OPT_BATCH},                             \
-        {"slots", required_argument, 0, CLI_OPT_SLOTS}
+        {"slots", required_argument, 0, CLI_OPT_SLOTS},                                   \
+        {"top-k", required_argument, 0, CLI_OPT_TOPK}, {"model", required_argument, 0, 'm'}, \
+        {"engine", required_argument, 0, CLI_OPT_ENGINE}
 #define CLI_PREVIOUS_OPTION {"previous", required_argument, 0, CLI_OPT_PREVIOUS}
+
+/* The input flags' help text, shared by place, eval and validate. */
+#define CLI_INPUT_HELP                                                                      \
+    "  -l, --loads L           workload: moemap.loads/v1, SGLang dump (logical_count), CSV,\n" \
+    "                          or an ESFT folder of per-token routing\n"                      \
+    "  --format F              esft, sglang, loads or csv (default: detected)\n"            \
+    "  --batch-tokens N        the operating point: tokens per engine iteration. Traces are\n" \
+    "                          cut into N-token batches (default 512); aggregate loads (one\n" \
+    "                          batch) become iterations of N tokens, expected and sampled\n" \
+    "                          (default 128 per GPU, a decode iteration, said on stderr)\n"   \
+    "  --top-k K               experts per token (aggregate inputs need it, or --model)\n"   \
+    "  -m, --model NAME        model preset (moemap models): top-k, expert size, SGLang rows\n" \
+    "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"                       \
+    "  --slots N               expert slots of every GPU (default: the cluster's)\n"        \
+    "  --engine E              sglang or vllm: place / judge under that engine's rules\n"    \
+    "                          (equal slots, every slot filled, equal split over copies)\n"
+
+/* Reads any placement file (moemap, SGLang or vLLM format, detected by content) for the
+ * inputs' cluster (SGLang's ranks), model (its rows) and loads (their layers). */
+int cli_is_directory(const char *path);
+int cli_read_placement(const cli_inputs *in, const char *path, const moemap_cluster *cl,
+                       const moemap_loads *ld, moemap_placement **out, moemap_error *err);
 
 cli_inputs cli_inputs_default(void);
 /* The `default:` of a getopt_long switch in a command that takes the input flags: 0 when
@@ -90,7 +123,7 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in);
  * NULL when their path is unset). Returns 0, or the first failure's status with its
  * message in err; what was read before it is left in the outputs for the caller to
  * free. */
-int cli_inputs_read(const cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
+int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
                     moemap_placement **prev, moemap_error *err);
 
 /* Progress on stderr when it is a terminal (silent otherwise, so logs stay clean):

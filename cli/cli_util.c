@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_fail(const char *cmd, const moemap_error *err)
@@ -124,7 +125,28 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in)
     case 'c': in->cluster_path = arg; return 0;
     case CLI_OPT_PREVIOUS: in->previous_path = arg; return 0;
     case CLI_OPT_FORMAT: return cli_parse_workload_format(cmd, arg, &in->rp);
-    case CLI_OPT_BATCH: return cli_parse_batch_tokens(cmd, arg, &in->rp);
+    case CLI_OPT_BATCH:
+        in->batch_given = 1;
+        return cli_parse_batch_tokens(cmd, arg, &in->rp);
+    case CLI_OPT_TOPK:
+        if (cli_parse_long(cmd, "--top-k", arg, 1, 4096, &v))
+            return 2;
+        in->rp.top_k = (int)v;
+        return 0;
+    case 'm': {
+        moemap_error err = {0};
+        if (!(in->model = moemap_model_find(arg, &err)))
+            return cli_usage_error(cmd, "--model: %s", err.msg);
+        return 0;
+    }
+    case CLI_OPT_ENGINE: {
+        int e = moemap_engine_parse(arg);
+        if (e < 0)
+            return cli_usage_error(cmd, "--engine: unknown engine '%s' (sglang, vllm, none)",
+                                   arg);
+        in->engine = (moemap_engine)e;
+        return 0;
+    }
     case CLI_OPT_SLOTS:
         if (cli_parse_long(cmd, "--slots", arg, 1, 1000000, &v))
             return 2;
@@ -135,17 +157,83 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in)
     }
 }
 
-int cli_inputs_read(const cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
+/* Aggregate loads become iterations at the operating point (moemap/workload.h); with
+ * --batch-tokens, recorded iterations are merged or scaled to it. Per-token traces were
+ * cut into such batches by the reader already. Says on stderr which operating point it
+ * assumed when none was given. */
+static int at_operating_point(cli_inputs *in, moemap_loads **ld, const moemap_cluster *cl,
+                              moemap_error *err)
+{
+    int trace = in->rp.format == MOEMAP_FORMAT_ESFT ||
+                (in->rp.format == MOEMAP_FORMAT_AUTO && (*ld)->num_batches > 0 &&
+                 cli_is_directory(in->loads_path));
+    in->batch_tokens = 0;
+    if (trace || (!in->batch_given && !moemap_loads_is_aggregate(*ld)))
+        return 0;
+    moemap_operating_point op = moemap_operating_point_default();
+    op.top_k = in->rp.top_k;
+    if (in->batch_given)
+        op.batch_tokens = (double)in->rp.batch_tokens;
+    else {
+        int G = cl ? cl->num_gpus : 32;
+        op.batch_tokens = moemap_operating_point_default_tokens(G);
+        fprintf(stderr, "moemap %s: operating point: %.0f tokens per iteration (128 per GPU "
+                "x %d GPUs, a decode iteration; --batch-tokens N sets yours): the loads are "
+                "an aggregate, judged on its expected iteration and %d sampled ones\n",
+                in->cmd ? in->cmd : "", op.batch_tokens, G, op.samples);
+    }
+    moemap_loads *iters = NULL;
+    int rc = moemap_loads_at_operating_point(*ld, &op, &iters, err);
+    if (rc) {
+        moemap_error_prefix(err, "%s", in->loads_path);
+        return rc;
+    }
+    moemap_loads_free(*ld);
+    *ld = iters;
+    in->batch_tokens = op.batch_tokens;
+    return 0;
+}
+
+int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
                     moemap_placement **prev, moemap_error *err)
 {
     int rc = 0;
-    if (in->loads_path && ld)
-        rc = moemap_workload_read(in->loads_path, &in->rp, ld, NULL, err);
-    if (!rc && in->cluster_path && cl)
+    if (in->model && in->rp.top_k == 0)
+        in->rp.top_k = in->model->top_k;
+    if (in->cluster_path && cl)
         rc = moemap_cluster_read(in->cluster_path, cl, err);
+    if (!rc && in->loads_path && ld) {
+        rc = moemap_workload_read(in->loads_path, &in->rp, ld, NULL, err);
+        if (!rc)
+            rc = at_operating_point(in, ld, cl ? *cl : NULL, err);
+    }
+    if (!rc && in->model && ld && *ld && (*ld)->experts != in->model->experts)
+        rc = moemap_error_set(err, MOEMAP_EINVAL, "%s: %d experts per layer, but --model %s "
+                              "has %d", in->loads_path, (*ld)->experts, in->model->name,
+                              in->model->experts);
     if (!rc && in->previous_path && prev)
-        rc = moemap_placement_read(in->previous_path, prev, err);
+        rc = cli_read_placement(in, in->previous_path, cl ? *cl : NULL, ld ? *ld : NULL, prev,
+                                err);
     return rc;
+}
+
+int cli_read_placement(const cli_inputs *in, const char *path, const moemap_cluster *cl,
+                       const moemap_loads *ld, moemap_placement **out, moemap_error *err)
+{
+    moemap_import_params ip = moemap_import_default_params();
+    ip.num_gpus = cl ? cl->num_gpus : 0;
+    ip.model = in->model;
+    if (ld && !in->model) {
+        ip.layers = ld->layer_ids;
+        ip.num_layers = ld->num_layers;
+    }
+    return moemap_placement_read_any(path, &ip, out, NULL, err);
+}
+
+int cli_is_directory(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static int progress_active;

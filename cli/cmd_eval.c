@@ -19,12 +19,12 @@ static void usage(FILE *f)
             "Evaluates placements under the cost model on every batch of the loads: a batch's\n"
             "time is the sum over MoE layers of the slowest GPU's time (the straggler). Shows\n"
             "mean, p90 and p99 over batches, the mean lower bound no placement can beat, the\n"
-            "gap to it, the mean max/mean GPU time, replicas and experts moved.\n\n"
-            "  -l, --loads L           workload (any format moemap place reads)\n"
-            "  --format F              esft, sglang, loads or csv (default: detected)\n"
-            "  --batch-tokens N        tokens per batch for per-token traces (default 512)\n"
-            "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"
-            "  --slots N               slots per GPU assumed by the bound (default: cluster's)\n"
+            "gap to it, the mean max/mean GPU time, replicas and experts moved.\n"
+            "Placements may be moemap files or what SGLang (physical_to_logical_map; --model\n"
+            "maps its rows to layers, else the loads' layers are taken) and vLLM (phy2log)\n"
+            "load, scored under the engine's dispatch (copies split an expert's tokens\n"
+            "evenly). With --engine, the engine-rules bound is shown too.\n\n"
+            CLI_INPUT_HELP
             "  --previous OLD.json     count experts moved relative to this placement\n"
             "  --layers                also print one row per layer\n"
             "  --json                  machine-readable output (moemap.eval/v1)\n"
@@ -41,6 +41,8 @@ static json_t *summary_json(const char *file, const moemap_eval_summary *s)
     json_object_set_new(o, "p99_us", json_real(s->p99_us));
     json_object_set_new(o, "bound_mean_us", json_real(s->bound_mean_us));
     json_object_set_new(o, "bound_p90_us", json_real(s->bound_p90_us));
+    if (s->engine_bound_mean_us > 0)
+        json_object_set_new(o, "engine_bound_mean_us", json_real(s->engine_bound_mean_us));
     json_object_set_new(o, "gap", json_real(s->gap));
     json_object_set_new(o, "max_over_mean", json_real(s->imbalance));
     json_object_set_new(o, "replicas", json_integer(s->replicas));
@@ -83,12 +85,13 @@ int cmd_eval(int argc, char **argv)
         {0, 0, 0, 0},
     };
     cli_inputs in = cli_inputs_default();
+    in.cmd = cmd;
     int as_json = 0, per_layer = 0;
     moemap_eval_params ep = moemap_eval_default_params();
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":l:c:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":l:c:m:h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON: as_json = 1; break;
         case O_LAYERS: per_layer = 1; break;
@@ -117,11 +120,13 @@ int cmd_eval(int argc, char **argv)
         goto out;
     ep.slots = in.slots;
     ep.previous = prev;
+    if (in.engine != MOEMAP_ENGINE_NONE)
+        ep.engine_slots = in.slots > 0 ? in.slots : cl->gpus[0].slots;
     for (int i = 0; i < np; i++) {
         const char *f = argv[optind + i];
         moemap_placement *p;
         cli_progress("eval", i, np);
-        if (moemap_placement_read(f, &p, &err) != 0)
+        if (cli_read_placement(&in, f, cl, ld, &p, &err) != 0)
             goto out;
         int bad = moemap_placement_check(p, cl, ep.slots, print_problem, (void *)f);
         if (bad < 0) {
@@ -161,7 +166,13 @@ int cmd_eval(int argc, char **argv)
         free(s);
     } else {
         printf("%d batches, %d GPUs; times in us per batch (sum over MoE layers of the "
-               "straggler)\n", ld->num_batches, cl->num_gpus);
+               "straggler)", ld->num_batches, cl->num_gpus);
+        if (in.batch_tokens > 0)
+            printf(" at %.0f tokens per iteration", in.batch_tokens);
+        if (ep.engine_slots > 0)
+            printf("; %s-rules bound %.1f", moemap_engine_name(in.engine),
+                   sums[0]->engine_bound_mean_us);
+        printf("\n");
         printf("%-24s %-12s %10s %10s %10s %10s %7s %8s %8s %6s\n", "placement", "strategy",
                "mean", "p90", "p99", "bound", "gap%", "max/mean", "replicas", "moved");
         for (int i = 0; i < np; i++) {

@@ -28,19 +28,18 @@ static void usage(FILE *f)
             "for exact, how many layers were proven optimal (else: the time limit struck,\n"
             "and the worst gap between a layer's answer and its proven bound).\n"
             "See docs/placement.md.\n\n"
+            "With --engine sglang|vllm the placement is one the engine runs as it is (every\n"
+            "GPU fills the same slots, an expert's copies split its tokens evenly), and the\n"
+            "summary also gives eplb's figure under the same rules and the engine bound.\n"
+            "The moemap strategy is never predicted slower than eplb (mean straggler).\n\n"
             "input:\n"
-            "  -l, --loads L           workload: moemap.loads/v1, SGLang dump, CSV, or an ESFT\n"
-            "                          folder of per-token routing\n"
-            "  --format F              esft, sglang, loads or csv (default: detected)\n"
-            "  --batch-tokens N        tokens per batch for per-token traces (default 512)\n"
-            "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"
+            CLI_INPUT_HELP
             "strategy:\n"
             "  -s, --strategy NAME     ");
     for (const char *const *n = moemap_place_strategy_names(); *n; n++)
         fprintf(f, "%s%s", n == moemap_place_strategy_names() ? "" : ", ", *n);
     fprintf(f,
             "\n                          (default moemap)\n"
-            "  --slots N               expert slots of every GPU (default: the cluster's)\n"
             "  --seed S                random seed (default 1)\n"
             "  --tail-weight W         moemap objective: mean + W * p90 (default 0.5)\n"
             "  --time-limit S          search budget for the whole model (default 1; exact:\n"
@@ -51,7 +50,6 @@ static void usage(FILE *f)
             "  --max-moves K           at most K replica additions per layer vs OLD\n"
             "  --move-cost-us-per-GB X objective pays X us per GB of weights copied\n"
             "  --plan PLAN.json        write the migration plan from OLD (needs --previous)\n"
-            "  --model NAME            model preset, for expert bytes and SGLang rows\n"
             "output:\n"
             "  -o, --out P.json        the placement\n"
             "  --export FMT=FILE       also write sglang, vllm or moemap format; repeatable\n"
@@ -112,8 +110,7 @@ int cmd_place(int argc, char **argv)
 {
     const char *cmd = "place";
     enum {
-        O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_MODEL, O_EXPORT,
-        O_APPROX
+        O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_EXPORT, O_APPROX
     };
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
@@ -127,14 +124,14 @@ int cmd_place(int argc, char **argv)
         {"max-moves", required_argument, 0, O_MOVES},
         {"move-cost-us-per-GB", required_argument, 0, O_MCOST},
         {"plan", required_argument, 0, O_PLAN},
-        {"model", required_argument, 0, O_MODEL},
         {"export", required_argument, 0, O_EXPORT},
         {"approximate-exports", no_argument, 0, O_APPROX},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     cli_inputs in = cli_inputs_default();
-    const char *out_path = NULL, *plan_path = NULL, *model_name = NULL;
+    in.cmd = cmd;
+    const char *out_path = NULL, *plan_path = NULL;
     const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
     int nexp = 0, time_given = 0, approximate = 0;
     moemap_place_params pp = moemap_place_default_params();
@@ -143,7 +140,7 @@ int cmd_place(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":l:c:s:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":l:c:s:o:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 's': pp.strategy = optarg; break;
         case 'o': out_path = optarg; break;
@@ -177,7 +174,6 @@ int cmd_place(int argc, char **argv)
             pp.move_cost_us_per_gb = d;
             break;
         case O_PLAN: plan_path = optarg; break;
-        case O_MODEL: model_name = optarg; break;
         case O_EXPORT: {
             const char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg || !eq[1])
@@ -219,32 +215,51 @@ int cmd_place(int argc, char **argv)
     moemap_loads *ld = NULL;
     moemap_cluster *cl = NULL;
     moemap_placement *prev = NULL, *p = NULL;
-    moemap_eval_summary *es = NULL;
+    moemap_eval_summary *es = NULL, *base = NULL;
+    moemap_placement *eplb = NULL;
     moemap_migration_plan *plan = NULL;
-    const moemap_model *model = NULL;
+    const moemap_model *model = in.model;
     int rc = 1;
-    if (model_name && !(model = moemap_model_find(model_name, &err)))
-        goto out;
     if (cli_inputs_read(&in, &ld, &cl, &prev, &err) != 0)
         goto out;
     pp.slots = in.slots;
+    pp.engine = in.engine;
+    pp.batch_tokens = in.batch_tokens;
+    pp.top_k = in.rp.top_k;
     if (!time_given && strcmp(pp.strategy, "exact") == 0)
         pp.time_limit_s = 60; /* exact's limit is per layer (place.h) */
     pp.previous = prev;
     pp.expert_bytes = expert_bytes(model, cl);
     pp.progress = on_progress;
+    pp.no_predicted = 1; /* evaluated once below, then recorded */
     double t0 = now_s();
     int prc = moemap_place(ld, cl, &pp, &p, &err);
     cli_progress_done();
     if (prc != 0)
         goto out;
     double took = now_s() - t0;
-    if (moemap_placement_write(p, out_path, &err) != 0)
-        goto out;
     moemap_eval_params ep = moemap_eval_default_params();
     ep.slots = pp.slots;
     ep.previous = prev;
+    if (pp.engine != MOEMAP_ENGINE_NONE)
+        ep.engine_slots = p->layers[0].num_replicas / p->num_gpus;
     if (moemap_eval_placement(ld, cl, p, &ep, &es, &err) != 0)
+        goto out;
+    /* The baseline under the same rules, so the summary shows what was won. */
+    if (strcmp(p->strategy, "eplb") != 0 && !prev) {
+        moemap_place_params bp = pp;
+        bp.strategy = "eplb";
+        bp.progress = NULL;
+        bp.no_predicted = 1;
+        moemap_eval_params bep = ep;
+        bep.engine_slots = 0;
+        bep.no_bound = 1;
+        if (moemap_place(ld, cl, &bp, &eplb, &err) != 0 ||
+            moemap_eval_placement(ld, cl, eplb, &bep, &base, &err) != 0)
+            goto out;
+    }
+    if (moemap_placement_set_predicted(p, es, &err) != 0 ||
+        moemap_placement_write(p, out_path, &err) != 0)
         goto out;
     moemap_export_params xp = moemap_export_default_params();
     xp.model = model;
@@ -259,6 +274,10 @@ int cmd_place(int argc, char **argv)
         if (info.approximated)
             fprintf(stderr, "moemap place: --export %s: approximated: %s\n", exp_fmt[i],
                     info.note);
+        if (fmts[i] == MOEMAP_EXPORT_SGLANG)
+            fprintf(stderr, "moemap place: SGLang loads it with --init-expert-location %s "
+                    "--ep-size %d --ep-num-redundant-experts %d (GPU g = EP rank g)\n",
+                    exp_file[i], p->num_gpus, info.redundant_experts);
     }
     if (plan_path) {
         if (moemap_migration_plan_create(prev, p, pp.expert_bytes, &plan, &err) != 0 ||
@@ -268,6 +287,14 @@ int cmd_place(int argc, char **argv)
     printf("%s: %d layers, %ld replicas, %.3f s: mean %.1f us, p90 %.1f us, bound %.1f us, "
            "gap %.2f%%", p->strategy, p->num_layers, es->replicas, took, es->mean_us, es->p90_us,
            es->bound_mean_us, 100 * es->gap);
+    if (es->engine_bound_mean_us > 0)
+        printf(", %s-rules bound %.1f us", moemap_engine_name(pp.engine),
+               es->engine_bound_mean_us);
+    if (base)
+        printf("; eplb under the same rules: mean %.1f us (%s %.3fx eplb)", base->mean_us,
+               p->strategy, base->mean_us > 0 ? es->mean_us / base->mean_us : 1.0);
+    if (in.batch_tokens > 0)
+        printf("; at %.0f tokens per iteration", in.batch_tokens);
     if (prev)
         printf(", %ld experts moved", es->moved);
     if (plan)
@@ -280,6 +307,8 @@ out:
         cli_fail(cmd, &err);
     moemap_migration_plan_free(plan);
     moemap_eval_summary_free(es);
+    moemap_eval_summary_free(base);
+    moemap_placement_free(eplb);
     moemap_placement_free(p);
     moemap_placement_free(prev);
     moemap_cluster_free(cl);

@@ -10,17 +10,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: moemap validate --cluster C [--loads L] [--model NAME] [--slots N] P.json\n\n"
-            "Checks a placement (moemap.placement/v1): every expert of every layer has a\n"
+            "usage: moemap validate --cluster C [--loads L] [--model NAME] [--slots N]\n"
+            "                       [--engine E] P.json\n\n"
+            "Checks a placement (moemap.placement/v1, or an SGLang or vLLM file, detected by\n"
+            "content): every expert of every layer has a\n"
             "replica, an expert's shares sum to 1 (within 1e-6), no GPU holds more replicas of\n"
             "a layer than its slots or two replicas of one expert, ids are in range, and with\n"
             "--loads every MoE layer of the workload is placed, and with --model the layers\n"
-            "are the model's MoE layers with its expert count. Prints OK or each problem.\n\n"
-            "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"
-            "  -l, --loads L           workload (any format moemap place reads)\n"
-            "  --format F, --batch-tokens N   as for moemap place\n"
-            "  -m, --model NAME        model preset (moemap models)\n"
-            "  --slots N               slots of every GPU (as given to moemap place --slots)\n"
+            "are the model's MoE layers with its expert count, and with --engine every GPU\n"
+            "fills the same number of slots and every expert's copies split its tokens\n"
+            "evenly (what SGLang and vLLM run). Prints OK or each problem.\n\n"
+            CLI_INPUT_HELP
             "  -h, --help\n");
 }
 
@@ -39,20 +39,18 @@ static void print_problem(void *ctx, const char *msg)
 int cmd_validate(int argc, char **argv)
 {
     const char *cmd = "validate";
-    const char *model_name = NULL;
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
-        {"model", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     cli_inputs in = cli_inputs_default();
+    in.cmd = cmd;
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:l:m:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
             if (cli_input_option(cmd, c, argv, &in))
@@ -69,14 +67,10 @@ int cmd_validate(int argc, char **argv)
     moemap_loads *ld = NULL;
     moemap_placement *p = NULL;
     int rc = 1;
-    const moemap_model *model = NULL;
-    if (model_name && !(model = moemap_model_find(model_name, &err)))
+    const moemap_model *model = in.model;
+    if (cli_inputs_read(&in, &ld, &cl, NULL, &err) != 0)
         goto fail;
-    /* The cluster first, then the loads (the larger read), as before. */
-    if (cli_inputs_read(&in, NULL, &cl, NULL, &err) != 0 ||
-        cli_inputs_read(&in, &ld, NULL, NULL, &err) != 0)
-        goto fail;
-    if (moemap_placement_read(file, &p, &err) != 0)
+    if (cli_read_placement(&in, file, cl, ld, &p, &err) != 0)
         goto fail;
     printer pr = {file, 0};
     int n = moemap_placement_check(p, cl, in.slots, print_problem, &pr);
@@ -86,6 +80,8 @@ int cmd_validate(int argc, char **argv)
     }
     if (ld)
         n += moemap_placement_check_loads(p, ld, print_problem, &pr);
+    if (in.engine != MOEMAP_ENGINE_NONE)
+        n += moemap_placement_check_engine(p, cl, in.slots, in.engine, print_problem, &pr);
     if (model) {
         char msg[256];
         if (p->experts != model->experts) {

@@ -54,6 +54,7 @@ double moemap_bound_engine_layer_batch(const moemap_cluster *c, int S, const dou
 
 typedef struct moemap_eval_params {
     int slots;                        /* > 0: every GPU's slots for the bound (default 0) */
+    int no_bound;                     /* 1: skip the lower bounds (bound fields stay 0) */
     int engine_slots;                 /* > 0: also the engine-rules bound with this many
                                          slots on every GPU (default 0: not computed) */
     const moemap_placement *previous; /* experts moved are counted against it (NULL: 0) */

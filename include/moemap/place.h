@@ -34,6 +34,14 @@ typedef enum moemap_engine {
 int moemap_engine_parse(const char *name);
 const char *moemap_engine_name(moemap_engine e);
 
+/* Checks that every layer of p is what `engine` runs on cluster c: every GPU holds the
+ * same number of copies (slots > 0: exactly that many; else the cluster's slots, equal on
+ * every GPU) and each expert's copies have equal shares. Reports one problem per layer
+ * through fn (may be NULL); returns how many were found (< 0: out of memory). */
+int moemap_placement_check_engine(const moemap_placement *p, const moemap_cluster *c,
+                                  int slots, moemap_engine engine, moemap_problem_fn fn,
+                                  void *ctx);
+
 typedef struct moemap_place_params {
     const char *strategy;       /* "moemap" (default), "linear", "round_robin", "eplb",
                                    "eplb_global", "gem", "vibe", "exact" */
@@ -84,6 +92,14 @@ const char *const *moemap_place_strategy_names(void);
 int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
                  const moemap_place_params *params, moemap_placement **out,
                  moemap_error *err);
+
+/* Records an evaluation of p (moemap_eval_placement on the loads it was placed for) as
+ * its "predicted" object, keeping what is there already (the exact solver's verdict).
+ * Callers that evaluate anyway place with no_predicted = 1 and call this, so the
+ * placement is evaluated once. */
+struct moemap_eval_summary;
+int moemap_placement_set_predicted(moemap_placement *p, const struct moemap_eval_summary *s,
+                                   moemap_error *err);
 
 #ifdef __cplusplus
 }

@@ -181,7 +181,7 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         for (int b = 0; b < B; b++) {
             const double *cnt = &MOEMAP_LOADS_AT(loads, b, l, 0);
             double t = moemap_eval_layer_batch(c, lp, cnt, loads->experts, gpu_us);
-            double lb = moemap_bound_layer_batch(bound, cnt, loads->experts);
+            double lb = params->no_bound ? 0 : moemap_bound_layer_batch(bound, cnt, loads->experts);
             lay_us[b] = t;
             s->batch_us[b] += t;
             s->batch_bound_us[b] += lb;

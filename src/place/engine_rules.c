@@ -16,6 +16,7 @@
 #include "engine_rules.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int moemap_engine_parse(const char *name)
@@ -166,4 +167,32 @@ done:
     moemap_free(used);
     moemap_free(k);
     return rc;
+}
+
+int moemap_placement_check_engine(const moemap_placement *p, const moemap_cluster *c,
+                                  int slots, moemap_engine engine, moemap_problem_fn fn,
+                                  void *ctx)
+{
+    moemap_error err = {0};
+    int S = 0, n = 0;
+    if (engine_uniform_slots(c, slots, &S, &err) != 0) {
+        if (fn)
+            fn(ctx, err.msg);
+        return 1;
+    }
+    for (int l = 0; l < p->num_layers; l++) {
+        memset(&err, 0, sizeof err);
+        int rc = engine_check(&p->layers[l], p->num_gpus, p->experts, S, &err);
+        if (rc == MOEMAP_ENOMEM)
+            return rc;
+        if (rc) {
+            n++;
+            if (fn) {
+                char msg[MOEMAP_ERROR_MSG_MAX + 32];
+                snprintf(msg, sizeof msg, "%s (%s rules)", err.msg, moemap_engine_name(engine));
+                fn(ctx, msg);
+            }
+        }
+    }
+    return n;
 }

@@ -247,7 +247,24 @@ static int workers_for(int layers)
     return layers < n ? (layers > 0 ? layers : 1) : (int)n;
 }
 
-/* Adds the predicted cost (mean/p90/p99 straggler, bound, gap) to o. */
+/* Sets the predicted cost of an evaluation (mean/p90/p99 straggler, bound, gap) in o. */
+static int add_summary(json_t *o, const moemap_eval_summary *s, moemap_error *err)
+{
+    int bad = 0;
+    bad |= json_object_set_new(o, "batches", json_integer(s->num_batches));
+    bad |= json_object_set_new(o, "mean_us", mm_json_real(s->mean_us, 3));
+    bad |= json_object_set_new(o, "p90_us", mm_json_real(s->p90_us, 3));
+    bad |= json_object_set_new(o, "p99_us", mm_json_real(s->p99_us, 3));
+    bad |= json_object_set_new(o, "bound_mean_us", mm_json_real(s->bound_mean_us, 3));
+    if (s->engine_bound_mean_us > 0)
+        bad |= json_object_set_new(o, "engine_bound_mean_us",
+                                   mm_json_real(s->engine_bound_mean_us, 3));
+    bad |= json_object_set_new(o, "gap", mm_json_real(s->gap, 6));
+    bad |= json_object_set_new(o, "replicas", json_integer(s->replicas));
+    return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
+}
+
+/* Adds the predicted cost of p on loads to o. */
 static int add_cost(json_t *o, const moemap_loads *loads, const moemap_cluster *c, int slots,
                     const moemap_placement *p, moemap_error *err)
 {
@@ -257,16 +274,38 @@ static int add_cost(json_t *o, const moemap_loads *loads, const moemap_cluster *
     int rc = moemap_eval_placement(loads, c, p, &ep, &s, err);
     if (rc)
         return rc;
-    int bad = 0;
-    bad |= json_object_set_new(o, "batches", json_integer(s->num_batches));
-    bad |= json_object_set_new(o, "mean_us", mm_json_real(s->mean_us, 3));
-    bad |= json_object_set_new(o, "p90_us", mm_json_real(s->p90_us, 3));
-    bad |= json_object_set_new(o, "p99_us", mm_json_real(s->p99_us, 3));
-    bad |= json_object_set_new(o, "bound_mean_us", mm_json_real(s->bound_mean_us, 3));
-    bad |= json_object_set_new(o, "gap", mm_json_real(s->gap, 6));
-    bad |= json_object_set_new(o, "replicas", json_integer(s->replicas));
+    rc = add_summary(o, s, err);
     moemap_eval_summary_free(s);
-    return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
+    return rc;
+}
+
+/* Replaces p->predicted_json by o serialised. */
+static int set_predicted_json(moemap_placement *p, json_t *o, moemap_error *err)
+{
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+    moemap_free(p->predicted_json);
+    p->predicted_json = moemap_strdup(text);
+    free(text);
+    return p->predicted_json ? 0 : moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+}
+
+int moemap_placement_set_predicted(moemap_placement *p, const moemap_eval_summary *s,
+                                   moemap_error *err)
+{
+    json_t *o = p->predicted_json ? json_loads(p->predicted_json, 0, NULL) : json_object();
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    if (!o)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+    int rc = add_summary(o, s, err);
+    if (!rc)
+        rc = set_predicted_json(p, o, err);
+    json_decref(o);
+    return rc;
 }
 
 /* Adds the solver's verdicts: {"optimal_layers", "time_limit_layers", "worst_gap"}. */
@@ -298,16 +337,10 @@ static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, in
     int rc = with_cost ? add_cost(o, loads, c, slots, p, err) : 0;
     if (!rc && with_solver)
         rc = add_solver(o, t, err);
-    char *text = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!rc)
+        rc = set_predicted_json(p, o, err);
     json_decref(o);
-    if (rc)
-        return rc;
-    if (!text)
-        return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
-    moemap_free(p->predicted_json);
-    p->predicted_json = moemap_strdup(text);
-    free(text);
-    return p->predicted_json ? 0 : moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+    return rc;
 }
 
 static void keep_first(void *ctx, const char *msg)
