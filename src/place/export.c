@@ -178,7 +178,9 @@ int export_layout_build(const moemap_placement *p, int approximate, export_layou
         rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,
                               "export: layer %d: the replicas of expert %d have unequal "
                               "shares; SGLang and vLLM split an expert's tokens evenly over "
-                              "its copies (use the approximate option to equalise shares)",
+                              "its copies (place with --engine sglang|vllm for a placement "
+                              "they run as it is, or --approximate-exports to equalise "
+                              "shares)",
                               unequal_l, unequal_e);
         goto done;
     }
@@ -186,7 +188,8 @@ int export_layout_build(const moemap_placement *p, int approximate, export_layou
         rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,
                               "export: layer %d: gpu %d holds fewer experts than the busiest "
                               "GPU (%d); SGLang and vLLM need the same number of filled "
-                              "slots on every rank and layer (use the approximate option to "
+                              "slots on every rank and layer (place with --engine sglang|vllm "
+                              "for a placement they run as it is, or --approximate-exports to "
                               "fill the empty slots with extra replicas)",
                               uneven_l, uneven_g, S);
         goto done;

@@ -462,5 +462,10 @@ int moemap_placement_read_any(const char *path, const moemap_import_params *para
         return rc;
     if (fmt)
         *fmt = (moemap_export_format)found;
-    return moemap_export_read((moemap_export_format)found, path, params, out, err);
+    rc = moemap_export_read((moemap_export_format)found, path, params, out, err);
+    /* an engine file does not say who made it: name its format where a strategy goes */
+    if (!rc && !(*out)->strategy[0])
+        snprintf((*out)->strategy, sizeof (*out)->strategy, "%s-file",
+                 moemap_export_format_name((moemap_export_format)found));
+    return rc;
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# cli_engine.sh — end-to-end tests of placements that reach the engine (issue 10), with
+# the built binary on the real SGLang DeepSeek-V3 decode dump (an aggregate
+# logical_count) and a 32-GPU cluster from the measured H200 curve with one GPU at 0.8x:
+# an aggregate needs --top-k or --model; without --batch-tokens the operating point is
+# said on stderr; `--engine sglang` placements export exactly (no approximation) and
+# print the SGLang flags; `moemap eval` of the SGLang and vLLM files equals the score of
+# the moemap file; validate reads engine files; moemap is never slower than eplb.
+set -u
+bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
+data=${MOEMAP_DATA:-../shared/data}
+tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_engine
+mkdir -p "$tmp"
+dump=$data/sglang-dsv3-expert-stats/decode_in2000out100.json
+[ -f "$dump" ] || { echo "FATAL: real data not found: $dump"; exit 1; }
+
+n=0; failed=0
+ok() { n=$((n+1)); echo "ok $n - $1"; }
+bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+speeds=0.8$(printf ',1%.0s' $(seq 31))
+"$bin" cluster synth --speeds "$speeds" --base data/profiles/h200-deepseek-v3.json --slots 9 \
+  --out "$tmp/c.json" >/dev/null 2>&1
+check "cluster: 32 GPUs, one at 0.8x" test -s "$tmp/c.json"
+
+# An aggregate says nothing of tokens per iteration or per token: top-k must be given.
+"$bin" place --loads "$dump" --cluster "$tmp/c.json" --out "$tmp/x.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "aggregate without --top-k or --model: exit 1" test $rc -eq 1
+check "... the message names --top-k and --model" grep -q -- "--top-k K or --model NAME" "$tmp/err"
+check "... and no placement is written" test ! -e "$tmp/x.json"
+
+# Without --batch-tokens: one stderr line names the operating point assumed.
+"$bin" place --loads "$dump" --model deepseek-v3 --cluster "$tmp/c.json" --engine sglang \
+  --out "$tmp/p.json" --export sglang="$tmp/sglang.json" --export vllm="$tmp/vllm.json" \
+  >"$tmp/place.out" 2>"$tmp/place.err"
+check "place --engine sglang with exports: exit 0" test $? -eq 0
+check "operating point said on stderr (4096 tokens = 128 x 32 GPUs)" \
+  grep -q "operating point: 4096 tokens per iteration" "$tmp/place.err"
+check "exports are exact (nothing approximated)" bash -c "! grep -q approximated '$tmp/place.err'"
+check "the SGLang launch flags are printed" \
+  grep -q -- "--init-expert-location $tmp/sglang.json --ep-size 32 --ep-num-redundant-experts 32" \
+  "$tmp/place.err"
+ratio=$(grep -o 'moemap [0-9.]*x eplb' "$tmp/place.out" | grep -o '[0-9.]*x' | tr -d x)
+check "summary gives eplb under the same rules (ratio '$ratio')" test -n "$ratio"
+check "moemap is not slower than eplb under SGLang's rules" \
+  awk -v r="$ratio" 'BEGIN { exit !(r <= 1.0) }'
+check "with one GPU at 0.8x it is clearly faster (ratio $ratio <= 0.95)" \
+  awk -v r="$ratio" 'BEGIN { exit !(r <= 0.95) }'
+
+# The engine files score exactly like the placement they came from.
+"$bin" eval --loads "$dump" --model deepseek-v3 --batch-tokens 4096 --cluster "$tmp/c.json" \
+  --engine sglang "$tmp/p.json" "$tmp/sglang.json" "$tmp/vllm.json" >"$tmp/eval.out" 2>"$tmp/eval.err"
+check "eval reads the moemap, SGLang and vLLM files: exit 0" test $? -eq 0
+means=$(awk '$1 ~ /\.json$/ { print $3 }' "$tmp/eval.out" | sort -u | wc -l)
+rows=$(awk '$1 ~ /\.json$/' "$tmp/eval.out" | wc -l)
+check "three rows with one and the same mean ($rows rows, $means distinct)" \
+  test "$rows" -eq 3 -a "$means" -eq 1
+check "the table names the operating point and the engine bound" \
+  grep -q "at 4096 tokens per iteration; sglang-rules bound" "$tmp/eval.out"
+
+"$bin" validate --cluster "$tmp/c.json" --model deepseek-v3 --engine sglang "$tmp/sglang.json" \
+  >"$tmp/val.out" 2>&1
+check "validate --engine sglang on the SGLang file: OK" grep -q ": OK" "$tmp/val.out"
+
+# A free placement uses unequal shares: validate --engine says what SGLang cannot run.
+"$bin" place --loads "$dump" --model deepseek-v3 --batch-tokens 16384 --cluster "$tmp/c.json" \
+  --out "$tmp/free.json" >/dev/null 2>&1
+"$bin" validate --cluster "$tmp/c.json" --engine sglang "$tmp/free.json" >"$tmp/val2.out" 2>&1
+rc=$?
+check "validate --engine sglang on a free placement: exit 1 naming the rule" \
+  bash -c "test $rc -eq 1 && grep -q 'sglang rules' '$tmp/val2.out'"
+"$bin" place --loads "$dump" --model deepseek-v3 --batch-tokens 16384 --cluster "$tmp/c.json" \
+  --out "$tmp/free2.json" --export sglang="$tmp/free-sglang.json" >"$tmp/out" 2>"$tmp/err"
+check "exporting a free placement names --approximate-exports and --engine" \
+  bash -c "grep -q -- '--approximate-exports' '$tmp/err' && grep -q -- '--engine' '$tmp/err'"
+
+# Never worse at prefill sizes either, and an unknown engine is a usage error.
+"$bin" place --loads "$dump" --model deepseek-v3 --batch-tokens 16384 --cluster "$tmp/c.json" \
+  --engine vllm --out "$tmp/pv.json" >"$tmp/pv.out" 2>&1
+ratio=$(grep -o 'moemap [0-9.]*x eplb' "$tmp/pv.out" | grep -o '[0-9.]*x' | tr -d x)
+check "prefill, vLLM rules, one GPU at 0.8x: ratio '$ratio' <= 0.85" \
+  awk -v r="$ratio" 'BEGIN { exit !(r != "" && r <= 0.85) }'
+"$bin" place --loads "$dump" --model deepseek-v3 --cluster "$tmp/c.json" --engine trt \
+  --out "$tmp/y.json" >"$tmp/out" 2>"$tmp/err"
+check "unknown --engine: exit 2 naming the engines" \
+  bash -c "test $? -eq 2 && grep -q 'sglang, vllm' '$tmp/err'"
+
+echo "$((n - failed)) passed, $failed failed"
+[ $failed -eq 0 ]
