@@ -55,6 +55,9 @@ static void usage(FILE *f)
             "  --export FMT=FILE       also write sglang, vllm or moemap format; repeatable\n"
             "  --approximate-exports   equalise shares / pad slots where SGLang or vLLM\n"
             "                          cannot express the placement (else: an error)\n"
+            "  --no-fewer-slots-check  with --engine, do not also place with one slot fewer\n"
+            "                          per GPU (by default, when that is predicted faster,\n"
+            "                          a note says so: a smaller --ep-num-redundant-experts)\n"
             "  -h, --help\n");
 }
 
@@ -106,11 +109,44 @@ static void print_solver(const moemap_placement *p)
     json_decref(pred);
 }
 
+/* Under engine rules every slot is filled, and at decode sizes every copy costs the
+ * curve's floor: fewer redundant copies can be faster. Places again with one slot fewer
+ * per GPU (a quarter of the budget) and says so on stderr when that is predicted faster,
+ * with the figure and the SGLang flag that gives it. */
+static int fewer_slots_note(const moemap_loads *ld, const moemap_cluster *cl,
+                            const moemap_place_params *pp, const moemap_placement *p,
+                            double mean_us, moemap_error *err)
+{
+    int G = p->num_gpus, S = p->layers[0].num_replicas / G;
+    if ((S - 1) * G < p->experts)
+        return 0;
+    moemap_place_params fp = *pp;
+    fp.slots = S - 1;
+    fp.progress = NULL;
+    fp.time_limit_s = pp->time_limit_s / 4;
+    moemap_placement *alt = NULL;
+    moemap_eval_summary *s = NULL;
+    moemap_eval_params ep = moemap_eval_default_params();
+    ep.no_bound = 1;
+    int rc = moemap_place(ld, cl, &fp, &alt, err);
+    if (!rc)
+        rc = moemap_eval_placement(ld, cl, alt, &ep, &s, err);
+    if (!rc && s->mean_us < mean_us)
+        fprintf(stderr, "moemap place: note: with %d slots per GPU (SGLang "
+                "--ep-num-redundant-experts %d) the predicted mean is %.1f us, %.1f%% below "
+                "this placement's: every filled slot pays the curve's floor\n", S - 1,
+                (S - 1) * G - p->experts, s->mean_us, 100 * (1 - s->mean_us / mean_us));
+    moemap_eval_summary_free(s);
+    moemap_placement_free(alt);
+    return rc;
+}
+
 int cmd_place(int argc, char **argv)
 {
     const char *cmd = "place";
     enum {
-        O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_EXPORT, O_APPROX
+        O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_EXPORT, O_APPROX,
+        O_NO_FEWER
     };
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
@@ -126,6 +162,7 @@ int cmd_place(int argc, char **argv)
         {"plan", required_argument, 0, O_PLAN},
         {"export", required_argument, 0, O_EXPORT},
         {"approximate-exports", no_argument, 0, O_APPROX},
+        {"no-fewer-slots-check", no_argument, 0, O_NO_FEWER},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -133,7 +170,7 @@ int cmd_place(int argc, char **argv)
     in.cmd = cmd;
     const char *out_path = NULL, *plan_path = NULL;
     const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
-    int nexp = 0, time_given = 0, approximate = 0;
+    int nexp = 0, time_given = 0, approximate = 0, fewer_check = 1;
     moemap_place_params pp = moemap_place_default_params();
     long v;
     double d;
@@ -186,6 +223,7 @@ int cmd_place(int argc, char **argv)
             break;
         }
         case O_APPROX: approximate = 1; break;
+        case O_NO_FEWER: fewer_check = 0; break;
         case 'h': usage(stdout); return 0;
         default:
             if (cli_input_option(cmd, c, argv, &in))
@@ -301,6 +339,9 @@ int cmd_place(int argc, char **argv)
         printf(", plan %d steps (%.2f GB)", plan->num_steps, plan->total_bytes / 1e9);
     print_solver(p);
     printf("\n");
+    if (fewer_check && pp.engine != MOEMAP_ENGINE_NONE && !prev &&
+        fewer_slots_note(ld, cl, &pp, p, es->mean_us, &err) != 0)
+        goto out;
     rc = 0;
 out:
     if (rc)

@@ -33,6 +33,7 @@
 #define NUM_CRITICAL 3
 #define NUM_TARGETS 16
 #define NUM_ADD_CANDIDATES 48
+#define MAX_KICKS 300
 /* Evaluations (GPU-batch cells priced) per second of budget on the 2-core CI machine. */
 #define WORK_PER_SECOND 4e7
 
@@ -401,6 +402,59 @@ static int best_move(es *s, int a, const int *tgt, int nt, const int *addc, int 
     return best->kind != 0;
 }
 
+/* Puts the layout gl back (after kicks that did not pay): copy counts and holdings are
+ * rebuilt; only experts whose copy count changed are re-priced. old_k is scratch [E]. */
+static void restore(es *s, const int *gl, int *old_k)
+{
+    int G = s->G, S = s->S, E = s->E;
+    memcpy(old_k, s->k, (size_t)E * sizeof *old_k);
+    memcpy(s->gl, gl, (size_t)G * S * sizeof *s->gl);
+    memset(s->k, 0, (size_t)E * sizeof *s->k);
+    memset(s->hold, 0, (size_t)E * G);
+    for (int g = 0; g < G; g++)
+        for (int i = 0; i < S; i++) {
+            int e = gl[g * S + i];
+            if (e >= 0) {
+                s->k[e]++;
+                s->hold[(size_t)e * G + g] = 1;
+            }
+        }
+    for (int e = 0; e < E; e++)
+        if (s->k[e] != old_k[e])
+            tab_update(s, e);
+    recompute(s);
+}
+
+/* A random change around GPU a, whatever it costs: the kick of iterated local search. A
+ * swap of one of a's copies with a copy on a random GPU, or (one time in three) one of
+ * a's copies of a replicated expert given to one of the candidates for an extra copy. */
+static void kick(es *s, int a, const int *addc, int na)
+{
+    moemap_rng *rng = s->pb->rng;
+    int G = s->G, S = s->S;
+    for (int tries = 0; tries < 20; tries++) {
+        int e = s->gl[a * S + (int)moemap_rng_below(rng, (uint64_t)S)];
+        if (e < 0)
+            continue;
+        if (moemap_rng_below(rng, 3) == 0 && s->k[e] >= 2 && na > 0) {
+            int f = addc[moemap_rng_below(rng, (uint64_t)na)];
+            if (f == e || s->hold[(size_t)f * G + a] || s->k[f] >= G)
+                continue;
+            move m = {2, a, e, a, f, 0, 0};
+            apply(s, &m);
+            return;
+        }
+        int h = (int)moemap_rng_below(rng, (uint64_t)G);
+        int f = s->gl[h * S + (int)moemap_rng_below(rng, (uint64_t)S)];
+        if (h == a || f < 0 || f == e || s->hold[(size_t)e * G + h] ||
+            s->hold[(size_t)f * G + a])
+            continue;
+        move m = {1, a, e, h, f, 0, 0};
+        apply(s, &m);
+        return;
+    }
+}
+
 /* Experts by tokens per copy, descending: the candidates for an extra copy. */
 static int add_candidates(es *s, double *w, int *order, int *out)
 {
@@ -529,10 +583,11 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
     int *tgt = moemap_malloc((size_t)G * sizeof *tgt);
     int *addc = moemap_malloc((size_t)E * sizeof *addc);
     moemap_replica *reps = moemap_malloc((size_t)GS * sizeof *reps);
+    int *best_gl = moemap_malloc((size_t)GS * sizeof *best_gl);
     int rc = 0;
     if (!s.cnt || !s.cls || !s.crep || !s.k || !s.hold || !s.gl || !s.T || !s.M || !s.Mg ||
         !s.xs || !s.xpos || !s.nT || !w || !order || !gtime || !used || !crit || !tgt ||
-        !addc || !reps) {
+        !addc || !reps || !best_gl) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
         goto done;
     }
@@ -581,6 +636,11 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
         goto done;
     long budget = (long)((pb->time_budget_s > 0 ? pb->time_budget_s : 0.05) * WORK_PER_SECOND);
     double *busy = gtime;
+    /* Descent; at a local optimum, remember it if it is the best so far (else go back to
+     * the best now and then), then kick and descend again while budget remains. */
+    memcpy(best_gl, s.gl, (size_t)GS * sizeof *best_gl);
+    double best_mean = s.mean, best_sq = s.sq;
+    int stalls = 0;
     while (s.work < budget) {
         int na = add_candidates(&s, w, order, addc);
         int nc = rank_gpus(&s, crit, tgt, w + E, busy);
@@ -589,10 +649,24 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
         int found = 0;
         for (int i = 0; i < nc && !found; i++)
             found = best_move(&s, crit[i], tgt, nt, addc, na, &best);
-        if (!found)
+        if (found) {
+            apply(&s, &best);
+            continue;
+        }
+        if (better(s.mean, s.sq, best_mean, best_sq)) {
+            memcpy(best_gl, s.gl, (size_t)GS * sizeof *best_gl);
+            best_mean = s.mean;
+            best_sq = s.sq;
+        } else if ((stalls & 7) == 7) {
+            restore(&s, best_gl, order);
+        }
+        if (++stalls > MAX_KICKS || nc == 0)
             break;
-        apply(&s, &best);
+        kick(&s, crit[0], addc, na);
+        kick(&s, crit[nc > 1 ? 1 : 0], addc, na);
     }
+    if (better(best_mean, best_sq, s.mean, s.sq))
+        restore(&s, best_gl, order);
     mine.n = 0;
     rc = layout_to_result(&s, &mine, err);
     if (rc)
@@ -630,5 +704,6 @@ done:
     moemap_free(tgt);
     moemap_free(addc);
     moemap_free(reps);
+    moemap_free(best_gl);
     return rc;
 }
