@@ -284,7 +284,7 @@ int cmd_place(int argc, char **argv)
     if (moemap_eval_placement(ld, cl, p, &ep, &es, &err) != 0)
         goto out;
     /* The baseline under the same rules, so the summary shows what was won. */
-    if (strcmp(p->strategy, "eplb") != 0 && !prev) {
+    if (strncmp(pp.strategy, "eplb", 4) != 0 && !prev) {
         moemap_place_params bp = pp;
         bp.strategy = "eplb";
         bp.progress = NULL;
@@ -330,7 +330,7 @@ int cmd_place(int argc, char **argv)
                es->engine_bound_mean_us);
     if (base)
         printf("; eplb under the same rules: mean %.1f us (%s %.3fx eplb)", base->mean_us,
-               p->strategy, base->mean_us > 0 ? es->mean_us / base->mean_us : 1.0);
+               pp.strategy, base->mean_us > 0 ? es->mean_us / base->mean_us : 1.0);
     if (in.batch_tokens > 0)
         printf("; at %.0f tokens per iteration", in.batch_tokens);
     if (prev)

@@ -68,6 +68,14 @@ static void usage(FILE *f)
             "  -s, --seed N              random seed (default 1)\n"
             "  --json                    JSON on stdout (keys in docs/simulate.md)\n"
             "  --timeseries FILE         JSON with per-second series and markers to FILE\n"
+            "capacity (how much load each run sustains):\n"
+            "  --capacity RATES          also sweep these request rates (ascending, req/s,\n"
+            "                            comma-separated): Poisson (--bursty: bursty)\n"
+            "                            arrivals, lengths resampled from --arrivals, the same\n"
+            "                            for every run; reports the highest rate with at least\n"
+            "                            the target share of requests inside the SLO\n"
+            "  --capacity-duration S     seconds of arrivals per rate (default 60)\n"
+            "  --capacity-target X       share inside the SLO required (default 0.9)\n"
             "  -h, --help\n");
 }
 
@@ -147,6 +155,24 @@ static void print_table(moemap_sim_result **res, char labels[][96], int n,
            n > 0 ? res[0]->mean_iteration_tokens : 0, sp->slo_ttft_s * 1e3, sp->slo_tpot_s * 1e3);
 }
 
+/* The capacity sweep: per run, the highest rate meeting the target and each rate's
+ * attainment. */
+static void print_capacity(moemap_sim_result **res, char labels[][96], int n,
+                           const moemap_capacity_params *cp)
+{
+    printf("\ncapacity: the highest rate with >= %.0f%% of requests inside the SLO (%g s of "
+           "arrivals per rate, same arrivals for every run)\n", 100 * cp->target,
+           cp->duration_s);
+    for (int i = 0; i < n; i++) {
+        const moemap_sim_result *r = res[i];
+        printf("%-22.22s %7.2f req/s  (", labels[i], r->capacity_rps);
+        for (int k = 0; k < r->capacity_n; k++)
+            printf("%s%g: %.1f%%", k ? ", " : "", r->capacity_rate[k],
+                   100 * r->capacity_slo[k]);
+        printf(")\n");
+    }
+}
+
 static int write_json(moemap_sim_result **res, char labels[][96], int n, int ts,
                       const char *path)
 {
@@ -178,8 +204,10 @@ static int write_json(moemap_sim_result **res, char labels[][96], int n, int ts,
 enum {
     O_COMPARE = 256, O_POISSON, O_BURSTY, O_RATE_SCALE, O_MAXTOK, O_MAXRUN, O_PEAK, O_MEM,
     O_JITTER, O_POLICY, O_POLICIES, O_STRATEGY, O_INTERVAL, O_WINDOW, O_THRESH, O_EVENT,
-    O_SLO_TTFT, O_SLO_TPOT, O_JSON, O_TS
+    O_SLO_TTFT, O_SLO_TPOT, O_JSON, O_TS, O_CAPACITY, O_CAP_DUR, O_CAP_TARGET
 };
+
+#define MAX_RATES 64
 
 typedef struct sim_inputs {
     const moemap_model *model;
@@ -192,10 +220,14 @@ typedef struct sim_inputs {
     moemap_sim_event ev[MAX_EVENTS];
     int nev;
     moemap_sim_result *res[MAX_RUNS];
+    moemap_arrivals *lengths;   /* the trace whose request lengths are resampled */
+    double *rates;              /* --capacity */
 } sim_inputs;
 
 static void inputs_free(sim_inputs *in)
 {
+    moemap_arrivals_free(in->lengths);
+    free(in->rates);
     moemap_cluster_free(in->cluster);
     moemap_loads_free(in->loads);
     moemap_arrivals_free(in->arr);
@@ -238,6 +270,9 @@ static int run(int argc, char **argv, sim_inputs *in)
         {"seed", required_argument, NULL, 's'},
         {"json", no_argument, NULL, O_JSON},
         {"timeseries", required_argument, NULL, O_TS},
+        {"capacity", required_argument, NULL, O_CAPACITY},
+        {"capacity-duration", required_argument, NULL, O_CAP_DUR},
+        {"capacity-target", required_argument, NULL, O_CAP_TARGET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *model = NULL, *cluster = NULL, *loads = NULL, *arrivals = "azure-conv";
@@ -247,6 +282,9 @@ static int run(int argc, char **argv, sim_inputs *in)
     long batch_tokens = 512, v;
     double rate = 0, duration = 0, rate_scale = 1, d;
     moemap_sim_params sp = moemap_sim_default_params();
+    moemap_capacity_params cp = moemap_capacity_default_params();
+    double *rates = NULL;
+    int nrates = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:c:l:t:p:a:d:s:h", opts, NULL)) != -1) {
@@ -350,6 +388,28 @@ static int run(int argc, char **argv, sim_inputs *in)
             break;
         case O_JSON: json = 1; break;
         case O_TS: ts_path = optarg; break;
+        case O_CAPACITY:
+            free(rates);
+            rates = NULL;
+            if (cli_parse_double_list("simulate", "--capacity", optarg, &rates, &nrates))
+                return 2;
+            in->rates = rates;
+            if (nrates > MAX_RATES)
+                return cli_usage_error("simulate", "--capacity: at most %d rates", MAX_RATES);
+            for (int i = 0; i < nrates; i++)
+                if (!(rates[i] > 0) || (i > 0 && rates[i] <= rates[i - 1]))
+                    return cli_usage_error("simulate", "--capacity: rates must be positive "
+                                           "and ascending ('%s')", optarg);
+            break;
+        case O_CAP_DUR:
+            if (cli_parse_double("simulate", "--capacity-duration", optarg, 1, 86400,
+                                 &cp.duration_s))
+                return 2;
+            break;
+        case O_CAP_TARGET:
+            if (cli_parse_double("simulate", "--capacity-target", optarg, 0.01, 1, &cp.target))
+                return 2;
+            break;
         case 'h': usage(stdout); return 0;
         default: return cli_usage_error("simulate", "unknown option");
         }
@@ -436,9 +496,14 @@ static int run(int argc, char **argv, sim_inputs *in)
                                       &in->arr, &err);
     else
         rc = moemap_arrivals_window(src, duration, rate_scale, &in->arr, &err);
-    moemap_arrivals_free(src);
+    in->lengths = src; /* the capacity sweep resamples its request lengths */
     if (rc)
         return cli_fail("simulate", &err);
+    cp.rates = rates;
+    cp.num_rates = nrates;
+    cp.lengths = src;
+    if (gen > 0)
+        cp.process = MOEMAP_ARRIVALS_BURSTY;
 
     char labels[MAX_RUNS][96];
     int n = 0;
@@ -456,6 +521,11 @@ static int run(int argc, char **argv, sim_inputs *in)
             sp.progress_ctx = labels[n];
             rc = moemap_simulate(in->model, in->cluster, in->pl[i], in->loads, in->arr, &sp,
                                  &in->res[n], &err);
+            if (!rc && nrates > 0) {
+                cli_progress("capacity sweep", n, (long)npl * npol);
+                rc = moemap_sim_capacity(in->model, in->cluster, in->pl[i], in->loads, &cp,
+                                         &sp, in->res[n], &err);
+            }
             cli_progress_done();
             if (rc) {
                 moemap_error_prefix(&err, "%s", labels[n]);
@@ -469,6 +539,8 @@ static int run(int argc, char **argv, sim_inputs *in)
     if (json)
         return write_json(in->res, labels, n, 0, "-");
     print_table(in->res, labels, n, &sp);
+    if (nrates > 0)
+        print_capacity(in->res, labels, n, &cp);
     return 0;
 }
 

@@ -169,10 +169,11 @@ TEST(comparison_table)
     REQUIRE(text != NULL);
     /* eplb: 812.5 us -> 0.81 ms, p99 0.99 ms, gap 812.5/650-1 = 25.0%, then simulate's
      * "none" run: 0.250 s, 42.5 ms, 50.0%. moemap has no simulate run: dashes. */
-    CHECK_STR_CONTAINS(text, "eplb               0.81         0.99    25.0%      0.250       "
+    CHECK_STR_CONTAINS(text, "eplb                   0.81         0.99    25.0%      0.250       "
                              "42.5    50.0%\n");
-    CHECK_STR_CONTAINS(text, "moemap             0.70         0.73     7.7%          -          "
+    CHECK_STR_CONTAINS(text, "moemap                 0.70         0.73     7.7%          -          "
                              "-        -\n");
+    CHECK(strstr(text, "capacity") == NULL); /* no sweep: no column */
     CHECK(strstr(text, "other") == NULL); /* a run matching no strategy is not a row */
     moemap_free(text);
 
@@ -183,6 +184,20 @@ TEST(comparison_table)
     CHECK_STR_CONTAINS(text, "other ");
     moemap_free(text);
 
+    /* With simulate --capacity: a column with the rate each placement sustains. */
+    p.eval_path = write_text("report_table_eval2.json", eval_json);
+    p.simulate_path = write_text(
+        "report_table_cap.json",
+        "{\"runs\": [{\"label\": \"eplb.json\", \"slo_attainment\": 0.5,\n"
+        "  \"capacity_rps\": 21.5}, {\"label\": \"moemap.json\", \"capacity_rps\": 24}]}\n");
+    CHECK_OK(moemap_report_table(&p, &text, &err), &err);
+    REQUIRE(text != NULL);
+    CHECK_STR_CONTAINS(text, "capacity\n");
+    CHECK_STR_CONTAINS(text, "50.0%       21.5\n");
+    CHECK_STR_CONTAINS(text, "-       24.0\n");
+    moemap_free(text);
+
+    p.eval_path = NULL;
     p.simulate_path = NULL;
     CHECK(moemap_report_table(&p, &text, &err) == MOEMAP_EINVAL);
 }

@@ -249,6 +249,49 @@ TEST(md1_queue_matches_pollaczek_khinchine)
     moemap_loads_free(ld);
 }
 
+/* Capacity of the M/D/1 queue above (D = 1074 us, so it saturates at 931 req/s): with a
+ * 20 ms TTFT target every rate below saturation meets it (at rho 0.86 the mean wait is
+ * 3.3 ms), every rate above misses (the queue grows ~0.3 s a second). The sweep reports
+ * 800 and stops at 1200 without running 1600; rates out of order are an error. */
+TEST(capacity_sweep_finds_the_saturation_rate)
+{
+    moemap_model m = moe_only_model(1);
+    moemap_cluster *c = two_gpus(1000, 1, 1.0);
+    moemap_placement *p = split_placement(1);
+    moemap_loads *ld = skewed_loads(1);
+    REQUIRE(c && p && ld);
+    moemap_sim_params sp = quiet_params();
+    sp.max_running = 1;
+    sp.slo_ttft_s = 0.02;
+    moemap_request rq = {0.0, 100, 1};
+    moemap_arrivals lengths = {1, &rq};
+    double rates[6] = {200, 400, 600, 800, 1200, 1600};
+    moemap_capacity_params cp = moemap_capacity_default_params();
+    cp.rates = rates;
+    cp.num_rates = 6;
+    cp.duration_s = 5;
+    cp.lengths = &lengths;
+    moemap_sim_result into;
+    memset(&into, 0, sizeof into);
+    moemap_error err = {0};
+    CHECK_OK(moemap_sim_capacity(&m, c, p, ld, &cp, &sp, &into, &err), &err);
+    CHECK_NEAR(into.capacity_rps, 800, 0);
+    CHECK_INT_EQ(into.capacity_n, 5);
+    CHECK_NEAR(into.capacity_target, 0.9, 0);
+    for (int i = 0; i < into.capacity_n; i++)
+        CHECK(i < 4 ? into.capacity_slo[i] >= 0.99 : into.capacity_slo[i] < 0.5);
+    double bad[2] = {400, 200};
+    cp.rates = bad;
+    cp.num_rates = 2;
+    CHECK(moemap_sim_capacity(&m, c, p, ld, &cp, &sp, &into, &err) == MOEMAP_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "ascending");
+    moemap_free(into.capacity_rate);
+    moemap_free(into.capacity_slo);
+    moemap_cluster_free(c);
+    moemap_placement_free(p);
+    moemap_loads_free(ld);
+}
+
 TEST(events_slow_and_lost)
 {
     moemap_model m = moe_only_model(2);
@@ -413,6 +456,7 @@ int main(void)
     RUN(attention_roofline_and_network);
     RUN(chunked_prefill);
     RUN(md1_queue_matches_pollaczek_khinchine);
+    RUN(capacity_sweep_finds_the_saturation_rate);
     RUN(events_slow_and_lost);
     RUN(event_parse_errors);
     RUN(bad_inputs_are_errors);

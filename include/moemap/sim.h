@@ -178,6 +178,13 @@ typedef struct moemap_sim_result {
     double *ts_tokens_per_s;   /* output tokens produced */
     int num_markers;
     moemap_sim_marker *markers; /* events and recalibrations, in time order */
+    /* Capacity (moemap_sim_capacity; capacity_n = 0 when not measured). */
+    double capacity_rps;       /* highest swept rate with slo_attainment >= the target at
+                                  it and every lower rate; 0 when even the lowest misses */
+    double capacity_target;    /* the attainment required (0.9 by default) */
+    int capacity_n;            /* rates simulated (the sweep stops at the first miss) */
+    double *capacity_rate;     /* [capacity_n] req/s */
+    double *capacity_slo;      /* [capacity_n] SLO attainment at each */
 } moemap_sim_result;
 
 void moemap_sim_result_free(moemap_sim_result *r);
@@ -189,6 +196,30 @@ int moemap_simulate(const moemap_model *model, const moemap_cluster *cluster,
                     const moemap_placement *placement, const moemap_loads *loads,
                     const moemap_arrivals *arrivals, const moemap_sim_params *params,
                     moemap_sim_result **out, moemap_error *err);
+
+/* How much load a placement sustains: Poisson (or bursty) arrivals at each rate of an
+ * ascending list, request lengths resampled from `lengths` (NULL: prompt/output fixed
+ * by the arrivals generator), each simulated for duration_s seconds with the same seed
+ * for every placement; the capacity is the highest rate whose SLO attainment (share of
+ * arrived requests meeting both targets) is at least `target` there and at every lower
+ * rate. The sweep stops at the first rate below the target. */
+typedef struct moemap_capacity_params {
+    const double *rates;       /* req/s, ascending */
+    int num_rates;
+    double duration_s;         /* arrivals per rate (default 60 s) */
+    double target;             /* default 0.9 */
+    moemap_arrival_process process; /* default Poisson */
+    const moemap_arrivals *lengths; /* lengths to resample (NULL: generator's defaults) */
+} moemap_capacity_params;
+moemap_capacity_params moemap_capacity_default_params(void);
+
+/* Runs the sweep and records it in `into` (capacity_* fields; `into` is a result of the
+ * same placement, e.g. from moemap_simulate). sp as for moemap_simulate (its seed seeds
+ * the arrivals too; its progress callback is not called). */
+int moemap_sim_capacity(const moemap_model *model, const moemap_cluster *cluster,
+                        const moemap_placement *placement, const moemap_loads *loads,
+                        const moemap_capacity_params *cp, const moemap_sim_params *sp,
+                        moemap_sim_result *into, moemap_error *err);
 
 /* The result as a JSON text (keys documented in docs/simulate.md; malloc'ed, caller
  * frees with moemap_free). `label` names the run ("eplb", "moemap/drift"). */

@@ -484,7 +484,13 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     rc = moemap_placement_create(G, E, num, &p, err);
     if (rc)
         goto done;
-    snprintf(p->strategy, sizeof p->strategy, "%s", st->name);
+    /* An engine placement is named after both ("moemap-sglang"), so reports tell it from
+     * the free one. */
+    if (params->engine != MOEMAP_ENGINE_NONE)
+        snprintf(p->strategy, sizeof p->strategy, "%s-%s", st->name,
+                 moemap_engine_name(params->engine));
+    else
+        snprintf(p->strategy, sizeof p->strategy, "%s", st->name);
     int nw = workers_for(num);
     driver d = {
         .loads = loads, .cluster = cluster, .params = params, .strategy = st,

@@ -2,7 +2,8 @@
  * report_table.c — the one comparison table the demo prints: per strategy, the
  * predicted straggler time (mean and p99 per batch) and its gap to the lower bound from
  * `moemap eval --json`, next to p90 TTFT, p90 TPOT and SLO attainment from
- * `moemap simulate --json` for the same placement. Plain text, aligned, so it reads the
+ * `moemap simulate --json` for the same placement, and with `--capacity`, the highest
+ * request rate it sustains with the target share of requests inside the SLO. Plain text, aligned, so it reads the
  * same in a terminal, a log and the README.
  *
  * Runs of simulate are matched to strategies by label: simulate names a run after its
@@ -24,6 +25,7 @@ typedef struct row {
     char name[64];
     double mean, p99, gap;       /* eval: straggler per batch (us), gap (fraction) */
     double ttft90, tpot90, slo;  /* simulate: seconds, seconds, fraction */
+    double capacity;             /* simulate --capacity: req/s sustained at the target */
     int sim_rank;                /* 0 none yet, 1 a run with a policy, 2 without / none */
 } row;
 
@@ -48,7 +50,7 @@ static row blank_row(const char *name)
 {
     row r;
     rp_fmt(r.name, sizeof r.name, "%s", name);
-    r.mean = r.p99 = r.gap = r.ttft90 = r.tpot90 = r.slo = NAN;
+    r.mean = r.p99 = r.gap = r.ttft90 = r.tpot90 = r.slo = r.capacity = NAN;
     r.sim_rank = 0;
     return r;
 }
@@ -137,6 +139,9 @@ static int read_simulate(const char *path, row *rows, int *n, int add_rows,
             break;
         if ((rc = mm_json_get_num_opt(run, "slo_attainment", where, 0, 1, &rows[k].slo, err)))
             break;
+        if ((rc = mm_json_get_num_opt(run, "capacity_rps", where, 0, 1e9, &rows[k].capacity,
+                                      err)))
+            break;
     }
     json_decref(root);
     return rc;
@@ -164,13 +169,18 @@ int moemap_report_table(const moemap_report_params *p, char **text, moemap_error
         rc = read_simulate(p->simulate_path, rows, &n, p->eval_path == NULL, err);
     if (rc)
         return rc;
+    int with_cap = 0;
+    for (int i = 0; i < n; i++)
+        with_cap |= isfinite(rows[i].capacity);
     rp_buf b = {0};
-    rp_buf_printf(&b, "%-10s %12s %12s %8s %10s %10s %8s\n", "strategy", "straggler",
+    rp_buf_printf(&b, "%-14s %12s %12s %8s %10s %10s %8s", "strategy", "straggler",
                   "p99", "gap to", "p90 TTFT", "p90 TPOT", "SLO");
-    rp_buf_printf(&b, "%-10s %12s %12s %8s %10s %10s %8s\n", "", "mean (ms)", "(ms)",
+    rp_buf_printf(&b, with_cap ? " %10s\n" : "\n", "capacity");
+    rp_buf_printf(&b, "%-14s %12s %12s %8s %10s %10s %8s", "", "mean (ms)", "(ms)",
                   "bound", "(s)", "(ms)", "met");
+    rp_buf_printf(&b, with_cap ? " %10s\n" : "\n", "(req/s)");
     for (int i = 0; i < n; i++) {
-        rp_buf_printf(&b, "%-10s ", rows[i].name);
+        rp_buf_printf(&b, "%-14s ", rows[i].name);
         cell(&b, rows[i].mean, "%*.2f", 1e-3, 12);
         rp_buf_printf(&b, " ");
         cell(&b, rows[i].p99, "%*.2f", 1e-3, 12);
@@ -182,6 +192,10 @@ int moemap_report_table(const moemap_report_params *p, char **text, moemap_error
         cell(&b, rows[i].tpot90, "%*.1f", 1e3, 10);
         rp_buf_printf(&b, " ");
         cell(&b, rows[i].slo, "%*.1f%%", 100, 7);
+        if (with_cap) {
+            rp_buf_printf(&b, " ");
+            cell(&b, rows[i].capacity, "%*.1f", 1, 10);
+        }
         rp_buf_printf(&b, "\n");
     }
     if (b.oom) {

@@ -179,6 +179,8 @@ void moemap_sim_result_free(moemap_sim_result *r)
     moemap_free(r->ts_straggler_ms);
     moemap_free(r->ts_tokens_per_s);
     moemap_free(r->markers);
+    moemap_free(r->capacity_rate);
+    moemap_free(r->capacity_slo);
     moemap_free(r);
 }
 
@@ -319,6 +321,18 @@ char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int 
     json_object_set_new(o, "tpot", lat_json(&r->tpot));
     json_object_set_new(o, "e2e", lat_json(&r->e2e));
     json_object_set_new(o, "slo_attainment", num(r->slo_attainment, 5));
+    if (r->capacity_n > 0) {
+        json_t *sweep = json_array();
+        for (int i = 0; i < r->capacity_n; i++) {
+            json_t *pt = json_object();
+            json_object_set_new(pt, "rate_rps", num(r->capacity_rate[i], 4));
+            json_object_set_new(pt, "slo_attainment", num(r->capacity_slo[i], 5));
+            json_array_append_new(sweep, pt);
+        }
+        json_object_set_new(o, "capacity_rps", num(r->capacity_rps, 4));
+        json_object_set_new(o, "capacity_target", num(r->capacity_target, 4));
+        json_object_set_new(o, "capacity_sweep", sweep);
+    }
     json_object_set_new(o, "ttft_attainment", num(r->ttft_attainment, 5));
     json_object_set_new(o, "tpot_attainment", num(r->tpot_attainment, 5));
     json_object_set_new(o, "goodput_rps", num(r->goodput_rps, 4));
