@@ -4,8 +4,10 @@
 #   measured GPU profile (data/profiles/) + real GPU variability -> cluster synth
 #   DeepSeek-V3-shaped workload with consistent/temporal experts, and the same
 #   workload after a task switch (drift)                       -> gen, stats
-#   linear, eplb, gem, vibe, moemap                            -> place, eval
-#   serving on real arrivals, drift + a throttled GPU mid-run  -> simulate
+#   linear, eplb, gem, vibe, moemap (free) and moemap under SGLang's rules (the
+#   placement an engine runs), at 4096 tokens per iteration    -> place, eval
+#   serving on real arrivals, drift + a throttled GPU mid-run,
+#   and the highest request rate each sustains (90% in SLO)    -> simulate --capacity
 #   everything                                                 -> report (HTML)
 #
 # and prints one comparison table and the report's path. Every step says what it does.
@@ -30,9 +32,10 @@ log="$out/demo.log"
 : >"$log"
 
 if [ $quick -eq 1 ]; then
-  batches=24; gpus=32; duration=30; rate=22
+  batches=24; gpus=32; duration=30; rate=22; cap_rates=18,20,22,24; cap_duration=20
 else
-  batches=64; gpus=32; duration=120; rate=22
+  batches=64; gpus=32; duration=120; rate=22; cap_rates=16,18,20,20.5,21,21.5,22,22.5,23,23.5,24,24.5,25,26
+  cap_duration=45
 fi
 drift_at=$((duration / 2))
 slow_at=$((duration * 3 / 4))
@@ -109,14 +112,23 @@ fi
 # --- 3. placements -------------------------------------------------------------------
 placements=()
 if have place; then
-  step "placement: ${strategies[*]} (moemap place)"
-  for s in "${strategies[@]}"; do
+  step "placement: ${strategies[*]}, and moemap under SGLang's rules (moemap place)"
+  note "operating point: iterations of 4096 tokens (the workload's batches)"
+  for s in "${strategies[@]}" moemap-sglang; do
     t=$(date +%s%N)
-    run place --loads "$out/workload.json" --cluster "$out/cluster.json" --strategy "$s" \
-        --out "$out/placements/$s.json"
+    if [ "$s" = moemap-sglang ]; then
+      # What SGLang runs as it is: every GPU fills its 9 slots, copies split evenly.
+      run place --loads "$out/workload.json" --cluster "$out/cluster.json" \
+          --engine sglang --out "$out/placements/$s.json" \
+          --export sglang="$out/placements/sglang.json"
+    else
+      run place --loads "$out/workload.json" --cluster "$out/cluster.json" --strategy "$s" \
+          --out "$out/placements/$s.json"
+    fi
     placements+=("$out/placements/$s.json")
-    note "$(printf '%-7s %5d ms' "$s" $((($(date +%s%N) - t) / 1000000)))"
+    note "$(printf '%-13s %5d ms' "$s" $((($(date +%s%N) - t) / 1000000)))"
   done
+  note "moemap-sglang: the file SGLang loads is placements/sglang.json (exact, not approximated)"
 else
   step "placement: skipped (moemap place is not in this build yet)"
 fi
@@ -152,8 +164,10 @@ if have simulate && [ ${#placements[@]} -gt 0 ]; then
   sim=("$bin" simulate --model deepseek-v3 --cluster "$out/cluster.json"
        --loads "$out/workload.json" "${arrivals[@]}" --duration "$duration" "${events[@]}")
   step "serving: ${duration} s ($what); routing drift at ${drift_at} s, GPU 0 slows to 0.7x at ${slow_at} s (moemap simulate)"
-  note "every placement, no recalibration: the same arrivals and seed for all"
-  "${sim[@]}" --json --compare "${placements[@]}" >"$out/simulate.json" 2>>"$log" ||
+  note "every placement, no recalibration: the same arrivals and seed for all;"
+  note "then the highest rate each sustains with 90% of requests in the SLO (rates $cap_rates, ${cap_duration} s each)"
+  "${sim[@]}" --json --compare "${placements[@]}" --capacity "$cap_rates" \
+      --capacity-duration "$cap_duration" >"$out/simulate.json" 2>>"$log" ||
     { echo "demo: moemap simulate failed; see $log" >&2; tail -5 "$log" >&2; exit 1; }
   note "the moemap placement under each recalibration policy: none, periodic (EPLB), moemap"
   "${sim[@]}" --compare "$out/placements/moemap.json" --policies none,periodic,moemap \

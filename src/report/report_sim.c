@@ -6,7 +6,7 @@
  *
  * A file holds one run (an object) or several ("runs": [...], as --compare writes).
  * Keys read per run (see docs/report.md): label, ttft {p50,p90,p99}, tpot {...},
- * slo_attainment, goodput_rps, migration_bytes; timeseries {time_s, p90_ttft_s},
+ * slo_attainment, goodput_rps, migration_bytes, capacity_rps; timeseries {time_s, p90_ttft_s},
  * markers [{time_s, label}].
  */
 #include <math.h>
@@ -94,14 +94,18 @@ int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_
                   "requests meeting both SLO targets, from the discrete-event serving "
                   "simulator on the same arrivals for every run.");
     rp_buf *b = &it->body;
+    int with_cap = 0;
+    for (int i = 0; i < n; i++)
+        with_cap |= json_object_get(runs[i], "capacity_rps") != NULL;
     rp_buf_printf(b, "<table><tr><th>run</th><th>TTFT p50 (s)</th><th>TTFT p90 (s)</th>"
                      "<th>TTFT p99 (s)</th><th>TPOT p90 (ms)</th><th>SLO attainment</th>"
-                     "<th>migrated (GB)</th></tr>\n");
+                     "<th>migrated (GB)</th>%s</tr>\n",
+                  with_cap ? "<th>capacity (req/s at 90% SLO)</th>" : "");
     for (int i = 0; i < n && !rc; i++) {
         char where[300], label[128];
         rp_fmt(where, sizeof where, "%s: runs[%d]", path, i);
         run_label(runs[i], i, label, sizeof label);
-        double t50, t90, t99, p90, slo = NAN, mig = NAN;
+        double t50, t90, t99, p90, slo = NAN, mig = NAN, cap = NAN;
         rc = latency(runs[i], "ttft", "p50", where, &t50, err);
         if (!rc)
             rc = latency(runs[i], "ttft", "p90", where, &t90, err);
@@ -113,6 +117,8 @@ int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_
             rc = mm_json_get_num_opt(runs[i], "slo_attainment", where, 0, 1, &slo, err);
         if (!rc)
             rc = mm_json_get_num_opt(runs[i], "migration_bytes", where, 0, 1e18, &mig, err);
+        if (!rc)
+            rc = mm_json_get_num_opt(runs[i], "capacity_rps", where, 0, 1e9, &cap, err);
         if (rc)
             break;
         rp_buf_printf(b, "<tr><td>");
@@ -126,6 +132,9 @@ int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_
                       isfinite(slo) ? 100 * slo : 0.0);
         rp_buf_printf(b, isfinite(mig) ? "<td>%.2f</td>" : "<td>–</td>",
                       isfinite(mig) ? mig / 1e9 : 0.0);
+        if (with_cap)
+            rp_buf_printf(b, isfinite(cap) ? "<td>%.1f</td>" : "<td>–</td>",
+                          isfinite(cap) ? cap : 0.0);
         rp_buf_printf(b, "</tr>\n");
     }
     rp_buf_printf(b, "</table>\n");
