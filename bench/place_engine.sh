@@ -134,3 +134,34 @@ for N in 512 4096; do
     scenario "$t" "$tmp/l-$kind.json" 9 --loads "$tmp/law$N.json"
   done
 done
+
+# An aggregate dump placed without --batch-tokens (the default operating point, 128
+# tokens per GPU: 4,096 here), then scored at other decode-sized iterations.
+echo
+echo "### Aggregate without --batch-tokens: placed at the default (4,096 tokens), scored at other sizes"
+echo
+echo "moemap / eplb, mean straggler, same rules for both (free = no --engine):"
+echo
+echo "| dump | cluster | rules | 1,024 | 2,048 | 4,096 | 8,192 |"
+echo "|---|---|---|---:|---:|---:|---:|"
+for dump in decode_in2000out100 decode_in1800out100; do
+  for kind in slow nodes pal identical; do
+    for eng in none sglang; do
+      "$bin" place --loads "$data/sglang-dsv3-expert-stats/$dump.json" --model deepseek-v3 \
+        --cluster "$tmp/c-$kind.json" --engine $eng --no-fewer-slots-check \
+        --out "$tmp/agg-m.json" >/dev/null 2>&1
+      "$bin" place --loads "$data/sglang-dsv3-expert-stats/$dump.json" --model deepseek-v3 \
+        --cluster "$tmp/c-$kind.json" --engine $eng --strategy eplb \
+        --out "$tmp/agg-e.json" >/dev/null 2>&1
+      line="| $dump | $kind | $([ $eng = none ] && echo free || echo $eng) |"
+      for N in 1024 2048 4096 8192; do
+        r=$("$bin" eval --loads "$data/sglang-dsv3-expert-stats/$dump.json" --model deepseek-v3 \
+              --cluster "$tmp/c-$kind.json" --batch-tokens $N --json "$tmp/agg-m.json" \
+              "$tmp/agg-e.json" 2>/dev/null |
+            python3 -c 'import json,sys; p=json.load(sys.stdin)["placements"]; print("%.3f" % (p[0]["mean_us"]/p[1]["mean_us"]))')
+        line="$line $r |"
+      done
+      echo "$line"
+    done
+  done
+done
