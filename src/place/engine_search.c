@@ -540,16 +540,6 @@ static int layout_to_result(const es *s, place_result *out, moemap_error *err)
     return rc;
 }
 
-static int same_curve(const moemap_curve *a, const moemap_curve *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (int i = 0; i < a->n; i++)
-        if (a->tokens[i] != b->tokens[i] || a->us[i] != b->us[i])
-            return 0;
-    return 1;
-}
-
 int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error *err)
 {
     int G = pb->num_gpus, E = pb->experts, S = pb->slots[0];
@@ -598,7 +588,7 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
     for (int g = 0; g < G; g++) {
         s.cls[g] = -1;
         for (int c = 0; c < s.C && s.cls[g] < 0; c++)
-            if (same_curve(&pb->cluster->gpus[s.crep[c]].eff, &pb->cluster->gpus[g].eff))
+            if (place_same_curve(&pb->cluster->gpus[s.crep[c]].eff, &pb->cluster->gpus[g].eff))
                 s.cls[g] = c;
         if (s.cls[g] < 0) {
             s.crep[s.C] = g;

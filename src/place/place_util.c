@@ -123,3 +123,13 @@ int place_never_worse_than_eplb(const place_problem *pb, place_result *out, int 
     moemap_free(gpu_us);
     return rc;
 }
+
+int place_same_curve(const moemap_curve *a, const moemap_curve *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->tokens[i] != b->tokens[i] || a->us[i] != b->us[i])
+            return 0;
+    return 1;
+}

@@ -77,16 +77,6 @@ static double pp_window_tokens(const place_problem *pb)
     return pb->params->batch_tokens > 0 ? pb->params->batch_tokens : ENGINE_TOKENS;
 }
 
-static int same_curve(const moemap_curve *a, const moemap_curve *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (int i = 0; i < a->n; i++)
-        if (a->tokens[i] != b->tokens[i] || a->us[i] != b->us[i])
-            return 0;
-    return 1;
-}
-
 /* Greedy placement of one expert with full share: returns the chosen GPU or -1. */
 static int greedy_gpu(ctx *x, int e)
 {
@@ -477,7 +467,7 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     for (int g = 0; g < G; g++) {
         x.cls[g] = g;
         for (int h = 0; h < g; h++)
-            if (same_curve(&pb->cluster->gpus[h].eff, &pb->cluster->gpus[g].eff)) {
+            if (place_same_curve(&pb->cluster->gpus[h].eff, &pb->cluster->gpus[g].eff)) {
                 x.cls[g] = x.cls[h];
                 break;
             }
