@@ -173,31 +173,35 @@ static void print_capacity(moemap_sim_result **res, char labels[][96], int n,
     }
 }
 
+/* Through the library's output file (temporary file renamed into place), so a killed
+ * or failed run never leaves half a time series where the old one was. */
 static int write_json(moemap_sim_result **res, char labels[][96], int n, int ts,
                       const char *path)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!f) {
-        fprintf(stderr, "moemap simulate: cannot write %s\n", path);
-        return 1;
-    }
-    fprintf(f, n > 1 ? "{\"format\": \"moemap.simulate/v1\", \"runs\": [\n" : "");
-    for (int i = 0; i < n; i++) {
+    moemap_error err = {0};
+    moemap_outfile *of;
+    if (moemap_outfile_open(path, &of, &err))
+        return cli_fail("simulate", &err);
+    FILE *f = moemap_outfile_stream(of);
+    int bad = fputs(n > 1 ? "{\"format\": \"moemap.simulate/v1\", \"runs\": [\n" : "", f) == EOF;
+    for (int i = 0; i < n && !bad; i++) {
         char *js = moemap_sim_result_json(res[i], labels[i], ts);
         if (!js) {
+            moemap_outfile_abort(of);
             fprintf(stderr, "moemap simulate: out of memory\n");
-            if (f != stdout)
-                fclose(f);
             return 1;
         }
-        fprintf(f, "%s%s\n", js, i + 1 < n ? "," : "");
+        bad |= fprintf(f, "%s%s\n", js, i + 1 < n ? "," : "") < 0;
         moemap_free(js);
     }
-    fprintf(f, n > 1 ? "]}\n" : "");
-    if (f != stdout && fclose(f) != 0) {
-        fprintf(stderr, "moemap simulate: cannot write %s\n", path);
+    bad |= fputs(n > 1 ? "]}\n" : "", f) == EOF;
+    if (bad) {
+        moemap_outfile_abort(of);
+        fprintf(stderr, "moemap simulate: %s: write failed\n", path);
         return 1;
     }
+    if (moemap_outfile_commit(of, &err))
+        return cli_fail("simulate", &err);
     return 0;
 }
 

@@ -1,7 +1,16 @@
 /*
  * main.c — the moemap command-line tool: dispatches to one subcommand per pipeline stage
  * (see DESIGN.md: profile, stats, place, eval, simulate, run, report, ...).
+ *
+ * It also holds the rules every command shares about files, so no command can forget
+ * them: an output that is the same file as one of the command's inputs is refused
+ * before any work; outputs are staged and put in place only when the command succeeds
+ * (a failed command writes none of them); a signal removes any temporary file; a
+ * failed write to standard output (a full disk, /dev/full) is an error, not exit 0.
  */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -27,9 +36,138 @@ static void usage(FILE *f)
     fprintf(f, "moemap %s — expert placement for MoE serving on GPUs of unequal speed\n\n",
             moemap_version());
     fprintf(f, "usage: moemap <command> [options]   (moemap <command> --help for details)\n\n");
+    fprintf(f, "  (moemap --max-input-bytes SIZE <command> ...: raise the input file limit)\n\n");
     fprintf(f, "commands:\n");
     for (size_t i = 0; i < NUM_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+/* Options whose value is a file the command writes. Every other argument may be an
+ * input (a positional file or a flag's value), so an output is compared with all. */
+static const char *const output_flags[] = {"--out", "-o", "--export", "--plan"};
+
+/* The output path an argument names, or NULL ("--out X", "--out=X", "-oX"); *skip is
+ * set when the path is the next argument. --timeseries is an output of simulate only
+ * (report reads one). */
+static const char *output_of(const char *cmd, char **argv, int i, int argc, int *skip)
+{
+    const char *a = argv[i];
+    *skip = 0;
+    for (size_t k = 0; k <= sizeof output_flags / sizeof *output_flags; k++) {
+        const char *flag = k < sizeof output_flags / sizeof *output_flags ? output_flags[k]
+                           : !strcmp(cmd, "simulate")                    ? "--timeseries"
+                                                                         : NULL;
+        if (!flag)
+            break;
+        size_t n = strlen(flag);
+        if (strncmp(a, flag, n) != 0)
+            continue;
+        if (a[n] == '\0' && i + 1 < argc) {
+            *skip = 1;
+            return argv[i + 1];
+        }
+        if (a[n] == '=' && flag[1] == '-')
+            return a + n + 1;
+        if (a[n] != '\0' && flag[1] != '-')
+            return a + n; /* -oFILE */
+    }
+    return NULL;
+}
+
+/* Refuses (exit 2) an output that is the same file as any other argument, or as another
+ * output: writing it would destroy an input the command is still reading. */
+static int check_outputs(const char *cmd, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        int skip;
+        const char *out = output_of(cmd, argv, i, argc, &skip);
+        if (!out || !strcmp(out, "-"))
+            continue;
+        for (int j = 1; j < argc; j++) {
+            if (j == i || (skip && j == i + 1))
+                continue;
+            int s2;
+            const char *other = output_of(cmd, argv, j, argc, &s2);
+            const char *cand = other ? other : argv[j];
+            if (!strcmp(cand, "-") || cand == out)
+                continue;
+            if (moemap_same_file(out, cand) || (other && !strcmp(other, out))) {
+                fprintf(stderr,
+                        "moemap %s: %s %s is also %s %s; refusing to overwrite a file the "
+                        "command uses\n",
+                        cmd, argv[i], out, other ? "the output" : "the input", cand);
+                return 2;
+            }
+        }
+    }
+    return 0;
+}
+
+/* SIGTERM, SIGINT, SIGHUP, SIGPIPE: remove temporary files, then die of the signal as
+ * before, so the caller still sees how the process ended. */
+static void on_signal(int sig)
+{
+    moemap_outputs_on_signal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signal_handlers(void)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        struct sigaction old;
+        /* A signal the caller chose to ignore (nohup) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* "1073741824", "512M", "2G": the input limit. 0 when malformed. */
+static unsigned long long parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return 0;
+    unsigned long long mul = 1;
+    switch (*end) {
+    case 'K': case 'k': mul = 1ULL << 10; end++; break;
+    case 'M': case 'm': mul = 1ULL << 20; end++; break;
+    case 'G': case 'g': mul = 1ULL << 30; end++; break;
+    case 'T': case 't': mul = 1ULL << 40; end++; break;
+    default: break;
+    }
+    if (*end || v > (~0ULL) / mul)
+        return 0;
+    return v * mul;
+}
+
+/* Runs one command under the shared file rules (see the top of this file). */
+static int run_command(const cli_command *c, int argc, char **argv)
+{
+    int rc = check_outputs(c->name, argc, argv);
+    if (rc)
+        return rc;
+    install_signal_handlers();
+    moemap_outputs_hold();
+    rc = c->fn(argc, argv);
+    moemap_error err = {0};
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno;
+        fprintf(stderr, "moemap %s: <stdout>: write failed: %s\n", c->name,
+                e ? strerror(e) : "error on the stream");
+        rc = rc ? rc : 1;
+    }
+    if (moemap_outputs_release(rc == 0, &err) != 0)
+        rc = cli_fail(c->name, &err);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -38,10 +176,31 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* The input limit: MOEMAP_MAX_INPUT_BYTES, or --max-input-bytes SIZE before the
+     * command (for real files larger than the default; see docs/limits.md). */
+    const char *limit = getenv("MOEMAP_MAX_INPUT_BYTES");
+    if (argc >= 3 && !strcmp(argv[1], "--max-input-bytes")) {
+        limit = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
+    if (limit) {
+        unsigned long long v = parse_size(limit);
+        if (!v) {
+            fprintf(stderr, "moemap: --max-input-bytes / MOEMAP_MAX_INPUT_BYTES: '%s' is not "
+                            "a size (bytes, or a number with K, M, G or T)\n", limit);
+            return 2;
+        }
+        moemap_set_max_input_bytes(v);
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
     const char *name = argv[1];
     if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
         usage(stdout);
-        return 0;
+        return fflush(stdout) == 0 ? 0 : 1;
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
         printf("moemap %s\n", moemap_version());
@@ -49,7 +208,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < NUM_COMMANDS; i++)
         if (!strcmp(name, commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+            return run_command(&commands[i], argc - 1, argv + 1);
     fprintf(stderr, "moemap: unknown command '%s'\n", name);
     usage(stderr);
     return 2;

@@ -6,6 +6,7 @@
 #define MOEMAP_H
 
 #include "moemap/base.h"
+#include "moemap/io.h"
 #include "moemap/model.h"
 #include "moemap/workload.h"
 #include "moemap/cluster.h"

@@ -26,15 +26,15 @@ static json_t *finish_load(json_t *root, const json_error_t *jerr, const char *n
 
 json_t *mm_json_load_file(const char *path, moemap_error *err)
 {
-    json_error_t jerr;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* Through the input gate, so /dev/zero or a 50 GB file is refused before jansson
+     * starts building a tree from it. */
+    char *buf;
+    size_t len;
+    if (moemap_read_file(path, &buf, &len, err) != 0)
         return NULL;
-    }
-    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-    fclose(f);
-    return finish_load(root, &jerr, path, err);
+    json_t *root = mm_json_load_buffer(buf, len, path, err);
+    moemap_free(buf);
+    return root;
 }
 
 json_t *mm_json_load_buffer(const char *buf, size_t len, const char *name, moemap_error *err)
@@ -175,21 +175,18 @@ json_t *mm_json_get_object(const json_t *obj, const char *key, const char *where
 int mm_json_dump_file(const json_t *root, const char *path, moemap_error *err)
 {
     size_t flags = JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
-    if (strcmp(path, "-") == 0) {
-        if (json_dumpf(root, stdout, flags) != 0 || fputc('\n', stdout) == EOF)
-            return moemap_error_set(err, MOEMAP_EIO, "<stdout>: write failed");
-        return 0;
+    moemap_outfile *f;
+    int rc = moemap_outfile_open(path, &f, err);
+    if (rc)
+        return rc;
+    FILE *s = moemap_outfile_stream(f);
+    if (json_dumpf(root, s, flags) != 0 || fputc('\n', s) == EOF) {
+        int e = errno;
+        moemap_outfile_abort(f);
+        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed: %s",
+                                strcmp(path, "-") ? path : "<stdout>", strerror(e));
     }
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", path,
-                                strerror(errno));
-    int bad = json_dumpf(root, f, flags) != 0;
-    bad |= fputc('\n', f) == EOF;
-    bad |= fclose(f) != 0;
-    if (bad)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed", path);
-    return 0;
+    return moemap_outfile_commit(f, err);
 }
 
 json_t *mm_json_real(double x, int digits)

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "moemap/base.h"
+#include "moemap/io.h"
 
 /* Loads a JSON file. On failure returns NULL and sets err to
  * "PATH:LINE:COL: <jansson's message>" (MOEMAP_EIO when the file can't be opened,

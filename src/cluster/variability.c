@@ -11,6 +11,7 @@
  * population has speeds on both sides of 1) or its fastest GPU.
  */
 #include "moemap/cluster.h"
+#include "moemap/io.h"
 
 #include <errno.h>
 #include <math.h>
@@ -208,13 +209,26 @@ int moemap_gpu_population_read(const char *path, const moemap_variability_params
     if (norm != MOEMAP_SPEED_MEDIAN && norm != MOEMAP_SPEED_FASTEST)
         return moemap_error_set(err, MOEMAP_EINVAL, "%s: unknown speed normalisation %d",
                                 path, (int)norm);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* Through the input gate (size limit, no devices), then parsed from memory. */
+    char *text;
+    size_t text_len;
+    int rc = moemap_read_file(path, &text, &text_len, err);
+    if (rc)
+        return rc;
+    if (text_len == 0) {
+        moemap_free(text);
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: empty file", path);
+    }
+    FILE *f = fmemopen(text, text_len, "r");
+    if (!f) {
+        moemap_free(text);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
+    }
     run_vec runs = {0};
     int rows = 0;
-    int rc = read_runs(f, path, column, &runs, &rows, err);
+    rc = read_runs(f, path, column, &runs, &rows, err);
     fclose(f);
+    moemap_free(text);
     moemap_gpu_population *p = NULL;
     double *tmp = NULL;
     if (rc)

@@ -331,19 +331,15 @@ int moemap_export_write(const moemap_placement *p, moemap_export_format fmt,
     int rc = moemap_export_to_string(p, fmt, params, &s, info, err);
     if (rc)
         return rc;
-    FILE *f = strcmp(path, "-") ? fopen(path, "wb") : stdout;
-    if (!f) {
-        moemap_free(s);
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open for writing", path);
-    }
+    /* Temporary file renamed into place: a failed export never leaves half a map. */
     size_t n = strlen(s);
-    int bad = fwrite(s, 1, n, f) != n || fputc('\n', f) == EOF;
-    if (f != stdout)
-        bad |= fclose(f) != 0;
-    else
-        bad |= fflush(f) != 0;
-    moemap_free(s);
-    if (bad)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed", path);
-    return 0;
+    char *line = moemap_realloc(s, n + 2);
+    if (!line) {
+        moemap_free(s);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "export: out of memory");
+    }
+    line[n] = '\n';
+    rc = moemap_outfile_write(path, line, n + 1, err);
+    moemap_free(line);
+    return rc;
 }

@@ -119,34 +119,11 @@ int rp_write_html(const rp_page *page, const char *path, long *bytes, moemap_err
         return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory building the page",
                                 path);
     }
-    /* Written next to the target and renamed into place, so a failed write never leaves
-     * a half page (or replaces a good one). */
-    size_t plen = strlen(path);
-    char *part = moemap_malloc(plen + 6);
-    if (!part) {
-        rp_buf_free(&h);
-        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(part, path, plen);
-    memcpy(part + plen, ".part", 6);
-    FILE *f = fopen(part, "wb");
-    if (!f) {
-        int e = errno;
-        rp_buf_free(&h);
-        moemap_free(part);
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot write: %s", path, strerror(e));
-    }
-    int bad = fwrite(h.s, 1, h.len, f) != h.len;
-    bad |= fclose(f) != 0;
+    /* Through the library's output file: written next to the target and renamed into
+     * place, so a failed write never leaves a half page (or replaces a good one). */
     if (bytes)
         *bytes = (long)h.len;
+    int wrc = moemap_outfile_write(path, h.s, h.len, err);
     rp_buf_free(&h);
-    if (bad || rename(part, path) != 0) {
-        int e = errno;
-        remove(part);
-        moemap_free(part);
-        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed: %s", path, strerror(e));
-    }
-    moemap_free(part);
-    return 0;
+    return wrc;
 }

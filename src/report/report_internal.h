@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "moemap/base.h"
+#include "moemap/io.h"
 #include "moemap/report.h"
 
 /* A growable NUL-terminated string. A failed allocation sets `oom` and later appends

@@ -289,35 +289,12 @@ fail:
 
 int moemap_arrivals_read(const char *path, moemap_arrivals **out, moemap_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 20, len = 0;
-    char *buf = moemap_malloc(cap);
-    int rc = 0;
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len < cap)
-            break;
-        cap *= 2;
-        char *nb = moemap_realloc(buf, cap);
-        if (!nb) {
-            moemap_free(buf);
-            buf = NULL;
-        } else {
-            buf = nb;
-        }
-    }
-    if (!buf)
-        rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
-    else if (ferror(f))
-        rc = moemap_error_set(err, MOEMAP_EIO, "%s: read error", path);
-    fclose(f);
-    if (rc) {
-        moemap_free(buf);
+    /* The input gate: size limit, no devices (/dev/zero used to grow without end). */
+    char *buf;
+    size_t len;
+    int rc = moemap_read_file(path, &buf, &len, err);
+    if (rc)
         return rc;
-    }
     size_t i = 0;
     while (i < len && isspace((unsigned char)buf[i]))
         i++;

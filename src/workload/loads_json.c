@@ -198,11 +198,11 @@ int moemap_loads_write(const moemap_loads *ld, const char *path, moemap_error *e
 {
     if (!ld)
         return moemap_error_set(err, MOEMAP_EINVAL, "%s: no loads to write", path);
-    int to_stdout = strcmp(path, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(path, "wb");
-    if (!f)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", path,
-                                strerror(errno));
+    moemap_outfile *of;
+    int rc = moemap_outfile_open(path, &of, err);
+    if (rc)
+        return rc;
+    FILE *f = moemap_outfile_stream(of);
     json_t *layers = json_array();
     int bad = !layers;
     for (int l = 0; l < ld->num_layers && !bad; l++)
@@ -219,11 +219,10 @@ int moemap_loads_write(const moemap_loads *ld, const char *path, moemap_error *e
         bad |= fputs(b + 1 < ld->num_batches ? ",\n" : "\n", f) == EOF;
     }
     bad |= fputs(" ]}\n", f) == EOF;
-    if (to_stdout)
-        bad |= fflush(f) != 0;
-    else
-        bad |= fclose(f) != 0;
-    if (bad)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed", path);
-    return 0;
+    if (bad) {
+        int e = errno;
+        moemap_outfile_abort(of);
+        return moemap_error_set(err, MOEMAP_EIO, "%s: write failed: %s", path, strerror(e));
+    }
+    return moemap_outfile_commit(of, err);
 }

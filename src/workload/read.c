@@ -13,45 +13,10 @@
 #include "json_util.h"
 #include "workload_internal.h"
 
+/* Every workload file comes through the library's input gate (size limit, no devices). */
 int mm_read_file(const char *path, char **buf, size_t *len, moemap_error *err)
 {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *b = moemap_malloc(cap);
-    if (!b) {
-        fclose(f);
-        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
-    }
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *nb = moemap_realloc(b, cap * 2);
-            if (!nb) {
-                moemap_free(b);
-                fclose(f);
-                return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t got = fread(b + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        moemap_free(b);
-        return moemap_error_set(err, MOEMAP_EIO, "%s: read error", path);
-    }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return 0;
+    return moemap_read_file(path, buf, len, err);
 }
 
 /* The layer id in a name like ".../expert_weights_7.txt", else 0. */

@@ -1,0 +1,81 @@
+/*
+ * moemap/io.h — how libmoemap reads and writes files, so that no input can make it eat
+ * the machine and no failure can lose a user's file.
+ *
+ * Inputs: every reader takes its file through one gate that refuses what it cannot
+ * size (a directory, /dev/zero, a terminal) and anything larger than the input limit
+ * (MOEMAP_DEFAULT_MAX_INPUT_BYTES unless raised). Pipes and FIFOs are read with the
+ * same limit counted as the bytes come in.
+ *
+ * Outputs: every file is written to a nameless temporary file in the target's folder
+ * (O_TMPFILE, or a hidden ".NAME.XXXXXX.tmp" where the filesystem lacks it), checked,
+ * fsync'ed and renamed over the target only when complete. A failed write, a crash or a
+ * kill leaves the old file as it was; a kill leaves no temporary file behind (none at
+ * all with O_TMPFILE, and the hidden one is removed by moemap_outputs_on_signal).
+ *
+ * A program that wants all-or-nothing outputs (the CLI: "a command that fails writes
+ * none of its outputs") calls moemap_outputs_hold() first; committed files are then
+ * staged and only renamed into place by moemap_outputs_release(1, ...).
+ */
+#ifndef MOEMAP_IO_H
+#define MOEMAP_IO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "moemap/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The largest input file any reader accepts unless moemap_set_max_input_bytes raises
+ * it: 1 GiB, four times the largest real trace we know of (an ESFT layer file). */
+#define MOEMAP_DEFAULT_MAX_INPUT_BYTES (UINT64_C(1) << 30)
+
+/* Sets the input limit for every reader from now on (0 restores the default). Process
+ * wide, like the allocation hook: set it once at start-up. */
+void moemap_set_max_input_bytes(uint64_t bytes);
+uint64_t moemap_max_input_bytes(void);
+
+/* Reads a whole input file into a moemap_malloc'ed, NUL-terminated buffer. Refuses a
+ * directory ("is a directory"), a device or other file it cannot size, and a file over
+ * the input limit, each with a message naming the path; MOEMAP_EIO when it cannot be
+ * opened or read. "-" reads standard input (limit counted as it comes). */
+int moemap_read_file(const char *path, char **buf, size_t *len, moemap_error *err);
+
+/* An output file being written. */
+typedef struct moemap_outfile moemap_outfile;
+
+/* Starts writing `path` ("-": standard output, written directly). Fails when the folder
+ * cannot take a file or path names a directory. The target is untouched until commit. */
+int moemap_outfile_open(const char *path, moemap_outfile **out, moemap_error *err);
+/* The stream to write to (stdout for "-"). */
+FILE *moemap_outfile_stream(moemap_outfile *f);
+/* Checks every write, flushes, fsyncs and renames the file into place (or stages it
+ * when outputs are held). Always frees f; on failure the target is as it was and the
+ * message names the path and the system's reason ("out.json: write failed: No space
+ * left on device"). */
+int moemap_outfile_commit(moemap_outfile *f, moemap_error *err);
+/* Drops what was written; the target is as it was. Frees f; NULL is a no-op. */
+void moemap_outfile_abort(moemap_outfile *f);
+/* open + one write + commit. */
+int moemap_outfile_write(const char *path, const void *data, size_t len, moemap_error *err);
+
+/* From now on, committed files are staged (written, synced, nameless) instead of
+ * renamed into place, until moemap_outputs_release: commit != 0 renames them all into
+ * place in the order they were committed (0, or the first failure; the ones after it
+ * are dropped), commit == 0 drops them all. At most 64 files may be staged. */
+void moemap_outputs_hold(void);
+int moemap_outputs_release(int commit, moemap_error *err);
+/* For a signal handler (async-signal-safe): removes every temporary file that has a
+ * name on disk. The caller then lets the signal end the process. */
+void moemap_outputs_on_signal(void);
+
+/* 1 when a and b name the same existing file (same device and inode), else 0. */
+int moemap_same_file(const char *a, const char *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
