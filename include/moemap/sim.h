@@ -169,7 +169,10 @@ typedef struct moemap_sim_result {
     double migration_stall_s;
     long replicas_moved;
     int recalibrations;
-    /* Time series, one entry per timeseries_dt. */
+    /* Time series, one entry per timeseries_dt bucket that had work, plus the empty
+     * buckets of idle stretches up to MOEMAP_SIM_TS_MAX_GAP long; longer idle stretches
+     * are skipped (ts_time_s jumps), so its length follows the work, not the time span.
+     * At most MOEMAP_SIM_TS_MAX_POINTS entries (a marker says when it was cut). */
     int ts_n;
     double *ts_time_s;         /* bucket start */
     double *ts_p90_ttft_s;     /* p90 TTFT of requests whose first token came in it (NAN) */
@@ -186,6 +189,9 @@ typedef struct moemap_sim_result {
     double *capacity_rate;     /* [capacity_n] req/s */
     double *capacity_slo;      /* [capacity_n] SLO attainment at each */
 } moemap_sim_result;
+
+#define MOEMAP_SIM_TS_MAX_GAP 60
+#define MOEMAP_SIM_TS_MAX_POINTS 1000000
 
 void moemap_sim_result_free(moemap_sim_result *r);
 

@@ -121,6 +121,7 @@ int moemap_read_file(const char *path, char **buf, size_t *len, moemap_error *er
 struct moemap_outfile {
     FILE *f;
     int to_stdout;
+    int direct;            /* not a regular file (/dev/null, a FIFO): written in place */
     int nameless;          /* O_TMPFILE: no name on disk until linked */
     int slot;              /* index in tmp_names while it has a name on disk, else -1 */
     char path[PATH_MAX];   /* the target */
@@ -203,6 +204,24 @@ int moemap_outfile_open(const char *path, moemap_outfile **out, moemap_error *er
         moemap_free(o);
         return moemap_error_set(err, MOEMAP_EIO, "%s: is a directory, not a file", path);
     }
+    if (exists && !S_ISREG(st.st_mode)) {
+        /* /dev/null, /dev/stdout, a FIFO: written in place; renaming over a device would
+         * replace it with a plain file. Errors still surface at commit. */
+        o->direct = 1;
+        o->f = fopen(path, "wb");
+        if (!o->f) {
+            int e = errno;
+            moemap_free(o);
+            return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(e));
+        }
+        *out = o;
+        return 0;
+    }
+    /* A symbolic link stays a link: the file it points to is the one replaced. */
+    char real[PATH_MAX];
+    if (exists && realpath(path, real) && strlen(real) + 32 < PATH_MAX)
+        snprintf(o->path, sizeof o->path, "%s", real);
+    path = o->path;
     /* New files get 0666 less the umask, as fopen would; a replaced file keeps its mode. */
     mode_t mask = umask(0);
     umask(mask);
@@ -328,6 +347,19 @@ int moemap_outfile_commit(moemap_outfile *f, moemap_error *err)
     }
     errno = 0;
     int bad = fflush(f->f) != 0 || ferror(f->f);
+    if (f->direct) {
+        int e = errno;
+        bad |= fclose(f->f) != 0;
+        e = e ? e : errno;
+        f->f = NULL;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s", f->path);
+        moemap_free(f);
+        if (bad)
+            return moemap_error_set(err, MOEMAP_EIO, "%s: write failed: %s", path,
+                                    e ? strerror(e) : "error on the stream");
+        return 0;
+    }
     /* EINVAL/ENOTSUP: a filesystem that cannot sync (a pipe-like target); nothing lost. */
     if (!bad && fsync(fileno(f->f)) != 0 && errno != EINVAL && errno != ENOTSUP)
         bad = 1;

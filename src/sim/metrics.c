@@ -4,9 +4,15 @@
  * per-GPU barrier idle time, migration bytes and stall; and a per-second time series
  * (p90 TTFT, straggler time, tokens/s) with event markers. Also the JSON rendering of a
  * result, whose keys docs/simulate.md documents (kept stable for the report).
+ *
+ * The time series is sparse: only buckets with an iteration or a first token are
+ * recorded, and an idle stretch longer than MOEMAP_SIM_TS_MAX_GAP buckets is skipped in
+ * the result rather than filled with zeros. A dense series grew with the trace's time
+ * span, not its work: one request at t = 10^9 s made 10^8 buckets and 17 GB.
  */
 #include "sim_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +21,25 @@
 #include "json_util.h"
 
 typedef struct ttft_rec {
-    int bucket;
+    long long bucket;
     double ttft;
 } ttft_rec;
+
+/* One non-empty bucket of the time series. */
+typedef struct ts_rec {
+    long long bucket;
+    double straggler;       /* seconds */
+    double tokens;
+} ts_rec;
 
 struct metrics {
     moemap_sim_params params;
     int G;
     double *idle;           /* [G] */
     double dt;
-    int ts_cap;
-    int ts_n;
-    double *ts_straggler;   /* [ts_cap] seconds */
-    double *ts_tokens;      /* [ts_cap] tokens */
+    long ts_cap;
+    long ts_n;
+    ts_rec *ts;             /* [ts_n] non-empty buckets in time order */
     ttft_rec *firsts;
     long nfirst, capfirst;
     moemap_sim_marker *markers;
@@ -60,8 +72,7 @@ void metrics_free(metrics *m)
     if (!m)
         return;
     moemap_free(m->idle);
-    moemap_free(m->ts_straggler);
-    moemap_free(m->ts_tokens);
+    moemap_free(m->ts);
     moemap_free(m->firsts);
     moemap_free(m->markers);
     moemap_free(m);
@@ -69,36 +80,31 @@ void metrics_free(metrics *m)
 
 double *metrics_idle(metrics *m) { return m->idle; }
 
-/* Makes the time series reach bucket k; 0 on success. */
-static int ts_reach(metrics *m, int k)
+/* The record of bucket k (the last one, or a new one after it); NULL when out of
+ * memory. Iterations end in time order, so k never goes back. */
+static ts_rec *ts_at(metrics *m, long long k)
 {
-    if (k < m->ts_cap) {
-        if (k >= m->ts_n)
-            m->ts_n = k + 1;
-        return 0;
+    if (m->ts_n > 0 && m->ts[m->ts_n - 1].bucket >= k)
+        return &m->ts[m->ts_n - 1];
+    if (m->ts_n == m->ts_cap) {
+        long nc = m->ts_cap ? m->ts_cap * 2 : 256;
+        ts_rec *a = moemap_realloc(m->ts, (size_t)nc * sizeof *a);
+        if (!a)
+            return NULL;
+        m->ts = a;
+        m->ts_cap = nc;
     }
-    int nc = m->ts_cap ? m->ts_cap : 256;
-    while (nc <= k)
-        nc *= 2;
-    double *a = moemap_realloc(m->ts_straggler, (size_t)nc * sizeof *a);
-    if (!a)
-        return -1;
-    m->ts_straggler = a;
-    double *b = moemap_realloc(m->ts_tokens, (size_t)nc * sizeof *b);
-    if (!b)
-        return -1;
-    m->ts_tokens = b;
-    for (int i = m->ts_cap; i < nc; i++)
-        m->ts_straggler[i] = m->ts_tokens[i] = 0;
-    m->ts_cap = nc;
-    m->ts_n = k + 1;
-    return 0;
+    ts_rec *r = &m->ts[m->ts_n++];
+    r->bucket = k;
+    r->straggler = r->tokens = 0;
+    return r;
 }
 
-static int bucket_of(const metrics *m, double t)
+/* Bucket of time t; times past 2^52 buckets (beyond any real trace) share the last. */
+static long long bucket_of(const metrics *m, double t)
 {
     double k = floor(t / m->dt);
-    return k < 0 ? 0 : k > 1e8 ? 100000000 : (int)k;
+    return !(k > 0) ? 0 : k > 4503599627370496.0 ? 4503599627370496LL : (long long)k;
 }
 
 void metrics_first_token(metrics *m, const sim_req *q)
@@ -120,16 +126,17 @@ void metrics_first_token(metrics *m, const sim_req *q)
 
 void metrics_iteration(metrics *m, double t_end, const sim_iter *it, long tokens_out)
 {
-    int k = bucket_of(m, t_end);
+    long long k = bucket_of(m, t_end);
     m->busy_s += it->time_s;
     m->tokens += it->tokens;
     m->moe_s += it->moe_s;
-    if (ts_reach(m, k) != 0) {
+    ts_rec *r = ts_at(m, k);
+    if (!r) {
         m->oom++;
         return;
     }
-    m->ts_straggler[k] += it->moe_s - it->moe_mean_s;
-    m->ts_tokens[k] += (double)(tokens_out - m->last_tokens_out);
+    r->straggler += it->moe_s - it->moe_mean_s;
+    r->tokens += (double)(tokens_out - m->last_tokens_out);
     m->last_tokens_out = tokens_out;
 }
 
@@ -184,6 +191,68 @@ void moemap_sim_result_free(moemap_sim_result *r)
     moemap_free(r);
 }
 
+/* p90 of the sorted TTFTs firsts[j0..j1). */
+static double p90_of(const ttft_rec *f, long j0, long j1)
+{
+    long cnt = j1 - j0;
+    double pos = 0.9 * (double)(cnt - 1);
+    long lo = (long)pos;
+    double fr = pos - (double)lo;
+    double a = f[j0 + lo].ttft;
+    double b = lo + 1 < cnt ? f[j0 + lo + 1].ttft : a;
+    return a + fr * (b - a);
+}
+
+/* Walks the time series' points in time order: every bucket with an iteration or a first
+ * token, and the empty buckets of idle stretches of at most MOEMAP_SIM_TS_MAX_GAP buckets
+ * (counted from bucket 0 for the first), so a chart shows short pauses as zeros and
+ * skips long ones. Stops after MOEMAP_SIM_TS_MAX_POINTS points (*truncated = 1). With r
+ * NULL only counts; else fills r's ts arrays (sized by a counting walk). firsts must be
+ * sorted by bucket. Returns the number of points. */
+static long ts_walk(const metrics *m, moemap_sim_result *r, int *truncated)
+{
+    long n = 0, i = 0, j = 0;
+    long long prev = -1;
+    while (i < m->ts_n || j < m->nfirst) {
+        long long k = i < m->ts_n ? m->ts[i].bucket : LLONG_MAX;
+        if (j < m->nfirst && m->firsts[j].bucket < k)
+            k = m->firsts[j].bucket;
+        /* The empty buckets before k, when the stretch is short enough to draw. */
+        long long gap = k - prev - 1;
+        for (long long e = prev + 1; gap <= MOEMAP_SIM_TS_MAX_GAP && e < k; e++) {
+            if (n == MOEMAP_SIM_TS_MAX_POINTS) {
+                *truncated = 1;
+                return n;
+            }
+            if (r) {
+                r->ts_time_s[n] = (double)e * m->dt;
+                r->ts_straggler_ms[n] = 0;
+                r->ts_tokens_per_s[n] = 0;
+                r->ts_p90_ttft_s[n] = NAN;
+            }
+            n++;
+        }
+        if (n == MOEMAP_SIM_TS_MAX_POINTS) {
+            *truncated = 1;
+            return n;
+        }
+        long j0 = j;
+        while (j < m->nfirst && m->firsts[j].bucket == k)
+            j++;
+        int has_iter = i < m->ts_n && m->ts[i].bucket == k;
+        if (r) {
+            r->ts_time_s[n] = (double)k * m->dt;
+            r->ts_straggler_ms[n] = has_iter ? m->ts[i].straggler * 1e3 : 0;
+            r->ts_tokens_per_s[n] = has_iter ? m->ts[i].tokens / m->dt : 0;
+            r->ts_p90_ttft_s[n] = j > j0 ? p90_of(m->firsts, j0, j) : NAN;
+        }
+        i += has_iter;
+        n++;
+        prev = k;
+    }
+    return n;
+}
+
 int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
                    long iterations, moemap_sim_result **out, moemap_error *err)
 {
@@ -193,14 +262,17 @@ int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
     double *ttft = moemap_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     double *tpot = moemap_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     double *e2e = moemap_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-    int T = m->ts_n;
+    if (m->nfirst > 0)
+        qsort(m->firsts, (size_t)m->nfirst, sizeof *m->firsts, cmp_ttft);
+    int truncated = 0;
+    long T = ts_walk(m, NULL, &truncated);
     if (r) {
         r->gpu_idle_s = moemap_malloc((size_t)m->G * sizeof(double));
         r->ts_time_s = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
         r->ts_p90_ttft_s = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
         r->ts_straggler_ms = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
         r->ts_tokens_per_s = moemap_malloc((size_t)(T > 0 ? T : 1) * sizeof(double));
-        r->markers = moemap_malloc((size_t)(m->nmark > 0 ? m->nmark : 1) * sizeof *r->markers);
+        r->markers = moemap_malloc((size_t)(m->nmark + 1) * sizeof *r->markers);
     }
     if (!r || !ttft || !tpot || !e2e || !r->gpu_idle_s || !r->ts_time_s ||
         !r->ts_p90_ttft_s || !r->ts_straggler_ms || !r->ts_tokens_per_s || !r->markers) {
@@ -252,36 +324,17 @@ int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
     r->moe_share = m->busy_s > 0 ? m->moe_s / m->busy_s : 0;
     r->num_gpus = m->G;
     memcpy(r->gpu_idle_s, m->idle, (size_t)m->G * sizeof(double));
-    /* Time series: p90 TTFT per bucket from the first-token records sorted by bucket. */
-    if (m->nfirst > 0)
-        qsort(m->firsts, (size_t)m->nfirst, sizeof *m->firsts, cmp_ttft);
-    r->ts_n = T;
-    long j = 0;
-    for (int k = 0; k < T; k++) {
-        r->ts_time_s[k] = k * m->dt;
-        r->ts_straggler_ms[k] = m->ts_straggler[k] * 1e3;
-        r->ts_tokens_per_s[k] = m->ts_tokens[k] / m->dt;
-        while (j < m->nfirst && m->firsts[j].bucket < k)
-            j++;
-        long j0 = j;
-        while (j < m->nfirst && m->firsts[j].bucket == k)
-            j++;
-        long cnt = j - j0;
-        if (cnt == 0) {
-            r->ts_p90_ttft_s[k] = NAN;
-        } else {
-            /* Sorted within the bucket: interpolate the 0.9 quantile directly. */
-            double pos = 0.9 * (double)(cnt - 1);
-            long lo = (long)pos;
-            double f = pos - (double)lo;
-            double a = m->firsts[j0 + lo].ttft;
-            double b = lo + 1 < cnt ? m->firsts[j0 + lo + 1].ttft : a;
-            r->ts_p90_ttft_s[k] = a + f * (b - a);
-        }
-    }
+    r->ts_n = (int)T;
+    ts_walk(m, r, &truncated);
     if (m->nmark > 0)
         memcpy(r->markers, m->markers, (size_t)m->nmark * sizeof *r->markers);
     r->num_markers = m->nmark;
+    if (truncated) {
+        moemap_sim_marker *mk = &r->markers[r->num_markers++];
+        mk->time_s = r->ts_time_s[T - 1];
+        snprintf(mk->label, sizeof mk->label, "time series truncated at %d points",
+                 MOEMAP_SIM_TS_MAX_POINTS);
+    }
     moemap_free(ttft);
     moemap_free(tpot);
     moemap_free(e2e);
