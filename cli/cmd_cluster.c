@@ -280,7 +280,7 @@ static int cmd_synth(int argc, char **argv)
             }
             break;
         case 'n':
-            if (cli_parse_long(cmd, "--gpus", optarg, 1, 1000000, &gpus))
+            if (cli_parse_long(cmd, "--gpus", optarg, 1, MOEMAP_MAX_GPUS, &gpus))
                 goto done;
             break;
         case 's':

@@ -192,6 +192,82 @@ check "2: --out /dev/null still works (written in place)" test $? -eq 0 -a -c /d
 expect_fail "2: --out naming a folder says so" 1 "is a directory" \
   "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o "$tmp/full"
 
+# ============================================================ 3. extreme values
+# Loads whose values are 0, 1, the largest accepted (1e15) and beyond (1e308), through
+# every strategy, stats, eval, simulate and report: a clean result or a clean refusal,
+# never an abort, a sanitizer report, inf or nan.
+python3 - "$tmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1] + "/l.json"))
+def put(name, fn):
+    e = json.loads(json.dumps(d))
+    for b in e["batches"]:
+        fn(b)
+    json.dump(e, open(sys.argv[1] + "/" + name, "w"))
+def zero(b):  b["counts"] = [[0] * len(r) for r in b["counts"]]; b["counts"][0][0] = 0
+def one(b):   b["counts"] = [[1] * len(r) for r in b["counts"]]; b["tokens"] = 64
+def big(b):   b["counts"][0][3] = 1e15; b["tokens"] = 1e15
+def huge(b):  b["counts"][0][3] = 1e308
+def liar(b):  b["tokens"] = 1
+put("x-one.json", one); put("x-big.json", big); put("x-huge.json", huge)
+put("x-liar.json", liar); put("x-zero.json", zero)
+s = json.load(open(sys.argv[1] + "/stats.json"))
+s["layers"][0]["coactive_pairs"] = [{"experts": [1e308, 3], "corr": 0.9}]
+json.dump(s, open(sys.argv[1] + "/x-stats-huge-id.json", "w"))
+PY
+printf 'batch,layer,e0,e1\n0,0,1e308,5\n' >"$tmp/x-huge.csv"
+clean() { # rc 0 or 1, no crash, no sanitizer or assertion text, no inf/nan printed
+  local rc=$1 f=$2
+  [ "$rc" -le 1 ] && ! grep -qE "internal error|runtime error|AddressSanitizer|assertion" "$tmp/err" \
+    && ! grep -qiwE "inf|-?nan" "$f"
+}
+extreme_ok=1
+for f in x-one x-big; do
+  for s in moemap eplb eplb_global gem vibe linear round_robin exact; do
+    "$bin" place -l "$tmp/$f.json" -c "$tmp/c.json" --strategy $s --time-limit 0.1 \
+      -o "$tmp/x-p.json" >"$tmp/out" 2>"$tmp/err"
+    clean $? "$tmp/out" || { extreme_ok=0; echo "# place $s $f: $(head -c 200 "$tmp/err")"; }
+  done
+  "$bin" stats "$tmp/$f.json" >"$tmp/out" 2>"$tmp/err"
+  clean $? "$tmp/out" || { extreme_ok=0; echo "# stats $f"; }
+  "$bin" stats --json "$tmp/$f.json" >"$tmp/x-st.json" 2>"$tmp/err"
+  clean $? "$tmp/x-st.json" || { extreme_ok=0; echo "# stats --json $f"; }
+  "$bin" eval -l "$tmp/$f.json" -c "$tmp/c.json" --json "$tmp/p.json" >"$tmp/x-ev.json" 2>"$tmp/err"
+  clean $? "$tmp/x-ev.json" || { extreme_ok=0; echo "# eval $f"; }
+  timeout 120 "$bin" simulate -m olmoe -c "$tmp/c.json" -l "$tmp/$f.json" -p "$tmp/p.json" \
+    --poisson 2 --duration 5 >"$tmp/out" 2>"$tmp/err"
+  clean $? "$tmp/out" || { extreme_ok=0; echo "# simulate $f: $(head -c 200 "$tmp/err")"; }
+  "$bin" report --stats "$tmp/x-st.json" --eval "$tmp/x-ev.json" --table \
+    --out "$tmp/x.html" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  [ $rc -le 1 ] && ! grep -qE "internal error|runtime error|assertion" "$tmp/err" || \
+    { extreme_ok=0; echo "# report $f: $(head -c 200 "$tmp/err")"; }
+done
+check "3: counts of 1 and 1e15 through every strategy, stats, eval, simulate, report" \
+  test $extreme_ok -eq 1
+expect_fail "3: counts of 1e308 refused by place --strategy gem (was an abort)" 1 \
+  "is above the limit of 1e+15 tokens" "$bin" place -l "$tmp/x-huge.json" -c "$tmp/c.json" \
+  --strategy gem -o "$tmp/x-p.json"
+expect_fail "3: ... by place --strategy exact" 1 "is above the limit of 1e+15 tokens" \
+  "$bin" place -l "$tmp/x-huge.json" -c "$tmp/c.json" --strategy exact -o "$tmp/x-p.json"
+expect_fail "3: ... by stats (was inf/nan)" 1 "is above the limit of 1e+15 tokens" \
+  "$bin" stats "$tmp/x-huge.json"
+expect_fail "3: a CSV count of 1e308 refused" 1 "count 1e+308 is outside [0, 1e+15]" \
+  "$bin" stats "$tmp/x-huge.csv"
+expect_fail "3: a stats file with expert id 1e308 refused by report (was UB)" 1 \
+  "expert id 1e+308 is not an integer" "$bin" report --stats "$tmp/x-stats-huge-id.json" \
+  --out "$tmp/x.html"
+
+# ============================================================ 4. sizes
+python3 -c 'import json; print(json.dumps({"format": "moemap.cluster/v1", "expert": {"hidden": 2048, "intermediate": 1024, "dtype": "bf16"},
+  "base_curve": {"tokens": [1, 4096], "us": [60, 560]}, "network": {"intra_node_GBps": 450, "inter_node_GBps": 50, "latency_us": 10},
+  "gpus": [{"id": i, "node": i // 8, "slots": 2, "speed": 1} for i in range(1025)]}))' >"$tmp/c1025.json"
+expect_fail "4: a cluster file of 1025 GPUs refused, naming the limit" 1 \
+  "1025 GPUs is more than the limit of 1024" "$bin" place -l "$tmp/l.json" \
+  -c "$tmp/c1025.json" -o "$tmp/x.json"
+expect_fail "4: cluster synth of 1025 GPUs refused, naming the limit" 2 "1024" \
+  "$bin" cluster synth -v /dev/null -n 1025 --base "$tmp/c.json"
+
 # ============================================================ 5. standard output
 for r in "eval -l $tmp/l.json -c $tmp/c.json $tmp/p.json" \
          "eval -l $tmp/l.json -c $tmp/c.json --json $tmp/p.json" \

@@ -66,6 +66,11 @@ typedef struct moemap_cluster {
     char *source_json;
 } moemap_cluster;
 
+/* The most GPUs a cluster may have: 1024, the largest size placement is tested and
+ * timed at (DeepSeek-V3 shape, docs/limits.md). Readers, synth, merge and create refuse
+ * more, naming this limit, rather than run for hours. */
+#define MOEMAP_MAX_GPUS 1024
+
 /* An empty cluster of num_gpus GPUs (speed 1, node 0, slots 0, no curves). */
 int moemap_cluster_create(int num_gpus, moemap_cluster **out, moemap_error *err);
 void moemap_cluster_free(moemap_cluster *c);

@@ -26,6 +26,11 @@ typedef struct moemap_loads {
     double *counts;       /* [num_batches * num_layers * experts], see MOEMAP_LOADS_AT */
 } moemap_loads;
 
+/* The largest token count (of one expert in one batch) and batch size any reader
+ * accepts: 10^15 tokens, far above any real dump, and small enough that sums over
+ * experts, layers and batches and the cost model stay finite and exact to the token. */
+#define MOEMAP_MAX_COUNT 1e15
+
 /* Token count of expert e in MoE-layer entry l of batch b. */
 #define MOEMAP_LOADS_AT(ld, b, l, e) \
     ((ld)->counts[((size_t)(b) * (size_t)(ld)->num_layers + (size_t)(l)) * (size_t)(ld)->experts + (size_t)(e)])

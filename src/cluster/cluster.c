@@ -18,6 +18,10 @@ int moemap_cluster_create(int num_gpus, moemap_cluster **out, moemap_error *err)
     if (num_gpus < 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "a cluster needs at least one GPU (got %d)",
                                 num_gpus);
+    if (num_gpus > MOEMAP_MAX_GPUS)
+        return moemap_error_set(err, MOEMAP_ERANGE,
+                                "%d GPUs is more than the limit of %d (docs/limits.md)",
+                                num_gpus, MOEMAP_MAX_GPUS);
     moemap_cluster *c = moemap_calloc(1, sizeof *c);
     moemap_gpu *g = moemap_calloc((size_t)num_gpus, sizeof *g);
     if (!c || !g) {

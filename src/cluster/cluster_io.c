@@ -192,8 +192,10 @@ static int parse_root(const json_t *root, const char *name, moemap_cluster **out
     if (ng == 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "%s: gpus: empty (a cluster needs at "
                                 "least one GPU)", name);
-    if (ng > 1000000)
-        return moemap_error_set(err, MOEMAP_ERANGE, "%s: gpus: %zu GPUs is too many", name, ng);
+    if (ng > MOEMAP_MAX_GPUS)
+        return moemap_error_set(err, MOEMAP_ERANGE,
+                                "%s: gpus: %zu GPUs is more than the limit of %d "
+                                "(docs/limits.md)", name, ng, MOEMAP_MAX_GPUS);
     moemap_cluster *c;
     if ((rc = moemap_cluster_create((int)ng, &c, err)))
         return rc;

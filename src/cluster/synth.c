@@ -19,9 +19,10 @@ int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
                          moemap_error *err)
 {
     *out = NULL;
-    if (p->num_gpus < 1 || p->num_gpus > 1000000)
-        return moemap_error_set(err, MOEMAP_EINVAL, "synth: %d GPUs (need 1..1000000)",
-                                p->num_gpus);
+    if (p->num_gpus < 1 || p->num_gpus > MOEMAP_MAX_GPUS)
+        return moemap_error_set(err, MOEMAP_ERANGE,
+                                "synth: %d GPUs is outside 1..%d, the limit (docs/limits.md)",
+                                p->num_gpus, MOEMAP_MAX_GPUS);
     if (p->gpus_per_node < 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "synth: %d GPUs per node must be >= 0",
                                 p->gpus_per_node);

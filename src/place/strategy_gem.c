@@ -190,7 +190,9 @@ static int greedy(gem *s, const int *quota, moemap_error *err)
                     continue;
                 double score = (s->load[g] + s->st->mean_load[e] - s->target[g]) / s->tmean +
                                LAMBDA * s->conf[(size_t)e * s->G + g];
-                if (score < best_score) {
+                /* best < 0: take the first open GPU even when the score is not a
+                 * number (extreme loads), so only the quotas decide feasibility. */
+                if (score < best_score || best < 0) {
                     best_score = score;
                     best = g;
                 }

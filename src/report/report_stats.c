@@ -17,6 +17,19 @@
 #include "json_util.h"
 #include "report_internal.h"
 
+/* An expert id read as a JSON number: an integer in [0, 2^20] (the same bound as the
+ * {"a", "b"} form), checked before the conversion to long, which a value such as 1e308
+ * would make undefined. */
+static int expert_id(double d, const char *where, long *out, moemap_error *err)
+{
+    if (!(d >= 0 && d <= (double)(1 << 20)) || d != floor(d))
+        return moemap_error_set(err, MOEMAP_ERANGE,
+                                "%s: expert id %g is not an integer in [0, %d]", where, d,
+                                1 << 20);
+    *out = (long)d;
+    return 0;
+}
+
 #define MAX_PAIRS_SHOWN 16
 
 typedef struct pair {
@@ -179,8 +192,10 @@ static int add_coactive(rp_page *page, const json_t *layers, const char *path,
                     rc = mm_json_number(json_array_get(pj, 1), w, &db, err);
                 if (!rc)
                     rc = mm_json_number(json_array_get(pj, 2), w, &corr, err);
-                a = (long)da;
-                b = (long)db;
+                if (!rc)
+                    rc = expert_id(da, w, &a, err);
+                if (!rc)
+                    rc = expert_id(db, w, &b, err);
             } else if (json_is_object(pj) && json_is_array(json_object_get(pj, "experts"))) {
                 json_t *ab = json_object_get(pj, "experts"); /* {"experts": [a, b], corr} */
                 double da = 0, db = 0;
@@ -192,8 +207,10 @@ static int add_coactive(rp_page *page, const json_t *layers, const char *path,
                     rc = mm_json_number(json_array_get(ab, 1), w, &db, err);
                 if (!rc)
                     rc = mm_json_get_num(pj, "corr", w, -1.0001, 1.0001, &corr, err);
-                a = (long)da;
-                b = (long)db;
+                if (!rc)
+                    rc = expert_id(da, w, &a, err);
+                if (!rc)
+                    rc = expert_id(db, w, &b, err);
             } else if (json_is_object(pj)) {
                 rc = mm_json_get_int(pj, "a", w, 0, 1 << 20, &a, err);
                 if (!rc)

@@ -134,7 +134,8 @@ int mm_loads_from_json(const json_t *root, const char *name, moemap_loads **out,
     for (size_t b = 0; b < nb && !rc; b++) {
         const json_t *bo = json_array_get(batches, b);
         snprintf(where, sizeof where, "%s: batches[%zu]", name, b);
-        rc = mm_json_get_num(bo, "tokens", where, 0, 1e15, &ld->batch_tokens[b], err);
+        rc = mm_json_get_num(bo, "tokens", where, 0, MOEMAP_MAX_COUNT, &ld->batch_tokens[b],
+                             err);
         const json_t *counts = json_object_get(bo, "counts");
         for (int l = 0; l < nl && !rc; l++) {
             const json_t *row = json_array_get(counts, (size_t)l);
@@ -148,8 +149,27 @@ int mm_loads_from_json(const json_t *root, const char *name, moemap_loads **out,
                                           where, l, e);
                     break;
                 }
+                if (x > MOEMAP_MAX_COUNT) {
+                    rc = moemap_error_set(err, MOEMAP_ERANGE,
+                                          "%s.counts[%d][%ld]: %g is above the limit of %g "
+                                          "tokens (docs/limits.md)",
+                                          where, l, e, x, MOEMAP_MAX_COUNT);
+                    break;
+                }
                 dst[e] = x;
             }
+            /* Each token picks top_k experts of a layer, so a layer's counts cannot sum to
+             * more than tokens x top_k (0.1% slack for rounded dumps). A file that says
+             * otherwise has its tokens or its counts wrong, and costs would be off. */
+            double sum = 0;
+            for (long e = 0; e < experts && !rc; e++)
+                sum += dst[e];
+            double cap = ld->batch_tokens[b] * (double)top_k;
+            if (!rc && top_k > 0 && ld->batch_tokens[b] > 0 && sum > cap * 1.001 + 1)
+                rc = moemap_error_set(err, MOEMAP_ERANGE,
+                                      "%s: tokens %g contradicts counts[%d], which sum to %g, "
+                                      "more than tokens x top_k = %g",
+                                      where, ld->batch_tokens[b], l, sum, cap);
         }
     }
     if (rc) {

@@ -95,9 +95,32 @@ static int from_json(const json_t *root, const char *name, moemap_workload_forma
     return mm_sglang_from_json(root, name, p, out, err);
 }
 
-static int parse_buffer(const char *buf, size_t len, const char *name,
-                        const moemap_read_params *p, moemap_loads **out,
-                        moemap_routing **routing_out, moemap_error *err)
+/* Every format's counts within [0, MOEMAP_MAX_COUNT] (moemap.loads/v1 names the JSON
+ * path itself; this catches CSV and SGLang dumps, whose parsers only check finiteness). */
+static int check_counts(const moemap_loads *ld, const char *name, moemap_error *err)
+{
+    size_t per_batch = (size_t)ld->num_layers * (size_t)ld->experts;
+    for (int b = 0; b < ld->num_batches; b++) {
+        const double *c = &ld->counts[(size_t)b * per_batch];
+        for (size_t i = 0; i < per_batch; i++)
+            if (!(c[i] >= 0 && c[i] <= MOEMAP_MAX_COUNT))
+                return moemap_error_set(
+                    err, MOEMAP_ERANGE,
+                    "%s: batch %d, layer %d, expert %d: count %g is outside [0, %g] "
+                    "(docs/limits.md)",
+                    name, b, ld->layer_ids[i / (size_t)ld->experts],
+                    (int)(i % (size_t)ld->experts), c[i], MOEMAP_MAX_COUNT);
+        if (!(ld->batch_tokens[b] >= 0 && ld->batch_tokens[b] <= MOEMAP_MAX_COUNT))
+            return moemap_error_set(err, MOEMAP_ERANGE,
+                                    "%s: batch %d has %g tokens, above the limit of %g", name,
+                                    b, ld->batch_tokens[b], MOEMAP_MAX_COUNT);
+    }
+    return 0;
+}
+
+static int parse_buffer_any(const char *buf, size_t len, const char *name,
+                            const moemap_read_params *p, moemap_loads **out,
+                            moemap_routing **routing_out, moemap_error *err)
 {
     moemap_workload_format fmt = p->format;
     if (fmt == MOEMAP_FORMAT_AUTO) {
@@ -143,6 +166,22 @@ static int parse_buffer(const char *buf, size_t len, const char *name,
     default:
         return moemap_error_set(err, MOEMAP_EINVAL, "%s: unknown format %d", name, (int)fmt);
     }
+}
+
+static int parse_buffer(const char *buf, size_t len, const char *name,
+                        const moemap_read_params *p, moemap_loads **out,
+                        moemap_routing **routing_out, moemap_error *err)
+{
+    int rc = parse_buffer_any(buf, len, name, p, out, routing_out, err);
+    if (!rc && (rc = check_counts(*out, name, err)) != 0) {
+        moemap_loads_free(*out);
+        *out = NULL;
+        if (routing_out) {
+            moemap_routing_free(*routing_out);
+            *routing_out = NULL;
+        }
+    }
+    return rc;
 }
 
 int moemap_workload_parse_buffer(const char *buf, size_t len, const char *name,
