@@ -285,5 +285,56 @@ for r in "eval -l $tmp/l.json -c $tmp/c.json $tmp/p.json" \
   fi
 done
 
+# ============================================================ 6. inputs that disagree
+"$bin" cluster synth --speeds 1,0.9,0.8 --base "$tmp/c.json" --slots 30 --out "$tmp/c3.json" >/dev/null 2>&1
+"$bin" place -l "$tmp/l.json" -c "$tmp/c3.json" -o "$tmp/p3.json" >/dev/null 2>&1
+python3 - "$tmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1] + "/p.json"))
+r = d["layers"][0]["replicas"]
+d["layers"][0]["replicas"] = [x for x in r if x["expert"] != r[0]["expert"]]
+json.dump(d, open(sys.argv[1] + "/p-missing.json", "w"))
+c = json.load(open(sys.argv[1] + "/c.json"))
+c["expert"]["dtype"] = "int3"
+json.dump(c, open(sys.argv[1] + "/c-int3.json", "w"))
+PY
+expect_fail "6: eval --previous of another shape refused (was 'moved 1665')" 1 \
+  "the previous placement is for 3 gpus x 64 experts" \
+  "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p3.json" "$tmp/p.json"
+expect_fail "6: eval --previous that is not a valid placement refused" 1 "has no replica" \
+  "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p-missing.json" "$tmp/p.json"
+expect_fail "6: place --previous that is not a valid placement refused" 1 "has no replica" \
+  "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p-missing.json" -o "$tmp/x.json"
+expect_fail "6: simulate --model deepseek-v3 with a 64-expert placement refused" 1 \
+  "the placement has 64 experts per layer, model deepseek-v3 has 256" \
+  "$bin" simulate -m deepseek-v3 -c "$tmp/c.json" -l "$tmp/l.json" -p "$tmp/p.json"
+expect_fail "6: loads whose tokens contradict the counts refused" 1 "tokens 1 contradicts counts[0]" \
+  "$bin" stats "$tmp/x-liar.json"
+expect_fail "6: dtype \"int3\" refused" 1 '"int3" is not a known weight type' \
+  "$bin" cluster show "$tmp/c-int3.json"
+expect_fail "6: a placement given as report --stats refused by its format" 1 \
+  'format is "moemap.placement/v1", but the stats input' \
+  "$bin" report --stats "$tmp/p.json" --out "$tmp/x.html"
+expect_fail "6: a cluster given as report --timeseries refused by its format" 1 \
+  'format is "moemap.cluster/v1", but the timeseries input' \
+  "$bin" report --timeseries "$tmp/c.json" --out "$tmp/x.html"
+expect_fail "6: a placement given as simulate --arrivals named as such" 1 \
+  'format is "moemap.placement/v1", not an arrivals trace' "$bin" "${sim[@]}" -a "$tmp/p.json"
+echo 42 >"$tmp/x42"
+expect_fail "6: a file holding 42 is not a CSV workload" 1 "one count per row: not a load matrix" \
+  "$bin" stats "$tmp/x42"
+printf '1e400,2\n3,4\n' >"$tmp/x-e400.csv"
+expect_fail "6: a CSV whose first cell is 1e400 is a bad number, not a header" 1 \
+  "x-e400.csv:1:1: cell 1 '1e400' is not a number" "$bin" stats "$tmp/x-e400.csv"
+printf '0x10,2\n3,4\n' >"$tmp/x-hex.csv"
+expect_fail "6: ... and so is 0x10" 1 "x-hex.csv:1:1: cell 1 '0x10' is not a number" \
+  "$bin" stats "$tmp/x-hex.csv"
+printf '\xef\xbb\xbf' >"$tmp/bom-l.json"; cat "$tmp/l.json" >>"$tmp/bom-l.json"
+printf '\xef\xbb\xbf' >"$tmp/bom-c.json"; cat "$tmp/c.json" >>"$tmp/bom-c.json"
+"$bin" place -l "$tmp/bom-l.json" -c "$tmp/bom-c.json" -o "$tmp/x.json" >/dev/null 2>"$tmp/err"
+check "6: JSON inputs with a UTF-8 byte-order mark are read" test $? -eq 0
+expect_fail "6: a folder given as the cluster says so" 1 "$tmp: is a directory, not a file" \
+  "$bin" place -l "$tmp/l.json" -c "$tmp" -o "$tmp/x.json"
+
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -39,6 +39,11 @@ json_t *mm_json_load_file(const char *path, moemap_error *err)
 
 json_t *mm_json_load_buffer(const char *buf, size_t len, const char *name, moemap_error *err)
 {
+    /* A UTF-8 byte-order mark (editors on Windows add one) is not JSON but harmless. */
+    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) {
+        buf += 3;
+        len -= 3;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     return finish_load(root, &jerr, name, err);

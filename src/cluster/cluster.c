@@ -151,6 +151,19 @@ static int build_eff(const moemap_cluster *c, moemap_gpu *g, moemap_error *err)
     return 0;
 }
 
+double moemap_dtype_bytes(const char *dtype)
+{
+    static const struct {
+        const char *name;
+        double bytes;
+    } known[] = {{"bf16", 2}, {"fp16", 2}, {"fp32", 4}, {"fp8", 1},
+                 {"int8", 1}, {"int4", 0.5}, {"mxfp4", 0.5}};
+    for (size_t i = 0; dtype && i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(dtype, known[i].name) == 0)
+            return known[i].bytes;
+    return 0;
+}
+
 int moemap_cluster_finalize(moemap_cluster *c, moemap_error *err)
 {
     char what[64];
@@ -161,6 +174,10 @@ int moemap_cluster_finalize(moemap_cluster *c, moemap_error *err)
                                 "must be >= 0", c->hidden, c->intermediate);
     if (memchr(c->dtype, '\0', sizeof c->dtype) == NULL)
         return moemap_error_set(err, MOEMAP_EINVAL, "expert.dtype: not terminated");
+    if (moemap_dtype_bytes(c->dtype) == 0)
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "expert.dtype: \"%s\" is not a known weight type (bf16, fp16, "
+                                "fp32, fp8, int8, int4, mxfp4)", c->dtype);
     if (c->base.n > 0) {
         int rc = moemap_curve_check(&c->base, "base_curve", err);
         if (rc)

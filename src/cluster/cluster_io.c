@@ -214,6 +214,10 @@ static int parse_root(const json_t *root, const char *name, moemap_cluster **out
         rc = mm_json_get_int(expert, "intermediate", where, 1, 1L << 24, &inter, err);
     if (!rc)
         rc = get_string(expert, "dtype", where, 1, c->dtype, sizeof c->dtype, err);
+    if (!rc && moemap_dtype_bytes(c->dtype) == 0)
+        rc = moemap_error_set(err, MOEMAP_EINVAL,
+                              "%s.dtype: \"%s\" is not a known weight type (bf16, fp16, fp32, "
+                              "fp8, int8, int4, mxfp4)", where, c->dtype);
     c->hidden = (int)hidden;
     c->intermediate = (int)inter;
     json_t *base = json_object_get(root, "base_curve");

@@ -133,6 +133,17 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
     moemap_error first = {0};
     if (moemap_placement_check_loads(p, loads, keep_first, &first) > 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "%s", first.msg);
+    /* The previous placement must be a valid one of the same shape (place refuses the
+     * same): another shape would be counted as hundreds of phantom moves. */
+    const moemap_placement *prev = params->previous;
+    if (prev && (prev->num_gpus != p->num_gpus || prev->experts != p->experts))
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "the previous placement is for %d gpus x %d experts, this "
+                                "one for %d x %d", prev->num_gpus, prev->experts, p->num_gpus,
+                                p->experts);
+    if (prev && (moemap_placement_check(prev, NULL, 0, keep_first, &first) > 0 ||
+                 moemap_placement_check_loads(prev, loads, keep_first, &first) > 0))
+        return moemap_error_set(err, MOEMAP_EINVAL, "the previous placement: %s", first.msg);
 
     int B = loads->num_batches, G = c->num_gpus;
     moemap_eval_summary *s = moemap_calloc(1, sizeof *s);

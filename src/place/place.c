@@ -421,6 +421,12 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
                                 "place: the previous placement is for %d gpus x %d experts, "
                                 "not %d x %d", params->previous->num_gpus,
                                 params->previous->experts, cluster->num_gpus, loads->experts);
+    moemap_error bad_prev = {0};
+    if (params->previous &&
+        (moemap_placement_check(params->previous, NULL, 0, keep_first, &bad_prev) > 0 ||
+         moemap_placement_check_loads(params->previous, loads, keep_first, &bad_prev) > 0))
+        return moemap_error_set(err, MOEMAP_EINVAL, "place: the previous placement: %s",
+                                bad_prev.msg);
     int G = cluster->num_gpus, E = loads->experts;
     int *slots = moemap_malloc((size_t)G * sizeof *slots);
     int *entries = moemap_malloc((size_t)loads->num_layers * sizeof *entries);

@@ -75,6 +75,22 @@ static int add_input(rp_page *page, input_kind kind, const char *what, const cha
         return moemap_error_set(err, MOEMAP_EFORMAT, "%s: expected a JSON object (%s output)",
                                 path, what);
     }
+    /* A moemap file of another kind (a placement given as --stats, a cluster as --eval)
+     * is refused by name rather than drawn as an empty chart. The stats output has no
+     * "format"; the simulate output carries one only with several runs. */
+    json_t *fmt = json_object_get(root, "format");
+    const char *want = kind == IN_EVAL ? "moemap.eval/v1"
+                       : kind == IN_STATS ? "moemap.stats/v1"
+                                          : "moemap.simulate/v1";
+    if (json_is_string(fmt) && strcmp(json_string_value(fmt), want) != 0) {
+        int rc = moemap_error_set(err, MOEMAP_EFORMAT,
+                                  "%s: format is \"%s\", but the %s input is moemap %s --json "
+                                  "output",
+                                  path, json_string_value(fmt), what,
+                                  kind == IN_TIMESERIES ? "simulate" : what);
+        json_decref(root);
+        return rc;
+    }
     int rc;
     switch (kind) {
     case IN_STATS: rc = rp_add_stats(page, root, path, p->loads_path == NULL, err); break;

@@ -298,6 +298,19 @@ int moemap_arrivals_read(const char *path, moemap_arrivals **out, moemap_error *
     size_t i = 0;
     while (i < len && isspace((unsigned char)buf[i]))
         i++;
+    /* Another moemap file (a placement, a cluster) is named as such, not reported as a
+     * syntax error of a JSONL line. */
+    json_t *whole = i < len && buf[i] == '{' ? json_loadb(buf, len, 0, NULL) : NULL;
+    json_t *fmt = json_object_get(whole, "format");
+    if (json_is_string(fmt))
+        rc = moemap_error_set(err, MOEMAP_EFORMAT,
+                              "%s: format is \"%s\", not an arrivals trace (Azure CSV or "
+                              "Mooncake JSONL)", path, json_string_value(fmt));
+    json_decref(whole);
+    if (rc) {
+        moemap_free(buf);
+        return rc;
+    }
     if (i < len && buf[i] == '{')
         rc = moemap_arrivals_parse_mooncake(buf, len, path, out, err);
     else

@@ -144,6 +144,18 @@ int moemap_simulate(const moemap_model *model, const moemap_cluster *cluster,
         return rc;
     if (!arrivals || arrivals->n < 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "no requests to simulate");
+    /* The model's shape must be the placement's and the loads': a 64-expert placement
+     * run as DeepSeek-V3 (256) would simulate a model that does not exist. */
+    if (model && placement && placement->experts != model->experts)
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "the placement has %d experts per layer, model %s has %d",
+                                placement->experts, model->name ? model->name : "(unnamed)",
+                                model->experts);
+    if (model && loads && loads->experts != model->experts)
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "the loads have %d experts per layer, model %s has %d",
+                                loads->experts, model->name ? model->name : "(unnamed)",
+                                model->experts);
     sim_state st = {0};
     moemap_sim_result acc = {0};
     if ((rc = itermodel_create(model, cluster, placement, loads, params, &st.im, err)) ||

@@ -104,7 +104,13 @@ int mm_csv_parse(const char *buf, size_t len, const char *name, const moemap_rea
                 cells_cap = ncap;
             }
             if (cell_number(c, ce, &cells[n]) != 0) {
-                if (!header_seen && R.rows == 0 && n == 0) {
+                /* Only a cell that does not start like a number makes a header: "1e400"
+                 * or "0x10" in the first row is a bad number, as it would be anywhere. */
+                const char *h0 = c;
+                while (h0 < ce && (*h0 == ' ' || *h0 == '\t'))
+                    h0++;
+                int numeric_start = h0 < ce && strchr("0123456789.+-", *h0);
+                if (!header_seen && R.rows == 0 && n == 0 && !numeric_start) {
                     /* A header line: note whether its first cell names the layer column. */
                     const char *h = c;
                     while (h < ce && isspace((unsigned char)*h))
@@ -210,6 +216,12 @@ int mm_csv_parse(const char *buf, size_t len, const char *name, const moemap_rea
     moemap_free(cells);
     if (!rc && R.rows == 0)
         rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: no data rows", name);
+    /* A load matrix has a column per expert; one column is a stray number ("42"), not a
+     * mixture of experts. */
+    if (!rc && cols < 2)
+        rc = moemap_error_set(err, MOEMAP_EPARSE,
+                              "%s: one count per row: not a load matrix (one column per "
+                              "expert, at least 2)", name);
     if (!rc && p->experts > 0 && p->experts != cols)
         rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: %d experts per row, expected %d", name,
                               cols, p->experts);
