@@ -62,14 +62,20 @@ static const char *output_of(const char *cmd, char **argv, int i, int argc, int 
         size_t n = strlen(flag);
         if (strncmp(a, flag, n) != 0)
             continue;
+        const char *v = NULL;
         if (a[n] == '\0' && i + 1 < argc) {
             *skip = 1;
-            return argv[i + 1];
+            v = argv[i + 1];
+        } else if (a[n] == '=' && flag[1] == '-') {
+            v = a + n + 1;
+        } else if (a[n] != '\0' && flag[1] != '-') {
+            v = a + n; /* -oFILE */
         }
-        if (a[n] == '=' && flag[1] == '-')
-            return a + n + 1;
-        if (a[n] != '\0' && flag[1] != '-')
-            return a + n; /* -oFILE */
+        /* --export FORMAT=FILE */
+        if (v && !strcmp(flag, "--export") && strchr(v, '='))
+            v = strchr(v, '=') + 1;
+        if (v)
+            return v;
     }
     return NULL;
 }
@@ -89,13 +95,17 @@ static int check_outputs(const char *cmd, int argc, char **argv)
             int s2;
             const char *other = output_of(cmd, argv, j, argc, &s2);
             const char *cand = other ? other : argv[j];
+            if (!other && !strncmp(cand, "--", 2) && strchr(cand, '='))
+                cand = strchr(cand, '=') + 1; /* --loads=FILE */
             if (!strcmp(cand, "-") || cand == out)
                 continue;
             if (moemap_same_file(out, cand) || (other && !strcmp(other, out))) {
+                /* The flag as typed, without "=FILE" or a glued "-oFILE" value. */
+                int flen = argv[i][1] == '-' ? (int)strcspn(argv[i], "=") : 2;
                 fprintf(stderr,
-                        "moemap %s: %s %s is also %s %s; refusing to overwrite a file the "
+                        "moemap %s: %.*s %s is also %s %s; refusing to overwrite a file the "
                         "command uses\n",
-                        cmd, argv[i], out, other ? "the output" : "the input", cand);
+                        cmd, flen, argv[i], out, other ? "the output" : "the input", cand);
                 return 2;
             }
         }
