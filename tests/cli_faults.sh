@@ -222,7 +222,7 @@ clean() { # rc 0 or 1, no crash, no sanitizer or assertion text, no inf/nan prin
     && ! grep -qiwE "inf|-?nan" "$f"
 }
 extreme_ok=1
-for f in x-one x-big; do
+for f in x-zero x-one x-big; do
   for s in moemap eplb eplb_global gem vibe linear round_robin exact; do
     "$bin" place -l "$tmp/$f.json" -c "$tmp/c.json" --strategy $s --time-limit 0.1 \
       -o "$tmp/x-p.json" >"$tmp/out" 2>"$tmp/err"
@@ -243,7 +243,7 @@ for f in x-one x-big; do
   [ $rc -le 1 ] && ! grep -qE "internal error|runtime error|assertion" "$tmp/err" || \
     { extreme_ok=0; echo "# report $f: $(head -c 200 "$tmp/err")"; }
 done
-check "3: counts of 1 and 1e15 through every strategy, stats, eval, simulate, report" \
+check "3: counts of 0, 1 and 1e15 through every strategy, stats, eval, simulate, report" \
   test $extreme_ok -eq 1
 expect_fail "3: counts of 1e308 refused by place --strategy gem (was an abort)" 1 \
   "is above the limit of 1e+15 tokens" "$bin" place -l "$tmp/x-huge.json" -c "$tmp/c.json" \
@@ -254,6 +254,21 @@ expect_fail "3: ... by stats (was inf/nan)" 1 "is above the limit of 1e+15 token
   "$bin" stats "$tmp/x-huge.json"
 expect_fail "3: a CSV count of 1e308 refused" 1 "count 1e+308 is outside [0, 1e+15]" \
   "$bin" stats "$tmp/x-huge.csv"
+python3 - "$tmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1] + "/l.json")); d["layers"][0] = 10**18
+json.dump(d, open(sys.argv[1] + "/x-layer-id.json", "w"))
+p = json.load(open(sys.argv[1] + "/p.json")); p["layers"][0]["replicas"][0]["gpu"] = 1e308
+json.dump(p, open(sys.argv[1] + "/x-gpu-id.json", "w"))
+p = json.load(open(sys.argv[1] + "/p.json")); p["layers"][0]["layer"] = 2**62
+json.dump(p, open(sys.argv[1] + "/x-p-layer.json", "w"))
+PY
+expect_fail "3: a loads layer id of 10^18 refused" 1 "layers[0]: expected a layer index" \
+  "$bin" stats "$tmp/x-layer-id.json"
+expect_fail "3: a placement GPU of 1e308 refused" 1 "replicas[0].gpu: expected an integer" \
+  "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" "$tmp/x-gpu-id.json"
+expect_fail "3: a placement layer of 2^62 refused" 1 "layers[0].layer: 4611686018427387904 is outside" \
+  "$bin" validate -c "$tmp/c.json" "$tmp/x-p-layer.json"
 expect_fail "3: a stats file with expert id 1e308 refused by report (was UB)" 1 \
   "expert id 1e+308 is not an integer" "$bin" report --stats "$tmp/x-stats-huge-id.json" \
   --out "$tmp/x.html"
