@@ -2,10 +2,13 @@
 #   make demo   installs what is missing, builds, runs the whole pipeline on defaults
 #   make test   installs what is missing, builds, runs every test: the normal build,
 #               the same suite under ASan+UBSan, and short libFuzzer runs of each parser
+#   make install PREFIX=P   builds, then installs the CLI, libmoemap, headers, moemap.pc,
+#               the CMake package, completion and man page under P (default /usr/local)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 10
+PREFIX ?= /usr/local
 
-.PHONY: all deps build build-cli test test-unit test-sanitize test-fuzz demo bench clean
+.PHONY: all deps build build-cli install test test-unit test-sanitize test-fuzz demo bench clean
 
 all: build
 
@@ -20,6 +23,9 @@ build: deps
 build-cli: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS) --target moemap_cli
+
+install: build
+	@cmake --install build --prefix "$(PREFIX)"
 
 .PHONY: deps-test
 test: deps-test test-unit test-sanitize test-fuzz

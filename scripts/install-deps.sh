@@ -3,9 +3,11 @@
 # that `make test` and `make demo` work on a fresh Debian 12 machine (run as root).
 # Usage: scripts/install-deps.sh [build|test|demo]   (test adds the fuzz/browser tools)
 set -euo pipefail
-want=(cmake make gcc pkg-config libjansson-dev libglpk-dev gnuplot-nox)
+want=(cmake make gcc pkg-config libjansson-dev libglpk-dev gnuplot-nox help2man)
 case "${1:-build}" in
-  test) want+=(clang libclang-rt-14-dev chromium) ;;
+  # python3-numpy: the Python package; python3-torch (optional there): its .pt and torch
+  # tensor tests, which skip without it.
+  test) want+=(clang libclang-rt-14-dev chromium python3 python3-numpy python3-torch) ;;
   demo) ;;
 esac
 missing=()
@@ -20,11 +22,15 @@ fi
 echo "moemap: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
-# chromium is only for the browser test, which skips (exit 77) where it cannot be had.
+# chromium is only for the browser test and python3-torch only for the torch tests; both
+# skip (exit 77) where they cannot be had.
 core=(); optional=()
 for p in "${missing[@]}"; do
-  if [ "$p" = chromium ]; then optional+=("$p"); else core+=("$p"); fi
+  case "$p" in
+    chromium|python3-torch) optional+=("$p") ;;
+    *) core+=("$p") ;;
+  esac
 done
 [ ${#core[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${core[@]}" >/dev/null
 [ ${#optional[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null ||
-  echo "moemap: could not install ${optional[*]}; the browser test will be skipped" >&2
+  echo "moemap: could not install ${optional[*]}; the tests needing them will be skipped" >&2

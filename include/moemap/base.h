@@ -13,9 +13,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Symbol export. libmoemap.so is built with hidden visibility by default, so only what
+ * the public headers declare is exported: MOEMAP_API marks one declaration, and
+ * MOEMAP_API_BEGIN / MOEMAP_API_END bracket a header's declarations (every public header
+ * does this). Internal functions (src/, place_*, json_*, ...) stay out of the ABI. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MOEMAP_API __attribute__((visibility("default")))
+#define MOEMAP_API_BEGIN _Pragma("GCC visibility push(default)")
+#define MOEMAP_API_END _Pragma("GCC visibility pop")
+#else
+#define MOEMAP_API
+#define MOEMAP_API_BEGIN
+#define MOEMAP_API_END
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 /* One X-macro table generates the status enum, its names and its default messages. */
 #define MOEMAP_STATUS_MAP(X)                                        \
@@ -101,6 +116,7 @@ double moemap_mean(const double *x, size_t n);
 /* Library version string, e.g. "0.1.0". */
 const char *moemap_version(void);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 /* A latency curve: us[i] microseconds for tokens[i] tokens, tokens strictly increasing,
  * us non-decreasing. cv is the run-to-run coefficient of variation (0 when unknown).
@@ -222,6 +223,7 @@ typedef struct moemap_synth_params {
 int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
                          moemap_error *err);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 /* Straggler time (us) of one layer placement for one batch: counts[experts] are the
  * batch's tokens per expert of that layer. gpu_us (may be NULL) receives T_g for each of
@@ -105,6 +106,7 @@ void moemap_eval_summary_free(moemap_eval_summary *s);
 int moemap_placement_check_loads(const moemap_placement *p, const moemap_loads *loads,
                                  moemap_problem_fn fn, void *ctx);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 typedef enum {
     MOEMAP_EXPORT_MOEMAP = 0, /* moemap.placement/v1 (moemap_placement_write) */
@@ -101,6 +102,7 @@ int moemap_placement_read_any(const char *path, const moemap_import_params *para
                               moemap_placement **out, moemap_export_format *fmt,
                               moemap_error *err);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 #define MOEMAP_EXEC_MAX_GPUS 64
 
@@ -132,6 +133,7 @@ int moemap_exec_is_root(void);
 /* Ends MPI when the executor started it (no-op otherwise). Call once before exiting. */
 void moemap_exec_shutdown(void);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 /* Called between measurements: `what` names the GPU and phase ("GPU 0 (H200)"). */
 typedef void (*moemap_profile_progress_fn)(void *user, const char *what, long done,
@@ -137,6 +138,7 @@ void moemap_profile_result_free(moemap_profile_result *r);
 int moemap_profile_to_cluster(const moemap_profile_result *r, const char *command,
                               moemap_cluster **out, moemap_error *err);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

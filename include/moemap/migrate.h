@@ -20,6 +20,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 typedef enum {
     MOEMAP_MIGRATION_COPY = 0,
@@ -69,6 +70,7 @@ int moemap_migration_experts_moved(const moemap_placement *old_p,
                                    const moemap_placement *new_p, long *moved,
                                    moemap_error *err);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 typedef struct moemap_model {
     const char *name;         /* preset key, e.g. "deepseek-v3" */
@@ -47,6 +48,7 @@ int moemap_model_moe_layer_count(const moemap_model *m);
 /* Bytes of one routed expert's weights (gate, up, down). */
 double moemap_model_expert_bytes(const moemap_model *m);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

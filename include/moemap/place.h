@@ -14,6 +14,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 /* What a serving engine can run (DESIGN.md "Operating point and engine rules"). Under an
  * engine's rules every GPU has the same number of slots, every slot is filled, GPU g is
@@ -101,6 +102,7 @@ struct moemap_eval_summary;
 int moemap_placement_set_predicted(moemap_placement *p, const struct moemap_eval_summary *s,
                                    moemap_error *err);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

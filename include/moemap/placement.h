@@ -17,6 +17,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 typedef struct moemap_replica {
     int expert;
@@ -68,6 +69,7 @@ typedef void (*moemap_problem_fn)(void *ctx, const char *msg);
 int moemap_placement_check(const moemap_placement *p, const moemap_cluster *c, int slots,
                            moemap_problem_fn fn, void *ctx);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

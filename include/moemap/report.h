@@ -16,6 +16,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 typedef struct moemap_report_params {
     const char *title;           /* page title; NULL: "moemap report" */
@@ -66,6 +67,7 @@ int moemap_report_table(const moemap_report_params *params, char **text, moemap_
  * with moemap_malloc (free with moemap_free); NULL when out of memory. */
 char *moemap_base64_encode(const unsigned char *data, size_t n);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

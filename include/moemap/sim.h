@@ -21,6 +21,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 /* ---- arrivals ------------------------------------------------------------------------ */
 
@@ -231,6 +232,7 @@ int moemap_sim_capacity(const moemap_model *model, const moemap_cluster *cluster
  * frees with moemap_free). `label` names the run ("eplb", "moemap/drift"). */
 char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int timeseries);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 typedef struct moemap_loads {
     int experts;          /* routed experts per MoE layer */
@@ -234,6 +235,7 @@ int moemap_loads_cosine_distance(const moemap_loads *a, int la, const moemap_loa
 /* Same between two single batches' vectors of the same loads (drift within a trace). */
 double moemap_loads_batch_cosine_distance(const moemap_loads *ld, int l, int b1, int b2);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif
