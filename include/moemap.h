@@ -12,11 +12,13 @@
 #include "moemap/cluster.h"
 #include "moemap/placement.h"
 #include "moemap/place.h"
+#include "moemap/rebalance.h"
 #include "moemap/eval.h"
 #include "moemap/export.h"
 #include "moemap/migrate.h"
 #include "moemap/sim.h"
 #include "moemap/gpu.h"
 #include "moemap/report.h"
+#include "moemap/abi.h"
 
 #endif
