@@ -7,8 +7,8 @@
  *
  * Conventions are DeepSeek's: weight is [layers][experts] (tokens each logical expert
  * received); the answer is phy2log [layers][num_replicas] (the logical expert of each
- * physical slot; slot p lives on GPU p / (num_replicas / num_gpus), every slot filled,
- * no GPU holds two copies of one expert), log2phy [layers][experts][width] (the physical
+ * physical slot; slot p lives on GPU p / (num_replicas / num_gpus), every slot filled;
+ * like DeepSeek's, a GPU may hold two copies of an expert when that balances best), log2phy [layers][experts][width] (the physical
  * slots of each expert in increasing order, padded with -1) and logcnt [layers][experts]
  * (copies of each expert). An expert's tokens are split evenly over its copies, as both
  * engines do.
@@ -27,13 +27,17 @@ MOEMAP_API_BEGIN
 
 typedef struct moemap_rebalance_params {
     const moemap_cluster *cluster; /* NULL: GPUs of equal speed, nodes of num_gpus /
-                                      num_nodes GPUs; the answer balances tokens (eplb,
-                                      then swaps that lower the busiest GPU's tokens) */
+                                      num_nodes GPUs; the answer balances tokens and is
+                                      never worse than DeepSeek's by the busiest GPU's
+                                      tokens. Else GPU g is EP rank g, and the moemap
+                                      strategy places for speed (needs top_k) */
     const char *engine;            /* "vllm" (default) or "sglang": whose rules apply */
-    double batch_tokens;           /* tokens per engine iteration, for speed-aware
-                                      placement on a cluster (0: the default) */
-    int top_k;                     /* experts per token (0: unknown) */
-    const char *strategy;          /* NULL: eplb (see above); else any strategy name */
+    double batch_tokens;           /* tokens per engine iteration, the operating point of
+                                      the speed-aware placement (0: the library's default,
+                                      moemap_operating_point_default_tokens) */
+    int top_k;                     /* experts per token (0: unknown; required with a
+                                      cluster, to turn the load into iterations) */
+    const char *strategy;          /* NULL: eplb without a cluster, moemap with one */
     double time_limit_s;           /* search budget of the whole call (0: default 1 s) */
 } moemap_rebalance_params;
 moemap_rebalance_params moemap_rebalance_default_params(void);

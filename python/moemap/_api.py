@@ -92,6 +92,28 @@ class Loads:
         return np.ctypeslib.as_array(
             ld.counts, shape=(ld.num_batches, ld.num_layers, ld.experts)).copy()
 
+    @property
+    def is_aggregate(self):
+        """One batch: a whole run summed (an SGLang dump), not engine iterations."""
+        return self.num_batches == 1
+
+    def at_operating_point(self, batch_tokens, top_k=None, samples=None, seed=1):
+        """Iterations of batch_tokens tokens from these loads (moemap's operating point):
+        an aggregate gives its expected iteration plus `samples` sampled ones (default
+        32); per-iteration loads are merged or scaled to batch_tokens. top_k: experts per
+        token, needed for an aggregate whose input did not record it."""
+        op = lib.moemap_operating_point_default()
+        op.batch_tokens = float(batch_tokens)
+        if top_k is not None:
+            op.top_k = int(top_k)
+        if samples is not None:
+            op.samples = int(samples)
+        op.seed = int(seed)
+        ptr, err = ctypes.POINTER(_lib.Loads)(), _lib.Error()
+        check(lib.moemap_loads_at_operating_point(self._ptr, ctypes.byref(op),
+                                                  ctypes.byref(ptr), ctypes.byref(err)), err)
+        return Loads(ptr)
+
     def total(self):
         """Counts summed over batches: [layers, experts] (the weight EPLB takes)."""
         return self.counts.sum(axis=0)
@@ -156,6 +178,13 @@ def as_cluster(cluster):
     return Cluster.read(cluster)
 
 
+def _model(name, err):
+    m = lib.moemap_model_find(name.encode(), ctypes.byref(err))
+    if not m:
+        raise MoemapError(err.msg.decode() or "unknown model '%s'" % name)
+    return m
+
+
 class Placement:
     """A placement (moemap.placement/v1): for each MoE layer, replicas (expert, gpu,
     share)."""
@@ -169,10 +198,41 @@ class Placement:
             self._ptr = None
 
     @classmethod
-    def read(cls, path):
+    def read(cls, path, *, num_gpus=0, model=None):
+        """Reads a placement in any format, detected by content: moemap.placement/v1, an
+        SGLang --init-expert-location file (needs num_gpus: its ranks) or a vLLM/EPLB
+        phy2log file. model: a preset name, for which SGLang rows are MoE layers."""
+        params = _lib.ImportParams()
+        params.num_gpus = int(num_gpus)
+        err = _lib.Error()
+        if model is not None:
+            params.model = _model(model, err)
+        ptr, fmt = ctypes.POINTER(_lib.Placement)(), ctypes.c_int(0)
+        check(lib.moemap_placement_read_any(encode(os.fspath(path)), ctypes.byref(params),
+                                            ctypes.byref(ptr), ctypes.byref(fmt),
+                                            ctypes.byref(err)), err)
+        return cls(ptr)
+
+    @classmethod
+    def from_phy2log(cls, phy2log, num_gpus, layers=None):
+        """The placement an engine runs from a phy2log map [layers, physical slots] (what
+        rebalance_experts returns; torch or numpy): slot p on GPU p // (slots / num_gpus),
+        each expert's tokens split evenly over its copies. layers: the model layer id of
+        each row (default 0..n-1)."""
+        a = phy2log.detach().cpu().numpy() if hasattr(phy2log, "detach") else phy2log
+        a = np.asarray(a, dtype=np.int64)
+        if a.ndim != 2:
+            raise MoemapError("phy2log must be [layers, physical slots], got shape %s"
+                              % (a.shape,))
+        ids = list(range(a.shape[0])) if layers is None else [int(x) for x in layers]
+        text = json.dumps({"phy2log": a.tolist(), "layers": ids,
+                           "num_ranks": int(num_gpus)}).encode()
+        params = _lib.ImportParams()
+        params.num_gpus = int(num_gpus)
         ptr, err = ctypes.POINTER(_lib.Placement)(), _lib.Error()
-        check(lib.moemap_placement_read(encode(os.fspath(path)), ctypes.byref(ptr),
-                                        ctypes.byref(err)), err)
+        check(lib.moemap_export_parse(lib.moemap_export_format_parse(b"vllm"), text,
+                                      len(text), b"phy2log", ctypes.byref(params),
+                                      ctypes.byref(ptr), ctypes.byref(err)), err)
         return cls(ptr)
 
     @property
@@ -225,10 +285,7 @@ class Placement:
         params = lib.moemap_export_default_params()
         err = _lib.Error()
         if model is not None:
-            m = lib.moemap_model_find(model.encode(), ctypes.byref(err))
-            if not m:
-                raise MoemapError(err.msg.decode() or "unknown model '%s'" % model)
-            params.model = m
+            params.model = _model(model, err)
         params.num_model_layers = int(num_model_layers)
         params.approximate = 1 if approximate else 0
         info = _lib.ExportInfo()
@@ -287,11 +344,27 @@ def _as_loads(loads):
     return Loads.from_array(loads)
 
 
-def place(loads, cluster, strategy="moemap", *, slots=0, seed=1, time_limit=None,
-          tail_weight=None, nodes_groups=0, previous=None, max_moves=0, no_predicted=False):
+def _engine(engine):
+    if engine is None:
+        return 0
+    e = lib.moemap_engine_parse(engine.encode())
+    if e < 0:
+        raise MoemapError("engine '%s' is not sglang, vllm or none" % engine)
+    return e
+
+
+def place(loads, cluster, strategy="moemap", *, engine=None, batch_tokens=None, top_k=None,
+          slots=0, seed=1, time_limit=None, tail_weight=None, nodes_groups=0,
+          previous=None, max_moves=0, no_predicted=False):
     """Places every MoE layer of `loads` (Loads, a path, or counts as numpy) on `cluster`
     (Cluster, a path or a dict) with a strategy ("moemap", "eplb", "eplb_global", "gem",
-    "vibe", "exact", "linear", "round_robin"); returns a Placement."""
+    "vibe", "exact", "linear", "round_robin"); returns a Placement.
+
+    engine: "sglang" or "vllm" places under that engine's rules (equal slots on every
+    GPU, all filled, equal shares: what the exports need); None is a free placement.
+    batch_tokens: tokens per engine iteration, the operating point an aggregate input
+    (an SGLang dump) is expanded to (default: 128 per GPU); top_k: experts per token,
+    needed for such an input when it did not record it."""
     ld = _as_loads(loads)
     c = as_cluster(cluster)
     if c is None:
@@ -309,24 +382,38 @@ def place(loads, cluster, strategy="moemap", *, slots=0, seed=1, time_limit=None
         params.previous = ctypes.cast(previous._ptr, ctypes.c_void_p)
     params.max_moves = int(max_moves)
     params.no_predicted = 1 if no_predicted else 0
+    params.engine = _engine(engine)
+    if batch_tokens is not None:
+        params.batch_tokens = float(batch_tokens)
+    if top_k is not None:
+        params.top_k = int(top_k)
     ptr, err = ctypes.POINTER(_lib.Placement)(), _lib.Error()
     check(lib.moemap_place(ld._ptr, c._ptr, ctypes.byref(params), ctypes.byref(ptr),
                            ctypes.byref(err)), err)
     return Placement(ptr)
 
 
-def evaluate(loads, cluster, placement, *, slots=0, previous=None):
-    """Predicted cost of `placement` on every batch of `loads`: a dict with the model's
-    straggler time per batch (mean_us, p90_us, p99_us), the lower bound (bound_mean_us),
-    the gap to it, the imbalance and one dict per layer ("layers")."""
+def evaluate(loads, cluster, placement, *, batch_tokens=None, top_k=None, slots=0,
+             engine_slots=0, previous=None):
+    """Predicted cost of `placement` (a Placement or a file in any format: moemap,
+    SGLang, vLLM) on every batch of `loads`: a dict with the model's straggler time per
+    batch (mean_us, p90_us, p99_us), the lower bound (bound_mean_us; engine_bound_mean_us
+    too with engine_slots), the gap to it, the imbalance and one dict per layer
+    ("layers"). An aggregate input is judged at the operating point, as `moemap eval`
+    does: iterations of batch_tokens tokens (default 128 per GPU; top_k as for place)."""
     ld = _as_loads(loads)
     c = as_cluster(cluster)
     if c is None:
         raise MoemapError("evaluate: a cluster is required")
+    if ld.is_aggregate or batch_tokens is not None:
+        bt = batch_tokens if batch_tokens is not None else \
+            lib.moemap_operating_point_default_tokens(c.num_gpus)
+        ld = ld.at_operating_point(bt, top_k=top_k)
     if not isinstance(placement, Placement):
         placement = Placement.read(placement)
     params = lib.moemap_eval_default_params()
     params.slots = int(slots)
+    params.engine_slots = int(engine_slots)
     if previous is not None:
         params.previous = ctypes.cast(previous._ptr, ctypes.c_void_p)
     ptr, err = ctypes.POINTER(_lib.EvalSummary)(), _lib.Error()
@@ -334,14 +421,15 @@ def evaluate(loads, cluster, placement, *, slots=0, previous=None):
                                     ctypes.byref(ptr), ctypes.byref(err)), err)
     try:
         s = ptr.contents
-        keys = ("mean_us", "p90_us", "p99_us", "bound_mean_us", "bound_p90_us", "gap",
-                "imbalance", "replicas", "moved")
+        keys = ("mean_us", "p90_us", "p99_us", "bound_mean_us", "bound_p90_us",
+                "engine_bound_mean_us", "gap", "imbalance", "replicas", "moved")
         out = {k: getattr(s, k) for k in keys}
         out["strategy"] = s.strategy.decode()
         out["batch_us"] = np.ctypeslib.as_array(s.batch_us, shape=(s.num_batches,)).copy()
         out["layers"] = [{k: getattr(s.layers[i], k) for k in
-                          ("layer", "mean_us", "p90_us", "p99_us", "bound_mean_us", "gap",
-                           "imbalance", "replicas", "moved")} for i in range(s.num_layers)]
+                          ("layer", "mean_us", "p90_us", "p99_us", "bound_mean_us",
+                           "engine_bound_mean_us", "gap", "imbalance", "replicas", "moved")}
+                         for i in range(s.num_layers)]
         return out
     finally:
         lib.moemap_eval_summary_free(ptr)

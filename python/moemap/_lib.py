@@ -64,6 +64,7 @@ class PlaceParams(ctypes.Structure):
                 ("temporal_min_ratio", c_double), ("nodes_groups", c_int),
                 ("previous", c_void_p), ("max_moves", c_int),
                 ("move_cost_us_per_gb", c_double), ("expert_bytes", c_double),
+                ("engine", c_int), ("batch_tokens", c_double), ("top_k", c_int),
                 ("no_predicted", c_int), ("progress", c_void_p), ("progress_ctx", c_void_p)]
 
 
@@ -83,12 +84,14 @@ class Placement(ctypes.Structure):
 
 
 class EvalParams(ctypes.Structure):
-    _fields_ = [("slots", c_int), ("previous", c_void_p)]
+    _fields_ = [("slots", c_int), ("no_bound", c_int), ("engine_slots", c_int),
+                ("previous", c_void_p)]
 
 
 class EvalLayer(ctypes.Structure):
     _fields_ = [("layer", c_int), ("mean_us", c_double), ("p90_us", c_double),
-                ("p99_us", c_double), ("bound_mean_us", c_double), ("gap", c_double),
+                ("p99_us", c_double), ("bound_mean_us", c_double),
+                ("engine_bound_mean_us", c_double), ("gap", c_double),
                 ("imbalance", c_double), ("replicas", c_int), ("moved", c_long)]
 
 
@@ -97,9 +100,19 @@ class EvalSummary(ctypes.Structure):
                 ("batch_us", ctypes.POINTER(c_double)),
                 ("batch_bound_us", ctypes.POINTER(c_double)),
                 ("mean_us", c_double), ("p90_us", c_double), ("p99_us", c_double),
-                ("bound_mean_us", c_double), ("bound_p90_us", c_double), ("gap", c_double),
+                ("bound_mean_us", c_double), ("bound_p90_us", c_double),
+                ("engine_bound_mean_us", c_double), ("gap", c_double),
                 ("imbalance", c_double), ("replicas", c_long), ("moved", c_long),
                 ("num_layers", c_int), ("layers", ctypes.POINTER(EvalLayer))]
+
+
+class ImportParams(ctypes.Structure):
+    _fields_ = [("num_gpus", c_int), ("model", c_void_p)]
+
+
+class OperatingPoint(ctypes.Structure):
+    _fields_ = [("batch_tokens", c_double), ("top_k", c_int), ("samples", c_int),
+                ("seed", ctypes.c_uint64)]
 
 
 class ExportParams(ctypes.Structure):
@@ -148,6 +161,10 @@ _SIGNATURES = {
     "moemap_loads_create": (c_int, [c_int, c_int, c_int, c_int, P(P(Loads)), P(Error)]),
     "moemap_loads_free": (None, [P(Loads)]),
     "moemap_loads_write": (c_int, [P(Loads), c_char_p, P(Error)]),
+    "moemap_operating_point_default": (OperatingPoint, []),
+    "moemap_operating_point_default_tokens": (c_double, [c_int]),
+    "moemap_loads_at_operating_point": (c_int, [P(Loads), P(OperatingPoint), P(P(Loads)),
+                                                P(Error)]),
     "moemap_cluster_read": (c_int, [c_char_p, P(c_void_p), P(Error)]),
     "moemap_cluster_parse_buffer": (c_int, [c_char_p, c_size_t, c_char_p, P(c_void_p),
                                             P(Error)]),
@@ -157,6 +174,10 @@ _SIGNATURES = {
     "moemap_place": (c_int, [P(Loads), c_void_p, P(PlaceParams), P(P(Placement)), P(Error)]),
     "moemap_placement_free": (None, [P(Placement)]),
     "moemap_placement_read": (c_int, [c_char_p, P(P(Placement)), P(Error)]),
+    "moemap_placement_read_any": (c_int, [c_char_p, P(ImportParams), P(P(Placement)),
+                                          P(c_int), P(Error)]),
+    "moemap_export_parse": (c_int, [c_int, c_char_p, c_size_t, c_char_p, P(ImportParams),
+                                    P(P(Placement)), P(Error)]),
     "moemap_placement_write": (c_int, [P(Placement), c_char_p, P(Error)]),
     "moemap_placement_validate": (c_int, [P(Placement), c_void_p, P(Error)]),
     "moemap_eval_default_params": (EvalParams, []),
@@ -164,6 +185,7 @@ _SIGNATURES = {
                                       P(P(EvalSummary)), P(Error)]),
     "moemap_eval_summary_free": (None, [P(EvalSummary)]),
     "moemap_export_format_parse": (c_int, [c_char_p]),
+    "moemap_engine_parse": (c_int, [c_char_p]),
     "moemap_export_default_params": (ExportParams, []),
     "moemap_export_write": (c_int, [P(Placement), c_int, P(ExportParams), c_char_p,
                                     P(ExportInfo), P(Error)]),

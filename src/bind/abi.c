@@ -21,6 +21,7 @@ static const struct {
     ENTRY(moemap_eval_layer),     ENTRY(moemap_eval_summary),
     ENTRY(moemap_export_params),  ENTRY(moemap_export_info),
     ENTRY(moemap_rebalance_params), ENTRY(moemap_curve),
+    ENTRY(moemap_operating_point), ENTRY(moemap_import_params),
 };
 
 size_t moemap_abi_sizeof(const char *name)

@@ -3,18 +3,20 @@
  * entry point over plain arrays, so that the Python drop-in for rebalance_experts (the
  * function vLLM's EPLB policy and SGLang's EPLB algorithms call) runs moemap.
  *
- * How: the weight rows become aggregate loads, the GPUs a cluster (the caller's, or
- * equal GPUs in num_nodes nodes), moemap_place places them with every GPU holding
- * num_replicas / num_gpus slots, and the placement is laid out the engines' way: GPU g's
- * experts in slots g*S .. g*S+S-1, every slot filled, tokens split evenly over copies.
- * Without a cluster the strategy is eplb (DeepSeek's algorithm from its description); its
- * answer is then polished on the engines' own measure, the busiest GPU's tokens, by
- * swapping two slots' experts between the busiest GPU and another while that lowers the
- * larger of the two: an answer never worse than eplb's, and in practice never worse than
- * DeepSeek's own function (python/tests/test_rebalance.py checks it on real routing).
- * Slots a strategy left empty (eplb never puts two copies of an expert on one GPU, so it
- * can run out of candidates) get a further copy of an expert the GPU lacks: the one that
- * relieves most without making that GPU the busiest.
+ * How: the weight rows become loads, the GPUs a cluster (the caller's, or equal GPUs in
+ * num_nodes nodes), and moemap_place places them under the engine's rules (every GPU
+ * num_replicas / num_gpus slots, all filled, tokens split evenly over copies); the
+ * answer is laid out the engines' way, GPU g's experts in slots g*S .. g*S+S-1.
+ *  - With a cluster: the moemap strategy, speed-aware, judged on iterations of
+ *    batch_tokens tokens (the aggregate weight is expanded to them, which needs top_k).
+ *  - Without: token balancing on equal GPUs, judged as the engines judge it, by the
+ *    busiest GPU's tokens. Two candidates per layer: moemap's eplb strategy, and
+ *    DeepSeek's own algorithm (deepseek_layer below, written from its description: same
+ *    variant choice, replication and packing); each is polished by swapping two slots'
+ *    experts between the busiest GPU and another while that lowers the larger of the
+ *    two, and the better one is kept. So the answer is never worse than DeepSeek's
+ *    function by its own measure, and on real routing it is better
+ *    (python/tests/test_rebalance.py checks both).
  */
 #include <math.h>
 #include <stdio.h>
@@ -124,7 +126,8 @@ typedef struct layout {
     int *slot;            /* [G * S] expert in each slot, -1 while empty */
     int *fill;            /* [G] slots used */
     int *cnt;             /* [E] copies */
-    unsigned char *holds; /* [G * E] */
+    unsigned char *holds; /* [G * E] copies of expert e on GPU g (DeepSeek's layout can
+                             hold two) */
     double *load;         /* [G] sum over the GPU's slots of w_e / cnt_e */
     const int *node;      /* [G] node of each GPU, or NULL: swaps may cross nodes */
 } layout;
@@ -150,35 +153,6 @@ static int busiest(const layout *ly)
     return a;
 }
 
-/* Fills empty slots: each gets a copy of an expert its GPU lacks, preferring the one that
- * relieves its other copies most among those that keep this GPU below the busiest. */
-static void pad_slots(layout *ly, const double *w)
-{
-    for (int g = 0; g < ly->G; g++) {
-        while (ly->fill[g] < ly->S) {
-            recompute_loads(ly, w);
-            double top = ly->load[busiest(ly)];
-            int best = -1, fallback = -1;
-            for (int e = 0; e < ly->E; e++) {
-                if (ly->holds[(size_t)g * ly->E + e])
-                    continue;
-                double add = w[e] / (ly->cnt[e] + 1);
-                if (ly->load[g] + add <= top &&
-                    (best < 0 || w[e] / ly->cnt[e] > w[best] / ly->cnt[best]))
-                    best = e;
-                if (fallback < 0 || add < w[fallback] / (ly->cnt[fallback] + 1))
-                    fallback = e;
-            }
-            int e = best >= 0 ? best : fallback;
-            MOEMAP_ASSERT(e >= 0); /* S <= E, so some expert is missing from g */
-            ly->slot[g * ly->S + ly->fill[g]++] = e;
-            ly->holds[(size_t)g * ly->E + e] = 1;
-            ly->cnt[e]++;
-        }
-    }
-    recompute_loads(ly, w);
-}
-
 /* Swaps slots between the busiest GPU and another while that lowers the larger of the
  * two GPUs' tokens below the busiest's: the busiest GPU's load never rises, and the
  * round limit bounds the time on large inputs. In the hierarchical variant (ly->node set)
@@ -187,6 +161,7 @@ static void pad_slots(layout *ly, const double *w)
 static void polish(layout *ly, const double *w)
 {
     int G = ly->G, S = ly->S, E = ly->E;
+    recompute_loads(ly, w);
     for (int round = 0; round < 4 * G * S; round++) {
         int a = busiest(ly);
         double la = ly->load[a], best_max = la * (1 - 1e-12);
@@ -219,10 +194,10 @@ static void polish(layout *ly, const double *w)
         double d = w[x] / ly->cnt[x] - w[y] / ly->cnt[y];
         ly->slot[a * S + bi] = y;
         ly->slot[bb * S + bj] = x;
-        ly->holds[(size_t)a * E + x] = 0;
-        ly->holds[(size_t)a * E + y] = 1;
-        ly->holds[(size_t)bb * E + y] = 0;
-        ly->holds[(size_t)bb * E + x] = 1;
+        ly->holds[(size_t)a * E + x]--;
+        ly->holds[(size_t)a * E + y]++;
+        ly->holds[(size_t)bb * E + y]--;
+        ly->holds[(size_t)bb * E + x]++;
         ly->load[a] -= d;
         ly->load[bb] += d;
     }
@@ -241,6 +216,202 @@ static void sort_slots(int *s, int n)
     }
 }
 
+/* Packs n items of weight w[] into `packs` packs of per_pack items each, heaviest first,
+ * each to the lightest pack with room (the first on ties): item i goes to where[i]. */
+static void balanced_pack(const double *w, int n, int packs, int per_pack, int *order,
+                          double *load, int *fill, int *where)
+{
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++) { /* stable insertion sort, heaviest first */
+        int v = order[i], j = i - 1;
+        while (j >= 0 && w[order[j]] < w[v]) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = v;
+    }
+    for (int p = 0; p < packs; p++) {
+        load[p] = 0;
+        fill[p] = 0;
+    }
+    for (int k = 0; k < n; k++) {
+        int i = order[k], best = -1;
+        for (int p = 0; p < packs; p++)
+            if (fill[p] < per_pack && (best < 0 || load[p] < load[best]))
+                best = p;
+        where[i] = best;
+        load[best] += w[i];
+        fill[best]++;
+    }
+}
+
+/* Scratch of deepseek_layer, sized for the whole layer. */
+typedef struct ds_work {
+    double *gw, *load, *wl, *pw;
+    int *order, *fill, *where, *experts, *cnt, *phys, *gfill;
+} ds_work;
+
+/* DeepSeek's EPLB for one layer into ly (slots, cnt, holds): groups of consecutive
+ * experts packed onto nodes (hierarchical when num_groups % num_nodes == 0, else one node
+ * and one group), inside each node one copy per expert and each further copy to the
+ * expert with the most load per copy, then the node's copies packed onto its GPUs. Two
+ * copies of an expert can land on one GPU, as in DeepSeek's code (holds counts them;
+ * the swaps never add such a pair). */
+static void deepseek_layer(layout *ly, const double *w, int num_groups, int num_nodes,
+                           ds_work *k)
+{
+    int G = ly->G, S = ly->S, E = ly->E;
+    if (num_groups % num_nodes != 0 || E % num_groups != 0)
+        num_groups = num_nodes = 1;
+    int gsize = E / num_groups, gpn = num_groups / num_nodes;
+    int per_node = G * S / num_nodes, gpus_node = G / num_nodes;
+    for (int g = 0; g < num_groups; g++) {
+        k->gw[g] = 0;
+        for (int j = 0; j < gsize; j++)
+            k->gw[g] += w[g * gsize + j];
+    }
+    balanced_pack(k->gw, num_groups, num_nodes, gpn, k->order, k->load, k->fill, k->where);
+    memset(ly->cnt, 0, (size_t)E * sizeof *ly->cnt);
+    memset(ly->holds, 0, (size_t)G * E);
+    for (int n = 0; n < num_nodes; n++) {
+        /* the node's experts: its groups in packing order, each group's experts in order */
+        int m = 0;
+        for (int r = 0; r < gpn; r++) {
+            int seen = 0;
+            for (int g = 0; g < num_groups; g++)
+                if (k->where[g] == n && seen++ == r)
+                    for (int j = 0; j < gsize; j++)
+                        k->experts[m++] = g * gsize + j;
+        }
+        for (int i = 0; i < m; i++) {
+            k->wl[i] = w[k->experts[i]];
+            k->cnt[i] = 1;
+            k->phys[i] = i;
+        }
+        for (int p = m; p < per_node; p++) {
+            int best = 0;
+            for (int i = 1; i < m; i++)
+                if (k->wl[i] / k->cnt[i] > k->wl[best] / k->cnt[best])
+                    best = i;
+            k->phys[p] = best;
+            k->cnt[best]++;
+        }
+        for (int p = 0; p < per_node; p++)
+            k->pw[p] = k->wl[k->phys[p]] / k->cnt[k->phys[p]];
+        /* group placement of nodes is kept in k->where; GPU packing uses its own arrays */
+        int *gwhere = k->where + num_groups;
+        balanced_pack(k->pw, per_node, gpus_node, S, k->order, k->load, k->gfill, gwhere);
+        for (int g = 0; g < gpus_node; g++)
+            k->gfill[g] = 0;
+        for (int p = 0; p < per_node; p++) {
+            int gpu = n * gpus_node + gwhere[p], e = k->experts[k->phys[p]];
+            ly->slot[gpu * S + k->gfill[gwhere[p]]++] = e;
+            ly->holds[(size_t)gpu * E + e]++;
+            ly->cnt[e]++;
+        }
+    }
+    for (int g = 0; g < G; g++)
+        ly->fill[g] = S;
+}
+
+/* The engines' measure of a layout: the busiest GPU's tokens. */
+static double busiest_tokens(layout *ly, const double *w)
+{
+    recompute_loads(ly, w);
+    return ly->load[busiest(ly)];
+}
+
+static int ds_alloc(ds_work *k, int E, int G, int R)
+{
+    int n = E > R ? E : R;
+    n = n > G ? n : G;
+    k->gw = moemap_malloc((size_t)n * sizeof(double));
+    k->load = moemap_malloc((size_t)n * sizeof(double));
+    k->wl = moemap_malloc((size_t)n * sizeof(double));
+    k->pw = moemap_malloc((size_t)n * sizeof(double));
+    k->order = moemap_malloc((size_t)n * sizeof(int));
+    k->fill = moemap_malloc((size_t)n * sizeof(int));
+    k->where = moemap_malloc((size_t)2 * n * sizeof(int));
+    k->experts = moemap_malloc((size_t)n * sizeof(int));
+    k->cnt = moemap_malloc((size_t)n * sizeof(int));
+    k->phys = moemap_malloc((size_t)n * sizeof(int));
+    k->gfill = moemap_malloc((size_t)n * sizeof(int));
+    return k->gw && k->load && k->wl && k->pw && k->order && k->fill && k->where &&
+                   k->experts && k->cnt && k->phys && k->gfill
+               ? 0
+               : -1;
+}
+
+static void ds_free(ds_work *k)
+{
+    moemap_free(k->gw);
+    moemap_free(k->load);
+    moemap_free(k->wl);
+    moemap_free(k->pw);
+    moemap_free(k->order);
+    moemap_free(k->fill);
+    moemap_free(k->where);
+    moemap_free(k->experts);
+    moemap_free(k->cnt);
+    moemap_free(k->phys);
+    moemap_free(k->gfill);
+}
+
+/* Loads for moemap_place. moemap_place expands a one-batch (aggregate) input into
+ * sampled iterations at the operating point; token balancing must see the weights as
+ * they are, so there the rows are given as two equal halves (w/2 + w/2 == w exactly).
+ * A row of zeros (nothing recorded yet) counts every expert once, so every layer gets a
+ * placement: an engine needs a map for each of its MoE layers. */
+static int make_loads(const double *weight, int L, int E, int top_k, int aggregate,
+                      moemap_loads **out, moemap_error *err)
+{
+    int nb = aggregate ? 1 : 2;
+    int rc = moemap_loads_create(E, top_k, L, nb, out, err);
+    if (rc)
+        return rc;
+    moemap_loads *ld = *out;
+    double most = 0;
+    for (int l = 0; l < L; l++) {
+        const double *wl = weight + (size_t)l * E;
+        double s = 0;
+        for (int e = 0; e < E; e++)
+            s += wl[e];
+        for (int b = 0; b < nb; b++)
+            for (int e = 0; e < E; e++)
+                MOEMAP_LOADS_AT(ld, b, l, e) = (s > 0 ? wl[e] : 1.0) / nb;
+        most = fmax(most, s > 0 ? s : E);
+    }
+    for (int b = 0; b < nb; b++)
+        ld->batch_tokens[b] = (top_k > 0 ? most / top_k : most) / nb;
+    return 0;
+}
+
+/* Copies one layer of a placement into ly; EINFEASIBLE when a GPU is not filled to S. */
+static int from_placement(layout *ly, const moemap_layer_placement *lp, const char *strategy,
+                          int l, moemap_error *err)
+{
+    int G = ly->G, S = ly->S, E = ly->E;
+    memset(ly->fill, 0, (size_t)G * sizeof *ly->fill);
+    memset(ly->cnt, 0, (size_t)E * sizeof *ly->cnt);
+    memset(ly->holds, 0, (size_t)G * E);
+    for (int i = 0; i < lp->num_replicas; i++) {
+        const moemap_replica *r = &lp->replicas[i];
+        if (ly->fill[r->gpu] >= S)
+            break;
+        ly->slot[r->gpu * S + ly->fill[r->gpu]++] = r->expert;
+        ly->holds[(size_t)r->gpu * E + r->expert] = 1;
+        ly->cnt[r->expert]++;
+    }
+    for (int g = 0; g < G; g++)
+        if (ly->fill[g] != S || lp->num_replicas != G * S)
+            return moemap_error_set(err, MOEMAP_EINFEASIBLE,
+                                    "rebalance_experts: strategy %s gave GPU %d of layer %d "
+                                    "%d copies, not the %d slots every GPU has", strategy, g,
+                                    l, ly->fill[g], S);
+    return 0;
+}
+
 int moemap_rebalance_experts(const double *weight, int num_layers, int num_experts,
                              int num_replicas, int num_groups, int num_nodes, int num_gpus,
                              const moemap_rebalance_params *params, int64_t *phy2log,
@@ -254,29 +425,26 @@ int moemap_rebalance_experts(const double *weight, int num_layers, int num_exper
     int rc = check_args(weight, L, E, R, num_groups, num_nodes, G, &rp, err);
     if (rc)
         return rc;
+    const char *strategy = rp.strategy ? rp.strategy : rp.cluster ? "moemap" : "eplb";
+    int token_objective = !strcmp(strategy, "eplb") && !rp.cluster;
+    if (!token_objective && rp.top_k <= 0)
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "rebalance_experts: top_k (experts per token) is needed to "
+                                "place on %s at an operating point of batch_tokens tokens",
+                                rp.cluster ? "a cluster" : "a strategy other than eplb");
     int S = R / G, W = moemap_rebalance_log2phy_width(E, R);
     moemap_loads *ld = NULL;
     moemap_cluster *own = NULL;
     moemap_placement *pl = NULL;
     layout ly = {G, S, E, NULL, NULL, NULL, NULL, NULL, NULL};
+    layout alt = ly;
+    ds_work dk;
+    memset(&dk, 0, sizeof dk);
     int *node_of = NULL;
     double *row = NULL;
-    rc = moemap_loads_create(E, rp.top_k, L, 1, &ld, err);
+    rc = make_loads(weight, L, E, rp.top_k, !token_objective, &ld, err);
     if (rc)
         goto done;
-    /* Every row becomes a layer with tokens (a zero row counts every expert once), so
-     * every layer gets a placement: an engine needs a map for each of its MoE layers. */
-    double total = 0;
-    for (int l = 0; l < L; l++) {
-        const double *wl = weight + (size_t)l * E;
-        double s = 0;
-        for (int e = 0; e < E; e++)
-            s += wl[e];
-        for (int e = 0; e < E; e++)
-            MOEMAP_LOADS_AT(ld, 0, l, e) = s > 0 ? wl[e] : 1.0;
-        total = fmax(total, s > 0 ? s : E);
-    }
-    ld->batch_tokens[0] = rp.top_k > 0 ? total / rp.top_k : total;
     const moemap_cluster *c = rp.cluster;
     int nodes = num_nodes;
     if (!c) {
@@ -290,9 +458,13 @@ int moemap_rebalance_experts(const double *weight, int num_layers, int num_exper
             nodes = c->gpus[g].node + 1 > nodes ? c->gpus[g].node + 1 : nodes;
     }
     moemap_place_params pp = moemap_place_default_params();
-    pp.strategy = rp.strategy ? rp.strategy : "eplb";
+    pp.strategy = strategy;
     pp.slots = S;
     pp.no_predicted = 1;
+    pp.engine = rp.engine && !strcmp(rp.engine, "sglang") ? MOEMAP_ENGINE_SGLANG
+                                                            : MOEMAP_ENGINE_VLLM;
+    pp.batch_tokens = rp.batch_tokens;
+    pp.top_k = rp.top_k;
     if (rp.time_limit_s > 0)
         pp.time_limit_s = rp.time_limit_s;
     /* DeepSeek's choice of variant: groups packed onto nodes when they divide evenly. */
@@ -301,28 +473,37 @@ int moemap_rebalance_experts(const double *weight, int num_layers, int num_exper
     rc = moemap_place(ld, c, &pp, &pl, err);
     if (rc)
         goto done;
-    if (pp.nodes_groups > 0) {
-        node_of = moemap_malloc((size_t)G * sizeof *node_of);
-        if (!node_of) {
-            rc = moemap_error_set(err, MOEMAP_ENOMEM, "rebalance_experts: out of memory");
-            goto done;
-        }
-        for (int g = 0; g < G; g++)
-            node_of[g] = c->gpus[g].node;
-        ly.node = node_of;
-    }
     ly.slot = moemap_malloc((size_t)G * S * sizeof *ly.slot);
     ly.fill = moemap_malloc((size_t)G * sizeof *ly.fill);
     ly.cnt = moemap_malloc((size_t)E * sizeof *ly.cnt);
     ly.holds = moemap_malloc((size_t)G * E);
     ly.load = moemap_malloc((size_t)G * sizeof *ly.load);
+    alt.slot = moemap_malloc((size_t)G * S * sizeof *alt.slot);
+    alt.fill = moemap_malloc((size_t)G * sizeof *alt.fill);
+    alt.cnt = moemap_malloc((size_t)E * sizeof *alt.cnt);
+    alt.holds = moemap_malloc((size_t)G * E);
+    alt.load = moemap_malloc((size_t)G * sizeof *alt.load);
+    node_of = moemap_malloc((size_t)G * sizeof *node_of);
     row = moemap_malloc((size_t)E * sizeof *row);
-    if (!ly.slot || !ly.fill || !ly.cnt || !ly.holds || !ly.load || !row) {
+    if (!ly.slot || !ly.fill || !ly.cnt || !ly.holds || !ly.load || !alt.slot || !alt.fill ||
+        !alt.cnt || !alt.holds || !alt.load || !node_of || !row ||
+        (token_objective && ds_alloc(&dk, E, G, R))) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "rebalance_experts: out of memory");
         goto done;
     }
+    if (pp.nodes_groups > 0) {
+        for (int g = 0; g < G; g++)
+            node_of[g] = c->gpus[g].node;
+        ly.node = node_of;
+    }
+    /* DeepSeek's hierarchical variant keeps each node's experts on its GPUs too. */
+    int ds_hier = num_nodes > 1 && num_groups % num_nodes == 0 && E % num_groups == 0;
+    if (ds_hier) {
+        for (int g = 0; g < G; g++)
+            node_of[g] = g / (G / num_nodes);
+        alt.node = node_of;
+    }
     int most = 1;
-    int token_objective = !rp.strategy || !strcmp(rp.strategy, "eplb");
     for (int l = 0; l < L; l++) {
         const moemap_layer_placement *lp = NULL;
         for (int i = 0; i < pl->num_layers; i++)
@@ -331,24 +512,19 @@ int moemap_rebalance_experts(const double *weight, int num_layers, int num_exper
         MOEMAP_ASSERT(lp != NULL); /* every row has tokens, so every layer is placed */
         for (int e = 0; e < E; e++)
             row[e] = MOEMAP_LOADS_AT(ld, 0, l, e);
-        memset(ly.fill, 0, (size_t)G * sizeof *ly.fill);
-        memset(ly.cnt, 0, (size_t)E * sizeof *ly.cnt);
-        memset(ly.holds, 0, (size_t)G * E);
-        for (int i = 0; i < lp->num_replicas; i++) {
-            const moemap_replica *r = &lp->replicas[i];
-            if (ly.fill[r->gpu] >= S) {
-                rc = moemap_error_set(err, MOEMAP_EINFEASIBLE,
-                                      "rebalance_experts: strategy %s put more than %d experts "
-                                      "on GPU %d of layer %d", pp.strategy, S, r->gpu, l);
-                goto done;
-            }
-            ly.slot[r->gpu * S + ly.fill[r->gpu]++] = r->expert;
-            ly.holds[(size_t)r->gpu * E + r->expert] = 1;
-            ly.cnt[r->expert]++;
-        }
-        pad_slots(&ly, row);
-        if (token_objective)
+        rc = from_placement(&ly, lp, strategy, l, err);
+        if (rc)
+            goto done;
+        if (token_objective) {
             polish(&ly, row);
+            deepseek_layer(&alt, row, num_groups, num_nodes, &dk);
+            polish(&alt, row);
+            if (busiest_tokens(&alt, row) < busiest_tokens(&ly, row)) {
+                layout t = ly;
+                ly = alt;
+                alt = t;
+            }
+        }
         for (int g = 0; g < G; g++)
             sort_slots(ly.slot + g * S, S);
         int64_t *p2l = phy2log + (size_t)l * R;
@@ -373,6 +549,12 @@ done:
     moemap_free(ly.cnt);
     moemap_free(ly.holds);
     moemap_free(ly.load);
+    moemap_free(alt.slot);
+    moemap_free(alt.fill);
+    moemap_free(alt.cnt);
+    moemap_free(alt.holds);
+    moemap_free(alt.load);
+    ds_free(&dk);
     moemap_free(row);
     moemap_free(node_of);
     moemap_placement_free(pl);
