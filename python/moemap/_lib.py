@@ -222,6 +222,9 @@ def _load():
     tried = []
     for path, origin in _candidates():
         if os.sep in path and not os.path.exists(path):
+            if origin == "MOEMAP_LIBRARY":
+                raise ImportError("moemap: MOEMAP_LIBRARY=%s cannot be loaded: no such file"
+                                  % path)
             tried.append(path + " (absent)")
             continue
         try:
