@@ -55,7 +55,8 @@ def _is_torch(x):
 
 
 def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus, *,
-                      cluster=None, engine="vllm", batch_tokens=None, top_k=None):
+                      cluster=None, engine="vllm", batch_tokens=None, top_k=None,
+                      enable_hierarchical=None):
     """Drop-in for DeepSeek's EPLB rebalance_experts (see the module's description).
 
     weight: [layers, experts] load of each logical expert (any numeric dtype);
@@ -63,8 +64,18 @@ def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus, *,
     groups (groups are packed onto nodes when num_groups % num_nodes == 0, as DeepSeek
     does); num_nodes, num_gpus: the EP deployment. cluster: moemap cluster profile for
     speed-aware placement; engine: "vllm" or "sglang"; batch_tokens: tokens per engine
-    iteration (the operating point); top_k: experts per token.
+    iteration (the operating point); top_k: experts per token (needed with a cluster).
+    enable_hierarchical: SGLang's variant of the signature (its EPLB algorithms pass it,
+    and num_groups may be None there): True packs groups onto nodes, False is the global
+    variant, None (default) is DeepSeek's rule, num_groups % num_nodes == 0.
     Returns (phy2log, log2phy, logcnt)."""
+    if enable_hierarchical is False:
+        num_groups, num_nodes = 1, 1
+    elif num_groups is None:
+        num_groups = 1  # no groups: the global variant, as DeepSeek's rule gives it
+    elif enable_hierarchical and int(num_groups) % int(num_nodes) != 0:
+        raise MoemapError("rebalance_experts: enable_hierarchical needs num_groups %d to be "
+                          "a multiple of num_nodes %d" % (num_groups, num_nodes))
     torch_in = _is_torch(weight)
     if torch_in:
         import torch

@@ -1,17 +1,20 @@
-"""moemap.vllm_plugin against stand-ins for vLLM's two EPLB layouts (vLLM itself is not
-installed here; the stand-ins copy the names and call signatures of vLLM's code, see
-docs/engines.md): the policy package whose EplbState calls
+"""moemap.vllm_plugin and moemap.sglang_plugin against stand-ins for the engines (neither
+is installed here; the stand-ins copy the names and call signatures of their code, see
+docs/engines.md). vLLM's two EPLB layouts: the policy package whose EplbState calls
 EPLB_POLICIES["default"].rebalance_experts(weight, num_replicas, num_groups, num_nodes,
 num_ranks, old_global_expert_indices) and gets phy2log alone (recent) or all three
 (earlier), and the older module function rebalance_algo.rebalance_experts imported into
 eplb_state. Also: without MOEMAP_VLLM_EPLB=1 the plugin changes nothing, and a vLLM
-with neither layout gets a clear error."""
+with neither layout gets a clear error. SGLang: eplb_algorithms.rebalance_experts calls
+deepseek.rebalance_experts with keywords and enable_hierarchical."""
 
 import os
 import subprocess
 import sys
 import textwrap
 import unittest
+
+import numpy as np
 
 import common
 
@@ -53,6 +56,29 @@ OLD = {
         """,
 }
 
+SGLANG = {
+    "sglang/__init__.py": "",
+    "sglang/srt/__init__.py": "",
+    "sglang/srt/eplb/__init__.py": "",
+    "sglang/srt/eplb/eplb_algorithms/__init__.py": """
+        from sglang.srt.eplb.eplb_algorithms import deepseek
+        def rebalance_experts(tokens_per_expert, num_physical_experts,
+                              num_local_physical_experts, num_groups, num_nodes, algorithm):
+            return deepseek.rebalance_experts(
+                weight=tokens_per_expert.sum(axis=0),
+                num_replicas=num_physical_experts,
+                num_groups=num_groups,
+                num_nodes=num_nodes,
+                num_gpus=num_physical_experts // num_local_physical_experts,
+                enable_hierarchical=algorithm == "deepseek_hierarchical")
+        """,
+    "sglang/srt/eplb/eplb_algorithms/deepseek.py": """
+        def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus,
+                              enable_hierarchical):
+            raise AssertionError("SGLang's own rebalance_experts was called")
+        """,
+}
+
 CALL_POLICY = """
 import numpy as np, moemap.vllm_plugin
 moemap.vllm_plugin.register()
@@ -72,12 +98,12 @@ def fake_vllm(name, files, annotation="torch.Tensor"):
     return root
 
 
-def run(root, code, enable=True):
+def run(root, code, enable=True, var="MOEMAP_VLLM_EPLB"):
     env = dict(os.environ)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("MOEMAP_VLLM_EPLB", None)
+    env.pop(var, None)
     if enable:
-        env["MOEMAP_VLLM_EPLB"] = "1"
+        env[var] = "1"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env)
 
@@ -113,6 +139,33 @@ class VllmPlugin(unittest.TestCase):
         r = run(root, "import moemap.vllm_plugin\nmoemap.vllm_plugin.register()\n")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("not one moemap knows how to replace", r.stderr)
+
+
+class SglangPlugin(unittest.TestCase):
+    CODE = ("import numpy as np, moemap.sglang_plugin\n"
+            "print(moemap.sglang_plugin.register())\n"
+            "from sglang.srt.eplb import eplb_algorithms\n"
+            "w = np.array([[[12, 1, 1, 1, 2, 2, 2, 2]], [[0, 1, 1, 1, 2, 2, 2, 2]]])\n"
+            "p, l, c = eplb_algorithms.rebalance_experts(w, 12, 3, 2, 2, %r)\n"
+            "print(p.tolist(), c.tolist())\n")
+
+    def test_global_and_hierarchical(self):
+        root = fake_vllm("sglang", SGLANG)
+        for algorithm in ("deepseek", "deepseek_hierarchical"):
+            r = run(root, self.CODE % algorithm, var="MOEMAP_SGLANG_EPLB")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.strip().splitlines()
+            self.assertEqual(lines[0], "True")
+            import moemap
+            w = np.array([[12, 2, 2, 2, 4, 4, 4, 4]])
+            p, _, c = moemap.rebalance_experts(w, 12, 2, 2, 4, enable_hierarchical=(
+                algorithm == "deepseek_hierarchical"))
+            self.assertEqual(lines[1], "%s %s" % (p.tolist(), c.tolist()))
+
+    def test_off_unless_asked(self):
+        r = run(fake_vllm("sglang", SGLANG), self.CODE % "deepseek", enable=False,
+                var="MOEMAP_SGLANG_EPLB")
+        self.assertIn("SGLang's own rebalance_experts was called", r.stderr)
 
 
 if __name__ == "__main__":
