@@ -5,9 +5,10 @@
 set -euo pipefail
 want=(cmake make gcc pkg-config libjansson-dev libglpk-dev gnuplot-nox help2man)
 case "${1:-build}" in
-  # python3-numpy: the Python package; python3-torch (optional there): its .pt and torch
-  # tensor tests, which skip without it.
-  test) want+=(clang libclang-rt-14-dev chromium python3 python3-numpy python3-torch) ;;
+  # python3-numpy/-pip/-venv: the Python package's tests (pip install offline, a venv in
+  # docs/engines.md); python3-torch (optional): the .pt and tensor tests, skipped without.
+  test) want+=(clang libclang-rt-14-dev chromium python3 python3-numpy python3-pip python3-venv
+              python3-torch) ;;
   demo) ;;
 esac
 missing=()
