@@ -17,7 +17,6 @@ Errors from moemap raise moemap.MoemapError with moemap's message.
 from ._lib import MoemapError, library_origin, library_path, version
 from ._api import Cluster, Loads, Placement, evaluate, place, read_loads
 from ._rebalance import rebalance_experts
-
-__version__ = version
+from ._version import __version__
 __all__ = ["Cluster", "Loads", "MoemapError", "Placement", "evaluate", "library_origin",
            "library_path", "place", "read_loads", "rebalance_experts", "version"]
