@@ -361,19 +361,6 @@ static int best_move(es *s, int a, const int *tgt, int nt, const int *addc, int 
     best->sq = s->sq;
     for (int i = 0; i < S; i++) {
         int e = s->gl[a * S + i];
-        /* (i) swaps with copies on the least busy GPUs */
-        for (int t = 0; t < nt; t++) {
-            int h = tgt[t];
-            if (h == a || s->hold[(size_t)e * G + h])
-                continue;
-            for (int j = 0; j < S; j++) {
-                int f = s->gl[h * S + j];
-                if (f == e || s->hold[(size_t)f * G + a])
-                    continue;
-                move m = {1, a, e, h, f, 0, 0};
-                consider(s, &m, best);
-            }
-        }
         /* (ii) a's copy of e (one of several) gives its slot to another expert */
         if (s->k[e] >= 2)
             for (int q = 0; q < na; q++) {
@@ -383,21 +370,27 @@ static int best_move(es *s, int a, const int *tgt, int nt, const int *addc, int 
                 move m = {2, a, e, a, f, 0, 0};
                 consider(s, &m, best);
             }
-        /* (iii) e gets another copy on a less busy GPU, in place of a copy of an expert
-         * that has several there */
-        if (s->k[e] < G)
-            for (int t = 0; t < nt; t++) {
-                int h = tgt[t];
-                if (h == a || s->hold[(size_t)e * G + h])
+        for (int t = 0; t < nt; t++) {
+            int h = tgt[t];
+            if (h == a || s->hold[(size_t)e * G + h])
+                continue;
+            for (int j = 0; j < S; j++) {
+                int f = s->gl[h * S + j];
+                if (f == e)
                     continue;
-                for (int j = 0; j < S; j++) {
-                    int f = s->gl[h * S + j];
-                    if (f == e || s->k[f] < 2)
-                        continue;
+                /* (i) swap a's copy of e with h's copy of f */
+                if (!s->hold[(size_t)f * G + a]) {
+                    move m = {1, a, e, h, f, 0, 0};
+                    consider(s, &m, best);
+                }
+                /* (iii) e gets another copy on h, in place of h's copy of f (one of
+                 * several) */
+                if (s->k[e] < G && s->k[f] >= 2) {
                     move m = {2, h, f, h, e, 0, 0};
                     consider(s, &m, best);
                 }
             }
+        }
     }
     return best->kind != 0;
 }
