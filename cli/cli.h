@@ -62,16 +62,23 @@ int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params 
  * Add CLI_INPUT_OPTIONS (and, where wanted, CLI_PREVIOUS_OPTION) to the getopt_long
  * table, call cli_input_option from the switch's default, then read with
  * cli_inputs_read. */
+#define CLI_MAX_MIX 8
+
 typedef struct cli_inputs {
     const char *loads_path;      /* -l, --loads */
     const char *cluster_path;    /* -c, --cluster */
     const char *previous_path;   /* --previous: a placement now in service */
     moemap_read_params rp;       /* --format, --batch-tokens, --top-k */
     int batch_given;             /* --batch-tokens was given */
+    int num_mix;                 /* --batch-tokens N1:W1,N2:W2: a mix of operating points */
+    double mix_tokens[CLI_MAX_MIX];
+    double mix_weights[CLI_MAX_MIX];
     int slots;                   /* --slots: every GPU's slots (0: the cluster's) */
     const moemap_model *model;   /* -m, --model: top-k for aggregates, SGLang rows */
     moemap_engine engine;        /* --engine sglang|vllm (default none: a free placement) */
     const char *cmd;             /* the command, for messages */
+    char op_text[160];           /* after cli_inputs_read: the operating point in words
+                                    ("4096", "4096 (80%) and 16384 (20%)"); "" if none */
     double batch_tokens;         /* after cli_inputs_read: the operating point used (0 when
                                     the loads were taken as they are) */
 } cli_inputs;
@@ -99,7 +106,9 @@ enum {
     "  --batch-tokens N        the operating point: tokens per engine iteration. Traces are\n" \
     "                          cut into N-token batches (default 512); aggregate loads (one\n" \
     "                          batch) become iterations of N tokens, expected and sampled\n" \
-    "                          (default 128 per GPU, a decode iteration, said on stderr)\n"   \
+    "                          (default 128 per GPU, a decode iteration, said on stderr);\n"  \
+    "                          N1:W1,N2:W2 mixes sizes (e.g. 4096:0.8,16384:0.2: decode and\n" \
+    "                          prefill iterations, W the share of iterations)\n"            \
     "  --top-k K               experts per token (aggregate inputs need it, or --model)\n"   \
     "  -m, --model NAME        model preset (moemap models): top-k, expert size, SGLang rows\n" \
     "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"                       \

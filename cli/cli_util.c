@@ -108,6 +108,38 @@ int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params 
     return 0;
 }
 
+/* --batch-tokens N1[:W1],N2[:W2],...: a mix of operating points (weights default 1). */
+static int parse_mix(const char *cmd, const char *arg, cli_inputs *in)
+{
+    char buf[256];
+    if (strlen(arg) >= sizeof buf)
+        return cli_usage_error(cmd, "--batch-tokens: '%.40s...' is too long", arg);
+    snprintf(buf, sizeof buf, "%s", arg);
+    in->num_mix = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (in->num_mix == CLI_MAX_MIX)
+            return cli_usage_error(cmd, "--batch-tokens: at most %d operating points",
+                                   CLI_MAX_MIX);
+        char *colon = strchr(tok, ':');
+        long n;
+        double w = 1;
+        if (colon)
+            *colon = '\0';
+        if (cli_parse_long(cmd, "--batch-tokens", tok, 1, 100000000, &n) ||
+            (colon && cli_parse_double(cmd, "--batch-tokens (weight)", colon + 1, 1e-6, 1e6,
+                                       &w)))
+            return 2;
+        in->mix_tokens[in->num_mix] = (double)n;
+        in->mix_weights[in->num_mix] = w;
+        in->num_mix++;
+    }
+    if (in->num_mix == 0)
+        return cli_usage_error(cmd, "--batch-tokens: no operating point in '%s'", arg);
+    in->rp.batch_tokens = (long)in->mix_tokens[0];
+    return 0;
+}
+
 cli_inputs cli_inputs_default(void)
 {
     cli_inputs in;
@@ -127,6 +159,9 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in)
     case CLI_OPT_FORMAT: return cli_parse_workload_format(cmd, arg, &in->rp);
     case CLI_OPT_BATCH:
         in->batch_given = 1;
+        if (strchr(arg, ',') || strchr(arg, ':'))
+            return parse_mix(cmd, arg, in);
+        in->num_mix = 0;
         return cli_parse_batch_tokens(cmd, arg, &in->rp);
     case CLI_OPT_TOPK:
         if (cli_parse_long(cmd, "--top-k", arg, 1, 4096, &v))
@@ -168,6 +203,11 @@ static int at_operating_point(cli_inputs *in, moemap_loads **ld, const moemap_cl
                 (in->rp.format == MOEMAP_FORMAT_AUTO && (*ld)->num_batches > 0 &&
                  cli_is_directory(in->loads_path));
     in->batch_tokens = 0;
+    in->op_text[0] = '\0';
+    if (trace && in->num_mix > 1)
+        return moemap_error_set(err, MOEMAP_EINVAL, "%s: a per-token trace is cut into "
+                                "batches of one size: give one --batch-tokens N",
+                                in->loads_path);
     if (trace || (!in->batch_given && !moemap_loads_is_aggregate(*ld)))
         return 0;
     moemap_operating_point op = moemap_operating_point_default();
@@ -183,7 +223,10 @@ static int at_operating_point(cli_inputs *in, moemap_loads **ld, const moemap_cl
                 in->cmd ? in->cmd : "", op.batch_tokens, G, op.samples);
     }
     moemap_loads *iters = NULL;
-    int rc = moemap_loads_at_operating_point(*ld, &op, &iters, err);
+    int rc = in->num_mix > 1 ? moemap_loads_at_operating_mix(*ld, &op, in->mix_tokens,
+                                                             in->mix_weights, in->num_mix,
+                                                             &iters, err)
+                             : moemap_loads_at_operating_point(*ld, &op, &iters, err);
     if (rc) {
         moemap_error_prefix(err, "%s", in->loads_path);
         return rc;
@@ -191,6 +234,19 @@ static int at_operating_point(cli_inputs *in, moemap_loads **ld, const moemap_cl
     moemap_loads_free(*ld);
     *ld = iters;
     in->batch_tokens = op.batch_tokens;
+    snprintf(in->op_text, sizeof in->op_text, "%.0f", op.batch_tokens);
+    double wsum = 0;
+    for (int i = 0; i < in->num_mix; i++)
+        wsum += in->mix_weights[i];
+    for (int i = 0; i < in->num_mix && in->num_mix > 1; i++) {
+        size_t len = strlen(in->op_text) * (i > 0);
+        snprintf(in->op_text + len, sizeof in->op_text - len, "%s%.0f (%.0f%%)",
+                 i == 0 ? "" : i + 1 < in->num_mix ? ", " : " and ", in->mix_tokens[i],
+                 100 * in->mix_weights[i] / wsum);
+        /* the largest size is the moemap strategy's window */
+        if (in->mix_tokens[i] > in->batch_tokens)
+            in->batch_tokens = in->mix_tokens[i];
+    }
     return 0;
 }
 

@@ -167,8 +167,8 @@ int cmd_eval(int argc, char **argv)
     } else {
         printf("%d batches, %d GPUs; times in us per batch (sum over MoE layers of the "
                "straggler)", ld->num_batches, cl->num_gpus);
-        if (in.batch_tokens > 0)
-            printf(" at %.0f tokens per iteration", in.batch_tokens);
+        if (in.op_text[0])
+            printf(" at %s tokens per iteration", in.op_text);
         if (ep.engine_slots > 0)
             printf("; %s-rules bound %.1f", moemap_engine_name(in.engine),
                    sums[0]->engine_bound_mean_us);

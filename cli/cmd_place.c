@@ -331,8 +331,8 @@ int cmd_place(int argc, char **argv)
     if (base)
         printf("; eplb under the same rules: mean %.1f us (%s %.3fx eplb)", base->mean_us,
                pp.strategy, base->mean_us > 0 ? es->mean_us / base->mean_us : 1.0);
-    if (in.batch_tokens > 0)
-        printf("; at %.0f tokens per iteration", in.batch_tokens);
+    if (in.op_text[0])
+        printf("; at %s tokens per iteration", in.op_text);
     if (prev)
         printf(", %ld experts moved", es->moved);
     if (plan)

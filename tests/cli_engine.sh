@@ -90,5 +90,16 @@ check "prefill, vLLM rules, one GPU at 0.8x: ratio '$ratio' <= 0.85" \
 check "unknown --engine: exit 2 naming the engines" \
   bash -c "test $? -eq 2 && grep -q 'sglang, vllm' '$tmp/err'"
 
+# A mix of operating points: decode and prefill iterations side by side.
+"$bin" place --loads "$dump" --model deepseek-v3 --batch-tokens 4096:0.8,16384:0.2 \
+  --cluster "$tmp/c.json" --engine sglang --no-fewer-slots-check --out "$tmp/mix.json" \
+  >"$tmp/mix.out" 2>&1
+check "--batch-tokens 4096:0.8,16384:0.2 places at both sizes" \
+  grep -q "at 4096 (80%) and 16384 (20%) tokens per iteration" "$tmp/mix.out"
+"$bin" place --loads "$dump" --model deepseek-v3 --batch-tokens 4096:x --cluster "$tmp/c.json" \
+  --out "$tmp/y.json" >"$tmp/out" 2>"$tmp/err"
+check "a bad weight is a usage error naming the flag" \
+  bash -c "test $? -eq 2 && grep -q -- '--batch-tokens (weight)' '$tmp/err'"
+
 echo "$((n - failed)) passed, $failed failed"
 [ $failed -eq 0 ]

@@ -238,6 +238,36 @@ TEST(operating_point_of_an_aggregate)
     moemap_loads_free(agg);
 }
 
+/* A mix of operating points (decode and prefill side by side): 32 samples split 80/20
+ * give 26 + 1 iterations of 4096 tokens and 6 + 1 of 16384, point after point; the
+ * expected iterations scale with the size. A mix of recorded iterations is refused. */
+TEST(operating_point_mix)
+{
+    moemap_error err = {0};
+    moemap_loads *agg = NULL;
+    REQUIRE(moemap_loads_create(4, 2, 1, 1, &agg, &err) == 0);
+    double c[4] = {400, 300, 200, 100};
+    for (int e = 0; e < 4; e++)
+        MOEMAP_LOADS_AT(agg, 0, 0, e) = c[e];
+    moemap_operating_point op = moemap_operating_point_default();
+    double tokens[2] = {4096, 16384}, weights[2] = {0.8, 0.2};
+    moemap_loads *mix = NULL;
+    CHECK_OK(moemap_loads_at_operating_mix(agg, &op, tokens, weights, 2, &mix, &err), &err);
+    REQUIRE(mix);
+    CHECK_INT_EQ(mix->num_batches, 34);
+    CHECK_NEAR(mix->batch_tokens[26], 4096, 0);
+    CHECK_NEAR(mix->batch_tokens[27], 16384, 0);
+    CHECK_NEAR(MOEMAP_LOADS_AT(mix, 0, 0, 0), 4096 * 2 * 0.4, 1e-9);
+    CHECK_NEAR(MOEMAP_LOADS_AT(mix, 27, 0, 0), 16384 * 2 * 0.4, 1e-9);
+    moemap_loads_free(mix);
+    moemap_loads *iters = fx_loads(4, 1, 3, 256, 2, 1, &err);
+    REQUIRE(iters);
+    CHECK(moemap_loads_at_operating_mix(iters, &op, tokens, weights, 2, &mix, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "needs an aggregate input");
+    moemap_loads_free(iters);
+    moemap_loads_free(agg);
+}
+
 /* Per-iteration loads at another size: 4 batches of 256 tokens at N = 512 become 2
  * batches, each the sum of two. */
 TEST(operating_point_merges_small_iterations)
@@ -319,6 +349,7 @@ int main(void)
     RUN(engine_bound_closed_form);
     RUN(operating_point_of_an_aggregate);
     RUN(operating_point_merges_small_iterations);
+    RUN(operating_point_mix);
     RUN(never_worse_than_eplb_on_random_instances);
     RUN(engine_placement_is_speed_aware);
     return mm_test_done();

@@ -136,6 +136,16 @@ int moemap_loads_is_aggregate(const moemap_loads *ld);
 int moemap_loads_at_operating_point(const moemap_loads *in, const moemap_operating_point *op,
                                     moemap_loads **out, moemap_error *err);
 
+/* A mix of operating points for an aggregate: iterations of tokens[i] tokens making up
+ * weights[i] of the iterations (weights are normalised; an engine that runs decode and
+ * prefill iterations side by side, say 4096 and 16384 tokens at 0.8 / 0.2). Each point
+ * gets its expected iteration and round(weight * op->samples) sampled ones (at least
+ * one); the result holds them point after point. Per-iteration inputs are refused (their
+ * iterations have one size each already). n = 1 is moemap_loads_at_operating_point. */
+int moemap_loads_at_operating_mix(const moemap_loads *in, const moemap_operating_point *op,
+                                  const double *tokens, const double *weights, int n,
+                                  moemap_loads **out, moemap_error *err);
+
 /* ---- synthetic workloads (the generator) -------------------------------------------- */
 
 /* Knobs of moemap_gen; see docs/workload.md for what each one does to the loads. */

@@ -159,3 +159,64 @@ int moemap_loads_at_operating_point(const moemap_loads *in, const moemap_operati
         return moemap_error_set(err, MOEMAP_ERANGE, "top-k %d > %d experts", k, in->experts);
     return from_aggregate(in, op, k, out, err);
 }
+
+int moemap_loads_at_operating_mix(const moemap_loads *in, const moemap_operating_point *op,
+                                  const double *tokens, const double *weights, int n,
+                                  moemap_loads **out, moemap_error *err)
+{
+    *out = NULL;
+    if (!in || !op || !tokens || n <= 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "operating point: nothing to mix");
+    if (n == 1) {
+        moemap_operating_point one = *op;
+        one.batch_tokens = tokens[0];
+        return moemap_loads_at_operating_point(in, &one, out, err);
+    }
+    if (!moemap_loads_is_aggregate(in))
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "a mix of operating points needs an aggregate input (the "
+                                "loads hold %d recorded iterations); give one --batch-tokens",
+                                in->num_batches);
+    double wsum = 0;
+    for (int i = 0; i < n; i++) {
+        double w = weights ? weights[i] : 1.0;
+        if (!(w > 0 && isfinite(w)))
+            return moemap_error_set(err, MOEMAP_ERANGE,
+                                    "operating point %d: weight %g is not positive", i + 1, w);
+        wsum += w;
+    }
+    moemap_loads **parts = moemap_calloc((size_t)n, sizeof *parts);
+    if (!parts)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "operating point: out of memory");
+    int rc = 0, total = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        moemap_operating_point one = *op;
+        one.batch_tokens = tokens[i];
+        double share = (weights ? weights[i] : 1.0) / wsum;
+        one.samples = (int)floor(share * op->samples + 0.5);
+        one.samples = one.samples < 1 ? 1 : one.samples;
+        one.seed = op->seed + (uint64_t)i; /* independent samples per point */
+        rc = moemap_loads_at_operating_point(in, &one, &parts[i], err);
+        if (!rc)
+            total += parts[i]->num_batches;
+    }
+    moemap_loads *mix = NULL;
+    if (!rc)
+        rc = moemap_loads_create(in->experts, parts[0]->top_k, in->num_layers, total, &mix,
+                                 err);
+    if (!rc) {
+        memcpy(mix->layer_ids, in->layer_ids, (size_t)in->num_layers * sizeof *mix->layer_ids);
+        size_t cells = (size_t)in->num_layers * (size_t)in->experts, at = 0;
+        for (int i = 0; i < n; i++) {
+            size_t nb = (size_t)parts[i]->num_batches;
+            memcpy(&mix->counts[at * cells], parts[i]->counts, nb * cells * sizeof *mix->counts);
+            memcpy(&mix->batch_tokens[at], parts[i]->batch_tokens, nb * sizeof(double));
+            at += nb;
+        }
+        *out = mix;
+    }
+    for (int i = 0; i < n; i++)
+        moemap_loads_free(parts[i]);
+    moemap_free(parts);
+    return rc;
+}
