@@ -2,7 +2,9 @@
  * test_sim.c — the serving simulator against closed forms: one request through one MoE
  * layer with known curve times (TTFT, TPOT, E2E, barrier idle), chunked prefill, an
  * M/D/1 queue at low load against the Pollaczek-Khinchine mean wait, GPU slowdown and
- * loss events, determinism for a seed, and bad parameters.
+ * loss events, determinism for a seed, and bad parameters; and every figure a user reads
+ * (attainments over arrived requests, goodput, throughput, latency quantiles, the time
+ * series) checked by hand in overload, with requests unfinished at the horizon.
  */
 #include "harness.h"
 
@@ -124,6 +126,127 @@ TEST(one_request_one_layer)
     CHECK_NEAR(r->tpot.p50, 40e-6, 1e-9);
     moemap_sim_result_free(r);
     moemap_cluster_free(slow);
+    moemap_cluster_free(c);
+    moemap_placement_free(p);
+    moemap_loads_free(ld);
+}
+
+/* Every figure a user reads from a run, on a case small enough to do by hand, in
+ * overload: requests left unfinished at the horizon and one arriving after it. One layer,
+ * f(n) = 9 + n ms per GPU (10 ms below one token), GPU 0 runs 75% of the tokens, so an
+ * iteration of T tokens takes 9 + 0.75 T ms (10 ms when 0.75 T < 1); on GPU 1 it takes
+ * 9 + 0.25 T ms. Two requests run at once, budget 200 tokens:
+ *   A: at 0,   prompt 100, output 2     B: at 0,   prompt 100, output 4
+ *   C: at 0,   prompt 100, output 2     D: at 0.2, prompt 100, output 5
+ *   E: at 0.4 (after the 0.3 s horizon: not arrived, counted nowhere)
+ *   it 1  A+B prefill, 200 tokens    159     ms -> t 0.159    A, B first token
+ *   it 2  A, B decode, 2 tokens       10.5   ms -> t 0.1695   A done
+ *   it 3  B decode + C prefill, 101   84.75  ms -> t 0.25425  C first token
+ *   it 4  B, C decode, 2 tokens       10.5   ms -> t 0.26475  B, C done
+ *   it 5  D prefill, 100 tokens       84     ms -> t 0.34875  past the horizon: stop
+ * TTFT A .159 B .159 C .25425 D .14875 (unfinished); TPOT A .0105 B (.26475-.159)/3 =
+ * .03525 C .0105. Targets TTFT 0.2 s, TPOT 0.02 s: A meets both, B only TTFT, C only
+ * TPOT, D neither (unfinished). 4 arrived, 3 completed, 8 output tokens of completed
+ * requests, over the 0.3 s horizon. */
+/* The curve's interpolation works in a few ulps of float: times agree to ~1e-8 s. */
+#define S_TOL 1e-7
+
+static void check_overload_case(const moemap_sim_result *r)
+{
+    CHECK_INT_EQ(r->requests, 4);
+    CHECK_INT_EQ(r->completed, 3);
+    CHECK_INT_EQ(r->iterations, 5);
+    CHECK_NEAR(r->sim_time_s, 0.3, 0);
+    /* Over arrived requests (4), not completed ones (3): 1/4, not 1/3. */
+    CHECK_NEAR(r->slo_attainment, 0.25, 0);
+    CHECK_NEAR(r->ttft_attainment, 0.5, 0);
+    CHECK_NEAR(r->tpot_attainment, 0.5, 0);
+    /* Goodput counts A only; throughput A, B and C. */
+    CHECK_NEAR(r->goodput_rps, 1 / 0.3, 1e-9);
+    CHECK_NEAR(r->throughput_rps, 3 / 0.3, 1e-9);
+    CHECK_NEAR(r->throughput_tps, 8 / 0.3, 1e-9);
+    /* Latencies of completed requests; quantiles interpolate between sorted values. */
+    CHECK_NEAR(r->ttft.p50, 0.159, S_TOL);
+    CHECK_NEAR(r->ttft.p90, 0.159 + 0.8 * (0.25425 - 0.159), S_TOL);
+    CHECK_NEAR(r->ttft.p99, 0.159 + 0.98 * (0.25425 - 0.159), S_TOL);
+    CHECK_NEAR(r->ttft.mean, (0.159 * 2 + 0.25425) / 3, S_TOL);
+    CHECK_NEAR(r->tpot.p50, 0.0105, S_TOL);
+    CHECK_NEAR(r->tpot.p90, 0.0105 + 0.8 * (0.03525 - 0.0105), S_TOL);
+    CHECK_NEAR(r->tpot.mean, (0.0105 * 2 + 0.03525) / 3, S_TOL);
+    CHECK_NEAR(r->e2e.p50, 0.26475, S_TOL);
+    CHECK_NEAR(r->e2e.mean, (0.1695 + 0.26475 * 2) / 3, S_TOL);
+    CHECK_NEAR(r->mean_iteration_ms, (159 + 10.5 + 84.75 + 10.5 + 84) / 5, 1e3 * S_TOL);
+    /* GPU 1 waits f(0.75T) - f(0.25T) at each barrier: 100, 0.5, 50.5, 0.5, 50 ms. */
+    CHECK_NEAR(r->gpu_idle_s[0], 0, 0);
+    CHECK_NEAR(r->gpu_idle_s[1], 0.2015, S_TOL);
+    /* The time series, 0.1 s buckets by the time things happen: bucket 0 is empty (kept:
+     * a short gap), 1 holds A's and B's first tokens, 2 C's, 3 D's. Each bucket's p90
+     * TTFT is over its own first tokens (bucket 2: C alone, not the run's p90) and is a
+     * TTFT, not the time the token came (bucket 3: 0.14875, not 0.34875). */
+    REQUIRE(r->ts_n == 4);
+    static const double t0[4] = {0, 0.1, 0.2, 0.3}, p90[4] = {NAN, 0.159, 0.25425, 0.14875};
+    static const double tok[4] = {0, 40, 40, 10}; /* 4, 4, 1 tokens per 0.1 s */
+    static const double strag[4] = {0, 50.25, 25.5, 25}; /* max - mean over 2 GPUs, ms */
+    for (int i = 0; i < 4; i++) {
+        CHECK_NEAR(r->ts_time_s[i], t0[i], 1e-12);
+        if (i == 0)
+            CHECK(isnan(r->ts_p90_ttft_s[i]));
+        else
+            CHECK_NEAR(r->ts_p90_ttft_s[i], p90[i], S_TOL);
+        CHECK_NEAR(r->ts_tokens_per_s[i], tok[i], 1e-9);
+        CHECK_NEAR(r->ts_straggler_ms[i], strag[i], 1e3 * S_TOL);
+    }
+}
+
+TEST(user_metrics_by_hand_in_overload)
+{
+    moemap_model m = moe_only_model(1);
+    moemap_cluster *c = two_gpus(10000, 1000, 1.0); /* f(n) = 9 + n ms */
+    moemap_placement *p = split_placement(1);
+    moemap_loads *ld = skewed_loads(1);
+    REQUIRE(c && p && ld);
+    moemap_request rq[5] = {{0.0, 100, 2}, {0.0, 100, 4}, {0.0, 100, 2},
+                            {0.2, 100, 5}, {0.4, 100, 1}};
+    moemap_arrivals arr = {5, rq};
+    moemap_sim_params sp = quiet_params();
+    sp.max_running = 2;
+    sp.max_batch_tokens = 200;
+    sp.horizon_s = 0.3;
+    sp.slo_ttft_s = 0.2;
+    sp.slo_tpot_s = 0.02;
+    sp.timeseries_dt = 0.1;
+    moemap_sim_result *r = NULL;
+    moemap_error err = {0};
+    CHECK_OK(moemap_simulate(&m, c, p, ld, &arr, &sp, &r, &err), &err);
+    REQUIRE(r);
+    check_overload_case(r);
+
+    /* The JSON a user (and the report) reads carries the same figures under their keys. */
+    char *js = moemap_sim_result_json(r, "x", 1);
+    REQUIRE(js);
+    CHECK_STR_CONTAINS(js, "\"requests\": 4,");
+    CHECK_STR_CONTAINS(js, "\"completed\": 3,");
+    CHECK_STR_CONTAINS(js, "\"slo_attainment\": 0.25,");
+    CHECK_STR_CONTAINS(js, "\"ttft_attainment\": 0.5,");
+    CHECK_STR_CONTAINS(js, "\"tpot_attainment\": 0.5,");
+    CHECK_STR_CONTAINS(js, "\"goodput_rps\": 3.3333,");
+    CHECK_STR_CONTAINS(js, "\"throughput_rps\": 10,");
+    CHECK_STR_CONTAINS(js, "\"throughput_tps\": 26.67,");
+    CHECK_STR_CONTAINS(js, "\"ttft\": {\n  \"p50\": 0.159,\n  \"p90\": 0.2352,\n  \"p99\": 0.252345,");
+    CHECK_STR_CONTAINS(js, "\"p90_ttft_s\": [\n   null,\n   0.159,\n   0.25425,\n   0.14875\n  ]");
+    moemap_free(js);
+    moemap_sim_result_free(r);
+
+    /* Targets that tell the attainments apart by count: with a 0.3 s TTFT target A, B
+     * and C meet it, TPOT still only A and C: 3/4, 2/4, both 2/4; goodput 2 / 0.3 s. */
+    sp.slo_ttft_s = 0.3;
+    CHECK_OK(moemap_simulate(&m, c, p, ld, &arr, &sp, &r, &err), &err);
+    REQUIRE(r);
+    CHECK_NEAR(r->ttft_attainment, 0.75, 0);
+    CHECK_NEAR(r->tpot_attainment, 0.5, 0);
+    CHECK_NEAR(r->slo_attainment, 0.5, 0);
+    CHECK_NEAR(r->goodput_rps, 2 / 0.3, 1e-9);
+    moemap_sim_result_free(r);
     moemap_cluster_free(c);
     moemap_placement_free(p);
     moemap_loads_free(ld);
@@ -453,6 +576,7 @@ TEST(deterministic_for_a_seed_and_jitter_costs)
 int main(void)
 {
     RUN(one_request_one_layer);
+    RUN(user_metrics_by_hand_in_overload);
     RUN(attention_roofline_and_network);
     RUN(chunked_prefill);
     RUN(md1_queue_matches_pollaczek_khinchine);

@@ -126,9 +126,12 @@ TEST(policies_pay_for_what_they_move)
     /* Bytes are whole experts: 3 x 2048 x 1408 x 2 per replica. */
     for (int k = 1; k < 4; k++)
         CHECK_NEAR(r[k]->migration_bytes, r[k]->replicas_moved * 3.0 * 2048 * 1408 * 2, 1);
-    /* Recalibrating after a throttle must not be worse than ignoring it. */
-    CHECK(r[3]->slo_attainment >= r[0]->slo_attainment);
-    CHECK(r[3]->tpot.p90 <= r[0]->tpot.p90 * 1.001);
+    /* Recalibrating after a throttle must pay: strictly more requests meet their SLOs
+     * and the p90 TPOT is lower than when the throttle is ignored (measured on this
+     * fixture: 0.355 vs 0.314 attainment, 14.7 vs 16.7 ms; the margins below leave half
+     * of each gap, so an equal result, e.g. a policy that never fires, fails). */
+    CHECK(r[3]->slo_attainment >= r[0]->slo_attainment + 0.02);
+    CHECK(r[3]->tpot.p90 <= r[0]->tpot.p90 * 0.94);
     for (int k = 0; k < 4; k++)
         moemap_sim_result_free(r[k]);
 }
