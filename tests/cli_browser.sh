@@ -6,11 +6,11 @@
 # charts, the browser must log no console message (no script error, no failed load),
 # and a screenshot is saved under the test output ($MOEMAP_TEST_TMP/browser/report.png).
 # Skips (exit 77) only where Chromium is not installed and cannot be.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bin=${MOEMAP_BIN:?MOEMAP_BIN is not set (run through ctest)}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}
-out="$tmp/browser"
+cd "$(dirname "$0")/.." || exit 1
+. "$(dirname "$0")/lib.sh"
+set -eo pipefail
+mm_tmp browser
+out=$tmp
 expected_charts=6
 
 browser=""
@@ -21,10 +21,6 @@ if [ -z "$browser" ]; then
   echo "# SKIP chromium not found (scripts/install-deps.sh test installs Debian's chromium)"
   exit 77
 fi
-
-fail=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fail=1; }
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -94,5 +90,4 @@ else
   bad "no screenshot (see $out/shot.log)"
 fi
 
-[ $fail -eq 0 ] && echo "browser test passed" || echo "browser test FAILED"
-exit $fail
+mm_done

@@ -4,32 +4,11 @@
 # readable by show, is the same for the same seed, a throttled GPU shows up as the slowest
 # at every token count, explicit speeds are kept, and bad flags or files get a one-line
 # error and a non-zero exit (never a crash).
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
-data=${MOEMAP_DATA:-../shared/data}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_cluster
-mkdir -p "$tmp"
+. "$(dirname "$0")/lib.sh"
+mm_tmp cli_cluster
 sgemm=$data/gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv
-[ -f "$sgemm" ] || { echo "FATAL: real data not found: $sgemm"; exit 1; }
+need_data "$sgemm"
 curve=1:60,64:61,256:75,1024:150,4096:560
-
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
-quiet() { "$@" >/dev/null; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# Expects a non-zero exit, one line on stderr, and the message to contain $2.
-expect_fail() {
-  local what=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF -- "$want" "$tmp/err" && \
-     [ "$(wc -l <"$tmp/err")" -le 2 ]; then
-    ok "$what"
-  else
-    bad "$what (rc $rc): $(cat "$tmp/err")"
-  fi
-}
 
 synth() {
   "$bin" cluster synth --variability "$sgemm" --gpus 32 --gpus-per-node 4 \
@@ -150,5 +129,4 @@ expect_fail "--base profile without slots" "the base profile's GPUs have no slot
 "$bin" cluster synth --help | grep -q -- "--throttle GPU=F"; check "synth --help" test $? -eq 0
 "$bin" cluster show --help | grep -q -- "--json"; check "show --help" test $? -eq 0
 
-echo "$((n-failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+mm_done

@@ -6,18 +6,10 @@
 # said on stderr; `--engine sglang` placements export exactly (no approximation) and
 # print the SGLang flags; `moemap eval` of the SGLang and vLLM files equals the score of
 # the moemap file; validate reads engine files; moemap is never slower than eplb.
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
-data=${MOEMAP_DATA:-../shared/data}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_engine
-mkdir -p "$tmp"
+. "$(dirname "$0")/lib.sh"
+mm_tmp cli_engine
 dump=$data/sglang-dsv3-expert-stats/decode_in2000out100.json
-[ -f "$dump" ] || { echo "FATAL: real data not found: $dump"; exit 1; }
-
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+need_data "$dump"
 
 speeds=0.8$(printf ',1%.0s' $(seq 31))
 "$bin" cluster synth --speeds "$speeds" --base data/profiles/h200-deepseek-v3.json --slots 9 \
@@ -101,5 +93,4 @@ check "--batch-tokens 4096:0.8,16384:0.2 places at both sizes" \
 check "a bad weight is a usage error naming the flag" \
   bash -c "test $? -eq 2 && grep -q -- '--batch-tokens (weight)' '$tmp/err'"
 
-echo "$((n - failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+mm_done

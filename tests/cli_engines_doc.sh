@@ -7,18 +7,16 @@
 # ```sh-gpu blocks run only where nvidia-smi sees a GPU and the build has CUDA; ```text
 # blocks (engine servers, HTTP calls) are not run. Skips (77) without libmoemap.so (the
 # sanitizer build) or without torch for Debian's python3.
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
+. "$(dirname "$0")/lib.sh"
 build=$(cd "$(dirname "$bin")" && pwd)
 src=$(pwd)
-data=${MOEMAP_DATA:-../shared/data}
+need_data "$data/sglang-dsv3-expert-stats/prefill_in4096.json"
 data=$(cd "$data" && pwd)
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_engines_doc
+mm_tmp cli_engines_doc --clean
 py=${MOEMAP_PYTHON:-/usr/bin/python3}
 [ -e "$build/libmoemap.so" ] || { echo "SKIP: this build has no libmoemap.so"; exit 77; }
 "$py" -c 'import numpy, torch' 2>/dev/null ||
   { echo "SKIP: $py lacks numpy or torch (Debian: python3-numpy python3-torch)"; exit 77; }
-rm -rf "$tmp"
 mkdir -p "$tmp/work" "$tmp/bin" "$tmp/sglang-dumps"
 ln -s "$build" "$tmp/work/build"
 ln -s "$src/python" "$tmp/work/python"
@@ -58,9 +56,6 @@ for n, (lang, body) in enumerate(re.findall(r"^```([a-z-]*)\n(.*?)^```", text, r
         out.append("echo '--- block %d (sh-gpu): not run, no GPU here'" % n)
 print("\n".join(out))
 PY
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
 
 blocks=$(grep -c '^echo .--- block' "$tmp/guide.sh")
 [ "$blocks" -ge 8 ] && ok "the guide has $blocks blocks to run" || bad "only $blocks blocks found"
@@ -91,5 +86,4 @@ grep -q "moemap.vllm_plugin:register" "$tmp/guide.out" &&
   ok "the vLLM plugin entry point is installed" || bad "entry point vllm.general_plugins missing"
 grep -q "^(58, 256, " "$tmp/guide.out" && ok "rebalance_experts as vLLM calls it" ||
   bad "rebalance_experts example output"
-echo "1..$n"
-[ $failed -eq 0 ]
+mm_done

@@ -10,35 +10,16 @@
 #   4 sizes: clusters beyond the tested maximum refused, naming the limit
 #   5 stdout: every printing command exits non-zero on /dev/full
 #   6 mismatched inputs refused with a message naming both
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_faults
-rm -rf "$tmp"
-mkdir -p "$tmp"
-
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$(dirname "$0")/lib.sh"
+mm_tmp cli_faults --clean
 
 # Sanitizer builds reserve terabytes of address space: no ulimit -v there.
 asan=0
 grep -qa __asan_init "$bin" && asan=1
 # Runs a command with at most 1 GB of memory (where that can be enforced) and 60 s.
 bounded() { if [ $asan -eq 0 ]; then (ulimit -v 1000000; timeout 60 "$@"); else timeout 60 "$@"; fi; }
-
-# Expects exit status $2 and one line on stderr containing $3 (a crash, an assert or a
-# silent success fails).
-expect_fail() {
-  local what=$1 want_rc=$2 want=$3; shift 3
-  bounded "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ $rc -eq "$want_rc" ] && grep -qF -- "$want" "$tmp/err" && \
-     [ "$(wc -l <"$tmp/err")" -eq 1 ]; then
-    ok "$what"
-  else
-    bad "$what (rc $rc, want $want_rc with '$want'): $(head -c 300 "$tmp/err")"
-  fi
-}
+# Every expected failure runs bounded: exit status $2 and one stderr line containing $3.
+mm_runner=bounded
 
 # --- fixtures: a small model-shaped workload, a cluster, a placement
 "$bin" gen --model olmoe -n 16 -t 512 --out "$tmp/l.json" >/dev/null 2>&1
@@ -68,36 +49,36 @@ check "1: ... with a time series under 100 KB (was 265 MB)" \
 
 # /dev/zero to every reader: refused at once, naming the path.
 z=/dev/zero
-expect_fail "1: stats /dev/zero" 1 "$z: not a regular file" "$bin" stats $z
-expect_fail "1: convert /dev/zero" 1 "$z: not a regular file" "$bin" convert $z -o "$tmp/x.json"
-expect_fail "1: place --loads /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: stats /dev/zero" 1 "$z: not a regular file" "$bin" stats $z
+expect_rc "1: convert /dev/zero" 1 "$z: not a regular file" "$bin" convert $z -o "$tmp/x.json"
+expect_rc "1: place --loads /dev/zero" 1 "$z: not a regular file" \
   "$bin" place -l $z -c "$tmp/c.json" -o "$tmp/x.json"
-expect_fail "1: place --cluster /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: place --cluster /dev/zero" 1 "$z: not a regular file" \
   "$bin" place -l "$tmp/l.json" -c $z -o "$tmp/x.json"
-expect_fail "1: place --previous /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: place --previous /dev/zero" 1 "$z: not a regular file" \
   "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --previous $z -o "$tmp/x.json"
-expect_fail "1: eval placement /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: eval placement /dev/zero" 1 "$z: not a regular file" \
   "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" $z
-expect_fail "1: validate /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: validate /dev/zero" 1 "$z: not a regular file" \
   "$bin" validate -c "$tmp/c.json" $z
-expect_fail "1: simulate --arrivals /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: simulate --arrivals /dev/zero" 1 "$z: not a regular file" \
   "$bin" "${sim[@]}" -a $z
-expect_fail "1: simulate --placement /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: simulate --placement /dev/zero" 1 "$z: not a regular file" \
   "$bin" simulate -m olmoe -c "$tmp/c.json" -l "$tmp/l.json" -p $z
-expect_fail "1: cluster synth --variability /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: cluster synth --variability /dev/zero" 1 "$z: not a regular file" \
   "$bin" cluster synth -v $z -n 4 --base "$tmp/c.json"
-expect_fail "1: cluster synth --base /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: cluster synth --base /dev/zero" 1 "$z: not a regular file" \
   "$bin" cluster synth --speeds 1,1 --base $z
-expect_fail "1: cluster show /dev/zero" 1 "$z: not a regular file" "$bin" cluster show $z
-expect_fail "1: cluster merge /dev/zero" 1 "$z: not a regular file" \
+expect_rc "1: cluster show /dev/zero" 1 "$z: not a regular file" "$bin" cluster show $z
+expect_rc "1: cluster merge /dev/zero" 1 "$z: not a regular file" \
   "$bin" cluster merge $z "$tmp/c.json"
 for flag in stats eval simulate timeseries cluster loads; do
-  expect_fail "1: report --$flag /dev/zero" 1 "$z: not a regular file" \
+  expect_rc "1: report --$flag /dev/zero" 1 "$z: not a regular file" \
     "$bin" report --$flag $z --out "$tmp/r.html"
 done
 mkdir -p "$tmp/esft"
 ln -sf $z "$tmp/esft/expert_weights_3.txt"
-expect_fail "1: an ESFT layer file that is /dev/zero" 1 "not a regular file" \
+expect_rc "1: an ESFT layer file that is /dev/zero" 1 "not a regular file" \
   "$bin" stats "$tmp/esft/expert_weights_3.txt"
 # Oversized files, with the limit lowered so the test stays small; the override works.
 head -c 5000 /dev/zero | tr '\0' ' ' >"$tmp/big.json"
@@ -105,14 +86,14 @@ cat "$tmp/l.json" >>"$tmp/big.json"
 for r in "stats $tmp/big.json" "validate -c $tmp/big.json $tmp/p.json" \
          "validate -c $tmp/c.json $tmp/big.json"; do
   # shellcheck disable=SC2086
-  expect_fail "1: over the input limit: ${r%% *}" 1 "larger than the input limit of 4096 bytes" \
+  expect_rc "1: over the input limit: ${r%% *}" 1 "larger than the input limit of 4096 bytes" \
     env MOEMAP_MAX_INPUT_BYTES=4K "$bin" $r
 done
-expect_fail "1: --max-input-bytes before the command sets the limit too" 1 \
+expect_rc "1: --max-input-bytes before the command sets the limit too" 1 \
   "larger than the input limit of 4096 bytes" "$bin" --max-input-bytes 4096 stats "$tmp/big.json"
 MOEMAP_MAX_INPUT_BYTES=4K "$bin" --max-input-bytes 1M stats "$tmp/big.json" >/dev/null 2>&1
 check "1: --max-input-bytes raises the limit" test $? -eq 0
-expect_fail "1: a malformed limit is a usage error" 2 "is not a size" \
+expect_rc "1: a malformed limit is a usage error" 2 "is not a size" \
   env MOEMAP_MAX_INPUT_BYTES=lots "$bin" stats "$tmp/l.json"
 
 # ============================================================ 2. outputs
@@ -148,20 +129,20 @@ check "2: gen killed (SIGTERM, SIGKILL) at 7 points: output whole, no temporary 
 # An output that is one of the inputs is refused before any work, the input unchanged.
 cp "$tmp/l.json" "$tmp/l2.json"; cp "$tmp/p.json" "$tmp/p2.json"; cp "$tmp/c.json" "$tmp/c2.json"
 cp "$tmp/stats.json" "$tmp/stats2.json"
-expect_fail "2: convert X --out X refused" 2 "is also the input" \
+expect_rc "2: convert X --out X refused" 2 "is also the input" \
   "$bin" convert "$tmp/l2.json" --out "$tmp/l2.json"
-expect_fail "2: place --out equal to --loads refused" 2 "is also the input" \
+expect_rc "2: place --out equal to --loads refused" 2 "is also the input" \
   "$bin" place -l "$tmp/l2.json" -c "$tmp/c.json" --out "$tmp/l2.json"
-expect_fail "2: place --previous P --plan P --out P refused" 2 "is also the input" \
+expect_rc "2: place --previous P --plan P --out P refused" 2 "is also the input" \
   "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p2.json" --plan "$tmp/p2.json" \
   --out "$tmp/p2.json"
-expect_fail "2: place --export FMT=FILE equal to an input refused" 2 "is also the input" \
+expect_rc "2: place --export FMT=FILE equal to an input refused" 2 "is also the input" \
   "$bin" place -l "$tmp/l.json" -c "$tmp/c2.json" --out "$tmp/x.json" --export "sglang=$tmp/c2.json"
-expect_fail "2: report --out equal to --stats refused" 2 "is also the input" \
+expect_rc "2: report --out equal to --stats refused" 2 "is also the input" \
   "$bin" report --stats "$tmp/stats2.json" --out "$tmp/stats2.json"
-expect_fail "2: cluster merge X X --out X refused" 2 "is also the input" \
+expect_rc "2: cluster merge X X --out X refused" 2 "is also the input" \
   "$bin" cluster merge "$tmp/c2.json" "$tmp/c2.json" --out "$tmp/c2.json"
-expect_fail "2: the same file through another name (a link) refused" 2 "is also the input" \
+expect_rc "2: the same file through another name (a link) refused" 2 "is also the input" \
   "$bin" convert "$tmp/l2.json" --out "$tmp/../cli_faults/l2.json"
 check "2: ... and every input is unchanged" cmp -s "$tmp/l.json" "$tmp/l2.json"
 check "2: ... placement unchanged" cmp -s "$tmp/p.json" "$tmp/p2.json"
@@ -185,11 +166,11 @@ check "2: a write past the file size limit fails" test $rc -eq 1
 check "2: ... saying why" grep -q "p.json: write failed: File too large" "$tmp/err"
 check "2: ... the old file is intact" cmp -s "$tmp/p.json" "$tmp/full/p.json"
 check "2: ... and nothing else is left" test "$(ls -A "$tmp/full" | wc -l)" -eq 1
-expect_fail "2: --out /dev/full fails" 1 "/dev/full: write failed" \
+expect_rc "2: --out /dev/full fails" 1 "/dev/full: write failed" \
   "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o /dev/full
 "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o /dev/null >/dev/null 2>&1
 check "2: --out /dev/null still works (written in place)" test $? -eq 0 -a -c /dev/null
-expect_fail "2: --out naming a folder says so" 1 "is a directory" \
+expect_rc "2: --out naming a folder says so" 1 "is a directory" \
   "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o "$tmp/full"
 
 # ============================================================ 3. extreme values
@@ -245,14 +226,14 @@ for f in x-zero x-one x-big; do
 done
 check "3: counts of 0, 1 and 1e15 through every strategy, stats, eval, simulate, report" \
   test $extreme_ok -eq 1
-expect_fail "3: counts of 1e308 refused by place --strategy gem (was an abort)" 1 \
+expect_rc "3: counts of 1e308 refused by place --strategy gem (was an abort)" 1 \
   "is above the limit of 1e+15 tokens" "$bin" place -l "$tmp/x-huge.json" -c "$tmp/c.json" \
   --strategy gem -o "$tmp/x-p.json"
-expect_fail "3: ... by place --strategy exact" 1 "is above the limit of 1e+15 tokens" \
+expect_rc "3: ... by place --strategy exact" 1 "is above the limit of 1e+15 tokens" \
   "$bin" place -l "$tmp/x-huge.json" -c "$tmp/c.json" --strategy exact -o "$tmp/x-p.json"
-expect_fail "3: ... by stats (was inf/nan)" 1 "is above the limit of 1e+15 tokens" \
+expect_rc "3: ... by stats (was inf/nan)" 1 "is above the limit of 1e+15 tokens" \
   "$bin" stats "$tmp/x-huge.json"
-expect_fail "3: a CSV count of 1e308 refused" 1 "count 1e+308 is outside [0, 1e+15]" \
+expect_rc "3: a CSV count of 1e308 refused" 1 "count 1e+308 is outside [0, 1e+15]" \
   "$bin" stats "$tmp/x-huge.csv"
 python3 - "$tmp" <<'PY'
 import json, sys
@@ -263,13 +244,13 @@ json.dump(p, open(sys.argv[1] + "/x-gpu-id.json", "w"))
 p = json.load(open(sys.argv[1] + "/p.json")); p["layers"][0]["layer"] = 2**62
 json.dump(p, open(sys.argv[1] + "/x-p-layer.json", "w"))
 PY
-expect_fail "3: a loads layer id of 10^18 refused" 1 "layers[0]: expected a layer index" \
+expect_rc "3: a loads layer id of 10^18 refused" 1 "layers[0]: expected a layer index" \
   "$bin" stats "$tmp/x-layer-id.json"
-expect_fail "3: a placement GPU of 1e308 refused" 1 "replicas[0].gpu: expected an integer" \
+expect_rc "3: a placement GPU of 1e308 refused" 1 "replicas[0].gpu: expected an integer" \
   "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" "$tmp/x-gpu-id.json"
-expect_fail "3: a placement layer of 2^62 refused" 1 "layers[0].layer: 4611686018427387904 is outside" \
+expect_rc "3: a placement layer of 2^62 refused" 1 "layers[0].layer: 4611686018427387904 is outside" \
   "$bin" validate -c "$tmp/c.json" "$tmp/x-p-layer.json"
-expect_fail "3: a stats file with expert id 1e308 refused by report (was UB)" 1 \
+expect_rc "3: a stats file with expert id 1e308 refused by report (was UB)" 1 \
   "expert id 1e+308 is not an integer" "$bin" report --stats "$tmp/x-stats-huge-id.json" \
   --out "$tmp/x.html"
 
@@ -277,10 +258,10 @@ expect_fail "3: a stats file with expert id 1e308 refused by report (was UB)" 1 
 python3 -c 'import json; print(json.dumps({"format": "moemap.cluster/v1", "expert": {"hidden": 2048, "intermediate": 1024, "dtype": "bf16"},
   "base_curve": {"tokens": [1, 4096], "us": [60, 560]}, "network": {"intra_node_GBps": 450, "inter_node_GBps": 50, "latency_us": 10},
   "gpus": [{"id": i, "node": i // 8, "slots": 2, "speed": 1} for i in range(1025)]}))' >"$tmp/c1025.json"
-expect_fail "4: a cluster file of 1025 GPUs refused, naming the limit" 1 \
+expect_rc "4: a cluster file of 1025 GPUs refused, naming the limit" 1 \
   "1025 GPUs is more than the limit of 1024" "$bin" place -l "$tmp/l.json" \
   -c "$tmp/c1025.json" -o "$tmp/x.json"
-expect_fail "4: cluster synth of 1025 GPUs refused, naming the limit" 2 "1024" \
+expect_rc "4: cluster synth of 1025 GPUs refused, naming the limit" 2 "1024" \
   "$bin" cluster synth -v /dev/null -n 1025 --base "$tmp/c.json"
 
 # ============================================================ 5. standard output
@@ -313,43 +294,42 @@ c = json.load(open(sys.argv[1] + "/c.json"))
 c["expert"]["dtype"] = "int3"
 json.dump(c, open(sys.argv[1] + "/c-int3.json", "w"))
 PY
-expect_fail "6: eval --previous of another shape refused (was 'moved 1665')" 1 \
+expect_rc "6: eval --previous of another shape refused (was 'moved 1665')" 1 \
   "the previous placement is for 3 gpus x 64 experts" \
   "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p3.json" "$tmp/p.json"
-expect_fail "6: eval --previous that is not a valid placement refused" 1 "has no replica" \
+expect_rc "6: eval --previous that is not a valid placement refused" 1 "has no replica" \
   "$bin" eval -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p-missing.json" "$tmp/p.json"
-expect_fail "6: place --previous that is not a valid placement refused" 1 "has no replica" \
+expect_rc "6: place --previous that is not a valid placement refused" 1 "has no replica" \
   "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" --previous "$tmp/p-missing.json" -o "$tmp/x.json"
-expect_fail "6: simulate --model deepseek-v3 with a 64-expert placement refused" 1 \
+expect_rc "6: simulate --model deepseek-v3 with a 64-expert placement refused" 1 \
   "the placement has 64 experts per layer, model deepseek-v3 has 256" \
   "$bin" simulate -m deepseek-v3 -c "$tmp/c.json" -l "$tmp/l.json" -p "$tmp/p.json"
-expect_fail "6: loads whose tokens contradict the counts refused" 1 "tokens 1 contradicts counts[0]" \
+expect_rc "6: loads whose tokens contradict the counts refused" 1 "tokens 1 contradicts counts[0]" \
   "$bin" stats "$tmp/x-liar.json"
-expect_fail "6: dtype \"int3\" refused" 1 '"int3" is not a known weight type' \
+expect_rc "6: dtype \"int3\" refused" 1 '"int3" is not a known weight type' \
   "$bin" cluster show "$tmp/c-int3.json"
-expect_fail "6: a placement given as report --stats refused by its format" 1 \
+expect_rc "6: a placement given as report --stats refused by its format" 1 \
   'format is "moemap.placement/v1", but the stats input' \
   "$bin" report --stats "$tmp/p.json" --out "$tmp/x.html"
-expect_fail "6: a cluster given as report --timeseries refused by its format" 1 \
+expect_rc "6: a cluster given as report --timeseries refused by its format" 1 \
   'format is "moemap.cluster/v1", but the timeseries input' \
   "$bin" report --timeseries "$tmp/c.json" --out "$tmp/x.html"
-expect_fail "6: a placement given as simulate --arrivals named as such" 1 \
+expect_rc "6: a placement given as simulate --arrivals named as such" 1 \
   'format is "moemap.placement/v1", not an arrivals trace' "$bin" "${sim[@]}" -a "$tmp/p.json"
 echo 42 >"$tmp/x42"
-expect_fail "6: a file holding 42 is not a CSV workload" 1 "one count per row: not a load matrix" \
+expect_rc "6: a file holding 42 is not a CSV workload" 1 "one count per row: not a load matrix" \
   "$bin" stats "$tmp/x42"
 printf '1e400,2\n3,4\n' >"$tmp/x-e400.csv"
-expect_fail "6: a CSV whose first cell is 1e400 is a bad number, not a header" 1 \
+expect_rc "6: a CSV whose first cell is 1e400 is a bad number, not a header" 1 \
   "x-e400.csv:1:1: cell 1 '1e400' is not a number" "$bin" stats "$tmp/x-e400.csv"
 printf '0x10,2\n3,4\n' >"$tmp/x-hex.csv"
-expect_fail "6: ... and so is 0x10" 1 "x-hex.csv:1:1: cell 1 '0x10' is not a number" \
+expect_rc "6: ... and so is 0x10" 1 "x-hex.csv:1:1: cell 1 '0x10' is not a number" \
   "$bin" stats "$tmp/x-hex.csv"
 printf '\xef\xbb\xbf' >"$tmp/bom-l.json"; cat "$tmp/l.json" >>"$tmp/bom-l.json"
 printf '\xef\xbb\xbf' >"$tmp/bom-c.json"; cat "$tmp/c.json" >>"$tmp/bom-c.json"
 "$bin" place -l "$tmp/bom-l.json" -c "$tmp/bom-c.json" -o "$tmp/x.json" >/dev/null 2>"$tmp/err"
 check "6: JSON inputs with a UTF-8 byte-order mark are read" test $? -eq 0
-expect_fail "6: a folder given as the cluster says so" 1 "$tmp: is a directory, not a file" \
+expect_rc "6: a folder given as the cluster says so" 1 "$tmp: is a directory, not a file" \
   "$bin" place -l "$tmp/l.json" -c "$tmp" -o "$tmp/x.json"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+mm_done

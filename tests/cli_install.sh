@@ -6,20 +6,12 @@
 # and static) and through find_package(moemap); the shared library exports nothing but the
 # moemap_ API; the completion completes commands and flags. Skips (77) in builds without
 # the shared library (sanitizer and fuzz builds).
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
+. "$(dirname "$0")/lib.sh"
 build=$(cd "$(dirname "$bin")" && pwd)
 src=$(pwd)
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_install
 [ -e "$build/libmoemap.so" ] || { echo "SKIP: this build has no libmoemap.so"; exit 77; }
-rm -rf "$tmp"
-mkdir -p "$tmp"
+mm_tmp cli_install --clean
 P=$tmp/prefix
-
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 cmake --install "$build" --prefix "$P" >"$tmp/install.log" 2>&1
 check "cmake --install into a temporary prefix" test $? -eq 0
@@ -75,5 +67,4 @@ check "completion: 'moemap pl' -> place" test "$(bash "$tmp/comp.sh" "$P" "moema
 check "completion: 'moemap place --strat' -> --strategy" \
   test "$(bash "$tmp/comp.sh" "$P" "moemap place --strat")" = --strategy
 
-echo "1..$n"
-[ $failed -eq 0 ]
+mm_done

@@ -5,28 +5,10 @@
 # side-by-side table and JSON, moemap beats eplb with a throttled GPU, re-placement with
 # --previous/--max-moves writes a plan, exports are written, and bad flags or files get a
 # one-line error and a non-zero exit (never a crash).
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
-data=${MOEMAP_DATA:-../shared/data}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_place
-mkdir -p "$tmp"
+. "$(dirname "$0")/lib.sh"
+mm_tmp cli_place
 law=$data/esft-dsv2lite-routing/expert_scores/law
-[ -d "$law" ] || { echo "FATAL: real data not found: $law"; exit 1; }
-
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-expect_fail() {
-  local what=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF -- "$want" "$tmp/err" && \
-     [ "$(wc -l <"$tmp/err")" -le 2 ]; then
-    ok "$what"
-  else
-    bad "$what (rc $rc): $(cat "$tmp/err")"
-  fi
-}
+need_data "$law"
 
 "$bin" cluster synth --speeds 0.8,1,1,1,1,1,1,1 --gpus-per-node 8 \
   --base-curve 1:60,64:61,256:75,1024:150,4096:560 --hidden 7168 --intermediate 2048 \
@@ -147,5 +129,4 @@ if grep -q '"share": 0\.' "$tmp/re.json"; then
     --export sglang="$tmp/sg2.json" --out "$tmp/x.json"
 fi
 
-echo "$((n-failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+mm_done

@@ -4,30 +4,13 @@
 # checks the charts and tables against the other tools' own outputs, self-containment,
 # and the errors a user can meet (usage errors exit 2; a missing or malformed input or a
 # missing gnuplot exits 1 with one line naming the problem).
-set -uo pipefail
-cd "$(dirname "$0")/.."
-bin=${MOEMAP_BIN:?MOEMAP_BIN is not set (run through ctest)}
-data=${MOEMAP_DATA:-../shared/data}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_report
-rm -rf "$tmp"
-mkdir -p "$tmp"
+cd "$(dirname "$0")/.." || exit 1
+. "$(dirname "$0")/lib.sh"
+set -o pipefail
+mm_tmp cli_report --clean
 law="$data/esft-dsv2lite-routing/expert_scores/law"
 pal="$data/gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"
-[ -d "$law" ] && [ -f "$pal" ] || { echo "FATAL: real data not found under $data"; exit 1; }
-
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-bad() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# expect STATUS "what" cmd...: exit status and exactly one line on stderr.
-expect() {
-  local want=$1 what=$2; shift 2
-  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"
-  local got=$? lines
-  lines=$(wc -l <"$tmp/err.txt")
-  if [ "$got" -eq "$want" ] && [ "$lines" -eq 1 ]; then ok "$what: $(cat "$tmp/err.txt")"
-  else bad "$what: exit $got (want $want), $lines stderr lines"; cat "$tmp/err.txt"; fi
-}
+need_data "$law" "$pal"
 
 # --- inputs from the real data, made by the other subcommands ------------------------
 "$bin" stats "$law" --batch-tokens 512 --json >"$tmp/stats.json" 2>/dev/null ||
@@ -89,28 +72,27 @@ eval_mean=$(grep -o '"mean_us": [0-9.e+-]*' "$tmp/eval.json" | head -1 | awk '{p
 check "CDF mean $cdf_mean us = eval's mean $eval_mean us" test "$cdf_mean" = "$eval_mean"
 
 # --- errors --------------------------------------------------------------------------
-expect 2 "no arguments" "$bin" report
-expect 2 "no input" "$bin" report --out "$tmp/x.html"
-expect 2 "no --out" "$bin" report --stats "$tmp/stats.json"
-expect 2 "unknown flag" "$bin" report --out "$tmp/x.html" --bogus
-expect 2 "flag without its value" "$bin" report --out "$tmp/x.html" --stats
-check "  ... says which" grep -q -- '--stats needs a value' "$tmp/err.txt"
-expect 2 "bad --layer" "$bin" report --out "$tmp/x.html" --stats "$tmp/stats.json" --layer x
-expect 2 "--table without eval/simulate" "$bin" report --out "$tmp/x.html" \
+expect_rc "no arguments" 2 "" "$bin" report
+expect_rc "no input" 2 "" "$bin" report --out "$tmp/x.html"
+expect_rc "no --out" 2 "" "$bin" report --stats "$tmp/stats.json"
+expect_rc "unknown flag" 2 "" "$bin" report --out "$tmp/x.html" --bogus
+expect_rc "flag without its value" 2 "" "$bin" report --out "$tmp/x.html" --stats
+check "  ... says which" grep -q -- '--stats needs a value' "$tmp/err"
+expect_rc "bad --layer" 2 "" "$bin" report --out "$tmp/x.html" --stats "$tmp/stats.json" --layer x
+expect_rc "--table without eval/simulate" 2 "" "$bin" report --out "$tmp/x.html" \
   --stats "$tmp/stats.json" --table
-expect 1 "missing input file" "$bin" report --out "$tmp/x.html" --stats "$tmp/nope.json"
+expect_rc "missing input file" 1 "" "$bin" report --out "$tmp/x.html" --stats "$tmp/nope.json"
 printf '{"layers": [\n  {"layer": 1, "load_share": [0.5, "x"]}]}\n' >"$tmp/bad.json"
-expect 1 "malformed stats field" "$bin" report --out "$tmp/x.html" --stats "$tmp/bad.json"
-check "  ... names file and field" grep -q 'bad.json: layers\[0\].load_share\[1\]' "$tmp/err.txt"
+expect_rc "malformed stats field" 1 "" "$bin" report --out "$tmp/x.html" --stats "$tmp/bad.json"
+check "  ... names file and field" grep -q 'bad.json: layers\[0\].load_share\[1\]' "$tmp/err"
 printf '{"layers": [\n  {,}]}\n' >"$tmp/syntax.json"
-expect 1 "JSON syntax error" "$bin" report --out "$tmp/x.html" --stats "$tmp/syntax.json"
-check "  ... names file:line:column" grep -q 'syntax.json:2:' "$tmp/err.txt"
-MOEMAP_GNUPLOT=/nonexistent/gnuplot expect 1 "gnuplot missing" "$bin" report \
+expect_rc "JSON syntax error" 1 "" "$bin" report --out "$tmp/x.html" --stats "$tmp/syntax.json"
+check "  ... names file:line:column" grep -q 'syntax.json:2:' "$tmp/err"
+MOEMAP_GNUPLOT=/nonexistent/gnuplot expect_rc "gnuplot missing" 1 "" "$bin" report \
   --out "$tmp/x.html" --cluster "$tmp/cluster.json"
-check "  ... says how to get it" grep -q 'gnuplot-nox' "$tmp/err.txt"
+check "  ... says how to get it" grep -q 'gnuplot-nox' "$tmp/err"
 check "  ... and writes nothing" test ! -e "$tmp/x.html"
 check "--help exits 0 and documents every input" bash -c "'$bin' report --help |
   grep -q -- '--timeseries FILE'"
 
-echo "$((n - failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+mm_done

@@ -5,33 +5,13 @@
 # --json keys, --compare with policy lists, --timeseries with event markers, that a
 # placement serving the busiest experts on one GPU is slower than a spread one, that a
 # seed gives the same result, and that bad flags and files get a one-line error.
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
-data=${MOEMAP_DATA:-../shared/data}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_sim
-mkdir -p "$tmp"
+. "$(dirname "$0")/lib.sh"
+mm_tmp cli_sim
 sgemm=$data/gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv
 law=$data/esft-dsv2lite-routing/expert_scores/law
 trans=$data/esft-dsv2lite-routing/expert_scores/translation
-for f in "$sgemm" "$law" "$trans"; do
-  [ -e "$f" ] || { echo "FATAL: real data not found: $f"; exit 1; }
-done
+need_data "$sgemm" "$law" "$trans"
 export MOEMAP_DATA=$data
-
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-expect_fail() {
-  local what=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF -- "$want" "$tmp/err" && \
-     [ "$(wc -l <"$tmp/err")" -le 2 ]; then
-    ok "$what"
-  else
-    bad "$what (rc $rc): $(cat "$tmp/err")"
-  fi
-}
 
 # 8 GPUs x 9 slots, DeepSeek-V2-Lite expert shape, speeds from the PAL population.
 "$bin" cluster synth --variability "$sgemm" --gpus 8 --seed 3 \
@@ -110,5 +90,4 @@ expect_fail "missing trace file" "nope.csv" sim -p "$tmp/spread.json" -a "$tmp/n
 check "--help exits 0" test $? -eq 0
 check "--help documents --event" grep -q -- "--event" "$tmp/help"
 
-echo "$n tests, $failed failed"
-[ "$failed" -eq 0 ]
+mm_done

@@ -5,32 +5,11 @@
 # deterministic and round-trips through convert, and bad files (truncated, non-numeric,
 # out-of-range expert, ragged CSV, broken JSON) or flags get a one-line error naming file
 # and line, with a non-zero exit that is not a crash.
-set -u
-bin=${MOEMAP_BIN:?MOEMAP_BIN not set}
-data=${MOEMAP_DATA:-../shared/data}
-tmp=${MOEMAP_TEST_TMP:-/tmp/moemap-test}/cli_workload
-mkdir -p "$tmp"
+. "$(dirname "$0")/lib.sh"
+mm_tmp cli_workload
 law=$data/esft-dsv2lite-routing/expert_scores/law
 translation=$data/esft-dsv2lite-routing/expert_scores/translation
-[ -d "$law" ] || { echo "FATAL: real data not found: $law"; exit 1; }
-
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-bad() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# Expects exit status $2, and the first line of stderr to start with $3.
-expect_fail() {
-  local what=$1 want_rc=$2 want=$3; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  local first; first=$(head -1 "$tmp/err")
-  if [ $rc -eq "$want_rc" ] && [ "${first#"$want"}" != "$first" ] && \
-     [ "$(wc -l <"$tmp/err")" -eq 1 ]; then
-    ok "$what"
-  else
-    bad "$what (rc $rc, want $want_rc): $(cat "$tmp/err")"
-  fi
-}
+need_data "$law" "$translation"
 
 # --- models
 "$bin" models >"$tmp/models.txt"; rc=$?
@@ -86,33 +65,32 @@ done
 
 # --- bad input: one line naming file and line, exit 1
 printf '1\t2\t3\t4\t5\t6\t\t0.1\t0.1\t0.1\t0.1\t0.1\t0.1\n7\t8\t9\t10\t11\t12\t\t0.1\t0.2\n' >"$tmp/expert_weights_1.txt"
-expect_fail "truncated ESFT line" 1 "moemap stats: $tmp/expert_weights_1.txt:2: truncated line" \
+expect_rc "truncated ESFT line" 1 "^moemap stats: $tmp/expert_weights_1.txt:2: truncated line" \
   "$bin" stats "$tmp/expert_weights_1.txt"
 printf '1\t2\t3\t4\t5\t6\t\t0.1\t0.1\t0.1\t0.1\t0.1\t0.1\n1\t2\tthree\t4\t5\t6\t\t0.1\t0.1\t0.1\t0.1\t0.1\t0.1\n' >"$tmp/expert_weights_2.txt"
-expect_fail "non-numeric ESFT field" 1 "moemap stats: $tmp/expert_weights_2.txt:2:5: expert id 'three' is not" \
+expect_rc "non-numeric ESFT field" 1 "^moemap stats: $tmp/expert_weights_2.txt:2:5: expert id 'three' is not" \
   "$bin" stats "$tmp/expert_weights_2.txt"
 printf '1\t2\t3\t4\t5\t300\t\t0.1\t0.1\t0.1\t0.1\t0.1\t0.1\n' >"$tmp/expert_weights_3.txt"
-expect_fail "out-of-range ESFT expert" 1 "moemap stats: $tmp/expert_weights_3.txt:1:11: expert 300 >= 64 experts" \
+expect_rc "out-of-range ESFT expert" 1 "^moemap stats: $tmp/expert_weights_3.txt:1:11: expert 300 >= 64 experts" \
   "$bin" stats "$tmp/expert_weights_3.txt"
 mkdir -p "$tmp/trace"; cp "$tmp/expert_weights_1.txt" "$tmp/trace/"
-expect_fail "bad layer file inside a trace folder" 1 "moemap convert: $tmp/trace/expert_weights_1.txt:2: truncated" \
+expect_rc "bad layer file inside a trace folder" 1 "^moemap convert: $tmp/trace/expert_weights_1.txt:2: truncated" \
   "$bin" convert "$tmp/trace" --out "$tmp/x.json"
 printf '1,2,3\n4,5\n' >"$tmp/ragged.csv"
-expect_fail "ragged CSV" 1 "moemap stats: $tmp/ragged.csv:2: ragged row" "$bin" stats "$tmp/ragged.csv"
+expect_rc "ragged CSV" 1 "^moemap stats: $tmp/ragged.csv:2: ragged row" "$bin" stats "$tmp/ragged.csv"
 printf '1,2,3\n4,five,6\n' >"$tmp/nonnum.csv"
-expect_fail "non-numeric CSV" 1 "moemap stats: $tmp/nonnum.csv:2:3: cell 2 'five' is not a number" "$bin" stats "$tmp/nonnum.csv"
+expect_rc "non-numeric CSV" 1 "^moemap stats: $tmp/nonnum.csv:2:3: cell 2 'five' is not a number" "$bin" stats "$tmp/nonnum.csv"
 printf '{"logical_count": [[1, 2], [3, 4]' >"$tmp/trunc.json"
-expect_fail "truncated JSON" 1 "moemap stats: $tmp/trunc.json:1:" "$bin" stats "$tmp/trunc.json"
+expect_rc "truncated JSON" 1 "^moemap stats: $tmp/trunc.json:1:" "$bin" stats "$tmp/trunc.json"
 printf '{"format": "moemap.loads/v1", "experts": 2, "layers": [3], "batches": [{"tokens": 1, "counts": [[1, "x"]]}]}' >"$tmp/badcount.json"
-expect_fail "non-numeric count in loads" 1 "moemap stats: $tmp/badcount.json: batches[0].counts[0][1]" "$bin" stats "$tmp/badcount.json"
-expect_fail "missing input file" 1 "moemap stats: $tmp/none.json: cannot open" "$bin" stats "$tmp/none.json"
-expect_fail "bad --batch-tokens" 2 "moemap stats: --batch-tokens: 'x' is not an integer" "$bin" stats "$law" --batch-tokens x
-expect_fail "unknown --format" 2 "moemap convert: --format: unknown format 'xml'" "$bin" convert "$law" --format xml --out "$tmp/x.json"
-expect_fail "convert without --out" 2 "moemap convert: missing --out" "$bin" convert "$law"
-expect_fail "gen with an unknown model" 2 "moemap gen: --model: unknown model 'gpt-9'" "$bin" gen --model gpt-9
-expect_fail "gen with drift after the end" 2 "moemap gen: drift at batch 50" "$bin" gen --batches 10 --drift-at 50
+expect_rc "non-numeric count in loads" 1 "^moemap stats: $tmp/badcount.json: batches[0].counts[0][1]" "$bin" stats "$tmp/badcount.json"
+expect_rc "missing input file" 1 "^moemap stats: $tmp/none.json: cannot open" "$bin" stats "$tmp/none.json"
+expect_rc "bad --batch-tokens" 2 "^moemap stats: --batch-tokens: 'x' is not an integer" "$bin" stats "$law" --batch-tokens x
+expect_rc "unknown --format" 2 "^moemap convert: --format: unknown format 'xml'" "$bin" convert "$law" --format xml --out "$tmp/x.json"
+expect_rc "convert without --out" 2 "^moemap convert: missing --out" "$bin" convert "$law"
+expect_rc "gen with an unknown model" 2 "^moemap gen: --model: unknown model 'gpt-9'" "$bin" gen --model gpt-9
+expect_rc "gen with drift after the end" 2 "^moemap gen: drift at batch 50" "$bin" gen --batches 10 --drift-at 50
 printf '0,0,0\n1,2,3\n' >"$tmp/three.csv"
-expect_fail "compare with another expert count" 1 "moemap stats: --compare $tmp/g1.json: cannot compare: 3 experts" \
+expect_rc "compare with another expert count" 1 "^moemap stats: --compare $tmp/g1.json: cannot compare: 3 experts" \
   "$bin" stats "$tmp/three.csv" --compare "$tmp/g1.json"
-echo "$((n-failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+mm_done

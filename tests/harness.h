@@ -108,7 +108,8 @@ __attribute__((unused)) static const char *mm_data_path(const char *rel)
     snprintf(out, sizeof buf[0], "%s/%s", root, rel);
     struct stat st;
     if (stat(out, &st) != 0) {
-        fprintf(stderr, "FATAL: real test data not found: %s (set MOEMAP_DATA)\n", out);
+        fprintf(stderr, "FATAL: real test data not found: %s (this test needs ../shared/data "
+                        "beside the checkout, or MOEMAP_DATA)\n", out);
         exit(1);
     }
     return out;
