@@ -1,7 +1,10 @@
-# moemap — the two commands a newcomer needs, and the builds behind them.
+# moemap — the two commands a newcomer needs, and the builds behind them. Missing
+# packages are installed by scripts/install-deps.sh as root; as another user (or off
+# Debian) it only checks that the tools and libraries are found, and names what is not.
 #   make demo   installs what is missing, builds, runs the whole pipeline on defaults
 #   make test   installs what is missing, builds, runs every test: the normal build,
 #               the same suite under ASan+UBSan, and short libFuzzer runs of each parser
+#   make bench  builds, then prints bench/README.md: every benchmark's command and results
 #   make install PREFIX=P   builds, then installs the CLI, libmoemap, headers, moemap.pc,
 #               the CMake package, completion and man page under P (default /usr/local)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -49,8 +52,10 @@ test-fuzz: deps-test
 demo: build-cli
 	@scripts/demo.sh
 
+# Benchmarks are built with the project and run by hand (minutes each, some on a GPU):
+# this prints each one's command, what it measures and where its results are.
 bench: build
-	@echo "benchmarks: see bench/README.md for each one's command"
+	@cat bench/README.md
 
 clean:
 	rm -rf build build-asan build-fuzz
