@@ -8,14 +8,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef MOEMAP_HAVE_MPI
-#include <mpi.h>
-#endif
 
 #include "cli.h"
 
 #define CMD "profile"
 #define MAX_LIMITS 64
+
+static int g_rank; /* MPI rank (0 without MPI): only rank 0 writes */
 
 static void usage(FILE *f)
 {
@@ -284,13 +283,7 @@ static int run(int argc, char **argv)
     char *command = join_args(argc, argv);
     rc = moemap_profile_run(&p, &res, &err);
     cli_progress_done();
-    int rank = 0;
-#ifdef MOEMAP_HAVE_MPI
-    int init = 0;
-    MPI_Initialized(&init);
-    if (init)
-        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-#endif
+    int rank = g_rank;
     if (rc == 0 && rank == 0) {
         rc = moemap_profile_to_cluster(res, command, &cl, &err);
         if (rc == 0)
@@ -312,16 +305,9 @@ done:
 
 int cmd_profile(int argc, char **argv)
 {
-#ifdef MOEMAP_HAVE_MPI
-    /* Only under a launcher: a plain run stays a plain single-host run. */
-    int mpi = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-    if (mpi)
-        MPI_Init(&argc, &argv);
-#endif
+    /* MPI only under a launcher (mpirun -n K moemap profile), started by the GPU module. */
+    g_rank = moemap_profile_mpi_init(&argc, &argv);
     int rc = run(argc, argv);
-#ifdef MOEMAP_HAVE_MPI
-    if (mpi)
-        MPI_Finalize();
-#endif
+    moemap_profile_mpi_finalize();
     return rc;
 }

@@ -6,9 +6,9 @@
  * regrouped by expert and combined back at its own place; an expert's rows are split over
  * its replicas by their shares), token-level routing expanded from aggregate loads, and
  * the summary arithmetic. Without CUDA: moemap_exec_run answers "built without GPU
- * support". With CUDA and a GPU: a small run in --check mode (CPU float64 reference,
- * tags) on one GPU, and on two when there are two; without a GPU the test exits 77 after
- * the host tests passed.
+ * support". With CUDA: the CLI links no GPU library and names a missing GPU module; with
+ * a GPU, a small run in --check mode (CPU float64 reference, tags) on one GPU, and on two
+ * when there are two; without a GPU the test exits 77 after the host tests passed.
  */
 #include "harness.h"
 
@@ -350,6 +350,51 @@ TEST(run_without_cuda_says_so)
     moemap_placement_free(p);
 }
 #else
+/* The CUDA build keeps the GPU code in libmoemap_gpu.so: a missing module is one line
+ * naming it, and the CLI itself links no GPU library (measured by what it maps). */
+TEST(cli_names_a_missing_gpu_module)
+{
+    moemap_placement *p = two_gpu_placement(1, 2);
+    REQUIRE(p);
+    moemap_error err = {0};
+    const char *path = mm_tmp_path("exec_two_gpu.json");
+    CHECK_OK(moemap_placement_write(p, path, &err), &err);
+    moemap_placement_free(p);
+    char args[4096];
+    snprintf(args, sizeof args,
+             "run --model deepseek-v2-lite --loads %s %s",
+             mm_data_path("esft-dsv2lite-routing/expert_scores/law"), path);
+    const char *e;
+    setenv("MOEMAP_GPU_MODULE", "/nonexistent/libmoemap_gpu.so", 1);
+    int rc = run_cli(args, &e);
+    unsetenv("MOEMAP_GPU_MODULE");
+    if (rc == -1)
+        return;
+    CHECK_INT_EQ(rc, 1);
+    CHECK_STR_CONTAINS(e, "cannot load the GPU module");
+    CHECK_STR_CONTAINS(e, "/nonexistent/libmoemap_gpu.so");
+}
+
+TEST(cli_maps_no_gpu_library)
+{
+    const char *bin = getenv("MOEMAP_BIN");
+    if (!bin || !*bin)
+        return;
+    /* What the dynamic loader maps at start-up: no CUDA runtime, cuBLAS(Lt) or NCCL. */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "ldd '%s' 2>&1", bin);
+    FILE *f = popen(cmd, "r");
+    REQUIRE(f);
+    char line[512];
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        CHECK(!strstr(line, "libcuda") && !strstr(line, "libcublas") && !strstr(line, "nccl"));
+    }
+    pclose(f);
+    CHECK(lines > 0);
+}
+
 static int gpu_count(void)
 {
     int n = 0;
@@ -402,6 +447,8 @@ int main(void)
     RUN(run_without_cuda_says_so);
     RUN(cli_without_cuda_says_so);
 #else
+    RUN(cli_names_a_missing_gpu_module);
+    RUN(cli_maps_no_gpu_library);
     int n = gpu_count();
     if (n >= 1 && !mm_tests_failed)
         RUN(check_one_gpu);

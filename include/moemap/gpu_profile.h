@@ -15,7 +15,10 @@
  * repeats (median, then monotone; moemap_curve_fit).
  *
  * Without CUDA, moemap_profile_run and moemap_profile_to_cluster return MOEMAP_ENOTSUP
- * with "built without CUDA".
+ * with "built without CUDA". In a CUDA build the measuring code lives in the GPU module
+ * libmoemap_gpu.so, opened on the first moemap_profile_run (see src/gpu/gpu_module.h);
+ * when it or a GPU library it needs cannot be loaded, the call returns MOEMAP_ENOTSUP
+ * naming the missing file.
  */
 #ifndef MOEMAP_GPU_PROFILE_H
 #define MOEMAP_GPU_PROFILE_H
@@ -130,6 +133,13 @@ typedef struct moemap_profile_result {
 int moemap_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
                        moemap_error *err);
 void moemap_profile_result_free(moemap_profile_result *r);
+
+/* Under an MPI launcher (mpirun sets OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK) in a
+ * build with MPI, initialises MPI for moemap_profile_run; returns this process's rank, 0
+ * when not launched by MPI or built without it. MPI lives in the GPU module, so a program
+ * calls this instead of MPI_Init. moemap_profile_mpi_finalize ends what it started. */
+int moemap_profile_mpi_init(int *argc, char ***argv);
+void moemap_profile_mpi_finalize(void);
 
 /* Builds the moemap.cluster/v1 cluster of a profile (finalized): each GPU with its own
  * curve, cv, name, node and sm_limit; the first full-GPU curve as base_curve; a "source"

@@ -24,6 +24,7 @@
 
 #include "cuda_check.h"
 #include "exec_rank.h"
+#include "gpu_module.h"
 
 /* ---- agreement between threads ------------------------------------------------------ */
 
@@ -224,7 +225,7 @@ static int run_mpi(exec_job *job, moemap_error *err)
 }
 #endif
 
-int moemap_exec_is_root(void)
+int mm_gpu_exec_is_root(void)
 {
 #ifdef MOEMAP_HAVE_MPI
     if (launched_by_mpi()) {
@@ -241,7 +242,7 @@ int moemap_exec_is_root(void)
     return 1;
 }
 
-void moemap_exec_shutdown(void)
+void mm_gpu_exec_shutdown(void)
 {
 #ifdef MOEMAP_HAVE_MPI
     int fin = 0;
@@ -331,7 +332,7 @@ static int check_request(const moemap_exec_params *P, const moemap_cluster *c,
     return 0;
 }
 
-int moemap_exec_run(const moemap_exec_params *P, const moemap_cluster *cluster,
+int mm_gpu_exec_run(const moemap_exec_params *P, const moemap_cluster *cluster,
                     const moemap_routing *rt, const moemap_placement *const *pl, int np,
                     moemap_exec_result **results, moemap_error *err)
 {
@@ -405,7 +406,7 @@ done:
         exec_layer_map_clear(&maps[i]);
     moemap_free(maps);
     moemap_free(job.acc);
-    if (rc || (job.use_mpi && !moemap_exec_is_root()))
+    if (rc || (job.use_mpi && !mm_gpu_exec_is_root()))
         for (int i = 0; results && i < np; i++) {
             moemap_exec_result_free(results[i]);
             results[i] = NULL;
@@ -414,8 +415,9 @@ done:
 }
 #else /* CUDA without NCCL */
 #include "exec_internal.h"
+#include "gpu_module.h"
 
-int moemap_exec_run(const moemap_exec_params *params, const moemap_cluster *cluster,
+int mm_gpu_exec_run(const moemap_exec_params *params, const moemap_cluster *cluster,
                     const moemap_routing *routing, const moemap_placement *const *placements,
                     int num_placements, moemap_exec_result **results, moemap_error *err)
 {
@@ -427,7 +429,7 @@ int moemap_exec_run(const moemap_exec_params *params, const moemap_cluster *clus
                             "not NCCL (install NCCL next to the CUDA toolkit and rebuild)");
 }
 
-int moemap_exec_is_root(void) { return 1; }
+int mm_gpu_exec_is_root(void) { return 1; }
 
-void moemap_exec_shutdown(void) {}
+void mm_gpu_exec_shutdown(void) {}
 #endif

@@ -23,21 +23,12 @@
 #include "expert_ffn.h"
 #include "green_ctx.h"
 #include "nvml.h"
+#include "gpu_module.h"
 #include "profile_internal.h"
 
 #define MAX_GRID 256
 #define X_SETS 4 /* input buffers rotated */
 #define Y_SETS 2
-
-void moemap_profile_params_default(moemap_profile_params *p)
-{
-    mm_profile_params_default(p);
-}
-
-int moemap_profile_default_grid(int max_tokens, int *out, int cap)
-{
-    return mm_profile_default_grid(max_tokens, out, cap);
-}
 
 /* ---- device-side delay ---------------------------------------------------------------- */
 
@@ -508,7 +499,7 @@ static int check_params(const moemap_profile_params *p, int visible, int *grid, 
     return MOEMAP_OK;
 }
 
-extern "C" int moemap_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
+extern "C" int mm_gpu_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
                                   moemap_error *err)
 {
     *out = NULL;

@@ -10,10 +10,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_module.h"
 #include "profile_internal.h"
 
 #ifdef MOEMAP_HAVE_MPI
 #include <mpi.h>
+
+static int g_mpi_inited; /* MPI_Init was called here */
+
+/* moemap_profile_mpi_init through the GPU module: the loader calls this only under a
+ * launcher, so a plain run stays a plain single-host run. */
+int mm_gpu_mpi_init(int *argc, char ***argv)
+{
+    int init = 0, rank = 0;
+    MPI_Initialized(&init);
+    if (!init) {
+        MPI_Init(argc, argv);
+        g_mpi_inited = 1;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank;
+}
+
+void mm_gpu_mpi_finalize(void)
+{
+    int fin = 0;
+    if (g_mpi_inited && (MPI_Finalized(&fin), !fin))
+        MPI_Finalize();
+    g_mpi_inited = 0;
+}
 
 int mm_profile_mpi_active(void)
 {
@@ -188,6 +213,14 @@ done:
 }
 
 #else /* no MPI */
+
+int mm_gpu_mpi_init(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return 0;
+}
+
+void mm_gpu_mpi_finalize(void) {}
 
 int mm_profile_mpi_active(void)
 {

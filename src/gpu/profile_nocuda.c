@@ -40,3 +40,11 @@ int moemap_profile_to_cluster(const moemap_profile_result *r, const char *comman
         *out = NULL;
     return moemap_error_set(err, MOEMAP_ENOTSUP, "GPU profiling: built without CUDA");
 }
+
+int moemap_profile_mpi_init(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return 0;
+}
+
+void moemap_profile_mpi_finalize(void) {}
