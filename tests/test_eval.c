@@ -3,10 +3,13 @@
  * model by hand, the lower bound in closed form (identical GPUs, linear curves, equal
  * loads: the bound equals the best straggler), the bound against a brute-force search over
  * every placement and share grid of tiny instances (it must never be above the optimum),
+ * the bound by loss selection against the original sorted algorithm (the same number),
  * summaries (mean/p90/p99, experts moved) and the placement-vs-loads checks.
  */
 #include "harness.h"
 #include "place_fixtures.h"
+
+#include "eval/bound_internal.h"
 
 /* Linear curve through the origin: f(n) = a * n for n >= 1, floor a. */
 static moemap_cluster *linear_cluster(int G, int slots, double a, moemap_error *err)
@@ -177,6 +180,56 @@ TEST(bound_never_above_brute_force_optimum)
            checked);
 }
 
+/* The per-batch bound picks the extra pieces' losses by selection instead of sorting them
+ * at every bisection step: the bound must be the very same number as the sorted path's
+ * on clusters of many classes (distinct speeds, mixed slots, equal curves with different
+ * slots, whose losses tie), sparse and dense batches, DeepSeek-V3-sized layers. */
+TEST(bound_by_selection_equals_bound_by_sorting)
+{
+    moemap_error err = {0};
+    moemap_rng rng;
+    moemap_rng_seed(&rng, 7);
+    int compared = 0, differ = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        int G = 2 + (int)moemap_rng_below(&rng, 63);
+        double speeds[64];
+        int slot_list[64];
+        for (int g = 0; g < G; g++) {
+            /* a few distinct speeds, so classes have several GPUs and curves repeat */
+            speeds[g] = 0.8 + 0.05 * (double)moemap_rng_below(&rng, 6);
+            slot_list[g] = 1 + (int)moemap_rng_below(&rng, 12);
+        }
+        double floor_us = 20 + 60 * moemap_rng_uniform(&rng);
+        double knee = 16 + 200 * moemap_rng_uniform(&rng);
+        double slope = 0.02 + 0.2 * moemap_rng_uniform(&rng);
+        moemap_cluster *c = fx_cluster(G, 0, slot_list, speeds, 0, floor_us, knee, slope, &err);
+        REQUIRE(c);
+        moemap_bound *bd;
+        REQUIRE(moemap_bound_create(c, 0, &bd, &err) == 0);
+        int E = 8 + (int)moemap_rng_below(&rng, 249);
+        double cnt[256];
+        for (int b = 0; b < 25; b++) {
+            double density = moemap_rng_uniform(&rng);
+            for (int e = 0; e < E; e++) {
+                double u = moemap_rng_uniform(&rng);
+                cnt[e] = moemap_rng_uniform(&rng) < density ? floor(4000 * u * u * u) : 0;
+            }
+            double fast = moemap_bound_layer_batch(bd, cnt, E);
+            double ref = mm_bound_layer_batch_sorted(bd, cnt, E);
+            compared++;
+            if (fast != ref) {
+                differ++;
+                fprintf(stderr, "  trial %d batch %d: %.17g (selection) != %.17g (sorted)\n",
+                        trial, b, fast, ref);
+            }
+        }
+        moemap_bound_free(bd);
+        moemap_cluster_free(c);
+    }
+    CHECK_INT_EQ(compared, 1000);
+    CHECK_INT_EQ(differ, 0);
+}
+
 TEST(summary_statistics_and_moves)
 {
     moemap_error err = {0};
@@ -284,6 +337,7 @@ int main(void)
     RUN(layer_batch_times_by_hand);
     RUN(bound_equals_straggler_in_closed_form);
     RUN(bound_never_above_brute_force_optimum);
+    RUN(bound_by_selection_equals_bound_by_sorting);
     RUN(summary_statistics_and_moves);
     RUN(bound_respects_slots_and_floors);
     RUN(allocation_failures_fail_cleanly);
