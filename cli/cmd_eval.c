@@ -19,7 +19,8 @@ static void usage(FILE *f)
             "Evaluates placements under the cost model on every batch of the loads: a batch's\n"
             "time is the sum over MoE layers of the slowest GPU's time (the straggler). Shows\n"
             "mean, p90 and p99 over batches, the mean lower bound no placement can beat, the\n"
-            "gap to it, the mean max/mean GPU time, replicas and experts moved.\n"
+            "gap to it, the bound for one fixed placement serving every batch (fixed) and\n"
+            "the gap to it (fgap%%), the mean max/mean GPU time, replicas and experts moved.\n"
             "Placements may be moemap files or what SGLang (physical_to_logical_map; --model\n"
             "maps its rows to layers, else the loads' layers are taken) and vLLM (phy2log)\n"
             "load, scored under the engine's dispatch (copies split an expert's tokens\n"
@@ -44,6 +45,8 @@ static json_t *summary_json(const char *file, const moemap_eval_summary *s)
     if (s->engine_bound_mean_us > 0)
         json_object_set_new(o, "engine_bound_mean_us", json_real(s->engine_bound_mean_us));
     json_object_set_new(o, "gap", json_real(s->gap));
+    json_object_set_new(o, "fixed_bound_mean_us", json_real(s->fixed_bound_mean_us));
+    json_object_set_new(o, "fixed_gap", json_real(s->fixed_gap));
     json_object_set_new(o, "max_over_mean", json_real(s->imbalance));
     json_object_set_new(o, "replicas", json_integer(s->replicas));
     json_object_set_new(o, "moved", s->moved >= 0 ? json_integer(s->moved) : json_null());
@@ -57,6 +60,8 @@ static json_t *summary_json(const char *file, const moemap_eval_summary *s)
         json_object_set_new(lo, "p99_us", json_real(el->p99_us));
         json_object_set_new(lo, "bound_mean_us", json_real(el->bound_mean_us));
         json_object_set_new(lo, "gap", json_real(el->gap));
+        json_object_set_new(lo, "fixed_bound_mean_us", json_real(el->fixed_bound_mean_us));
+        json_object_set_new(lo, "fixed_gap", json_real(el->fixed_gap));
         json_object_set_new(lo, "max_over_mean", json_real(el->imbalance));
         json_object_set_new(lo, "replicas", json_integer(el->replicas));
         if (s->moved >= 0)
@@ -173,29 +178,32 @@ int cmd_eval(int argc, char **argv)
             printf("; %s-rules bound %.1f", moemap_engine_name(in.engine),
                    sums[0]->engine_bound_mean_us);
         printf("\n");
-        printf("%-24s %-12s %10s %10s %10s %10s %7s %8s %8s %6s\n", "placement", "strategy",
-               "mean", "p90", "p99", "bound", "gap%", "max/mean", "replicas", "moved");
+        printf("%-24s %-12s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s\n", "placement",
+               "strategy", "mean", "p90", "p99", "bound", "gap%", "fixed", "fgap%", "max/mean",
+               "replicas", "moved");
         for (int i = 0; i < np; i++) {
             const moemap_eval_summary *s = sums[i];
             const char *f = argv[optind + i], *base = strrchr(f, '/');
             char moved[24] = "-";
             if (s->moved >= 0)
                 snprintf(moved, sizeof moved, "%ld", s->moved);
-            printf("%-24.24s %-12.12s %10.1f %10.1f %10.1f %10.1f %7.2f %8.3f %8ld %6s\n",
-                   base ? base + 1 : f, s->strategy, s->mean_us, s->p90_us, s->p99_us,
-                   s->bound_mean_us, 100 * s->gap, s->imbalance, s->replicas, moved);
+            printf("%-24.24s %-12.12s %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8ld "
+                   "%6s\n", base ? base + 1 : f, s->strategy, s->mean_us, s->p90_us, s->p99_us,
+                   s->bound_mean_us, 100 * s->gap, s->fixed_bound_mean_us, 100 * s->fixed_gap,
+                   s->imbalance, s->replicas, moved);
         }
         if (per_layer)
             for (int i = 0; i < np; i++) {
                 const moemap_eval_summary *s = sums[i];
                 printf("\n%s (%s), per layer:\n", argv[optind + i], s->strategy);
-                printf("%6s %10s %10s %10s %10s %7s %8s %8s\n", "layer", "mean", "p90", "p99",
-                       "bound", "gap%", "max/mean", "replicas");
+                printf("%6s %10s %10s %10s %10s %7s %10s %7s %8s %8s\n", "layer", "mean", "p90",
+                       "p99", "bound", "gap%", "fixed", "fgap%", "max/mean", "replicas");
                 for (int l = 0; l < s->num_layers; l++) {
                     const moemap_eval_layer *el = &s->layers[l];
-                    printf("%6d %10.1f %10.1f %10.1f %10.1f %7.2f %8.3f %8d\n", el->layer,
-                           el->mean_us, el->p90_us, el->p99_us, el->bound_mean_us,
-                           100 * el->gap, el->imbalance, el->replicas);
+                    printf("%6d %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8d\n",
+                           el->layer, el->mean_us, el->p90_us, el->p99_us, el->bound_mean_us,
+                           100 * el->gap, el->fixed_bound_mean_us, 100 * el->fixed_gap,
+                           el->imbalance, el->replicas);
                 }
             }
     }

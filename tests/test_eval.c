@@ -4,6 +4,7 @@
  * loads: the bound equals the best straggler), the bound against a brute-force search over
  * every placement and share grid of tiny instances (it must never be above the optimum),
  * the bound by loss selection against the original sorted algorithm (the same number),
+ * the fixed-placement bound in closed form and below every strategy on random instances,
  * summaries (mean/p90/p99, experts moved) and the placement-vs-loads checks.
  */
 #include "harness.h"
@@ -230,6 +231,82 @@ TEST(bound_by_selection_equals_bound_by_sorting)
     CHECK_INT_EQ(differ, 0);
 }
 
+/* One placement for every batch: with 2 GPUs of 1 slot and 2 experts, each expert has
+ * exactly one replica, so a batch where one expert takes all 1000 tokens costs f(1000)
+ * on one GPU, while the per-batch bound may split them over both GPUs (f(500)). */
+TEST(fixed_placement_bound_in_closed_form)
+{
+    moemap_error err = {0};
+    moemap_cluster *c = linear_cluster(2, 1, 0.1, &err);
+    REQUIRE(c);
+    moemap_bound *bd;
+    REQUIRE(moemap_bound_create(c, 0, &bd, &err) == 0);
+    double counts[2][2] = {{1000, 0}, {1000, 1000}};
+    double lb[2] = {moemap_bound_layer_batch(bd, counts[0], 2),
+                    moemap_bound_layer_batch(bd, counts[1], 2)};
+    CHECK_NEAR(lb[0], 50, 1e-6);
+    CHECK_NEAR(lb[1], 100, 1e-6);
+    double fixed = 0;
+    CHECK_OK(moemap_bound_scenario_layer(bd, &counts[0][0], 2, 2, 2, lb, &fixed, &err), &err);
+#ifdef MOEMAP_HAVE_GLPK
+    CHECK_NEAR(fixed, 100, 1e-3);
+#else
+    CHECK_NEAR(fixed, 75, 1e-9); /* without GLPK: the per-batch mean */
+#endif
+    moemap_bound_free(bd);
+    moemap_cluster_free(c);
+}
+
+/* The fixed-placement bound is a bound: on random clusters and loads it lies between the
+ * per-batch bound's mean and every strategy's predicted mean straggler time. */
+TEST(fixed_placement_bound_below_every_strategy)
+{
+    moemap_error err = {0};
+    moemap_rng rng;
+    moemap_rng_seed(&rng, 11);
+    const char *strategies[] = {"eplb", "moemap", "vibe", "linear"};
+    int above_per_batch = 0;
+    for (int trial = 0; trial < 6; trial++) {
+        /* about one GPU per expert, two slots each: replicating a hot expert costs a floor
+         * in every batch, leaving it alone costs its whole load (where the bound bites) */
+        int G = 12 + (int)moemap_rng_below(&rng, 5), E = 16;
+        double speeds[16];
+        for (int g = 0; g < G; g++)
+            speeds[g] = 0.8 + 0.4 * moemap_rng_uniform(&rng);
+        int slots = 2;
+        moemap_cluster *c = fx_cluster(G, slots, NULL, speeds, 0, 40, 64, 0.1, &err);
+        REQUIRE(c);
+        moemap_loads *ld = fx_loads(E, 2, 12, 512 + 512 * trial, 2, 100 + trial, &err);
+        REQUIRE(ld);
+        for (size_t k = 0; k < sizeof strategies / sizeof *strategies; k++) {
+            moemap_place_params pp = moemap_place_default_params();
+            pp.strategy = strategies[k];
+            pp.time_limit_s = 0.05;
+            moemap_placement *p = NULL;
+            moemap_eval_summary *s = NULL;
+            CHECK_OK(moemap_place(ld, c, &pp, &p, &err), &err);
+            if (p)
+                CHECK_OK(moemap_eval_placement(ld, c, p, NULL, &s, &err), &err);
+            if (s) {
+                CHECK(s->fixed_bound_mean_us >= s->bound_mean_us * (1 - 1e-12));
+                CHECK(s->fixed_bound_mean_us <= s->mean_us * (1 + 1e-9));
+                for (int l = 0; l < s->num_layers; l++)
+                    CHECK(s->layers[l].fixed_bound_mean_us <= s->layers[l].mean_us * (1 + 1e-9));
+                above_per_batch += s->fixed_bound_mean_us > s->bound_mean_us * (1 + 1e-6);
+            }
+            moemap_eval_summary_free(s);
+            moemap_placement_free(p);
+        }
+        moemap_loads_free(ld);
+        moemap_cluster_free(c);
+    }
+    printf("# fixed-placement bound above the per-batch bound in %d of 24 cases\n",
+           above_per_batch);
+#ifdef MOEMAP_HAVE_GLPK
+    CHECK(above_per_batch > 0); /* else this would test nothing the per-batch bound does not */
+#endif
+}
+
 TEST(summary_statistics_and_moves)
 {
     moemap_error err = {0};
@@ -338,6 +415,8 @@ int main(void)
     RUN(bound_equals_straggler_in_closed_form);
     RUN(bound_never_above_brute_force_optimum);
     RUN(bound_by_selection_equals_bound_by_sorting);
+    RUN(fixed_placement_bound_in_closed_form);
+    RUN(fixed_placement_bound_below_every_strategy);
     RUN(summary_statistics_and_moves);
     RUN(bound_respects_slots_and_floors);
     RUN(allocation_failures_fail_cleanly);

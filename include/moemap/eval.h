@@ -52,6 +52,15 @@ double moemap_bound_layer_batch(const moemap_bound *b, const double *counts, int
  * filled slots cannot finish sooner. scratch holds `experts` doubles. */
 double moemap_bound_engine_layer_batch(const moemap_cluster *c, int S, const double *counts,
                                        int experts, double *scratch);
+/* Lower bound (us) on the mean over batches of one layer's straggler time for ONE
+ * placement serving every batch (its replicas and shares fixed): the linear relaxation of
+ * choosing each expert's replica count, one replica getting at least 1/r of its tokens,
+ * with the batches as scenarios (see src/eval/bound_scenario.c, docs/placement.md).
+ * counts[b * batch_stride + e] are batch b's tokens, lb[b] its per-batch bound
+ * (moemap_bound_layer_batch). *out >= the mean of lb; it is that mean without GLPK. */
+int moemap_bound_scenario_layer(const moemap_bound *b, const double *counts, int num_batches,
+                                size_t batch_stride, int experts, const double *lb,
+                                double *out, moemap_error *err);
 
 typedef struct moemap_eval_params {
     int slots;                        /* > 0: every GPU's slots for the bound (default 0) */
@@ -71,6 +80,8 @@ typedef struct moemap_eval_layer {
     double engine_bound_mean_us; /* the same, under engine rules (max of both bounds);
                                     0 unless engine_slots was given */
     double gap;             /* mean_us / bound_mean_us - 1 */
+    double fixed_bound_mean_us; /* one-placement bound (moemap_bound_scenario_layer) */
+    double fixed_gap;       /* mean_us / fixed_bound_mean_us - 1 */
     double imbalance;       /* mean over batches of max_g T_g / mean_g T_g */
     int replicas;
     long moved;             /* replicas added relative to the previous placement */
@@ -85,6 +96,8 @@ typedef struct moemap_eval_summary {
     double bound_mean_us, bound_p90_us;
     double engine_bound_mean_us; /* mean of the engine-rules bound (0 when not asked) */
     double gap;             /* mean_us / bound_mean_us - 1 */
+    double fixed_bound_mean_us; /* sum over layers of the one-placement bound */
+    double fixed_gap;       /* mean_us / fixed_bound_mean_us - 1 */
     double imbalance;       /* mean over layers and batches of max_g T_g / mean_g T_g */
     long replicas;
     long moved;             /* -1 when no previous placement was given */

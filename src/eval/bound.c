@@ -26,8 +26,10 @@
 #include "bound_internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct gpu_class {
     int count;        /* GPUs in the class */
@@ -43,7 +45,64 @@ struct moemap_bound {
     int num_classes;
     gpu_class *classes;
     int max_k;        /* largest K of any class (scratch sizing) */
+    /* phi(n) = min over classes of f(n), from below: exact at the union of the curves'
+     * points, linear between them (the minimum of functions linear there is concave, so
+     * above its chord), the least tail slope past the last point. */
+    int env_n;
+    double *env_x, *env_y;
+    double env_tail;
+    int env_zero;     /* some GPU has no curve: phi = 0 */
 };
+
+static double last_slope(const moemap_curve *c);
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int build_envelope(moemap_bound *b)
+{
+    int total = 0;
+    for (int j = 0; j < b->num_classes; j++) {
+        if (b->classes[j].curve->n <= 0)
+            b->env_zero = 1;
+        total += b->classes[j].curve->n;
+    }
+    if (b->env_zero || total == 0) {
+        b->env_zero = 1;
+        return 0;
+    }
+    b->env_x = moemap_malloc((size_t)total * sizeof *b->env_x);
+    b->env_y = moemap_malloc((size_t)total * sizeof *b->env_y);
+    if (!b->env_x || !b->env_y)
+        return MOEMAP_ENOMEM;
+    int n = 0;
+    for (int j = 0; j < b->num_classes; j++)
+        for (int i = 0; i < b->classes[j].curve->n; i++)
+            b->env_x[n++] = b->classes[j].curve->tokens[i];
+    qsort(b->env_x, (size_t)n, sizeof *b->env_x, cmp_double);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || b->env_x[i] != b->env_x[u - 1])
+            b->env_x[u++] = b->env_x[i];
+    b->env_n = u;
+    b->env_tail = INFINITY;
+    for (int i = 0; i < u; i++) {
+        double best = INFINITY;
+        for (int j = 0; j < b->num_classes; j++) {
+            double t = moemap_curve_eval(b->classes[j].curve, b->env_x[i]);
+            best = t < best ? t : best;
+        }
+        b->env_y[i] = best;
+    }
+    for (int j = 0; j < b->num_classes; j++) {
+        double s = last_slope(b->classes[j].curve);
+        b->env_tail = s < b->env_tail ? s : b->env_tail;
+    }
+    return 0;
+}
 
 static int same_curve(const moemap_curve *a, const moemap_curve *b)
 {
@@ -131,6 +190,10 @@ int moemap_bound_create(const moemap_cluster *c, int slots, moemap_bound **out,
         if (s > b->max_k)
             b->max_k = s;
     }
+    if (build_envelope(b) != 0) {
+        moemap_bound_free(b);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
+    }
     *out = b;
     return 0;
 }
@@ -144,6 +207,8 @@ void moemap_bound_free(moemap_bound *b)
         moemap_free(b->classes[j].hy);
     }
     moemap_free(b->classes);
+    moemap_free(b->env_x);
+    moemap_free(b->env_y);
     moemap_free(b);
 }
 
@@ -437,4 +502,114 @@ double moemap_bound_layer_batch(const moemap_bound *b, const double *counts, int
 double mm_bound_layer_batch_sorted(const moemap_bound *b, const double *counts, int experts)
 {
     return layer_batch(b, counts, experts, 1);
+}
+
+double mm_bound_fastest_us(const moemap_bound *b, double n)
+{
+    if (!(n > 0) || b->env_zero)
+        return 0.0;
+    const double *x = b->env_x, *y = b->env_y;
+    int last = b->env_n - 1;
+    if (n <= x[0])
+        return y[0]; /* every curve is flat below its first point */
+    if (n >= x[last])
+        return y[last] + b->env_tail * (n - x[last]);
+    int lo = 1, hi = last; /* the first point above n */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (x[mid] > n)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return y[lo - 1] + (y[lo] - y[lo - 1]) * (n - x[lo - 1]) / (x[lo] - x[lo - 1]);
+}
+
+void mm_bound_size(const moemap_bound *b, int *gpus, long *slots)
+{
+    *gpus = 0;
+    *slots = 0;
+    for (int j = 0; j < b->num_classes; j++) {
+        *gpus += b->classes[j].count;
+        *slots += (long)b->classes[j].count * b->classes[j].slots;
+    }
+}
+
+/* mm_bound_loads: workers take layers in turn (the per-batch bounds are independent). */
+typedef struct loads_job {
+    const moemap_bound *b;
+    const moemap_loads *ld;
+    double *out;
+    pthread_mutex_t lock;
+    int next;
+} loads_job;
+
+static void *loads_worker(void *arg)
+{
+    loads_job *j = arg;
+    const moemap_loads *ld = j->ld;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        int l = j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (l >= ld->num_layers)
+            return NULL;
+        for (int bt = 0; bt < ld->num_batches; bt++)
+            j->out[(size_t)l * ld->num_batches + bt] =
+                moemap_bound_layer_batch(j->b, &MOEMAP_LOADS_AT(ld, bt, l, 0), ld->experts);
+    }
+}
+
+int mm_bound_loads(const moemap_bound *b, const moemap_loads *loads, double **out,
+                   moemap_error *err)
+{
+    size_t n = (size_t)loads->num_layers * (size_t)(loads->num_batches > 0 ? loads->num_batches
+                                                                            : 1);
+    *out = moemap_calloc(n, sizeof **out);
+    if (!*out)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
+    loads_job j = {.b = b, .ld = loads, .out = *out, .next = 0};
+    pthread_mutex_init(&j.lock, NULL);
+    long nw = sysconf(_SC_NPROCESSORS_ONLN);
+    nw = nw < 1 ? 1 : nw > 16 ? 16 : nw;
+    if (nw > loads->num_layers)
+        nw = loads->num_layers > 0 ? loads->num_layers : 1;
+    pthread_t tids[16];
+    int started = 0;
+    for (long w = 1; w < nw; w++)
+        if (pthread_create(&tids[started], NULL, loads_worker, &j) == 0)
+            started++;
+    loads_worker(&j); /* this thread works too; with none started it does it all */
+    for (int w = 0; w < started; w++)
+        pthread_join(tids[w], NULL);
+    pthread_mutex_destroy(&j.lock);
+    return 0;
+}
+
+int mm_bound_piece_line(const moemap_bound *b, double nstar, double *H, double *mu)
+{
+    *H = 0;
+    *mu = INFINITY;
+    for (int j = 0; j < b->num_classes; j++) {
+        const gpu_class *k = &b->classes[j];
+        if (k->curve->n <= 0 || k->nh < 1)
+            return 0;
+        /* the hull's line through nstar: its segment, or the tail past the last vertex */
+        int i = 1;
+        while (i < k->nh && k->hx[i] < nstar)
+            i++;
+        double slope = i < k->nh ? (k->hy[i] - k->hy[i - 1]) / (k->hx[i] - k->hx[i - 1])
+                                 : k->tail;
+        double a = k->hy[i - 1] - slope * k->hx[i - 1];
+        if (!(a > 0))
+            return 0;
+        *H += k->count / a;
+        if (slope / a < *mu)
+            *mu = slope / a;
+    }
+    if (!(*H > 0) || !isfinite(*mu))
+        return 0;
+    if (*mu < 0)
+        *mu = 0;
+    return 1;
 }

@@ -12,4 +12,23 @@
 /* moemap_bound_layer_batch computed with the sorted loss list instead of the merge. */
 double mm_bound_layer_batch_sorted(const moemap_bound *b, const double *counts, int experts);
 
+
+/* A lower bound on min over the GPUs of f_g(n) for n > 0, exact at the curves' points:
+ * the least time any GPU takes for one piece of n tokens; 0 for n <= 0. */
+double mm_bound_fastest_us(const moemap_bound *b, double n);
+/* The cluster's GPUs and slots per layer, as the bound sees them (slots overridden). */
+void mm_bound_size(const moemap_bound *b, int *gpus, long *slots);
+/* The per-batch bound of every layer entry and batch of loads (layers without tokens
+ * get 0), computed by one worker per core: *out is [num_layers * num_batches], entry
+ * l * num_batches + b, freed with moemap_free. */
+int mm_bound_loads(const moemap_bound *b, const moemap_loads *loads, double **out,
+                   moemap_error *err);
+
+/* The pieces-and-tokens line at piece size nstar: every class's convex minorant is at
+ * least its tangent a_j + s_j n there (a_j > 0), so a GPU busy T with k pieces of n
+ * tokens in all has k <= (T - s_j n) / a_j, and summed over the GPUs: a layer serving N
+ * tokens in P pieces has straggler T >= (P + mu N) / H, H = sum_g 1 / a_g, mu = min s/a.
+ * Returns 0 when some tangent has no positive intercept (no line then). */
+int mm_bound_piece_line(const moemap_bound *b, double nstar, double *H, double *mu);
+
 #endif

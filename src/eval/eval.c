@@ -13,6 +13,8 @@
 
 #include "moemap/migrate.h"
 
+#include "bound_internal.h"
+
 moemap_eval_params moemap_eval_default_params(void)
 {
     moemap_eval_params p;
@@ -148,6 +150,7 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
     int B = loads->num_batches, G = c->num_gpus;
     moemap_eval_summary *s = moemap_calloc(1, sizeof *s);
     moemap_bound *bound = NULL;
+    double *lbs = NULL; /* [layer entry][batch] per-batch bounds */
     double *lay_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *lay_us);
     double *gpu_us = moemap_malloc((size_t)G * sizeof *gpu_us);
     double *scratch = moemap_malloc((size_t)loads->experts * sizeof *scratch);
@@ -167,6 +170,8 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         goto done;
     }
     rc = moemap_bound_create(c, params->slots, &bound, err);
+    if (!rc && !params->no_bound)
+        rc = mm_bound_loads(bound, loads, &lbs, err);
     if (rc)
         goto done;
     s->moved = params->previous ? 0 : -1;
@@ -192,7 +197,7 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         for (int b = 0; b < B; b++) {
             const double *cnt = &MOEMAP_LOADS_AT(loads, b, l, 0);
             double t = moemap_eval_layer_batch(c, lp, cnt, loads->experts, gpu_us);
-            double lb = params->no_bound ? 0 : moemap_bound_layer_batch(bound, cnt, loads->experts);
+            double lb = params->no_bound ? 0 : lbs[(size_t)l * B + b];
             lay_us[b] = t;
             s->batch_us[b] += t;
             s->batch_bound_us[b] += lb;
@@ -219,6 +224,16 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         ebound_sum += el->engine_bound_mean_us;
         el->gap = el->bound_mean_us > 0 ? el->mean_us / el->bound_mean_us - 1 : 0;
         el->imbalance = limb_n ? limb / limb_n : 1.0;
+        if (!params->no_bound)
+            rc = moemap_bound_scenario_layer(bound, &MOEMAP_LOADS_AT(loads, 0, l, 0), B,
+                                         (size_t)loads->num_layers * loads->experts,
+                                         loads->experts, &lbs[(size_t)l * B],
+                                         &el->fixed_bound_mean_us, err);
+        if (rc)
+            goto done;
+        el->fixed_gap = el->fixed_bound_mean_us > 0 ? el->mean_us / el->fixed_bound_mean_us - 1
+                                                    : 0;
+        s->fixed_bound_mean_us += el->fixed_bound_mean_us;
         imb_sum += limb;
         imb_n += limb_n;
     }
@@ -229,8 +244,10 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
     s->bound_p90_us = B ? moemap_quantile(s->batch_bound_us, (size_t)B, 0.9) : 0;
     s->engine_bound_mean_us = ebound_sum; /* layers add up, as the straggler times do */
     s->gap = s->bound_mean_us > 0 ? s->mean_us / s->bound_mean_us - 1 : 0;
+    s->fixed_gap = s->fixed_bound_mean_us > 0 ? s->mean_us / s->fixed_bound_mean_us - 1 : 0;
     s->imbalance = imb_n ? imb_sum / imb_n : 1.0;
 done:
+    moemap_free(lbs);
     moemap_bound_free(bound);
     moemap_free(lay_us);
     moemap_free(gpu_us);

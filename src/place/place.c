@@ -260,6 +260,8 @@ static int add_summary(json_t *o, const moemap_eval_summary *s, moemap_error *er
         bad |= json_object_set_new(o, "engine_bound_mean_us",
                                    mm_json_real(s->engine_bound_mean_us, 3));
     bad |= json_object_set_new(o, "gap", mm_json_real(s->gap, 6));
+    bad |= json_object_set_new(o, "fixed_bound_mean_us", mm_json_real(s->fixed_bound_mean_us, 3));
+    bad |= json_object_set_new(o, "fixed_gap", mm_json_real(s->fixed_gap, 6));
     bad |= json_object_set_new(o, "replicas", json_integer(s->replicas));
     return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
 }
