@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *finish_load(json_t *root, const json_error_t *jerr, const char *name,
@@ -180,12 +181,23 @@ json_t *mm_json_get_object(const json_t *obj, const char *key, const char *where
 int mm_json_dump_file(const json_t *root, const char *path, moemap_error *err)
 {
     size_t flags = JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
+    /* One string, one write: json_dumpf calls fwrite for every token, which was a fifth
+     * of a whole `moemap place --strategy eplb` call for a 58-layer placement. */
+    char *text = json_dumps(root, flags);
+    if (!text)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory writing JSON",
+                                strcmp(path, "-") ? path : "<stdout>");
     moemap_outfile *f;
     int rc = moemap_outfile_open(path, &f, err);
-    if (rc)
+    if (rc) {
+        free(text);
         return rc;
+    }
     FILE *s = moemap_outfile_stream(f);
-    if (json_dumpf(root, s, flags) != 0 || fputc('\n', s) == EOF) {
+    size_t n = strlen(text);
+    int bad = fwrite(text, 1, n, s) != n || fputc('\n', s) == EOF;
+    free(text);
+    if (bad) {
         int e = errno;
         moemap_outfile_abort(f);
         return moemap_error_set(err, MOEMAP_EIO, "%s: write failed: %s",
