@@ -42,8 +42,12 @@ static void usage(FILE *f)
             "\n                          (default moemap)\n"
             "  --seed S                random seed (default 1)\n"
             "  --tail-weight W         moemap objective: mean + W * p90 (default 0.5)\n"
-            "  --time-limit S          search budget for the whole model (default 1; exact:\n"
+            "  --time-limit S          wall-clock budget of the whole command: reading,\n"
+            "                          search, bounds, writing (default 1; exact: search\n"
             "                          per layer, default 60)\n"
+            "  --deterministic         the search stops on its work budget, never on the\n"
+            "                          clock: the same placement on any machine and load\n"
+            "                          (the call may then take longer than --time-limit)\n"
             "  --nodes-groups N        eplb: hierarchical, N expert groups per node\n"
             "re-placement:\n"
             "  --previous OLD.json     the placement now in service\n"
@@ -143,10 +147,11 @@ static int fewer_slots_note(const moemap_loads *ld, const moemap_cluster *cl,
 
 int cmd_place(int argc, char **argv)
 {
+    double t_start = now_s(); /* --time-limit counts from here */
     const char *cmd = "place";
     enum {
         O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_EXPORT, O_APPROX,
-        O_NO_FEWER
+        O_NO_FEWER, O_DETERMINISTIC
     };
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
@@ -163,6 +168,7 @@ int cmd_place(int argc, char **argv)
         {"export", required_argument, 0, O_EXPORT},
         {"approximate-exports", no_argument, 0, O_APPROX},
         {"no-fewer-slots-check", no_argument, 0, O_NO_FEWER},
+        {"deterministic", no_argument, 0, O_DETERMINISTIC},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -224,6 +230,7 @@ int cmd_place(int argc, char **argv)
         }
         case O_APPROX: approximate = 1; break;
         case O_NO_FEWER: fewer_check = 0; break;
+        case O_DETERMINISTIC: pp.deterministic = 1; break;
         case 'h': usage(stdout); return 0;
         default:
             if (cli_input_option(cmd, c, argv, &in))
@@ -269,6 +276,16 @@ int cmd_place(int argc, char **argv)
     pp.previous = prev;
     pp.expert_bytes = expert_bytes(model, cl);
     pp.progress = on_progress;
+    if (strcmp(pp.strategy, "exact") != 0 && !pp.deterministic) {
+        /* The budget is the command's: what reading took, and a reserve for writing the
+         * placement (~1.5 us per replica slot, measured), come off the library's. */
+        long slots_total = 0;
+        for (int g = 0; g < cl->num_gpus; g++)
+            slots_total += in.slots > 0 ? in.slots : cl->gpus[g].slots;
+        double left = pp.time_limit_s - (now_s() - t_start) -
+                      1.5e-6 * (double)ld->num_layers * (double)slots_total;
+        pp.time_limit_s = left > 0.001 ? left : 0.001;
+    }
     pp.no_predicted = 1; /* evaluated once below, then recorded */
     double t0 = now_s();
     int prc = moemap_place(ld, cl, &pp, &p, &err);

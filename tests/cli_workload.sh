@@ -15,8 +15,8 @@ need_data "$law" "$translation"
 "$bin" models >"$tmp/models.txt"; rc=$?
 check "models exits 0" [ $rc -eq 0 ]
 check "models lists deepseek-v3 with 58 MoE layers" grep -qE '^deepseek-v3 +DeepSeek-V3/R1 +61 +58 +256' "$tmp/models.txt"
-check "models lists 10 presets" [ "$(tail -n +2 "$tmp/models.txt" | wc -l)" -eq 10 ]
-"$bin" models --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==10 and d[1]["experts"]==64' 2>/dev/null
+check "models lists 11 presets" [ "$(tail -n +2 "$tmp/models.txt" | wc -l)" -eq 11 ]
+"$bin" models --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==11 and d[1]["experts"]==64' 2>/dev/null
 check "models --json parses" [ $? -eq 0 ]
 
 # --- stats on the real law trace

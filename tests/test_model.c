@@ -52,10 +52,29 @@ TEST(deepseek_v2_lite_matches_published_config)
     CHECK(moemap_model_is_moe_layer(m, 26));
 }
 
+/* Kimi-K2 (moonshotai/Kimi-K2-Instruct config.json): DeepSeek-V3's architecture with 384
+ * experts, one dense layer and 64 heads. */
+TEST(kimi_k2_matches_published_config)
+{
+    moemap_error err = {0};
+    const moemap_model *m = moemap_model_find("Kimi-K2-Instruct", &err);
+    REQUIRE(m != NULL);
+    CHECK_INT_EQ(m->num_layers, 61);
+    CHECK_INT_EQ(m->first_dense, 1);
+    CHECK_INT_EQ(m->experts, 384);
+    CHECK_INT_EQ(m->shared_experts, 1);
+    CHECK_INT_EQ(m->top_k, 8);
+    CHECK_INT_EQ(m->hidden, 7168);
+    CHECK_INT_EQ(m->expert_intermediate, 2048);
+    CHECK_INT_EQ(m->heads, 64);
+    CHECK_INT_EQ(m->vocab, 163840);
+    CHECK_INT_EQ(moemap_model_moe_layer_count(m), 60);
+}
+
 TEST(all_presets_are_sane_and_findable)
 {
     int n = moemap_model_preset_count();
-    CHECK_INT_EQ(n, 10);
+    CHECK_INT_EQ(n, 11);
     CHECK(moemap_model_preset(n) == NULL);
     CHECK(moemap_model_preset(-1) == NULL);
     for (int i = 0; i < n; i++) {
@@ -120,6 +139,7 @@ int main(void)
 {
     RUN(deepseek_v3_matches_published_config);
     RUN(deepseek_v2_lite_matches_published_config);
+    RUN(kimi_k2_matches_published_config);
     RUN(all_presets_are_sane_and_findable);
     RUN(aliases_and_case);
     RUN(unknown_model_names_the_known_ones);

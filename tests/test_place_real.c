@@ -19,6 +19,7 @@ static moemap_placement *place(const moemap_loads *ld, const moemap_cluster *c,
     pp.strategy = name;
     pp.seed = seed;
     pp.time_limit_s = 0.1;
+    pp.deterministic = 1; /* compared across runs and with fixed thresholds below */
     pp.no_predicted = 1; /* evaluated below */
     moemap_placement *p = NULL;
     if (moemap_place(ld, c, &pp, &p, &err) != 0) {

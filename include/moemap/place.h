@@ -50,8 +50,13 @@ typedef struct moemap_place_params {
     int slots;                  /* > 0: overrides every GPU's slots (default 0: cluster's) */
     double tail_weight;         /* moemap objective: mean + tail_weight * p90 of the
                                    straggler time over batches (default 0.5) */
-    double time_limit_s;        /* budget per whole-model call for search (default 1.0;
-                                   exact: per layer, default 60) */
+    double time_limit_s;        /* wall-clock budget of the whole call: search, bounds,
+                                   evaluation (default 1.0; exact: search per layer,
+                                   default 60) */
+    int deterministic;          /* 1: the search stops on its work budget (evaluations,
+                                   scaled by time_limit_s) only, never on the clock, so
+                                   the result is the same on any machine and load; the
+                                   call may then overrun time_limit_s (default 0) */
     double consistent_threshold;/* active in >= this fraction of batches (default 0.8) */
     double temporal_max_active; /* temporal: active in <= this fraction ... (default 0.3) */
     double temporal_min_ratio;  /* ... with mean load when active >= ratio * layer mean

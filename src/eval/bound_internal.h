@@ -31,4 +31,10 @@ int mm_bound_loads(const moemap_bound *b, const moemap_loads *loads, double **ou
  * Returns 0 when some tangent has no positive intercept (no line then). */
 int mm_bound_piece_line(const moemap_bound *b, double nstar, double *H, double *mu);
 
+/* moemap_bound_scenario_layer with the simplex limited to tm_ms milliseconds (the public
+ * one allows 2000); an LP cut short leaves *out at the mean of lb. */
+int mm_bound_scenario_layer_ms(const moemap_bound *b, const double *counts, int num_batches,
+                               size_t batch_stride, int experts, const double *lb, int tm_ms,
+                               double *out, moemap_error *err);
+
 #endif

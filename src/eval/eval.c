@@ -10,10 +10,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "moemap/migrate.h"
 
 #include "bound_internal.h"
+#include "eval_internal.h"
 
 moemap_eval_params moemap_eval_default_params(void)
 {
@@ -120,9 +122,61 @@ void moemap_eval_summary_free(moemap_eval_summary *s)
     moemap_free(s);
 }
 
+double mm_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void mm_eval_bounds_clear(mm_eval_bounds *b)
+{
+    moemap_free(b->per_batch);
+    moemap_free(b->fixed);
+    b->per_batch = b->fixed = NULL;
+}
+
+int mm_eval_bounds_compute(const moemap_loads *loads, const moemap_cluster *c, int slots,
+                           double deadline, mm_eval_bounds *out, moemap_error *err)
+{
+    out->per_batch = out->fixed = NULL;
+    moemap_bound *bound = NULL;
+    int rc = moemap_bound_create(c, slots, &bound, err);
+    if (!rc)
+        rc = mm_bound_loads(bound, loads, &out->per_batch, err);
+    int L = loads->num_layers, B = loads->num_batches;
+    if (!rc && !(out->fixed = moemap_calloc((size_t)(L > 0 ? L : 1), sizeof *out->fixed)))
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
+    for (int l = 0; !rc && l < L; l++) {
+        /* each layer's LP gets an even share of what is left before the deadline */
+        int tm_ms = 2000;
+        if (deadline > 0) {
+            double left = (deadline - mm_now_s()) / (L - l);
+            tm_ms = left > 0.002 ? (int)(left * 1e3) : 1;
+            tm_ms = tm_ms < 2000 ? tm_ms : 2000;
+        }
+        rc = mm_bound_scenario_layer_ms(bound, &MOEMAP_LOADS_AT(loads, 0, l, 0), B,
+                                        (size_t)L * loads->experts, loads->experts,
+                                        &out->per_batch[(size_t)l * B], tm_ms, &out->fixed[l],
+                                        err);
+    }
+    moemap_bound_free(bound);
+    if (rc)
+        mm_eval_bounds_clear(out);
+    return rc;
+}
+
 int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
                           const moemap_placement *p, const moemap_eval_params *params,
                           moemap_eval_summary **out, moemap_error *err)
+{
+    return mm_eval_placement_with(loads, c, p, params, NULL, out, err);
+}
+
+int mm_eval_placement_with(const moemap_loads *loads, const moemap_cluster *c,
+                           const moemap_placement *p, const moemap_eval_params *params,
+                           const mm_eval_bounds *given, moemap_eval_summary **out,
+                           moemap_error *err)
 {
     *out = NULL;
     moemap_eval_params defaults = moemap_eval_default_params();
@@ -149,8 +203,8 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
 
     int B = loads->num_batches, G = c->num_gpus;
     moemap_eval_summary *s = moemap_calloc(1, sizeof *s);
-    moemap_bound *bound = NULL;
-    double *lbs = NULL; /* [layer entry][batch] per-batch bounds */
+    mm_eval_bounds own = {NULL, NULL};
+    const mm_eval_bounds *bd = given;
     double *lay_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *lay_us);
     double *gpu_us = moemap_malloc((size_t)G * sizeof *gpu_us);
     double *scratch = moemap_malloc((size_t)loads->experts * sizeof *scratch);
@@ -169,11 +223,12 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
         goto done;
     }
-    rc = moemap_bound_create(c, params->slots, &bound, err);
-    if (!rc && !params->no_bound)
-        rc = mm_bound_loads(bound, loads, &lbs, err);
-    if (rc)
-        goto done;
+    if (!bd && !params->no_bound) {
+        rc = mm_eval_bounds_compute(loads, c, params->slots, 0, &own, err);
+        if (rc)
+            goto done;
+        bd = &own;
+    }
     s->moved = params->previous ? 0 : -1;
     double imb_sum = 0;
     long imb_n = 0;
@@ -197,7 +252,7 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         for (int b = 0; b < B; b++) {
             const double *cnt = &MOEMAP_LOADS_AT(loads, b, l, 0);
             double t = moemap_eval_layer_batch(c, lp, cnt, loads->experts, gpu_us);
-            double lb = params->no_bound ? 0 : lbs[(size_t)l * B + b];
+            double lb = bd ? bd->per_batch[(size_t)l * B + b] : 0;
             lay_us[b] = t;
             s->batch_us[b] += t;
             s->batch_bound_us[b] += lb;
@@ -224,13 +279,7 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
         ebound_sum += el->engine_bound_mean_us;
         el->gap = el->bound_mean_us > 0 ? el->mean_us / el->bound_mean_us - 1 : 0;
         el->imbalance = limb_n ? limb / limb_n : 1.0;
-        if (!params->no_bound)
-            rc = moemap_bound_scenario_layer(bound, &MOEMAP_LOADS_AT(loads, 0, l, 0), B,
-                                         (size_t)loads->num_layers * loads->experts,
-                                         loads->experts, &lbs[(size_t)l * B],
-                                         &el->fixed_bound_mean_us, err);
-        if (rc)
-            goto done;
+        el->fixed_bound_mean_us = bd ? bd->fixed[l] : 0;
         el->fixed_gap = el->fixed_bound_mean_us > 0 ? el->mean_us / el->fixed_bound_mean_us - 1
                                                     : 0;
         s->fixed_bound_mean_us += el->fixed_bound_mean_us;
@@ -247,8 +296,7 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
     s->fixed_gap = s->fixed_bound_mean_us > 0 ? s->mean_us / s->fixed_bound_mean_us - 1 : 0;
     s->imbalance = imb_n ? imb_sum / imb_n : 1.0;
 done:
-    moemap_free(lbs);
-    moemap_bound_free(bound);
+    mm_eval_bounds_clear(&own);
     moemap_free(lay_us);
     moemap_free(gpu_us);
     moemap_free(scratch);

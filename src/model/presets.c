@@ -61,6 +61,11 @@ static const moemap_model presets[] = {
      * the bf16 width the model is served in when not using MXFP4 kernels. */
     {"gpt-oss-120b", "GPT-OSS-120B", 36, 0, 1, 128, 0, 4, 2880, 2880, 2880, 64, 8, 64, 201088,
      2},
+    /* moonshotai/Kimi-K2-Instruct (config.json, DeepSeek-V3 architecture): 61 layers,
+     * first_k_dense_replace 1, 384 routed + 1 shared expert, top-8, moe_intermediate_size
+     * 2048, intermediate_size 18432, 64 heads (MLA: 64 kv heads, qk 128 + 64 rope),
+     * vocab 163840, FP8 block-quantized weights as DeepSeek-V3's. */
+    {"kimi-k2", "Kimi-K2", 61, 1, 1, 384, 1, 8, 7168, 2048, 18432, 64, 64, 192, 163840, 1},
 };
 #define NUM_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
@@ -70,6 +75,7 @@ static const struct {
     const char *name;
 } aliases[] = {
     {"deepseek-r1", "deepseek-v3"},   {"dsv3", "deepseek-v3"},
+    {"kimi-k2-instruct", "kimi-k2"},  {"kimi-k2-base", "kimi-k2"},
     {"deepseek-v3/r1", "deepseek-v3"}, {"r1", "deepseek-v3"},
     {"dsv2-lite", "deepseek-v2-lite"}, {"deepseek-v2lite", "deepseek-v2-lite"},
     {"esft-vanilla-lite", "deepseek-v2-lite"},

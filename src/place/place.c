@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine_rules.h"
+#include "eval/eval_internal.h"
 #include "json_util.h"
 #include "strategy.h"
 
@@ -86,6 +87,8 @@ typedef struct driver {
     const int *entries;      /* [num] loads layer entry of each placed layer */
     int num;
     double budget_s;         /* search time per layer */
+    double search_end;       /* > 0: monotonic second by which every search must end */
+    int workers;
     moemap_placement *out;
     pthread_mutex_t lock;
     int next;                /* next layer to take */
@@ -159,6 +162,16 @@ static int place_one(driver *d, int i, double *counts, double *total, double *su
         .time_budget_s = d->budget_s,
         .rng = &rng,
     };
+    if (d->search_end > 0) {
+        /* What is left of the wall-clock budget, shared by the layers still to place
+         * (workers of them at a time): a layer that ran long leaves less to the others. */
+        double left = d->search_end - mm_now_s();
+        int rest = d->num - i, run = rest < d->workers ? rest : d->workers;
+        double share = left > 0 ? left * run / rest : 0;
+        if (share < pb.time_budget_s)
+            pb.time_budget_s = share > 1e-4 ? share : 1e-4;
+        pb.deadline_s = mm_now_s() + pb.time_budget_s;
+    }
     res->n = 0;
     res->solver = PLACE_SOLVER_NONE;
     res->solver_gap = 0.0;
@@ -266,14 +279,16 @@ static int add_summary(json_t *o, const moemap_eval_summary *s, moemap_error *er
     return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
 }
 
-/* Adds the predicted cost of p on loads to o. */
+/* Adds the predicted cost (mean/p90/p99 straggler, bounds, gaps) to o; bounds: computed
+ * before the search (NULL: here). */
 static int add_cost(json_t *o, const moemap_loads *loads, const moemap_cluster *c, int slots,
-                    const moemap_placement *p, moemap_error *err)
+                    const moemap_placement *p, const mm_eval_bounds *bounds,
+                    moemap_error *err)
 {
     moemap_eval_params ep = moemap_eval_default_params();
     ep.slots = slots;
     moemap_eval_summary *s;
-    int rc = moemap_eval_placement(loads, c, p, &ep, &s, err);
+    int rc = mm_eval_placement_with(loads, c, p, &ep, bounds, &s, err);
     if (rc)
         return rc;
     rc = add_summary(o, s, err);
@@ -327,8 +342,8 @@ static int add_solver(json_t *o, const solver_tally *t, moemap_error *err)
 /* Records p->predicted_json: the predicted cost unless with_cost is 0, and the solver's
  * verdicts when the strategy gave any (exact). Nothing to record leaves it NULL. */
 static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, int slots,
-                          int with_cost, const solver_tally *t, moemap_placement *p,
-                          moemap_error *err)
+                          int with_cost, const mm_eval_bounds *bounds, const solver_tally *t,
+                          moemap_placement *p, moemap_error *err)
 {
     int with_solver = t->optimal + t->time_limit > 0;
     if (!with_cost && !with_solver)
@@ -336,7 +351,7 @@ static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, in
     json_t *o = json_object();
     if (!o)
         return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
-    int rc = with_cost ? add_cost(o, loads, c, slots, p, err) : 0;
+    int rc = with_cost ? add_cost(o, loads, c, slots, p, bounds, err) : 0;
     if (!rc && with_solver)
         rc = add_solver(o, t, err);
     if (!rc)
@@ -361,6 +376,7 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
                  moemap_error *err)
 {
     *out = NULL;
+    double t0 = mm_now_s();
     moemap_place_params defaults = moemap_place_default_params();
     if (!params)
         params = &defaults;
@@ -434,6 +450,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     int *entries = moemap_malloc((size_t)loads->num_layers * sizeof *entries);
     moemap_error *errs = moemap_calloc((size_t)loads->num_layers, sizeof *errs);
     moemap_placement *p = NULL;
+    mm_eval_bounds bounds = {NULL, NULL};
     int rc = 0;
     if (!slots || !entries || !errs) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
@@ -492,6 +509,24 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     rc = moemap_placement_create(G, E, num, &p, err);
     if (rc)
         goto done;
+    /* The wall-clock budget is the whole call's (search, bounds, evaluation, checks),
+     * except exact's, which is per layer. The bounds need no placement: computed first,
+     * their time (the one-placement LPs get at most half the budget) comes out of the
+     * search's, which also leaves room for evaluating the placement. */
+    int is_exact = strcmp(st->name, "exact") == 0;
+    double limit = params->time_limit_s > 0 ? params->time_limit_s : 1.0, search_end = 0;
+    if (!params->no_predicted) {
+        rc = mm_eval_bounds_compute(loads, cluster, params->slots,
+                                    is_exact ? 0 : t0 + 0.5 * limit, &bounds, err);
+        if (rc)
+            goto done;
+    }
+    if (!is_exact && !params->deterministic) {
+        double reserve = 0.03 * limit; /* checks, shares: a few % of the call */
+        if (!params->no_predicted) /* ~25 ns per replica and batch, measured */
+            reserve += 25e-9 * (double)num * loads->num_batches * (double)total_slots;
+        search_end = t0 + 0.97 * limit - reserve;
+    }
     /* An engine placement is named after both ("moemap-sglang"), so reports tell it from
      * the free one. */
     if (params->engine != MOEMAP_ENGINE_NONE)
@@ -505,9 +540,9 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
         .slots = slots, .entries = entries, .num = num,
         /* The whole-model budget is shared by the layers (each worker runs num / nw of
          * them); exact's budget is per layer, as place.h documents. */
-        .budget_s = strcmp(st->name, "exact") == 0
-                        ? (params->time_limit_s > 0 ? params->time_limit_s : 60.0)
-                        : (params->time_limit_s > 0 ? params->time_limit_s : 1.0) * nw / num,
+        .budget_s = is_exact ? (params->time_limit_s > 0 ? params->time_limit_s : 60.0)
+                             : limit * nw / num,
+        .search_end = search_end, .workers = nw,
         .out = p, .next = 0, .failed_at = num, .done = 0, .errs = errs, .solver = {0, 0, 0.0},
     };
     pthread_mutex_init(&d.lock, NULL);
@@ -537,9 +572,10 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
                               "first: %s)", st->name, problems, first.msg);
         goto done;
     }
-    rc = fill_predicted(loads, cluster, params->slots, !params->no_predicted, &d.solver, p,
-                        err);
+    rc = fill_predicted(loads, cluster, params->slots, !params->no_predicted, &bounds,
+                        &d.solver, p, err);
 done:
+    mm_eval_bounds_clear(&bounds);
     moemap_free(slots);
     moemap_free(entries);
     moemap_free(errs);

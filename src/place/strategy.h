@@ -27,6 +27,8 @@ typedef struct place_problem {
     const moemap_place_params *params;
     const moemap_layer_placement *previous; /* same layer of params->previous, or NULL */
     double time_budget_s;          /* search time this layer may use */
+    double deadline_s;             /* > 0: CLOCK_MONOTONIC second (mm_now_s) by which the
+                                      search must stop, whatever its budget says */
     moemap_rng *rng;               /* seeded per layer from params->seed */
 } place_problem;
 

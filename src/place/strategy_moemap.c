@@ -27,11 +27,13 @@
  * curve's flat floor, the search balances replica counts and ignores token balance, and
  * the placement is slow on the large prefill iterations that decide queueing near
  * capacity (measured in bench/results/sim.md, "Why moemap lost to eplb").
- * The work budget counts batch evaluations, not seconds, so the result never depends on
- * the machine's speed or load.
+ * The work budget counts batch evaluations, not seconds, so the result does not depend on
+ * the machine's speed or load, unless the wall-clock deadline (the whole call's
+ * --time-limit, pb->deadline_s) stops the search first on a slow or busy machine.
  */
 #include "moemap_search.h"
 #include "place_util.h"
+#include "eval/eval_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -349,7 +351,8 @@ static int search(ctx *x, long budget, moemap_error *err)
     ms_score cur = ms_score_now(s), best = cur;
     int rc = snapshot(x, &x->best, &x->nbest, err);
     int crit[NUM_CRITICAL], stalls = 0;
-    while (!rc && s->work < budget) {
+    double deadline = x->pb->deadline_s;
+    while (!rc && s->work < budget && !(deadline > 0 && mm_now_s() > deadline)) {
         int nt, nc = pick_gpus(x, crit, &nt);
         int improved = 0;
         for (int i = 0; i < nc && !improved; i++) {
