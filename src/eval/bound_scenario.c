@@ -48,6 +48,33 @@
 #define ROW_CAP 1000 /* (expert, batch) rows kept apart; more are summed per expert */
 #endif
 
+/* 1 when every expert can have its R_e replicas within the slots and the piece rows then
+ * stay under LB_b in every batch: T_b = LB_b is then feasible, the LP cannot rise above
+ * the per-batch mean, and solving it would be wasted (at 1,024 GPUs, seconds of it). */
+static int all_replicas_fit(const moemap_bound *c, const double *counts, int B,
+                            size_t batch_stride, int E, const double *lb, const int *R, long S)
+{
+    long need = 0;
+    for (int e = 0; e < E; e++)
+        need += R[e];
+    if (need > S)
+        return 0;
+    for (int b = 0; b < B; b++) {
+        double N = 0, A = 0, P = 0;
+        for (int e = 0; e < E; e++) {
+            double n = counts[(size_t)b * batch_stride + e];
+            if (n > 0)
+                N += n, A += 1, P += R[e];
+        }
+        for (int t = 0; A > 0 && t < 2; t++) {
+            double H, mu;
+            if (mm_bound_piece_line(c, N / (A * (t + 1)), &H, &mu) && (P + mu * N) / H > lb[b])
+                return 0;
+        }
+    }
+    return 1;
+}
+
 static int cmp_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -106,6 +133,8 @@ int mm_bound_scenario_layer_ms(const moemap_bound *c, const double *counts, int 
         }
     }
     int rc = 0;
+    if (hot > 0 && all_replicas_fit(c, counts, B, batch_stride, E, lb, R, S))
+        hot = 0; /* the LP's optimum is the per-batch mean: no LP to solve */
 #ifdef MOEMAP_HAVE_GLPK
     if (hot > 0) {
         /* columns: T_b (1..B), x_er of the hot experts, rho_e = sum_r r x_er of each hot
