@@ -152,8 +152,14 @@ int mm_eval_bounds_compute(const moemap_loads *loads, const moemap_cluster *c, i
         int tm_ms = 2000;
         if (deadline > 0) {
             double left = (deadline - mm_now_s()) / (L - l);
-            tm_ms = left > 0.002 ? (int)(left * 1e3) : 1;
-            tm_ms = tm_ms < 2000 ? tm_ms : 2000;
+            if (left < 0.001) { /* out of time: the per-batch mean, no LP built */
+                double m = 0;
+                for (int b = 0; b < B; b++)
+                    m += out->per_batch[(size_t)l * B + b];
+                out->fixed[l] = B > 0 ? m / B : 0;
+                continue;
+            }
+            tm_ms = (int)(left * 1e3) < 2000 ? (int)(left * 1e3) : 2000;
         }
         rc = mm_bound_scenario_layer_ms(bound, &MOEMAP_LOADS_AT(loads, 0, l, 0), B,
                                         (size_t)L * loads->experts, loads->experts,

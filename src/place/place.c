@@ -512,12 +512,13 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     /* The wall-clock budget is the whole call's (search, bounds, evaluation, checks),
      * except exact's, which is per layer. The bounds need no placement: computed first,
      * their time (the one-placement LPs get at most half the budget) comes out of the
-     * search's, which also leaves room for evaluating the placement. */
+     * search's, which also leaves room for evaluating the placement. The one-placement
+     * LPs stop at 30% of the budget (later layers then keep the per-batch mean). */
     int is_exact = strcmp(st->name, "exact") == 0;
     double limit = params->time_limit_s > 0 ? params->time_limit_s : 1.0, search_end = 0;
     if (!params->no_predicted) {
         rc = mm_eval_bounds_compute(loads, cluster, params->slots,
-                                    is_exact ? 0 : t0 + 0.5 * limit, &bounds, err);
+                                    is_exact ? 0 : t0 + 0.3 * limit, &bounds, err);
         if (rc)
             goto done;
     }
