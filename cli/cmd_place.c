@@ -263,6 +263,7 @@ int cmd_place(int argc, char **argv)
     moemap_eval_summary *es = NULL, *base = NULL;
     moemap_placement *eplb = NULL;
     moemap_migration_plan *plan = NULL;
+    moemap_eval_bounds *bounds = NULL;
     const moemap_model *model = in.model;
     int rc = 1;
     if (cli_inputs_read(&in, &ld, &cl, &prev, &err) != 0)
@@ -276,17 +277,26 @@ int cmd_place(int argc, char **argv)
     pp.previous = prev;
     pp.expert_bytes = expert_bytes(model, cl);
     pp.progress = on_progress;
-    if (strcmp(pp.strategy, "exact") != 0 && !pp.deterministic) {
-        /* The budget is the command's: what reading took, and a reserve for writing the
-         * placement (~1.5 us per replica slot, measured), come off the library's. */
-        long slots_total = 0;
+    pp.no_predicted = 1; /* evaluated once below, then recorded */
+    /* --time-limit is the command's budget. The bounds need no placement: computed first
+     * (the one-placement LPs stop at 30% of the budget), their time and what reading took
+     * come off the search's, which also leaves a reserve for evaluating (the placement,
+     * and eplb's as the baseline: ~25 ns per batch and replica slot, measured) and for
+     * writing (~1.5 us per replica slot). */
+    int budgeted = strcmp(pp.strategy, "exact") != 0 && !pp.deterministic;
+    double lp_s = budgeted ? 0.3 * pp.time_limit_s - (now_s() - t_start) : 0;
+    if (moemap_eval_bounds_create(ld, cl, pp.slots, budgeted && lp_s < 0.001 ? 0.001 : lp_s,
+                                  &bounds, &err) != 0)
+        goto out;
+    if (budgeted) {
+        double slots_total = 0;
         for (int g = 0; g < cl->num_gpus; g++)
             slots_total += in.slots > 0 ? in.slots : cl->gpus[g].slots;
-        double left = pp.time_limit_s - (now_s() - t_start) -
-                      1.5e-6 * (double)ld->num_layers * (double)slots_total;
+        double layer_slots = (double)ld->num_layers * slots_total;
+        double left = pp.time_limit_s - (now_s() - t_start) - 1.5e-6 * layer_slots -
+                      2 * 25e-9 * layer_slots * ld->num_batches;
         pp.time_limit_s = left > 0.001 ? left : 0.001;
     }
-    pp.no_predicted = 1; /* evaluated once below, then recorded */
     double t0 = now_s();
     int prc = moemap_place(ld, cl, &pp, &p, &err);
     cli_progress_done();
@@ -296,6 +306,7 @@ int cmd_place(int argc, char **argv)
     moemap_eval_params ep = moemap_eval_default_params();
     ep.slots = pp.slots;
     ep.previous = prev;
+    ep.bounds = bounds;
     if (pp.engine != MOEMAP_ENGINE_NONE)
         ep.engine_slots = p->layers[0].num_replicas / p->num_gpus;
     if (moemap_eval_placement(ld, cl, p, &ep, &es, &err) != 0)
@@ -364,6 +375,7 @@ out:
     if (rc)
         cli_fail(cmd, &err);
     moemap_migration_plan_free(plan);
+    moemap_eval_bounds_free(bounds);
     moemap_eval_summary_free(es);
     moemap_eval_summary_free(base);
     moemap_placement_free(eplb);

@@ -307,6 +307,47 @@ TEST(fixed_placement_bound_below_every_strategy)
 #endif
 }
 
+/* Bounds computed once (moemap_eval_bounds_create) give the same evaluation as bounds
+ * computed inside it, and are refused for other loads. */
+TEST(bounds_computed_once_give_the_same_evaluation)
+{
+    moemap_error err = {0};
+    double speeds[8] = {1, 0.9, 1.1, 1, 0.8, 1, 1.05, 0.95};
+    moemap_cluster *c = fx_cluster(8, 3, NULL, speeds, 0, 40, 64, 0.1, &err);
+    moemap_loads *ld = fx_loads(16, 3, 10, 1024, 2, 5, &err);
+    moemap_loads *other = fx_loads(16, 2, 10, 1024, 2, 6, &err);
+    REQUIRE(c && ld && other);
+    moemap_place_params pp = moemap_place_default_params();
+    pp.strategy = "eplb";
+    moemap_placement *p = NULL;
+    moemap_eval_bounds *b = NULL;
+    moemap_eval_summary *s1 = NULL, *s2 = NULL, *s3 = NULL;
+    CHECK_OK(moemap_place(ld, c, &pp, &p, &err), &err);
+    CHECK_OK(moemap_eval_bounds_create(ld, c, 0, 0, &b, &err), &err);
+    REQUIRE(p && b);
+    moemap_eval_params ep = moemap_eval_default_params();
+    CHECK_OK(moemap_eval_placement(ld, c, p, &ep, &s1, &err), &err);
+    ep.bounds = b;
+    CHECK_OK(moemap_eval_placement(ld, c, p, &ep, &s2, &err), &err);
+    if (s1 && s2) {
+        CHECK(s1->bound_mean_us > 0);
+        CHECK(s1->bound_mean_us == s2->bound_mean_us);
+        CHECK(s1->fixed_bound_mean_us == s2->fixed_bound_mean_us);
+        CHECK(s1->mean_us == s2->mean_us);
+    }
+    CHECK_INT_EQ(moemap_eval_placement(other, c, p, &ep, &s3, &err), MOEMAP_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "other loads");
+    CHECK(s3 == NULL);
+    moemap_eval_summary_free(s1);
+    moemap_eval_summary_free(s2);
+    moemap_eval_bounds_free(b);
+    moemap_eval_bounds_free(NULL);
+    moemap_placement_free(p);
+    moemap_loads_free(ld);
+    moemap_loads_free(other);
+    moemap_cluster_free(c);
+}
+
 TEST(summary_statistics_and_moves)
 {
     moemap_error err = {0};
@@ -417,6 +458,7 @@ int main(void)
     RUN(bound_by_selection_equals_bound_by_sorting);
     RUN(fixed_placement_bound_in_closed_form);
     RUN(fixed_placement_bound_below_every_strategy);
+    RUN(bounds_computed_once_give_the_same_evaluation);
     RUN(summary_statistics_and_moves);
     RUN(bound_respects_slots_and_floors);
     RUN(allocation_failures_fail_cleanly);

@@ -62,12 +62,25 @@ int moemap_bound_scenario_layer(const moemap_bound *b, const double *counts, int
                                 size_t batch_stride, int experts, const double *lb,
                                 double *out, moemap_error *err);
 
+/* Both lower bounds of a workload on a cluster (per-batch and one-placement), which do
+ * not depend on the placement: computed once, they serve every evaluation of the same
+ * loads, cluster and slots (moemap_eval_params.bounds), and computing them first tells a
+ * caller with a time budget what is left of it. time_limit_s > 0 stops the one-placement
+ * LPs within that many seconds (a layer left without time keeps the per-batch mean). */
+typedef struct moemap_eval_bounds moemap_eval_bounds;
+int moemap_eval_bounds_create(const moemap_loads *loads, const moemap_cluster *c, int slots,
+                              double time_limit_s, moemap_eval_bounds **out,
+                              moemap_error *err);
+void moemap_eval_bounds_free(moemap_eval_bounds *b);
+
 typedef struct moemap_eval_params {
     int slots;                        /* > 0: every GPU's slots for the bound (default 0) */
     int no_bound;                     /* 1: skip the lower bounds (bound fields stay 0) */
     int engine_slots;                 /* > 0: also the engine-rules bound with this many
                                          slots on every GPU (default 0: not computed) */
     const moemap_placement *previous; /* experts moved are counted against it (NULL: 0) */
+    const moemap_eval_bounds *bounds; /* the bounds of these loads, cluster and slots,
+                                         already computed (NULL: computed here) */
 } moemap_eval_params;
 moemap_eval_params moemap_eval_default_params(void);
 

@@ -398,7 +398,8 @@ def evaluate(loads, cluster, placement, *, batch_tokens=None, top_k=None, slots=
     """Predicted cost of `placement` (a Placement or a file in any format: moemap,
     SGLang, vLLM) on every batch of `loads`: a dict with the model's straggler time per
     batch (mean_us, p90_us, p99_us), the lower bound (bound_mean_us; engine_bound_mean_us
-    too with engine_slots), the gap to it, the imbalance and one dict per layer
+    too with engine_slots), the gap to it, the bound for one fixed placement serving every
+    batch (fixed_bound_mean_us) and the gap to it, the imbalance and one dict per layer
     ("layers"). An aggregate input is judged at the operating point, as `moemap eval`
     does: iterations of batch_tokens tokens (default 128 per GPU; top_k as for place)."""
     ld = _as_loads(loads)
@@ -422,13 +423,15 @@ def evaluate(loads, cluster, placement, *, batch_tokens=None, top_k=None, slots=
     try:
         s = ptr.contents
         keys = ("mean_us", "p90_us", "p99_us", "bound_mean_us", "bound_p90_us",
-                "engine_bound_mean_us", "gap", "imbalance", "replicas", "moved")
+                "engine_bound_mean_us", "gap", "fixed_bound_mean_us", "fixed_gap",
+                "imbalance", "replicas", "moved")
         out = {k: getattr(s, k) for k in keys}
         out["strategy"] = s.strategy.decode()
         out["batch_us"] = np.ctypeslib.as_array(s.batch_us, shape=(s.num_batches,)).copy()
         out["layers"] = [{k: getattr(s.layers[i], k) for k in
                           ("layer", "mean_us", "p90_us", "p99_us", "bound_mean_us",
-                           "engine_bound_mean_us", "gap", "imbalance", "replicas", "moved")}
+                           "engine_bound_mean_us", "gap", "fixed_bound_mean_us", "fixed_gap",
+                           "imbalance", "replicas", "moved")}
                          for i in range(s.num_layers)]
         return out
     finally:

@@ -60,7 +60,7 @@ class ReadParams(ctypes.Structure):
 class PlaceParams(ctypes.Structure):
     _fields_ = [("strategy", c_char_p), ("seed", ctypes.c_uint64), ("slots", c_int),
                 ("tail_weight", c_double), ("time_limit_s", c_double),
-                ("consistent_threshold", c_double), ("temporal_max_active", c_double),
+                ("deterministic", c_int), ("consistent_threshold", c_double), ("temporal_max_active", c_double),
                 ("temporal_min_ratio", c_double), ("nodes_groups", c_int),
                 ("previous", c_void_p), ("max_moves", c_int),
                 ("move_cost_us_per_gb", c_double), ("expert_bytes", c_double),
@@ -85,13 +85,14 @@ class Placement(ctypes.Structure):
 
 class EvalParams(ctypes.Structure):
     _fields_ = [("slots", c_int), ("no_bound", c_int), ("engine_slots", c_int),
-                ("previous", c_void_p)]
+                ("previous", c_void_p), ("bounds", c_void_p)]
 
 
 class EvalLayer(ctypes.Structure):
     _fields_ = [("layer", c_int), ("mean_us", c_double), ("p90_us", c_double),
                 ("p99_us", c_double), ("bound_mean_us", c_double),
                 ("engine_bound_mean_us", c_double), ("gap", c_double),
+                ("fixed_bound_mean_us", c_double), ("fixed_gap", c_double),
                 ("imbalance", c_double), ("replicas", c_int), ("moved", c_long)]
 
 
@@ -102,6 +103,7 @@ class EvalSummary(ctypes.Structure):
                 ("mean_us", c_double), ("p90_us", c_double), ("p99_us", c_double),
                 ("bound_mean_us", c_double), ("bound_p90_us", c_double),
                 ("engine_bound_mean_us", c_double), ("gap", c_double),
+                ("fixed_bound_mean_us", c_double), ("fixed_gap", c_double),
                 ("imbalance", c_double), ("replicas", c_long), ("moved", c_long),
                 ("num_layers", c_int), ("layers", ctypes.POINTER(EvalLayer))]
 

@@ -140,6 +140,9 @@ int mm_eval_bounds_compute(const moemap_loads *loads, const moemap_cluster *c, i
                            double deadline, mm_eval_bounds *out, moemap_error *err)
 {
     out->per_batch = out->fixed = NULL;
+    out->num_layers = loads->num_layers;
+    out->num_batches = loads->num_batches;
+    out->experts = loads->experts;
     moemap_bound *bound = NULL;
     int rc = moemap_bound_create(c, slots, &bound, err);
     if (!rc)
@@ -172,11 +175,48 @@ int mm_eval_bounds_compute(const moemap_loads *loads, const moemap_cluster *c, i
     return rc;
 }
 
+int moemap_eval_bounds_create(const moemap_loads *loads, const moemap_cluster *c, int slots,
+                              double time_limit_s, moemap_eval_bounds **out,
+                              moemap_error *err)
+{
+    *out = NULL;
+    if (!loads || !c)
+        return moemap_error_set(err, MOEMAP_EINVAL, "eval bounds: no loads or no cluster");
+    moemap_eval_bounds *b = moemap_calloc(1, sizeof *b);
+    if (!b)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
+    int rc = mm_eval_bounds_compute(loads, c, slots,
+                                    time_limit_s > 0 ? mm_now_s() + time_limit_s : 0, b, err);
+    if (rc) {
+        moemap_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+void moemap_eval_bounds_free(moemap_eval_bounds *b)
+{
+    if (!b)
+        return;
+    mm_eval_bounds_clear(b);
+    moemap_free(b);
+}
+
 int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
                           const moemap_placement *p, const moemap_eval_params *params,
                           moemap_eval_summary **out, moemap_error *err)
 {
-    return mm_eval_placement_with(loads, c, p, params, NULL, out, err);
+    const moemap_eval_bounds *b = params ? params->bounds : NULL;
+    if (b && (b->num_layers != loads->num_layers || b->num_batches != loads->num_batches ||
+              b->experts != loads->experts)) {
+        *out = NULL;
+        return moemap_error_set(err, MOEMAP_EINVAL,
+                                "eval: the bounds given were computed for other loads (%d "
+                                "layers x %d batches, not %d x %d)", b->num_layers,
+                                b->num_batches, loads->num_layers, loads->num_batches);
+    }
+    return mm_eval_placement_with(loads, c, p, params, b, out, err);
 }
 
 int mm_eval_placement_with(const moemap_loads *loads, const moemap_cluster *c,
@@ -209,7 +249,7 @@ int mm_eval_placement_with(const moemap_loads *loads, const moemap_cluster *c,
 
     int B = loads->num_batches, G = c->num_gpus;
     moemap_eval_summary *s = moemap_calloc(1, sizeof *s);
-    mm_eval_bounds own = {NULL, NULL};
+    mm_eval_bounds own = {NULL, NULL, 0, 0, 0};
     const mm_eval_bounds *bd = given;
     double *lay_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *lay_us);
     double *gpu_us = moemap_malloc((size_t)G * sizeof *gpu_us);

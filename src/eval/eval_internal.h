@@ -9,10 +9,12 @@
 
 #include "moemap/eval.h"
 
-typedef struct mm_eval_bounds {
+struct moemap_eval_bounds {
     double *per_batch; /* [num_layers * num_batches]: layer entry l, batch b at l * B + b */
     double *fixed;     /* [num_layers] one-placement bound of each layer entry */
-} mm_eval_bounds;
+    int num_layers, num_batches, experts; /* of the loads they were computed on */
+};
+typedef struct moemap_eval_bounds mm_eval_bounds;
 
 /* Both bounds of every layer entry of loads on cluster c (slots > 0 overrides every GPU's).
  * deadline (CLOCK_MONOTONIC seconds, mm_now_s; 0 = none) limits the one-placement LPs: a

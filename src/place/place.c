@@ -368,7 +368,7 @@ static void keep_first(void *ctx, const char *msg)
 }
 
 static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
-                       const moemap_place_params *params, moemap_placement **out,
+                       const moemap_place_params *params, double t0, moemap_placement **out,
                        moemap_error *err);
 
 int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
@@ -383,7 +383,7 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
     if (!cluster || cluster->num_gpus <= 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "place: the cluster has no GPUs");
     if (!loads || !moemap_loads_is_aggregate(loads))
-        return place_loads(loads, cluster, params, out, err);
+        return place_loads(loads, cluster, params, t0, out, err);
     /* An aggregate is the whole run as one batch, where every cost is linear: placed on
      * that, the floor each copy pays at the engine's real iteration size is invisible.
      * It becomes iterations at the operating point first. */
@@ -396,13 +396,14 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
     moemap_loads *iters = NULL;
     int rc = moemap_loads_at_operating_point(loads, &op, &iters, err);
     if (!rc)
-        rc = place_loads(iters, cluster, params, out, err);
+        rc = place_loads(iters, cluster, params, t0, out, err);
     moemap_loads_free(iters);
     return rc;
 }
 
+/* t0: when the call began (mm_now_s), for its wall-clock budget. */
 static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
-                       const moemap_place_params *params, moemap_placement **out,
+                       const moemap_place_params *params, double t0, moemap_placement **out,
                        moemap_error *err)
 {
     const char *name = params->strategy ? params->strategy : "moemap";
@@ -450,7 +451,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     int *entries = moemap_malloc((size_t)loads->num_layers * sizeof *entries);
     moemap_error *errs = moemap_calloc((size_t)loads->num_layers, sizeof *errs);
     moemap_placement *p = NULL;
-    mm_eval_bounds bounds = {NULL, NULL};
+    mm_eval_bounds bounds = {NULL, NULL, 0, 0, 0};
     int rc = 0;
     if (!slots || !entries || !errs) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
