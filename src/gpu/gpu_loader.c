@@ -5,7 +5,9 @@
  *
  * Where the module is looked for, first found wins:
  *   1. $MOEMAP_GPU_MODULE (a path), for tests and unusual installs;
- *   2. next to the running program (/proc/self/exe), where the build puts it;
+ *   2. next to the file holding this code: the program for a static libmoemap (the CLI),
+ *      libmoemap.so for a shared one (the Python package), found with dladdr; then next
+ *      to the running program (/proc/self/exe);
  *   3. ../<libdir>/ relative to the program, where `cmake --install` puts it next to
  *      libmoemap (MOEMAP_GPU_MODULE_RELDIR, "../lib" by default);
  *   4. the dynamic loader's own search (LD_LIBRARY_PATH, ldconfig).
@@ -13,6 +15,7 @@
  * module needs (dlerror names it: "libcudart.so.13: cannot open shared object file").
  * The result (table or message) is kept for the process: loading is tried once.
  */
+#define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
@@ -32,13 +35,25 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static const mm_gpu_module *module;   /* NULL when loading failed */
 static char load_error[1024];         /* why, when it failed */
 
-/* Copies the program's folder into dir (with the trailing '/'); 0 when unknown. */
-static int program_dir(char *dir, size_t cap)
+/* Copies the folder of the file holding this code (self = 1) or of the program (0) into
+ * dir (with the trailing '/'); 0 when unknown. */
+static int program_dir(char *dir, size_t cap, int self)
 {
-    ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
-    if (n <= 0 || (size_t)n >= cap - 1)
-        return 0;
-    dir[n] = '\0';
+    if (self) {
+        Dl_info info;
+        void *addr = NULL;
+        int (*fn)(char *, size_t, int) = program_dir;
+        memcpy(&addr, &fn, sizeof addr); /* ISO C has no function-to-object cast */
+        if (!dladdr(addr, &info) || !info.dli_fname || info.dli_fname[0] != '/' ||
+            strlen(info.dli_fname) >= cap)
+            return 0;
+        snprintf(dir, cap, "%s", info.dli_fname);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
+        if (n <= 0 || (size_t)n >= cap - 1)
+            return 0;
+        dir[n] = '\0';
+    }
     char *slash = strrchr(dir, '/');
     if (!slash)
         return 0;
@@ -73,8 +88,11 @@ static void load(void)
         }
     }
     char dir[PATH_MAX], path[PATH_MAX + 64];
-    if (!h && program_dir(dir, sizeof dir)) {
-        snprintf(tried, sizeof tried, "%s", dir);
+    for (int self = 1; self >= 0 && !h; self--) {
+        if (!program_dir(dir, sizeof dir, self))
+            continue;
+        if (!tried[0])
+            snprintf(tried, sizeof tried, "%s", dir);
         snprintf(path, sizeof path, "%s%s", dir, MM_GPU_MODULE_NAME);
         h = try_open(path, why, sizeof why);
         if (!h) {
