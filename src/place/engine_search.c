@@ -19,11 +19,13 @@
  *    heavy experts another copy on a less busy GPU in place of a copy of an expert that
  *    has several. Every candidate is priced exactly on every sampled iteration; the best
  *    improving one is applied until none improves or the work budget (counted in
- *    evaluations, so the answer does not depend on the machine) is spent.
+ *    evaluations, so the answer does not depend on the machine) is spent, or the call's
+ *    wall-clock deadline (pb->deadline_s, the --time-limit) comes first.
  * 3. Never worse than the baseline: the result is compared with eplb's layout on all the
  *    layer's batches, and eplb's is returned when it has the lower mean straggler.
  */
 #include "engine_rules.h"
+#include "eval/eval_internal.h"
 #include "place_util.h"
 
 #include <math.h>
@@ -624,7 +626,8 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
     memcpy(best_gl, s.gl, (size_t)GS * sizeof *best_gl);
     double best_mean = s.mean, best_sq = s.sq;
     int stalls = 0;
-    while (s.work < budget) {
+    double deadline = pb->deadline_s;
+    while (s.work < budget && !(deadline > 0 && mm_now_s() > deadline)) {
         int na = add_candidates(&s, w, order, addc);
         int nc = rank_gpus(&s, crit, tgt, w + E, busy);
         int nt = G < NUM_TARGETS ? G : NUM_TARGETS;
