@@ -115,11 +115,11 @@ static void print_solver(const moemap_placement *p)
 
 /* Under engine rules every slot is filled, and at decode sizes every copy costs the
  * curve's floor: fewer redundant copies can be faster. Places again with one slot fewer
- * per GPU (a quarter of the budget) and says so on stderr when that is predicted faster,
- * with the figure and the SGLang flag that gives it. */
+ * per GPU (in what is left of the budget: a quarter of the search's) and says so on
+ * stderr when that is predicted faster, with the figure and the SGLang flag. */
 static int fewer_slots_note(const moemap_loads *ld, const moemap_cluster *cl,
                             const moemap_place_params *pp, const moemap_placement *p,
-                            double mean_us, moemap_error *err)
+                            double mean_us, double budget_s, moemap_error *err)
 {
     int G = p->num_gpus, S = p->layers[0].num_replicas / G;
     if ((S - 1) * G < p->experts)
@@ -127,7 +127,7 @@ static int fewer_slots_note(const moemap_loads *ld, const moemap_cluster *cl,
     moemap_place_params fp = *pp;
     fp.slots = S - 1;
     fp.progress = NULL;
-    fp.time_limit_s = pp->time_limit_s / 4;
+    fp.time_limit_s = budget_s > 0.001 ? budget_s : 0.001;
     moemap_placement *alt = NULL;
     moemap_eval_summary *s = NULL;
     moemap_eval_params ep = moemap_eval_default_params();
@@ -177,6 +177,7 @@ int cmd_place(int argc, char **argv)
     const char *out_path = NULL, *plan_path = NULL;
     const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
     int nexp = 0, time_given = 0, approximate = 0, fewer_check = 1;
+    double limit_s = 0; /* the whole call's budget (--time-limit) */
     moemap_place_params pp = moemap_place_default_params();
     long v;
     double d;
@@ -284,6 +285,7 @@ int cmd_place(int argc, char **argv)
      * and eplb's as the baseline: ~25 ns per batch and replica slot, measured) and for
      * writing (~1.5 us per replica slot). */
     int budgeted = strcmp(pp.strategy, "exact") != 0 && !pp.deterministic;
+    limit_s = pp.time_limit_s;
     double lp_s = budgeted ? 0.3 * pp.time_limit_s - (now_s() - t_start) : 0;
     if (moemap_eval_bounds_create(ld, cl, pp.slots, budgeted && lp_s < 0.001 ? 0.001 : lp_s,
                                   &bounds, &err) != 0)
@@ -295,6 +297,9 @@ int cmd_place(int argc, char **argv)
         double layer_slots = (double)ld->num_layers * slots_total;
         double left = pp.time_limit_s - (now_s() - t_start) - 1.5e-6 * layer_slots -
                       2 * 25e-9 * layer_slots * ld->num_batches;
+        /* with --engine, a quarter of the search time goes to the one-slot-fewer check */
+        if (fewer_check && pp.engine != MOEMAP_ENGINE_NONE && !prev)
+            left *= 0.75;
         pp.time_limit_s = left > 0.001 ? left : 0.001;
     }
     double t0 = now_s();
@@ -368,7 +373,8 @@ int cmd_place(int argc, char **argv)
     print_solver(p);
     printf("\n");
     if (fewer_check && pp.engine != MOEMAP_ENGINE_NONE && !prev &&
-        fewer_slots_note(ld, cl, &pp, p, es->mean_us, &err) != 0)
+        fewer_slots_note(ld, cl, &pp, p, es->mean_us,
+                         limit_s - (now_s() - t_start) - 0.05 * limit_s, &err) != 0)
         goto out;
     rc = 0;
 out:

@@ -36,6 +36,9 @@
 #define NUM_TARGETS 16
 #define NUM_ADD_CANDIDATES 48
 #define MAX_KICKS 300
+/* GPU times kept per batch, largest first: a candidate touching fewer GPUs than this
+ * finds the untouched maximum without a scan (a swap on the straggler touches two). */
+#define TOPK 4
 /* Evaluations (GPU-batch cells priced) per second of budget on the 2-core CI machine. */
 #define WORK_PER_SECOND 4e7
 
@@ -48,17 +51,20 @@ typedef struct es {
     int *k;                 /* [E] copies of each expert */
     unsigned char *hold;    /* [E * G] */
     int *gl;                /* [G * S] experts on each GPU, -1 for a free slot */
-    double *tab;            /* [(c * E + e) * B + b] f_c(cnt_b,e / k_e) */
+    double *tab;            /* [(c * E + e) * B + b] f_c(cnt_b,e / k_e), see tabv */
     double *T;              /* [B * G] time of each GPU in each batch */
     double *M;              /* [B] straggler time */
     int *Mg;                /* [B] straggler GPU */
+    double *top;            /* [B * TOPK] the largest GPU times of each batch, descending */
+    int *topg;              /* [B * TOPK] their GPUs (-1 past the GPU count) */
     /* candidate scratch */
     int *xs;                /* [G] touched GPUs */
     int *xpos;              /* [G] position in xs or -1 */
     double *nT;             /* [G * B] new times of touched GPUs */
     double *fv;             /* [C * B] curve values under new copy counts */
-    int *fvset;             /* [C] stamp */
-    int stamp;
+    int *fvset;             /* [2 * C * E] ver[e] + 1 when fv holds e's values */
+    int *ver;               /* [E] bumped whenever e's copy count changes */
+    int *tabset;            /* [C * E] ver[e] + 1 when tab holds e's prices for class c */
     int nx;                 /* touched GPUs of the candidate being priced */
     double mean, sq;        /* objective now */
     long work;
@@ -69,16 +75,29 @@ static double fcls(const es *s, int c, double n)
     return moemap_cluster_expert_us(s->pb->cluster, s->crep[c], n);
 }
 
+/* e's copy count changed: every price of e cached below is stale. */
 static void tab_update(es *s, int e)
 {
-    for (int c = 0; c < s->C; c++) {
-        double *t = &s->tab[((size_t)c * s->E + e) * s->B];
-        for (int b = 0; b < s->B; b++)
-            t[b] = s->k[e] > 0 ? fcls(s, c, s->cnt[b][e] / s->k[e]) : 0.0;
-    }
+    s->ver[e]++;
 }
 
-#define TAB(s, c, e) (&(s)->tab[((size_t)(c) * (s)->E + (e)) * (s)->B])
+/* The cost of one copy of e on a GPU of class c in each sampled batch,
+ * f_c(cnt_b,e / k_e), computed when first asked for and kept until e's copy count
+ * changes: a search touches a few classes per expert, so with hundreds of distinct GPU
+ * curves most (class, expert) pairs are never priced. */
+static const double *tabv(es *s, int c, int e)
+{
+    size_t at = (size_t)c * s->E + e;
+    double *t = &s->tab[at * s->B];
+    if (s->tabset[at] != s->ver[e] + 1) {
+        for (int b = 0; b < s->B; b++)
+            t[b] = s->k[e] > 0 ? fcls(s, c, s->cnt[b][e] / s->k[e]) : 0.0;
+        s->tabset[at] = s->ver[e] + 1;
+    }
+    return t;
+}
+
+#define TAB(s, c, e) tabv((s), (c), (e))
 
 /* Recomputes every GPU's time, the stragglers and the objective. */
 static void recompute(es *s)
@@ -96,19 +115,28 @@ static void recompute(es *s)
         }
     s->mean = s->sq = 0;
     for (int b = 0; b < B; b++) {
-        double m = -1;
-        int mg = 0;
+        double *tv = &s->top[(size_t)b * TOPK];
+        int *tg = &s->topg[(size_t)b * TOPK];
+        for (int j = 0; j < TOPK; j++) {
+            tv[j] = -1;
+            tg[j] = -1;
+        }
         for (int g = 0; g < G; g++) {
             double v = s->T[(size_t)b * G + g];
             s->sq += v * v;
-            if (v > m) {
-                m = v;
-                mg = g;
+            if (v <= tv[TOPK - 1])
+                continue;
+            int j = TOPK - 1;
+            for (; j > 0 && v > tv[j - 1]; j--) {
+                tv[j] = tv[j - 1];
+                tg[j] = tg[j - 1];
             }
+            tv[j] = v;
+            tg[j] = g;
         }
-        s->M[b] = m;
-        s->Mg[b] = mg;
-        s->mean += m;
+        s->M[b] = tv[0];
+        s->Mg[b] = tg[0];
+        s->mean += tv[0];
     }
     s->mean /= B;
 }
@@ -146,7 +174,6 @@ static void cand_begin(es *s)
     for (int i = 0; i < s->G; i++)
         s->xpos[i] = -1;
     s->nx = 0;
-    s->stamp++;
 }
 
 /* New-time row of GPU g (copied from T when first touched). */
@@ -163,15 +190,17 @@ static double *touch(es *s, int g)
     return &s->nT[(size_t)s->xpos[g] * s->B];
 }
 
-/* f_c(cnt_b,e / kk) for class c, cached per candidate (one expert per candidate call). */
+/* f_c(cnt_b,e / kk) for class c, kk being e's copy count minus one (slot 0) or plus one
+ * (slot 1): the prices of a re-replication, cached per class and expert until e's copy
+ * count changes (the same expert appears in many candidates of one step). */
 static const double *newf(es *s, int c, int e, int kk, int slot)
 {
-    double *v = &s->fv[((size_t)slot * s->C + c) * s->B];
-    int *st = &s->fvset[slot * s->C + c];
-    if (*st != s->stamp) {
+    size_t at = ((size_t)slot * s->C + c) * s->E + e;
+    double *v = &s->fv[at * s->B];
+    if (s->fvset[at] != s->ver[e] + 1) {
         for (int b = 0; b < s->B; b++)
             v[b] = fcls(s, c, s->cnt[b][e] / kk);
-        *st = s->stamp;
+        s->fvset[at] = s->ver[e] + 1;
     }
     return v;
 }
@@ -182,10 +211,14 @@ static void cand_score(es *s, double *mean, double *sq)
     int G = s->G, B = s->B;
     double m_sum = 0, dsq = 0;
     for (int b = 0; b < B; b++) {
+        /* the largest time among untouched GPUs: from the kept top list, else a scan */
         double m = 0;
-        int need_scan = s->xpos[s->Mg[b]] >= 0;
-        if (!need_scan)
-            m = s->M[b];
+        int j = 0;
+        const int *tg = &s->topg[(size_t)b * TOPK];
+        while (j < TOPK && tg[j] >= 0 && s->xpos[tg[j]] >= 0)
+            j++;
+        if (j < TOPK)
+            m = tg[j] >= 0 ? s->top[(size_t)b * TOPK + j] : 0; /* -1: every GPU listed */
         else
             for (int g = 0; g < G; g++)
                 if (s->xpos[g] < 0 && s->T[(size_t)b * G + g] > m)
@@ -556,6 +589,8 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
     s.T = moemap_malloc((size_t)s.B * G * sizeof *s.T);
     s.M = moemap_malloc((size_t)s.B * sizeof *s.M);
     s.Mg = moemap_malloc((size_t)s.B * sizeof *s.Mg);
+    s.top = moemap_malloc((size_t)s.B * TOPK * sizeof *s.top);
+    s.topg = moemap_malloc((size_t)s.B * TOPK * sizeof *s.topg);
     s.xs = moemap_malloc((size_t)G * sizeof *s.xs);
     s.xpos = moemap_malloc((size_t)G * sizeof *s.xpos);
     s.nT = moemap_malloc((size_t)G * s.B * sizeof *s.nT);
@@ -571,6 +606,7 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
     int *best_gl = moemap_malloc((size_t)GS * sizeof *best_gl);
     int rc = 0;
     if (!s.cnt || !s.cls || !s.crep || !s.k || !s.hold || !s.gl || !s.T || !s.M || !s.Mg ||
+        !s.top || !s.topg ||
         !s.xs || !s.xpos || !s.nT || !w || !order || !gtime || !used || !crit || !tgt ||
         !addc || !reps || !best_gl) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
@@ -591,9 +627,11 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
         }
     }
     s.tab = moemap_malloc((size_t)s.C * E * s.B * sizeof *s.tab);
-    s.fv = moemap_malloc((size_t)2 * s.C * s.B * sizeof *s.fv);
-    s.fvset = moemap_calloc((size_t)2 * s.C, sizeof *s.fvset);
-    if (!s.tab || !s.fv || !s.fvset) {
+    s.fv = moemap_malloc((size_t)2 * s.C * E * s.B * sizeof *s.fv);
+    s.fvset = moemap_calloc((size_t)2 * s.C * E, sizeof *s.fvset);
+    s.ver = moemap_calloc((size_t)E, sizeof *s.ver);
+    s.tabset = moemap_calloc((size_t)s.C * E, sizeof *s.tabset);
+    if (!s.tab || !s.fv || !s.fvset || !s.ver || !s.tabset) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
         goto done;
     }
@@ -677,11 +715,15 @@ done:
     moemap_free(s.T);
     moemap_free(s.M);
     moemap_free(s.Mg);
+    moemap_free(s.top);
+    moemap_free(s.topg);
     moemap_free(s.xs);
     moemap_free(s.xpos);
     moemap_free(s.nT);
     moemap_free(s.fv);
     moemap_free(s.fvset);
+    moemap_free(s.ver);
+    moemap_free(s.tabset);
     moemap_free(w);
     moemap_free(order);
     moemap_free(gtime);
