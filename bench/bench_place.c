@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "moemap.h"
+#include "base_util.h"
 
 static const double CURVE_T[5] = {1, 64, 256, 1024, 4096};
 static const double CURVE_US[5] = {60, 61, 75, 150, 560};
@@ -28,13 +29,6 @@ static double cpu_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -140,10 +134,10 @@ static int speed(int reps, const char *only, int only_gpus)
                 pp.strategy = *s;
                 pp.no_predicted = 1; /* time the strategy, not the evaluation pass */
                 moemap_placement_free(p);
-                double t0 = now_s(), c0 = cpu_s();
+                double t0 = mm_now_s(), c0 = cpu_s();
                 if (moemap_place(ld, c, &pp, &p, &err) != 0)
                     die(*s, &err);
-                t[r] = (now_s() - t0) * 1e3;
+                t[r] = (mm_now_s() - t0) * 1e3;
                 cpu[r] = (cpu_s() - c0) * 1e3;
             }
             qsort(t, (size_t)n, sizeof *t, cmp_d);

@@ -18,18 +18,13 @@
 #include <time.h>
 
 #include "moemap.h"
+#include "base_util.h"
 
 static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -99,7 +94,7 @@ int main(int argc, char **argv)
         }
         t[i] = now_ms() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    qsort(t, (size_t)reps, sizeof *t, mm_cmp_double);
     printf("C library: %d layers x %d experts, %d replicas on %d GPUs%s: median %.2f ms, "
            "best %.2f ms (%d runs)\n", L, E, R, G, c ? " (cluster)" : "", t[reps / 2], t[0],
            reps);

@@ -33,13 +33,7 @@
 
 #include "eval/bound_internal.h"
 #include "moemap.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "base_util.h"
 
 static void die(const char *what, const moemap_error *err)
 {
@@ -143,9 +137,9 @@ static run_result place_in_child(const moemap_loads *ld, const moemap_cluster *c
         pp.strategy = strategy;
         pp.time_limit_s = time_limit;
         moemap_placement *p = NULL;
-        double t0 = now_s();
+        double t0 = mm_now_s();
         int rc = moemap_place(ld, c, &pp, &p, &err);
-        r.wall_s = now_s() - t0;
+        r.wall_s = mm_now_s() - t0;
         moemap_eval_summary *s = NULL;
         if (!rc)
             rc = moemap_eval_placement(ld, c, p, NULL, &s, &err);
@@ -238,18 +232,18 @@ static int bound(const int *gpus, int ng, int batches)
             die("bound", &err);
         size_t n = (size_t)ld->num_layers * ld->num_batches, i = 0;
         double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-        double t0 = now_s();
+        double t0 = mm_now_s();
         for (int l = 0; l < ld->num_layers; l++)
             for (int bt = 0; bt < ld->num_batches; bt++)
                 a[i++] = mm_bound_layer_batch_sorted(bd, &MOEMAP_LOADS_AT(ld, bt, l, 0),
                                                      ld->experts);
-        double t1 = now_s();
+        double t1 = mm_now_s();
         i = 0;
         for (int l = 0; l < ld->num_layers; l++)
             for (int bt = 0; bt < ld->num_batches; bt++)
                 b[i++] = moemap_bound_layer_batch(bd, &MOEMAP_LOADS_AT(ld, bt, l, 0),
                                                   ld->experts);
-        double t2 = now_s();
+        double t2 = mm_now_s();
         size_t same = 0;
         for (i = 0; i < n; i++)
             same += a[i] == b[i];

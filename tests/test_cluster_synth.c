@@ -13,17 +13,12 @@
 #include "harness.h"
 
 #include "moemap/cluster.h"
+#include "base_util.h"
 
 #define SGEMM "gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"
 
 static double T[] = {1, 64, 256, 1024, 4096};
 static double U[] = {60, 61, 75, 150, 560};
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static moemap_synth_params base_params(const moemap_gpu_population *pop, int n, uint64_t seed)
 {
@@ -120,7 +115,7 @@ TEST(synth_32_matches_population_quantiles)
     double *pops = malloc((size_t)pop->n * sizeof *pops);
     REQUIRE(pops);
     memcpy(pops, pop->speed, (size_t)pop->n * sizeof *pops);
-    qsort(pops, (size_t)pop->n, sizeof *pops, cmp_double);
+    qsort(pops, (size_t)pop->n, sizeof *pops, mm_cmp_double);
     const double qs[3] = {0.1, 0.5, 0.9};
     enum { SEEDS = 20, N = 32 };
     double rank_sum[3] = {0}, val_sum[3] = {0}, spread_sum = 0;
@@ -142,7 +137,7 @@ TEST(synth_32_matches_population_quantiles)
                 below++;
             rank_sum[k] += (double)below / pop->n;
         }
-        qsort(sp, N, sizeof *sp, cmp_double);
+        qsort(sp, N, sizeof *sp, mm_cmp_double);
         spread_sum += sp[N - 1] / sp[0];
         moemap_cluster_free(c);
     }
@@ -189,8 +184,8 @@ TEST(synth_whole_population_is_a_permutation)
         a[i] = pop->speed[i];
         b[i] = c->gpus[i].speed;
     }
-    qsort(a, (size_t)pop->n, sizeof *a, cmp_double);
-    qsort(b, (size_t)pop->n, sizeof *b, cmp_double);
+    qsort(a, (size_t)pop->n, sizeof *a, mm_cmp_double);
+    qsort(b, (size_t)pop->n, sizeof *b, mm_cmp_double);
     int same = 1;
     for (int i = 0; i < pop->n; i++)
         same &= a[i] == b[i];

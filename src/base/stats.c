@@ -7,12 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "base_util.h"
 
 double moemap_mean(const double *x, size_t n)
 {
@@ -32,7 +27,7 @@ double moemap_quantile(const double *x, size_t n, double q)
     if (!tmp)
         return NAN;
     memcpy(tmp, x, n * sizeof *tmp);
-    qsort(tmp, n, sizeof *tmp, cmp_double);
+    qsort(tmp, n, sizeof *tmp, mm_cmp_double);
     if (q <= 0)
         q = 0;
     if (q >= 1)

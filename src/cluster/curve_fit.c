@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base_util.h"
 
 typedef struct sample {
     double t, u;
@@ -25,12 +26,6 @@ static int cmp_sample(const void *a, const void *b)
     if (x->t != y->t)
         return (x->t > y->t) - (x->t < y->t);
     return (x->u > y->u) - (x->u < y->u);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Median of a sorted array. */
@@ -114,7 +109,7 @@ int moemap_curve_fit(const double *tokens, const double *us, int n_samples,
         double med = median_sorted(vals, m);
         for (int k = 0; k < m; k++)
             vals[k] = fabs(vals[k] - med);
-        qsort(vals, (size_t)m, sizeof *vals, cmp_double);
+        qsort(vals, (size_t)m, sizeof *vals, mm_cmp_double);
         double mad = median_sorted(vals, m);
         if (m >= 3 && med > 0)
             cvs[ncv++] = 1.4826 * mad / med;
@@ -137,7 +132,7 @@ int moemap_curve_fit(const double *tokens, const double *us, int n_samples,
         double d = fabs(py[p] - pm[p]);
         rel[nrel++] = pm[p] > 0 ? d / pm[p] : (d > 0 ? INFINITY : 0);
     }
-    qsort(rel, (size_t)nrel, sizeof *rel, cmp_double);
+    qsort(rel, (size_t)nrel, sizeof *rel, mm_cmp_double);
     rep.max_rel_err = rel[nrel - 1];
     rep.median_rel_err = median_sorted(rel, nrel);
     double mean = 0;
@@ -154,7 +149,7 @@ int moemap_curve_fit(const double *tokens, const double *us, int n_samples,
     /* All samples equal: the curve explains them fully when it hits them. */
     rep.r2 = ss_tot > 0 ? 1 - ss_res / ss_tot : (ss_res == 0 ? 1.0 : 0.0);
     if (ncv > 0) {
-        qsort(cvs, (size_t)ncv, sizeof *cvs, cmp_double);
+        qsort(cvs, (size_t)ncv, sizeof *cvs, mm_cmp_double);
         rep.cv = median_sorted(cvs, ncv);
     }
     rep.samples = n_samples;

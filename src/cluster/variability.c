@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base_util.h"
 
 typedef struct run {
     char *uuid;
@@ -81,12 +82,6 @@ static int cmp_run(const void *a, const void *b)
     if (c)
         return c;
     return (x->perf > y->perf) - (x->perf < y->perf);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 void moemap_gpu_population_free(moemap_gpu_population *p)
@@ -272,7 +267,7 @@ int moemap_gpu_population_read(const char *path, const moemap_variability_params
             if (m >= 3) {
                 for (int k = 0; k < m; k++)
                     tmp[k] = fabs(runs.v[i + (size_t)k].perf - med);
-                qsort(tmp, (size_t)m, sizeof *tmp, cmp_double);
+                qsort(tmp, (size_t)m, sizeof *tmp, mm_cmp_double);
                 double mad = m % 2 ? tmp[m / 2] : 0.5 * (tmp[m / 2 - 1] + tmp[m / 2]);
                 p->cv[p->n] = 1.4826 * mad / med;
             }
@@ -297,7 +292,7 @@ int moemap_gpu_population_read(const char *path, const moemap_variability_params
             ref = p->time[i] < ref ? p->time[i] : ref;
     } else {
         memcpy(tmp, p->time, (size_t)p->n * sizeof *tmp);
-        qsort(tmp, (size_t)p->n, sizeof *tmp, cmp_double);
+        qsort(tmp, (size_t)p->n, sizeof *tmp, mm_cmp_double);
         ref = p->n % 2 ? tmp[p->n / 2] : 0.5 * (tmp[p->n / 2 - 1] + tmp[p->n / 2]);
     }
     for (int i = 0; i < p->n; i++)

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base_util.h"
 
 typedef struct gpu_class {
     int count;        /* GPUs in the class */
@@ -63,12 +64,6 @@ struct moemap_bound {
 
 static double last_slope(const moemap_curve *c);
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int build_envelope(moemap_bound *b)
 {
     int total = 0;
@@ -89,7 +84,7 @@ static int build_envelope(moemap_bound *b)
     for (int j = 0; j < b->num_classes; j++)
         for (int i = 0; i < b->classes[j].curve->n; i++)
             b->env_x[n++] = b->classes[j].curve->tokens[i];
-    qsort(b->env_x, (size_t)n, sizeof *b->env_x, cmp_double);
+    qsort(b->env_x, (size_t)n, sizeof *b->env_x, mm_cmp_double);
     int u = 0;
     for (int i = 0; i < n; i++)
         if (u == 0 || b->env_x[i] != b->env_x[u - 1])
@@ -182,7 +177,7 @@ static int lower_envelope(const moemap_curve *const *cs, int n, moemap_curve *ou
     for (int i = 0; i < n; i++)
         for (int j = 0; j < cs[i]->n; j++)
             out->tokens[m++] = cs[i]->tokens[j];
-    qsort(out->tokens, (size_t)m, sizeof *out->tokens, cmp_double);
+    qsort(out->tokens, (size_t)m, sizeof *out->tokens, mm_cmp_double);
     int u = 0;
     for (int i = 0; i < m; i++)
         if (u == 0 || out->tokens[i] != out->tokens[u - 1])

@@ -12,12 +12,7 @@
 #include <stdlib.h>
 
 #include "moemap/eval.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "base_util.h"
 
 double moemap_bound_engine_layer_batch(const moemap_cluster *c, int S, const double *counts,
                                        int experts, double *scratch)
@@ -27,7 +22,7 @@ double moemap_bound_engine_layer_batch(const moemap_cluster *c, int S, const dou
         return 0;
     for (int e = 0; e < experts; e++)
         scratch[e] = counts[e] > 0 ? counts[e] / G : 0;
-    qsort(scratch, (size_t)experts, sizeof *scratch, cmp_double);
+    qsort(scratch, (size_t)experts, sizeof *scratch, mm_cmp_double);
     int n = S < experts ? S : experts;
     double worst = 0;
     for (int g = 0; g < G; g++) {

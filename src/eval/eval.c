@@ -14,6 +14,7 @@
 
 #include "moemap/migrate.h"
 
+#include "base_util.h"
 #include "bound_internal.h"
 #include "eval_internal.h"
 
@@ -120,13 +121,6 @@ void moemap_eval_summary_free(moemap_eval_summary *s)
     moemap_free(s->batch_bound_us);
     moemap_free(s->layers);
     moemap_free(s);
-}
-
-double mm_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 void mm_eval_bounds_clear(mm_eval_bounds *b)

@@ -9,6 +9,8 @@
 
 #include "moemap/eval.h"
 
+#include "base_util.h"
+
 struct moemap_eval_bounds {
     double *per_batch; /* [num_layers * num_batches]: layer entry l, batch b at l * B + b */
     double *fixed;     /* [num_layers] one-placement bound of each layer entry */
@@ -29,8 +31,5 @@ int mm_eval_placement_with(const moemap_loads *loads, const moemap_cluster *c,
                            const moemap_placement *p, const moemap_eval_params *params,
                            const mm_eval_bounds *bounds, moemap_eval_summary **out,
                            moemap_error *err);
-
-/* Monotonic wall-clock seconds. */
-double mm_now_s(void);
 
 #endif

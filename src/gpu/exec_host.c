@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exec_internal.h"
+#include "base_util.h"
 
 moemap_exec_params moemap_exec_default_params(void)
 {
@@ -68,17 +69,11 @@ int exec_result_alloc(int num_gpus, int layers, int iterations, moemap_exec_resu
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median_of(double *x, size_t n)
 {
     if (n == 0)
         return 0;
-    qsort(x, n, sizeof *x, cmp_double);
+    qsort(x, n, sizeof *x, mm_cmp_double);
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 

@@ -25,6 +25,7 @@
  *    layer's batches, and eplb's is returned when it has the lower mean straggler.
  */
 #include "engine_rules.h"
+#include "base_util.h"
 #include "eval/eval_internal.h"
 #include "place_util.h"
 

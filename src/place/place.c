@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine_rules.h"
+#include "base_util.h"
 #include "eval/eval_internal.h"
 #include "json_util.h"
 #include "strategy.h"

@@ -37,19 +37,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "base_util.h"
+
 #ifdef MOEMAP_HAVE_GLPK
 #include <glpk.h>
 #include <pthread.h>
 #endif
 
 #define MAX_LINES 256 /* curve points + 2 (floor point, final ray) */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Lines whose maximum is the convex minorant of f on n > 0: the lower hull of the points
  * (0+, floor), (t_i, us_i), restricted to slopes below the final ray's slope, plus the
@@ -117,7 +112,6 @@ int exact_solve(const place_problem *pb, place_result *out, exact_report *rep,
     (void)out;
     (void)rep;
     (void)minorant_lines;
-    (void)now_s;
     return moemap_error_set(err, MOEMAP_ENOTSUP,
                             "exact: this build has no GLPK (install libglpk-dev and rebuild)");
 }
@@ -383,7 +377,7 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
 
     rep->start_us = m->start ? m->start_obj : 0.0;
     double budget = pb->time_budget_s > 0 ? pb->time_budget_s : 60.0;
-    double t0 = now_s();
+    double t0 = mm_now_s();
     glp_smcp smcp;
     glp_init_smcp(&smcp);
     smcp.msg_lev = GLP_MSG_OFF;
@@ -403,11 +397,11 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
     iocp.gmi_cuts = GLP_ON;
     iocp.cov_cuts = GLP_ON;
     iocp.clq_cuts = GLP_ON;
-    double left = budget - (now_s() - t0);
+    double left = budget - (mm_now_s() - t0);
     iocp.tm_lim = (int)fmin(fmax(left, 0.001) * 1000.0, 2e9);
     m->bound = -INFINITY;
     int irc = src == 0 && glp_get_status(lp) == GLP_OPT ? glp_intopt(lp, &iocp) : GLP_ETMLIM;
-    rep->seconds = now_s() - t0;
+    rep->seconds = mm_now_s() - t0;
     int st = irc == 0 || irc == GLP_ETMLIM ? glp_mip_status(lp) : GLP_UNDEF;
     if (st == GLP_OPT || st == GLP_FEAS) {
         rep->status = irc == 0 && st == GLP_OPT ? EXACT_OPTIMAL : EXACT_TIME_LIMIT;

@@ -25,16 +25,10 @@
 
 #include "gem_stats.h"
 #include "place_util.h"
+#include "base_util.h"
 
 #define LAMBDA 0.1
 #define MAX_PASSES 200
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct gem {
     const place_problem *pb;
@@ -223,7 +217,7 @@ static void improve(gem *s, double deadline)
     for (int pass = 0; pass < MAX_PASSES; pass++) {
         int improved = 0;
         for (int e = 0; e < s->E; e++) {
-            if ((e & 15) == 0 && now_s() > deadline)
+            if ((e & 15) == 0 && mm_now_s() > deadline)
                 return;
             int best_f = -1;
             double best = cur - 1e-12, best_dev = cur;
@@ -272,7 +266,7 @@ int place_gem(const place_problem *pb, place_result *out, moemap_error *err)
         return moemap_error_set(err, MOEMAP_EINFEASIBLE,
                                 "gem: %ld slots for %d experts (one replica each)",
                                 total_slots, E);
-    double t0 = now_s();
+    double t0 = mm_now_s();
     gem_stats st;
     int rc = gem_stats_build(pb, &st, err);
     if (rc)

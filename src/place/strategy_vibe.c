@@ -16,15 +16,9 @@
 #include <time.h>
 
 #include "place_util.h"
+#include "base_util.h"
 
 #define MAX_ROUNDS 10000
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Objective of a finish-time vector: the latest finish, then spread. */
 static void objective(const double *fin, int G, double *mx, double *sq)
@@ -47,7 +41,7 @@ int place_vibe(const place_problem *pb, place_result *out, moemap_error *err)
         return moemap_error_set(err, MOEMAP_EINFEASIBLE,
                                 "vibe: %ld slots for %d experts (one replica each)",
                                 total_slots, E);
-    double deadline = now_s() + (pb->time_budget_s > 0 ? pb->time_budget_s : 1.0);
+    double deadline = mm_now_s() + (pb->time_budget_s > 0 ? pb->time_budget_s : 1.0);
     double *w = moemap_malloc((size_t)E * sizeof(double));
     double *cost = moemap_malloc((size_t)E * (size_t)G * sizeof(double)); /* f_g(w_e) */
     double *fin = moemap_calloc((size_t)G, sizeof(double));
@@ -82,7 +76,7 @@ int place_vibe(const place_problem *pb, place_result *out, moemap_error *err)
         left[best]--;
     }
     /* Swaps: an expert of the latest GPU against an expert of another GPU. */
-    for (int round = 0; round < MAX_ROUNDS && now_s() < deadline; round++) {
+    for (int round = 0; round < MAX_ROUNDS && mm_now_s() < deadline; round++) {
         double mx, sq;
         objective(fin, G, &mx, &sq);
         int top = 0;

@@ -17,6 +17,7 @@
 #include "json_util.h"
 #include "report_internal.h"
 #include "report_json.h"
+#include "base_util.h"
 
 #define MAX_STRATEGIES 16
 
@@ -73,12 +74,6 @@ static int gpu_times(const strat *s, int layer, const char *where, double **out,
         }
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static void add_table(rp_page *page, const strat *s, int ns)
@@ -231,7 +226,7 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
     for (int i = 0; i < ns; i++) {
         if (!s[i].num_straggler)
             continue;
-        qsort(s[i].straggler, (size_t)s[i].num_straggler, sizeof(double), cmp_double);
+        qsort(s[i].straggler, (size_t)s[i].num_straggler, sizeof(double), mm_cmp_double);
         rp_buf_printf(b, "$c%d << EOD\n", i);
         int m = s[i].num_straggler;
         /* At most ~400 points per line: enough for a smooth curve, small scripts. */

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "moemap/io.h"
+
 #include "workload_internal.h"
 
 void mm_esft_layer_free(mm_esft_layer *l)
@@ -358,7 +360,7 @@ int mm_esft_read_dir(const char *dir, const moemap_read_params *p, moemap_loads 
         snprintf(path, sizeof path, "%s/expert_weights_%d.txt", dir, rt->layer_ids[i]);
         char *buf = NULL;
         size_t len = 0;
-        rc = mm_read_file(path, &buf, &len, err);
+        rc = moemap_read_file(path, &buf, &len, err);
         if (rc)
             break;
         rc = mm_esft_parse_layer(buf, len, path, experts, top_k, &scratch, err);

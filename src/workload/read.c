@@ -13,12 +13,6 @@
 #include "json_util.h"
 #include "workload_internal.h"
 
-/* Every workload file comes through the library's input gate (size limit, no devices). */
-int mm_read_file(const char *path, char **buf, size_t *len, moemap_error *err)
-{
-    return moemap_read_file(path, buf, len, err);
-}
-
 /* The layer id in a name like ".../expert_weights_7.txt", else 0. */
 static int esft_layer_from_name(const char *name)
 {
@@ -221,7 +215,7 @@ int moemap_workload_read(const char *path, const moemap_read_params *params,
     }
     char *buf;
     size_t len;
-    int rc = mm_read_file(path, &buf, &len, err);
+    int rc = moemap_read_file(path, &buf, &len, err);
     if (rc)
         return rc;
     rc = parse_buffer(buf, len, path, &p, loads_out, routing_out, err);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "workload_internal.h"
+#include "base_util.h"
 
 moemap_stats_params moemap_stats_default_params(void)
 {
@@ -51,12 +52,6 @@ void moemap_workload_stats_free(moemap_workload_stats *st)
     moemap_free(st);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Skew of the expert totals: busiest / mean, coefficient of variation, Gini. */
 static void skew(const double *tot, int E, double *sorted, double *mom, double *cv,
                  double *gini)
@@ -74,7 +69,7 @@ static void skew(const double *tot, int E, double *sorted, double *mom, double *
     *mom = mean > 0 ? mx / mean : 0;
     *cv = mean > 0 ? sqrt(var) / mean : 0;
     memcpy(sorted, tot, (size_t)E * sizeof *sorted);
-    qsort(sorted, (size_t)E, sizeof *sorted, cmp_double);
+    qsort(sorted, (size_t)E, sizeof *sorted, mm_cmp_double);
     double acc = 0;
     for (int i = 0; i < E; i++)
         acc += (double)(i + 1) * sorted[i];

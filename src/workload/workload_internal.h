@@ -49,7 +49,4 @@ int mm_sglang_from_json(const json_t *root, const char *name, const moemap_read_
 int mm_csv_parse(const char *buf, size_t len, const char *name, const moemap_read_params *p,
                  moemap_loads **out, moemap_error *err);
 
-/* Reads a whole file into a NUL-terminated buffer (caller frees with moemap_free). */
-int mm_read_file(const char *path, char **buf, size_t *len, moemap_error *err);
-
 #endif

@@ -1,0 +1,16 @@
+/*
+ * base_util.h — the two small helpers every layer wanted and wrote again for itself: a
+ * monotonic clock for wall-clock budgets and the qsort comparison of doubles. Internal to
+ * libmoemap (not installed); tests and benchmarks use them too.
+ */
+#ifndef MOEMAP_BASE_UTIL_H
+#define MOEMAP_BASE_UTIL_H
+
+/* Monotonic wall-clock seconds (CLOCK_MONOTONIC): deadlines and budgets are compared
+ * against this, never against the time of day, which can jump. */
+double mm_now_s(void);
+
+/* qsort comparison of two doubles, ascending (NaN-free input; equal values compare 0). */
+int mm_cmp_double(const void *a, const void *b);
+
+#endif
