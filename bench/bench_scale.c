@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "eval/bound_internal.h"
+#include "cost/bound_internal.h"
 #include "moemap.h"
 #include "base_util.h"
 

@@ -10,7 +10,7 @@
 #include "harness.h"
 #include "place_fixtures.h"
 
-#include "eval/bound_internal.h"
+#include "cost/bound_internal.h"
 
 /* Linear curve through the origin: f(n) = a * n for n >= 1, floor a. */
 static moemap_cluster *linear_cluster(int G, int slots, double a, moemap_error *err)

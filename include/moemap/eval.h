@@ -14,6 +14,10 @@
  * least k * conv_g(n / k), conv_g being the convex minorant of f_g on (0, inf) with the
  * weight-read floor at 0+, (b) every active expert needs a piece, at most slots_g pieces
  * per GPU, and (c) the busiest expert is split over at most one piece per GPU.
+ *
+ * Where the code is: the cost of a layer, of a placement and the bounds are in src/cost/
+ * (below placement, which records its own predicted cost with them); src/eval/ adds what
+ * only an evaluation of a given placement asks (checks and moves from a previous one).
  */
 #ifndef MOEMAP_EVAL_H
 #define MOEMAP_EVAL_H
@@ -55,7 +59,7 @@ double moemap_bound_engine_layer_batch(const moemap_cluster *c, int S, const dou
 /* Lower bound (us) on the mean over batches of one layer's straggler time for ONE
  * placement serving every batch (its replicas and shares fixed): the linear relaxation of
  * choosing each expert's replica count, one replica getting at least 1/r of its tokens,
- * with the batches as scenarios (see src/eval/bound_scenario.c, docs/placement.md).
+ * with the batches as scenarios (see src/cost/bound_scenario.c, docs/placement.md).
  * counts[b * batch_stride + e] are batch b's tokens, lb[b] its per-batch bound
  * (moemap_bound_layer_batch). *out >= the mean of lb; it is that mean without GLPK. */
 int moemap_bound_scenario_layer(const moemap_bound *b, const double *counts, int num_batches,

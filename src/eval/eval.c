@@ -1,22 +1,18 @@
 /*
- * eval.c — predicted cost of a placement over real batches (see moemap/eval.h): per layer
- * and batch the straggler time and the lower bound, then their distributions per layer
- * and for the whole model (a batch's model time is the sum of its layers' stragglers).
- * Also the consistency check between a placement and a workload.
+ * eval.c — moemap_eval_placement (see moemap/eval.h): the predicted cost of a placement
+ * over real batches, computed by the cost layer (src/cost/placement_cost.c, which
+ * moemap_place also uses for its "predicted"), plus what only an evaluation asks: the
+ * checks of a previous placement and the replicas moved from it. Also the bounds object
+ * a caller computes once to score several placements.
  */
 #include "moemap/eval.h"
 
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "moemap/migrate.h"
 
 #include "base_util.h"
-#include "bound_internal.h"
-#include "eval_internal.h"
+#include "cost/cost_internal.h"
 
 moemap_eval_params moemap_eval_default_params(void)
 {
@@ -25,148 +21,11 @@ moemap_eval_params moemap_eval_default_params(void)
     return p;
 }
 
-double moemap_eval_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
-                               const double *counts, int experts, double *gpu_us)
-{
-    double stack_buf[256];
-    double *t = gpu_us;
-    if (!t)
-        t = c->num_gpus <= 256 ? stack_buf : moemap_malloc((size_t)c->num_gpus * sizeof *t);
-    if (!t)
-        return NAN;
-    for (int g = 0; g < c->num_gpus; g++)
-        t[g] = 0;
-    for (int i = 0; i < lp->num_replicas; i++) {
-        const moemap_replica *r = &lp->replicas[i];
-        if (r->gpu < 0 || r->gpu >= c->num_gpus || r->expert < 0 || r->expert >= experts)
-            continue;
-        t[r->gpu] += moemap_cluster_expert_us(c, r->gpu, r->share * counts[r->expert]);
-    }
-    double mx = 0;
-    for (int g = 0; g < c->num_gpus; g++)
-        if (t[g] > mx)
-            mx = t[g];
-    if (t != gpu_us && t != stack_buf)
-        moemap_free(t);
-    return mx;
-}
-
-static int layer_has_tokens(const moemap_loads *ld, int l)
-{
-    for (int b = 0; b < ld->num_batches; b++)
-        for (int e = 0; e < ld->experts; e++)
-            if (MOEMAP_LOADS_AT(ld, b, l, e) > 0)
-                return 1;
-    return 0;
-}
-
-static int find_layer(const moemap_placement *p, int layer_id)
-{
-    for (int i = 0; i < p->num_layers; i++)
-        if (p->layers[i].layer == layer_id)
-            return i;
-    return -1;
-}
-
-static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
-{
-    (*count)++;
-    if (!fn)
-        return;
-    char msg[MOEMAP_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fn(ctx, msg);
-}
-
-int moemap_placement_check_loads(const moemap_placement *p, const moemap_loads *loads,
-                                 moemap_problem_fn fn, void *ctx)
-{
-    int n = 0;
-    if (p->experts != loads->experts) {
-        report(fn, ctx, &n, "placement has %d experts per layer but the loads have %d",
-               p->experts, loads->experts);
-        return n;
-    }
-    for (int l = 0; l < loads->num_layers; l++)
-        if (layer_has_tokens(loads, l) && find_layer(p, loads->layer_ids[l]) < 0)
-            report(fn, ctx, &n, "layer %d: MoE layer of the loads has no placement",
-                   loads->layer_ids[l]);
-    for (int i = 0; i < p->num_layers; i++)
-        if (moemap_loads_find_layer(loads, p->layers[i].layer) < 0)
-            report(fn, ctx, &n, "layer %d: placed but not an MoE layer of the loads",
-                   p->layers[i].layer);
-    return n;
-}
-
 static void keep_first(void *ctx, const char *msg)
 {
     moemap_error *e = ctx;
     if (e->code == 0)
         moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
-}
-
-void moemap_eval_summary_free(moemap_eval_summary *s)
-{
-    if (!s)
-        return;
-    moemap_free(s->batch_us);
-    moemap_free(s->batch_bound_us);
-    moemap_free(s->layers);
-    moemap_free(s);
-}
-
-void mm_eval_bounds_clear(mm_eval_bounds *b)
-{
-    moemap_free(b->per_batch);
-    moemap_free(b->fixed);
-    b->per_batch = b->fixed = NULL;
-}
-
-int mm_eval_bounds_compute(const moemap_loads *loads, const moemap_cluster *c, int slots,
-                           double deadline, mm_eval_bounds *out, moemap_error *err)
-{
-    out->per_batch = out->fixed = NULL;
-    out->num_layers = loads->num_layers;
-    out->num_batches = loads->num_batches;
-    out->experts = loads->experts;
-    moemap_bound *bound = NULL;
-    int rc = moemap_bound_create(c, slots, &bound, err);
-    if (!rc)
-        rc = mm_bound_loads(bound, loads, &out->per_batch, err);
-    int L = loads->num_layers, B = loads->num_batches;
-    if (!rc && !(out->fixed = moemap_calloc((size_t)(L > 0 ? L : 1), sizeof *out->fixed)))
-        rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
-    for (int l = 0; !rc && l < L; l++) {
-        /* each layer's LP gets an even share of what is left before the deadline */
-        int tm_ms = 2000;
-        if (deadline > 0) {
-            double left = (deadline - mm_now_s()) / (L - l);
-            if (left < 0.001) { /* out of time: the per-batch mean, no LP built */
-                double m = 0;
-                for (int b = 0; b < B; b++)
-                    m += out->per_batch[(size_t)l * B + b];
-                out->fixed[l] = B > 0 ? m / B : 0;
-                continue;
-            }
-            tm_ms = (int)(left * 1e3) < 2000 ? (int)(left * 1e3) : 2000;
-        }
-        rc = mm_bound_scenario_layer_ms(bound, &MOEMAP_LOADS_AT(loads, 0, l, 0), B,
-                                        (size_t)L * loads->experts, loads->experts,
-                                        &out->per_batch[(size_t)l * B], tm_ms, &out->fixed[l],
-                                        err);
-    }
-    moemap_bound_free(bound);
-    if (rc)
-        mm_eval_bounds_clear(out);
-    return rc;
 }
 
 int moemap_eval_bounds_create(const moemap_loads *loads, const moemap_cluster *c, int slots,
@@ -179,7 +38,7 @@ int moemap_eval_bounds_create(const moemap_loads *loads, const moemap_cluster *c
     moemap_eval_bounds *b = moemap_calloc(1, sizeof *b);
     if (!b)
         return moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
-    int rc = mm_eval_bounds_compute(loads, c, slots,
+    int rc = mm_cost_bounds_compute(loads, c, slots,
                                     time_limit_s > 0 ? mm_now_s() + time_limit_s : 0, b, err);
     if (rc) {
         moemap_free(b);
@@ -193,7 +52,7 @@ void moemap_eval_bounds_free(moemap_eval_bounds *b)
 {
     if (!b)
         return;
-    mm_eval_bounds_clear(b);
+    mm_cost_bounds_clear(b);
     moemap_free(b);
 }
 
@@ -210,28 +69,17 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
                                 "layers x %d batches, not %d x %d)", b->num_layers,
                                 b->num_batches, loads->num_layers, loads->num_batches);
     }
-    return mm_eval_placement_with(loads, c, p, params, b, out, err);
-}
-
-int mm_eval_placement_with(const moemap_loads *loads, const moemap_cluster *c,
-                           const moemap_placement *p, const moemap_eval_params *params,
-                           const mm_eval_bounds *given, moemap_eval_summary **out,
-                           moemap_error *err)
-{
     *out = NULL;
     moemap_eval_params defaults = moemap_eval_default_params();
     if (!params)
         params = &defaults;
-    if (p->num_gpus != c->num_gpus)
-        return moemap_error_set(err, MOEMAP_EINVAL,
-                                "placement is for %d gpus but the cluster has %d", p->num_gpus,
-                                c->num_gpus);
-    moemap_error first = {0};
-    if (moemap_placement_check_loads(p, loads, keep_first, &first) > 0)
-        return moemap_error_set(err, MOEMAP_EINVAL, "%s", first.msg);
+    int rc = mm_cost_check_placement(loads, c, p, err);
+    if (rc)
+        return rc;
     /* The previous placement must be a valid one of the same shape (place refuses the
      * same): another shape would be counted as hundreds of phantom moves. */
     const moemap_placement *prev = params->previous;
+    moemap_error first = {0};
     if (prev && (prev->num_gpus != p->num_gpus || prev->experts != p->experts))
         return moemap_error_set(err, MOEMAP_EINVAL,
                                 "the previous placement is for %d gpus x %d experts, this "
@@ -240,110 +88,20 @@ int mm_eval_placement_with(const moemap_loads *loads, const moemap_cluster *c,
     if (prev && (moemap_placement_check(prev, NULL, 0, keep_first, &first) > 0 ||
                  moemap_placement_check_loads(prev, loads, keep_first, &first) > 0))
         return moemap_error_set(err, MOEMAP_EINVAL, "the previous placement: %s", first.msg);
-
-    int B = loads->num_batches, G = c->num_gpus;
-    moemap_eval_summary *s = moemap_calloc(1, sizeof *s);
-    mm_eval_bounds own = {NULL, NULL, 0, 0, 0};
-    const mm_eval_bounds *bd = given;
-    double *lay_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *lay_us);
-    double *gpu_us = moemap_malloc((size_t)G * sizeof *gpu_us);
-    double *scratch = moemap_malloc((size_t)loads->experts * sizeof *scratch);
-    double ebound_sum = 0;
-    int rc = 0;
-    if (!s || !lay_us || !gpu_us || !scratch) {
-        rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
-        goto done;
-    }
-    snprintf(s->strategy, sizeof s->strategy, "%s", p->strategy);
-    s->num_batches = B;
-    s->batch_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_us);
-    s->batch_bound_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_bound_us);
-    s->layers = moemap_calloc((size_t)(p->num_layers > 0 ? p->num_layers : 1), sizeof *s->layers);
-    if (!s->batch_us || !s->batch_bound_us || !s->layers) {
-        rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
-        goto done;
-    }
-    if (!bd && !params->no_bound) {
-        rc = mm_eval_bounds_compute(loads, c, params->slots, 0, &own, err);
-        if (rc)
-            goto done;
-        bd = &own;
-    }
-    s->moved = params->previous ? 0 : -1;
-    double imb_sum = 0;
-    long imb_n = 0;
-    for (int l = 0; l < loads->num_layers; l++) {
-        int pi = find_layer(p, loads->layer_ids[l]);
-        if (pi < 0)
-            continue; /* a layer without tokens (checked above) */
-        const moemap_layer_placement *lp = &p->layers[pi];
-        moemap_eval_layer *el = &s->layers[s->num_layers++];
-        el->layer = lp->layer;
-        el->replicas = lp->num_replicas;
-        s->replicas += lp->num_replicas;
-        if (params->previous) {
-            int oi = find_layer(params->previous, lp->layer);
-            el->moved = moemap_migration_count_moves(oi >= 0 ? &params->previous->layers[oi]
-                                                             : NULL, lp);
+    moemap_eval_summary *s = NULL;
+    rc = mm_cost_placement(loads, c, p, params, b, &s, err);
+    if (rc)
+        return rc;
+    if (prev) {
+        s->moved = 0;
+        for (int i = 0; i < s->num_layers; i++) {
+            moemap_eval_layer *el = &s->layers[i];
+            el->moved = moemap_migration_count_moves(mm_placement_layer(prev, el->layer),
+                                                     mm_placement_layer(p, el->layer));
             s->moved += el->moved;
         }
-        double bsum = 0, esum = 0, limb = 0;
-        int limb_n = 0;
-        for (int b = 0; b < B; b++) {
-            const double *cnt = &MOEMAP_LOADS_AT(loads, b, l, 0);
-            double t = moemap_eval_layer_batch(c, lp, cnt, loads->experts, gpu_us);
-            double lb = bd ? bd->per_batch[(size_t)l * B + b] : 0;
-            lay_us[b] = t;
-            s->batch_us[b] += t;
-            s->batch_bound_us[b] += lb;
-            bsum += lb;
-            if (params->engine_slots > 0) {
-                double eb = moemap_bound_engine_layer_batch(c, params->engine_slots, cnt,
-                                                            loads->experts, scratch);
-                esum += eb > lb ? eb : lb;
-            }
-            double mean = 0;
-            for (int g = 0; g < G; g++)
-                mean += gpu_us[g];
-            mean /= G;
-            if (mean > 0) {
-                limb += t / mean;
-                limb_n++;
-            }
-        }
-        el->mean_us = moemap_mean(lay_us, (size_t)B);
-        el->p90_us = B ? moemap_quantile(lay_us, (size_t)B, 0.9) : 0;
-        el->p99_us = B ? moemap_quantile(lay_us, (size_t)B, 0.99) : 0;
-        el->bound_mean_us = B ? bsum / B : 0;
-        el->engine_bound_mean_us = B ? esum / B : 0;
-        ebound_sum += el->engine_bound_mean_us;
-        el->gap = el->bound_mean_us > 0 ? el->mean_us / el->bound_mean_us - 1 : 0;
-        el->imbalance = limb_n ? limb / limb_n : 1.0;
-        el->fixed_bound_mean_us = bd ? bd->fixed[l] : 0;
-        el->fixed_gap = el->fixed_bound_mean_us > 0 ? el->mean_us / el->fixed_bound_mean_us - 1
-                                                    : 0;
-        s->fixed_bound_mean_us += el->fixed_bound_mean_us;
-        imb_sum += limb;
-        imb_n += limb_n;
-    }
-    s->mean_us = moemap_mean(s->batch_us, (size_t)B);
-    s->p90_us = B ? moemap_quantile(s->batch_us, (size_t)B, 0.9) : 0;
-    s->p99_us = B ? moemap_quantile(s->batch_us, (size_t)B, 0.99) : 0;
-    s->bound_mean_us = moemap_mean(s->batch_bound_us, (size_t)B);
-    s->bound_p90_us = B ? moemap_quantile(s->batch_bound_us, (size_t)B, 0.9) : 0;
-    s->engine_bound_mean_us = ebound_sum; /* layers add up, as the straggler times do */
-    s->gap = s->bound_mean_us > 0 ? s->mean_us / s->bound_mean_us - 1 : 0;
-    s->fixed_gap = s->fixed_bound_mean_us > 0 ? s->mean_us / s->fixed_bound_mean_us - 1 : 0;
-    s->imbalance = imb_n ? imb_sum / imb_n : 1.0;
-done:
-    mm_eval_bounds_clear(&own);
-    moemap_free(lay_us);
-    moemap_free(gpu_us);
-    moemap_free(scratch);
-    if (rc) {
-        moemap_eval_summary_free(s);
-        return rc;
     }
     *out = s;
     return 0;
 }
+

@@ -26,7 +26,6 @@
  */
 #include "engine_rules.h"
 #include "base_util.h"
-#include "eval/eval_internal.h"
 #include "place_util.h"
 
 #include <math.h>

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost/cost_internal.h"
 #include "json_util.h"
 
 /* ---------------------------------------------------------------- counting moves -- */
@@ -62,14 +63,6 @@ long moemap_migration_count_moves(const moemap_layer_placement *old_layer,
     return moved;
 }
 
-static const moemap_layer_placement *find_layer(const moemap_placement *p, int layer_id)
-{
-    for (int l = 0; l < p->num_layers; l++)
-        if (p->layers[l].layer == layer_id)
-            return &p->layers[l];
-    return NULL;
-}
-
 int moemap_migration_experts_moved(const moemap_placement *old_p,
                                    const moemap_placement *new_p, long *moved,
                                    moemap_error *err)
@@ -79,7 +72,7 @@ int moemap_migration_experts_moved(const moemap_placement *old_p,
                                 "migration: experts_moved needs two placements");
     long total = 0;
     for (int l = 0; l < new_p->num_layers; l++)
-        total += moemap_migration_count_moves(find_layer(old_p, new_p->layers[l].layer),
+        total += moemap_migration_count_moves(mm_placement_layer(old_p, new_p->layers[l].layer),
                                               &new_p->layers[l]);
     *moved = total;
     return 0;
@@ -287,7 +280,7 @@ int moemap_migration_plan_create(const moemap_placement *old_p, const moemap_pla
     if (old_p->num_gpus <= 0 || old_p->experts <= 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "migration: empty placement");
     for (int l = 0; l < old_p->num_layers; l++)
-        if (!find_layer(new_p, old_p->layers[l].layer))
+        if (!mm_placement_layer(new_p, old_p->layers[l].layer))
             return moemap_error_set(err, MOEMAP_EINVAL,
                                     "migration: layer %d is in the old placement but not in "
                                     "the new one", old_p->layers[l].layer);
@@ -298,7 +291,7 @@ int moemap_migration_plan_create(const moemap_placement *old_p, const moemap_pla
     planner pl = {plan, 0};
     for (int l = 0; l < new_p->num_layers; l++) {
         const moemap_layer_placement *nl = &new_p->layers[l];
-        const moemap_layer_placement *ol = find_layer(old_p, nl->layer);
+        const moemap_layer_placement *ol = mm_placement_layer(old_p, nl->layer);
         if (!ol) {
             moemap_migration_plan_free(plan);
             return moemap_error_set(err, MOEMAP_EINVAL,

@@ -19,7 +19,7 @@
 
 #include "engine_rules.h"
 #include "base_util.h"
-#include "eval/eval_internal.h"
+#include "cost/cost_internal.h"
 #include "json_util.h"
 #include "strategy.h"
 
@@ -99,16 +99,6 @@ typedef struct driver {
     solver_tally solver;     /* under lock */
 } driver;
 
-static const moemap_layer_placement *previous_layer(const moemap_placement *prev, int id)
-{
-    if (!prev)
-        return NULL;
-    for (int i = 0; i < prev->num_layers; i++)
-        if (prev->layers[i].layer == id)
-            return &prev->layers[i];
-    return NULL;
-}
-
 /* Shares of each expert scaled to sum to 1 (equal when a strategy left them all zero). */
 static void normalise(moemap_replica *reps, int n, int experts, double *sum, int *cnt)
 {
@@ -159,7 +149,7 @@ static int place_one(driver *d, int i, double *counts, double *total, double *su
         .total = total,
         .layer_id = layer_id,
         .params = d->params,
-        .previous = previous_layer(d->params->previous, layer_id),
+        .previous = mm_placement_layer(d->params->previous, layer_id),
         .time_budget_s = d->budget_s,
         .rng = &rng,
     };
@@ -242,15 +232,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int layer_has_tokens(const moemap_loads *ld, int l)
-{
-    for (int b = 0; b < ld->num_batches; b++)
-        for (int e = 0; e < ld->experts; e++)
-            if (MOEMAP_LOADS_AT(ld, b, l, e) > 0)
-                return 1;
-    return 0;
-}
-
 static int workers_for(int layers)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -280,16 +261,18 @@ static int add_summary(json_t *o, const moemap_eval_summary *s, moemap_error *er
     return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
 }
 
-/* Adds the predicted cost (mean/p90/p99 straggler, bounds, gaps) to o; bounds: computed
- * before the search (NULL: here). */
+/* Adds the predicted cost (mean/p90/p99 straggler, bounds, gaps) to o, computed by the
+ * cost layer (the same numbers moemap_eval_placement gives, without the moves); bounds:
+ * computed before the search (NULL: here). */
 static int add_cost(json_t *o, const moemap_loads *loads, const moemap_cluster *c, int slots,
-                    const moemap_placement *p, const mm_eval_bounds *bounds,
+                    const moemap_placement *p, const mm_cost_bounds *bounds,
                     moemap_error *err)
 {
-    moemap_eval_params ep = moemap_eval_default_params();
+    moemap_eval_params ep;
+    memset(&ep, 0, sizeof ep); /* moemap_eval_default_params(), which lives above place */
     ep.slots = slots;
     moemap_eval_summary *s;
-    int rc = mm_eval_placement_with(loads, c, p, &ep, bounds, &s, err);
+    int rc = mm_cost_placement(loads, c, p, &ep, bounds, &s, err);
     if (rc)
         return rc;
     rc = add_summary(o, s, err);
@@ -343,7 +326,7 @@ static int add_solver(json_t *o, const solver_tally *t, moemap_error *err)
 /* Records p->predicted_json: the predicted cost unless with_cost is 0, and the solver's
  * verdicts when the strategy gave any (exact). Nothing to record leaves it NULL. */
 static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, int slots,
-                          int with_cost, const mm_eval_bounds *bounds, const solver_tally *t,
+                          int with_cost, const mm_cost_bounds *bounds, const solver_tally *t,
                           moemap_placement *p, moemap_error *err)
 {
     int with_solver = t->optimal + t->time_limit > 0;
@@ -452,7 +435,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     int *entries = moemap_malloc((size_t)loads->num_layers * sizeof *entries);
     moemap_error *errs = moemap_calloc((size_t)loads->num_layers, sizeof *errs);
     moemap_placement *p = NULL;
-    mm_eval_bounds bounds = {NULL, NULL, 0, 0, 0};
+    mm_cost_bounds bounds = {NULL, NULL, 0, 0, 0};
     int rc = 0;
     if (!slots || !entries || !errs) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
@@ -473,7 +456,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     }
     int num = 0;
     for (int l = 0; l < loads->num_layers; l++)
-        if (layer_has_tokens(loads, l))
+        if (mm_layer_has_tokens(loads, l))
             entries[num++] = l;
     if (num == 0) {
         rc = moemap_error_set(err, MOEMAP_EINVAL, "place: every layer of the loads is all zero");
@@ -519,7 +502,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     int is_exact = strcmp(st->name, "exact") == 0;
     double limit = params->time_limit_s > 0 ? params->time_limit_s : 1.0, search_end = 0;
     if (!params->no_predicted) {
-        rc = mm_eval_bounds_compute(loads, cluster, params->slots,
+        rc = mm_cost_bounds_compute(loads, cluster, params->slots,
                                     is_exact ? 0 : t0 + 0.3 * limit, &bounds, err);
         if (rc)
             goto done;
@@ -578,7 +561,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     rc = fill_predicted(loads, cluster, params->slots, !params->no_predicted, &bounds,
                         &d.solver, p, err);
 done:
-    mm_eval_bounds_clear(&bounds);
+    mm_cost_bounds_clear(&bounds);
     moemap_free(slots);
     moemap_free(entries);
     moemap_free(errs);

@@ -25,6 +25,8 @@
 #include "moemap/place.h"
 #include "moemap/rebalance.h"
 
+#include "cost/cost_internal.h"
+
 moemap_rebalance_params moemap_rebalance_default_params(void)
 {
     moemap_rebalance_params p;
@@ -505,10 +507,7 @@ int moemap_rebalance_experts(const double *weight, int num_layers, int num_exper
     }
     int most = 1;
     for (int l = 0; l < L; l++) {
-        const moemap_layer_placement *lp = NULL;
-        for (int i = 0; i < pl->num_layers; i++)
-            if (pl->layers[i].layer == l)
-                lp = &pl->layers[i];
+        const moemap_layer_placement *lp = mm_placement_layer(pl, l);
         MOEMAP_ASSERT(lp != NULL); /* every row has tokens, so every layer is placed */
         for (int e = 0; e < E; e++)
             row[e] = MOEMAP_LOADS_AT(ld, 0, l, e);

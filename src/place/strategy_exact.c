@@ -10,7 +10,7 @@
  *   y_egb >= alpha_k x_eg + beta_k c_eb s_eg   for every line k of GPU g's minorant,
  *                                              for every (e, b) with c_eb > 0
  *   T_b >= sum_e y_egb                         for every g, b
- *   T_b >= LB_b                                (the batch's lower bound, eval/bound.c)
+ *   T_b >= LB_b                                (the batch's lower bound, cost/bound.c)
  *   minimise (1/B) sum_b T_b                   (mean straggler time over the batches)
  * The cost model charges f_g(n) for a replica with n > 0 tokens: a floor (the weight
  * read) for any n > 0, then the curve. On n > 0, f_g is written as the maximum of lines
@@ -263,7 +263,7 @@ static int build_and_solve(mip *m, place_result *out, exact_report *rep, moemap_
             glp_set_col_kind(lp, XCOL(m, e, g), GLP_BV);
             glp_set_col_bnds(lp, SCOL(m, e, g), GLP_DB, 0.0, 1.0);
         }
-    /* T_b >= the batch's lower bound (eval/bound.c): valid for every placement, and it
+    /* T_b >= the batch's lower bound (cost/bound.c): valid for every placement, and it
      * lifts the LP relaxation, which otherwise spreads the work perfectly. */
     moemap_bound *bd = NULL;
     moemap_error scratch = {0};

@@ -34,7 +34,6 @@
 #include "moemap_search.h"
 #include "place_util.h"
 #include "base_util.h"
-#include "eval/eval_internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,0 +1,94 @@
+/*
+ * layer_cost.c — what one layer of a placement costs on one batch (the straggler: the
+ * busiest GPU's summed expert times, each from moemap_cluster_expert_us), and the small
+ * lookups every user of placements needs: which layer entries of a workload carry tokens,
+ * a placement's entry for a layer id, and whether a placement covers a workload.
+ */
+#include "moemap/eval.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cost_internal.h"
+
+double moemap_eval_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
+                               const double *counts, int experts, double *gpu_us)
+{
+    double stack_buf[256];
+    double *t = gpu_us;
+    if (!t)
+        t = c->num_gpus <= 256 ? stack_buf : moemap_malloc((size_t)c->num_gpus * sizeof *t);
+    if (!t)
+        return NAN;
+    for (int g = 0; g < c->num_gpus; g++)
+        t[g] = 0;
+    for (int i = 0; i < lp->num_replicas; i++) {
+        const moemap_replica *r = &lp->replicas[i];
+        if (r->gpu < 0 || r->gpu >= c->num_gpus || r->expert < 0 || r->expert >= experts)
+            continue;
+        t[r->gpu] += moemap_cluster_expert_us(c, r->gpu, r->share * counts[r->expert]);
+    }
+    double mx = 0;
+    for (int g = 0; g < c->num_gpus; g++)
+        if (t[g] > mx)
+            mx = t[g];
+    if (t != gpu_us && t != stack_buf)
+        moemap_free(t);
+    return mx;
+}
+
+int mm_layer_has_tokens(const moemap_loads *ld, int l)
+{
+    for (int b = 0; b < ld->num_batches; b++)
+        for (int e = 0; e < ld->experts; e++)
+            if (MOEMAP_LOADS_AT(ld, b, l, e) > 0)
+                return 1;
+    return 0;
+}
+
+const moemap_layer_placement *mm_placement_layer(const moemap_placement *p, int layer_id)
+{
+    for (int i = 0; p && i < p->num_layers; i++)
+        if (p->layers[i].layer == layer_id)
+            return &p->layers[i];
+    return NULL;
+}
+
+static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
+{
+    (*count)++;
+    if (!fn)
+        return;
+    char msg[MOEMAP_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fn(ctx, msg);
+}
+
+int moemap_placement_check_loads(const moemap_placement *p, const moemap_loads *loads,
+                                 moemap_problem_fn fn, void *ctx)
+{
+    int n = 0;
+    if (p->experts != loads->experts) {
+        report(fn, ctx, &n, "placement has %d experts per layer but the loads have %d",
+               p->experts, loads->experts);
+        return n;
+    }
+    for (int l = 0; l < loads->num_layers; l++)
+        if (mm_layer_has_tokens(loads, l) && !mm_placement_layer(p, loads->layer_ids[l]))
+            report(fn, ctx, &n, "layer %d: MoE layer of the loads has no placement",
+                   loads->layer_ids[l]);
+    for (int i = 0; i < p->num_layers; i++)
+        if (moemap_loads_find_layer(loads, p->layers[i].layer) < 0)
+            report(fn, ctx, &n, "layer %d: placed but not an MoE layer of the loads",
+                   p->layers[i].layer);
+    return n;
+}
