@@ -12,6 +12,14 @@
  * slots of each expert in increasing order, padded with -1) and logcnt [layers][experts]
  * (copies of each expert). An expert's tokens are split evenly over its copies, as both
  * engines do.
+ *
+ * The second half is online rebalancing of a running deployment, for whatever decides
+ * when to rebalance (the simulator's recalibration policies, an engine's controller): the
+ * ViBE drift swaps, the repair after a GPU is lost, what moving from one placement to
+ * another costs, and the cluster a re-placement should see once GPUs are measured slower
+ * or lost. Each takes plain inputs: the placement, the cluster, and the GPUs' state as
+ * two arrays, speed[g] (measured speed over profiled: 0.5 = twice slower; NULL = all 1)
+ * and alive[g] (1 = serving, 0 = lost; NULL = all alive).
  */
 #ifndef MOEMAP_REBALANCE_H
 #define MOEMAP_REBALANCE_H
@@ -19,6 +27,7 @@
 #include <stdint.h>
 
 #include "moemap/cluster.h"
+#include "moemap/placement.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +71,54 @@ int moemap_rebalance_experts(const double *weight, int num_layers, int num_exper
                              int num_replicas, int num_groups, int num_nodes, int num_gpus,
                              const moemap_rebalance_params *params, int64_t *phy2log,
                              int64_t *log2phy, int64_t *logcnt, int *max_copies,
+                             moemap_error *err);
+
+/* ---- online rebalancing ------------------------------------------------------------- */
+
+/* ViBE's incremental drift swaps: in every layer, up to max_swaps exchanges of one
+ * replica of the slowest live GPU with one of the fastest (the pair whose larger time
+ * drops the most, at least 1%), judged on counts at the measured speeds.
+ *   counts  [p->num_layers * p->experts]: the tokens each expert is expected to get per
+ *           iteration, row l for p->layers[l] (e.g. the mean of a recent window)
+ * Shares and replica counts are kept; only GPUs change. *out is a new placement (free with
+ * moemap_placement_free), equal to p when no swap helps. */
+int moemap_rebalance_swaps(const moemap_placement *p, const moemap_cluster *c,
+                           const double *counts, const double *speed,
+                           const unsigned char *alive, int max_swaps,
+                           moemap_placement **out, moemap_error *err);
+
+/* The placement after GPU lost_gpu (and every GPU with alive[g] == 0) stops serving: their
+ * replicas are dropped, the surviving replicas of each expert take its tokens in
+ * proportion to their shares, and an expert left with none goes to the live GPU with a
+ * free slot holding the fewest replicas (the fewest overall when every slot is taken: an
+ * engine then over-subscribes memory). MOEMAP_EINFEASIBLE when no GPU is left. */
+int moemap_rebalance_repair_lost(const moemap_placement *p, const moemap_cluster *c,
+                                 const unsigned char *alive, int lost_gpu,
+                                 moemap_placement **out, moemap_error *err);
+
+/* What moving a deployment from placement `from` to `to` costs, as the engines do it:
+ * every replica of `to` whose (expert, GPU) pair is not in `from` copies expert_bytes of
+ * weights, over the intra-node link when a live GPU of the same node holds the expert,
+ * else over the migration link; the engine stalls until the busiest receiving GPU has
+ * its weights, plus one link latency (c->latency_us) when anything moves. */
+typedef struct moemap_rebalance_cost {
+    long moves;     /* replicas added */
+    double bytes;   /* weights copied */
+    double stall_s; /* the engine's stall for the copies */
+} moemap_rebalance_cost;
+/* link_GBps: the migration link (between nodes; > 0); intra_GBps: within a node (0: the
+ * same as link_GBps). Layers are matched by layer id; a layer new in `to` copies all its
+ * replicas. */
+int moemap_rebalance_migration_cost(const moemap_placement *from, const moemap_placement *to,
+                                    const moemap_cluster *c, const unsigned char *alive,
+                                    double expert_bytes, double link_GBps, double intra_GBps,
+                                    moemap_rebalance_cost *out, moemap_error *err);
+
+/* The cluster a re-placement should see: a copy of c where every lost GPU (alive[g] == 0)
+ * has no slots and, when speed is given, GPU g's curve is divided by speed[g] (its
+ * relative speed multiplied, for a GPU without a curve). Free with moemap_cluster_free. */
+int moemap_rebalance_cluster(const moemap_cluster *c, const double *speed,
+                             const unsigned char *alive, moemap_cluster **out,
                              moemap_error *err);
 
 MOEMAP_API_END

@@ -45,6 +45,14 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
 int mm_cost_check_placement(const moemap_loads *loads, const moemap_cluster *c,
                             const moemap_placement *p, moemap_error *err);
 
+/* Seconds each GPU spends on layer placement lp for counts[experts] tokens per expert, at
+ * speed[g] (time divided by it; NULL: as profiled), into t[c->num_gpus]; returns the
+ * largest over the GPUs with alive[g] != 0 (NULL: all). The simulator's iteration model
+ * and the online rebalancing (src/place/rebalance.c) judge a layer with it. */
+double mm_layer_gpu_s(const moemap_cluster *c, const moemap_layer_placement *lp,
+                      const double *counts, const double *speed, const unsigned char *alive,
+                      double *t);
+
 /* 1 when loads' layer entry l has a token in some batch (0: a dense layer, never placed). */
 int mm_layer_has_tokens(const moemap_loads *loads, int l);
 

@@ -38,6 +38,29 @@ double moemap_eval_layer_batch(const moemap_cluster *c, const moemap_layer_place
     return mx;
 }
 
+double mm_layer_gpu_s(const moemap_cluster *c, const moemap_layer_placement *lp,
+                      const double *counts, const double *speed, const unsigned char *alive,
+                      double *t)
+{
+    int G = c->num_gpus;
+    for (int g = 0; g < G; g++)
+        t[g] = 0;
+    for (int r = 0; r < lp->num_replicas; r++) {
+        const moemap_replica *rep = &lp->replicas[r];
+        double n = rep->share * counts[rep->expert];
+        if (n > 0)
+            t[rep->gpu] += moemap_cluster_expert_us(c, rep->gpu, n) * 1e-6;
+    }
+    double mx = 0;
+    for (int g = 0; g < G; g++) {
+        if (speed)
+            t[g] /= speed[g];
+        if ((!alive || alive[g]) && t[g] > mx)
+            mx = t[g];
+    }
+    return mx;
+}
+
 int mm_layer_has_tokens(const moemap_loads *ld, int l)
 {
     for (int b = 0; b < ld->num_batches; b++)

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost/cost_internal.h"
+
 #define NBUCKETS 64
 #define MAX_SAMPLED_BATCHES 128
 #define REF_TOKENS 256.0
@@ -271,6 +273,8 @@ const moemap_loads *itermodel_loads(const itermodel *im) { return im->loads; }
 void itermodel_set_factor(itermodel *im, int gpu, double f) { im->factor[gpu] = f; }
 double itermodel_factor(const itermodel *im, int gpu) { return im->factor[gpu]; }
 int itermodel_alive(const itermodel *im, int gpu) { return im->alive[gpu]; }
+const double *itermodel_factors(const itermodel *im) { return im->factor; }
+const unsigned char *itermodel_alive_mask(const itermodel *im) { return im->alive; }
 int itermodel_num_gpus(const itermodel *im) { return im->G; }
 int itermodel_moe_layers(const itermodel *im) { return im->L; }
 int itermodel_loads_entry(const itermodel *im, int l) { return im->entry[l]; }
@@ -287,22 +291,7 @@ void itermodel_set_lost(itermodel *im, int gpu)
 double itermodel_layer_times(const itermodel *im, const moemap_layer_placement *lp,
                              const double *c, const double *est, double *t)
 {
-    for (int g = 0; g < im->G; g++)
-        t[g] = 0;
-    for (int r = 0; r < lp->num_replicas; r++) {
-        const moemap_replica *rep = &lp->replicas[r];
-        double n = rep->share * c[rep->expert];
-        if (n > 0)
-            t[rep->gpu] += moemap_cluster_expert_us(im->cluster, rep->gpu, n) * 1e-6;
-    }
-    double mx = 0;
-    for (int g = 0; g < im->G; g++) {
-        if (est)
-            t[g] /= est[g];
-        if (im->alive[g] && t[g] > mx)
-            mx = t[g];
-    }
-    return mx;
+    return mm_layer_gpu_s(im->cluster, lp, c, est, im->alive, t);
 }
 
 /* The expert counts of an iteration of T tokens starting at sampled batch bi, layer

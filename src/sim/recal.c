@@ -21,6 +21,11 @@
  * transfer: the busiest receiving GPU's transfer time over all layers, as the engines
  * copy weights before the next forward.
  *
+ * This file keeps only the triggers and the timing (when to look, when a move pays); the
+ * algorithms are the library's online rebalancing (src/place/rebalance.c,
+ * moemap/rebalance.h): the swaps, the repair after a loss, the migration cost and the
+ * cluster at measured speeds.
+ *
  * "Measured speeds" are the true current GPU factors: an engine timing its kernels over
  * a window of hundreds of iterations averages the jitter out.
  */
@@ -32,6 +37,7 @@
 #include <string.h>
 
 #include "moemap/place.h"
+#include "moemap/rebalance.h"
 
 #define MAX_WINDOW_BATCHES 64
 
@@ -41,7 +47,8 @@ struct recal {
     const moemap_cluster *cluster;
     itermodel *im;
     double expert_bytes;
-    double link_Bps, intra_Bps;
+    double link_GBps, intra_GBps; /* migration link, within a node (0: the link's) */
+    double link_Bps;
     int W;                  /* ring capacity */
     int *ring_b;            /* [W] batch sampled */
     double *ring_s;         /* [W] scale */
@@ -50,7 +57,6 @@ struct recal {
     double *ref;            /* [L * E] load vector the placement was made for */
     double *ref_speed;      /* [G] speeds it was made for */
     double *win;            /* [L * E] scratch: recent mean counts per iteration */
-    double *tg;             /* [G] scratch */
     int improving;          /* moemap: the last check moved, look again next time */
 };
 
@@ -63,7 +69,6 @@ void recal_free(recal *r)
     moemap_free(r->ref);
     moemap_free(r->ref_speed);
     moemap_free(r->win);
-    moemap_free(r->tg);
     moemap_free(r);
 }
 
@@ -81,8 +86,9 @@ int recal_create(const moemap_sim_params *params, const moemap_model *model,
     r->expert_bytes = 3.0 * model->hidden * (double)model->expert_intermediate *
                       (model->dtype_bytes > 0 ? model->dtype_bytes : 2);
     double link = params->link_GBps > 0 ? params->link_GBps : cluster->inter_node_GBps;
-    r->link_Bps = (link > 0 ? link : 25.0) * 1e9;
-    r->intra_Bps = cluster->intra_node_GBps > 0 ? cluster->intra_node_GBps * 1e9 : r->link_Bps;
+    r->link_GBps = link > 0 ? link : 25.0;
+    r->link_Bps = r->link_GBps * 1e9;
+    r->intra_GBps = cluster->intra_node_GBps > 0 ? cluster->intra_node_GBps : 0;
     r->W = params->recal_window > 0 ? params->recal_window : 500;
     int L = itermodel_moe_layers(im), G = cluster->num_gpus;
     int E = itermodel_placement(im)->experts;
@@ -91,8 +97,7 @@ int recal_create(const moemap_sim_params *params, const moemap_model *model,
     r->ref = moemap_calloc((size_t)L * E, sizeof *r->ref);
     r->win = moemap_calloc((size_t)L * E, sizeof *r->win);
     r->ref_speed = moemap_malloc((size_t)G * sizeof *r->ref_speed);
-    r->tg = moemap_malloc((size_t)G * sizeof *r->tg);
-    if (!r->ring_b || !r->ring_s || !r->ref || !r->win || !r->ref_speed || !r->tg) {
+    if (!r->ring_b || !r->ring_s || !r->ref || !r->win || !r->ref_speed) {
         recal_free(r);
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
     }
@@ -212,50 +217,6 @@ static void remember(recal *r)
         r->ref_speed[g] = itermodel_factor(r->im, g);
 }
 
-void recal_migration_cost(const recal *r, const moemap_placement *a,
-                          const moemap_placement *b, double *bytes, double *stall_s,
-                          long *moves)
-{
-    int G = r->cluster->num_gpus;
-    double *recv = r->tg;
-    for (int g = 0; g < G; g++)
-        recv[g] = 0;
-    double by = 0;
-    long mv = 0;
-    for (int l = 0; l < b->num_layers; l++) {
-        const moemap_layer_placement *nl = &b->layers[l];
-        const moemap_layer_placement *ol = NULL;
-        for (int j = 0; j < a->num_layers; j++)
-            if (a->layers[j].layer == nl->layer)
-                ol = &a->layers[j];
-        for (int i = 0; i < nl->num_replicas; i++) {
-            int e = nl->replicas[i].expert, g = nl->replicas[i].gpu, had = 0, near = 0;
-            for (int j = 0; ol && j < ol->num_replicas; j++) {
-                if (ol->replicas[j].expert != e)
-                    continue;
-                int h = ol->replicas[j].gpu;
-                if (h == g)
-                    had = 1;
-                else if (r->cluster->gpus[h].node == r->cluster->gpus[g].node &&
-                         itermodel_alive(r->im, h))
-                    near = 1;
-            }
-            if (had)
-                continue;
-            mv++;
-            by += r->expert_bytes;
-            recv[g] += r->expert_bytes / (near ? r->intra_Bps : r->link_Bps);
-        }
-    }
-    double mx = 0;
-    for (int g = 0; g < G; g++)
-        if (recv[g] > mx)
-            mx = recv[g];
-    *bytes = by;
-    *stall_s = mx + (mv > 0 ? r->cluster->latency_us * 1e-6 : 0);
-    *moves = mv;
-}
-
 /* Predicted MoE seconds per iteration of placement p on the window mean, at the current
  * measured speeds. */
 static double predicted(recal *r, const moemap_placement *p)
@@ -277,40 +238,25 @@ static double predicted(recal *r, const moemap_placement *p)
     return t;
 }
 
-/* A cluster for re-placement: measured speeds folded into the curves (when speed_aware),
- * lost GPUs without slots. */
-static int replace_cluster(recal *r, int speed_aware, moemap_cluster **out,
-                           moemap_error *err)
+/* What moving from the current placement to np costs (moemap_rebalance_migration_cost). */
+static int migration_cost(const recal *r, const moemap_placement *np, moemap_rebalance_cost *mc,
+                          moemap_error *err)
 {
-    moemap_cluster *c;
-    int rc = moemap_cluster_clone(r->cluster, &c, err);
-    if (rc)
-        return rc;
-    for (int g = 0; g < c->num_gpus; g++) {
-        if (!itermodel_alive(r->im, g))
-            c->gpus[g].slots = 0;
-        double f = itermodel_factor(r->im, g);
-        if (!speed_aware || f == 1.0)
-            continue;
-        if (c->gpus[g].curve.n > 0)
-            for (int i = 0; i < c->gpus[g].curve.n; i++)
-                c->gpus[g].curve.us[i] /= f;
-        else
-            c->gpus[g].speed *= f;
-    }
-    if ((rc = moemap_cluster_finalize(c, err))) {
-        moemap_cluster_free(c);
-        return rc;
-    }
-    *out = c;
-    return 0;
+    return moemap_rebalance_migration_cost(itermodel_placement(r->im), np, r->cluster,
+                                           itermodel_alive_mask(r->im), r->expert_bytes,
+                                           r->link_GBps, r->intra_GBps, mc, err);
 }
 
 static int apply(recal *r, const moemap_placement *np, recal_action *act, moemap_error *err)
 {
-    recal_migration_cost(r, itermodel_placement(r->im), np, &act->bytes, &act->stall_s,
-                         &act->moves);
-    int rc = itermodel_set_placement(r->im, np, err);
+    moemap_rebalance_cost mc;
+    int rc = migration_cost(r, np, &mc, err);
+    if (rc)
+        return rc;
+    act->bytes = mc.bytes;
+    act->stall_s = mc.stall_s;
+    act->moves = mc.moves;
+    rc = itermodel_set_placement(r->im, np, err);
     if (rc)
         return rc;
     act->changed = 1;
@@ -326,7 +272,8 @@ static int run_place(recal *r, const char *strategy, int speed_aware, int migrat
     moemap_cluster *c = NULL;
     int rc = window_loads(r, &w, err);
     if (!rc)
-        rc = replace_cluster(r, speed_aware, &c, err);
+        rc = moemap_rebalance_cluster(r->cluster, speed_aware ? itermodel_factors(r->im) : NULL,
+                                      itermodel_alive_mask(r->im), &c, err);
     if (!rc) {
         moemap_place_params pp = moemap_place_default_params();
         pp.strategy = strategy;
@@ -347,81 +294,6 @@ static int run_place(recal *r, const char *strategy, int speed_aware, int migrat
     moemap_loads_free(w);
     moemap_cluster_free(c);
     return rc;
-}
-
-/* ViBE's incremental swaps: per layer, up to drift_swaps exchanges of one replica of the
- * slowest GPU with one of the fastest, chosen to minimise the pair's larger time. */
-static int swaps(recal *r, moemap_placement **out, moemap_error *err)
-{
-    moemap_placement *p;
-    int rc = moemap_placement_clone(itermodel_placement(r->im), &p, err);
-    if (rc)
-        return rc;
-    int G = r->cluster->num_gpus, E = p->experts;
-    double *est = moemap_malloc((size_t)G * sizeof *est);
-    double *tg = moemap_malloc((size_t)G * sizeof *tg);
-    if (!est || !tg) {
-        moemap_free(est);
-        moemap_free(tg);
-        moemap_placement_free(p);
-        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
-    }
-    for (int g = 0; g < G; g++)
-        est[g] = itermodel_factor(r->im, g);
-    for (int l = 0; l < p->num_layers; l++) {
-        moemap_layer_placement *lp = &p->layers[l];
-        const double *c = &r->win[(size_t)l * E];
-        for (int s = 0; s < r->params.drift_swaps; s++) {
-            itermodel_layer_times(r->im, lp, c, est, tg);
-            int a = -1, b = -1;
-            for (int g = 0; g < G; g++) {
-                if (!itermodel_alive(r->im, g))
-                    continue;
-                if (a < 0 || tg[g] > tg[a])
-                    a = g;
-                if (b < 0 || tg[g] < tg[b])
-                    b = g;
-            }
-            if (a < 0 || a == b)
-                break;
-            double best = tg[a], ta = tg[a], tb = tg[b];
-            int bx = -1, by = -1;
-            for (int x = 0; x < lp->num_replicas; x++) {
-                if (lp->replicas[x].gpu != a)
-                    continue;
-                for (int y = 0; y < lp->num_replicas; y++) {
-                    if (lp->replicas[y].gpu != b)
-                        continue;
-                    int ex = lp->replicas[x].expert, ey = lp->replicas[y].expert, clash = 0;
-                    for (int z = 0; z < lp->num_replicas; z++)
-                        if ((lp->replicas[z].gpu == b && lp->replicas[z].expert == ex) ||
-                            (lp->replicas[z].gpu == a && lp->replicas[z].expert == ey))
-                            clash = 1;
-                    if (clash)
-                        continue;
-                    double nx = lp->replicas[x].share * c[ex], ny = lp->replicas[y].share * c[ey];
-                    double fa = (moemap_cluster_expert_us(r->cluster, a, ny) -
-                                 moemap_cluster_expert_us(r->cluster, a, nx)) * 1e-6 / est[a];
-                    double fb = (moemap_cluster_expert_us(r->cluster, b, nx) -
-                                 moemap_cluster_expert_us(r->cluster, b, ny)) * 1e-6 / est[b];
-                    double m = ta + fa > tb + fb ? ta + fa : tb + fb;
-                    if (m < best * 0.99) {
-                        best = m;
-                        bx = x;
-                        by = y;
-                    }
-                }
-            }
-            if (bx < 0)
-                break;
-            lp->replicas[bx].gpu = b;
-            lp->replicas[by].gpu = a;
-        }
-    }
-    moemap_free(est);
-    moemap_free(tg);
-    *out = p;
-    return 0;
 }
 
 /* A re-placement the strategy refuses (e.g. too few slots left after a GPU loss) leaves
@@ -466,7 +338,9 @@ int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
     if (ld <= th && sd <= th && !(pol == MOEMAP_RECAL_MOEMAP && r->improving))
         return 0;
     if (pol == MOEMAP_RECAL_DRIFT) {
-        if ((rc = swaps(r, &np, err)))
+        if ((rc = moemap_rebalance_swaps(itermodel_placement(r->im), r->cluster, r->win,
+                                         itermodel_factors(r->im), itermodel_alive_mask(r->im),
+                                         r->params.drift_swaps, &np, err)))
             return rc;
         snprintf(act->why, sizeof act->why, "drift: swaps (load drift %.3f, speed drift %.3f)",
                  ld, sd);
@@ -478,14 +352,16 @@ int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err)
     if ((rc = run_place(r, "moemap", 1, 1, &np, err)))
         return skipped(act, rc, err);
     double cur = predicted(r, itermodel_placement(r->im)), nxt = predicted(r, np);
-    double bytes, stall;
-    long moves;
-    recal_migration_cost(r, itermodel_placement(r->im), np, &bytes, &stall, &moves);
+    moemap_rebalance_cost mc;
+    if ((rc = migration_cost(r, np, &mc, err))) {
+        moemap_placement_free(np);
+        return rc;
+    }
     double saving = (cur - nxt) * interval;
-    if (moves > 0 && saving > stall) {
+    if (mc.moves > 0 && saving > mc.stall_s) {
         snprintf(act->why, sizeof act->why,
-                 "moemap: %ld moves, saving %.3f s over %d iterations > stall %.3f s", moves,
-                 saving, interval, stall);
+                 "moemap: %ld moves, saving %.3f s over %d iterations > stall %.3f s", mc.moves,
+                 saving, interval, mc.stall_s);
         rc = apply(r, np, act, err);
         r->improving = 1; /* max_moves may have cut it short: re-check next interval */
     } else {
@@ -500,74 +376,13 @@ int recal_repair_lost(recal *r, int gpu, recal_action *act, moemap_error *err)
 {
     memset(act, 0, sizeof *act);
     moemap_placement *p;
-    const moemap_placement *cur = itermodel_placement(r->im);
-    int rc = moemap_placement_clone(cur, &p, err);
+    int rc = moemap_rebalance_repair_lost(itermodel_placement(r->im), r->cluster,
+                                          itermodel_alive_mask(r->im), gpu, &p, err);
     if (rc)
         return rc;
-    int G = r->cluster->num_gpus;
-    int *held = moemap_malloc((size_t)G * sizeof *held);
-    if (!held) {
-        moemap_placement_free(p);
-        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
-    }
-    for (int l = 0; l < p->num_layers && !rc; l++) {
-        const moemap_layer_placement *lp = &cur->layers[l];
-        moemap_replica *nr = moemap_malloc((size_t)(lp->num_replicas + p->experts) * sizeof *nr);
-        double *left = moemap_calloc((size_t)p->experts, sizeof *left);
-        if (!nr || !left) {
-            moemap_free(nr);
-            moemap_free(left);
-            rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
-            break;
-        }
-        int n = 0;
-        for (int g = 0; g < G; g++)
-            held[g] = 0;
-        for (int i = 0; i < lp->num_replicas; i++) {
-            if (lp->replicas[i].gpu == gpu || !itermodel_alive(r->im, lp->replicas[i].gpu))
-                continue;
-            nr[n++] = lp->replicas[i];
-            left[lp->replicas[i].expert] += lp->replicas[i].share;
-            held[lp->replicas[i].gpu]++;
-        }
-        for (int i = 0; i < n; i++)
-            nr[i].share /= left[nr[i].expert];
-        /* Orphans go to the live GPU with a free slot holding the fewest replicas (or the
-         * fewest overall when every slot is taken: the engine over-subscribes memory). */
-        for (int e = 0; e < p->experts; e++) {
-            if (left[e] > 0)
-                continue;
-            int best = -1, best_free = -1;
-            for (int g = 0; g < G; g++) {
-                if (!itermodel_alive(r->im, g) || g == gpu)
-                    continue;
-                int fr = r->cluster->gpus[g].slots > held[g];
-                if (best < 0 || fr > best_free || (fr == best_free && held[g] < held[best])) {
-                    best = g;
-                    best_free = fr;
-                }
-            }
-            if (best < 0) {
-                rc = moemap_error_set(err, MOEMAP_EINFEASIBLE, "no GPU left alive");
-                break;
-            }
-            nr[n].expert = e;
-            nr[n].gpu = best;
-            nr[n].share = 1.0;
-            held[best]++;
-            n++;
-        }
-        if (!rc)
-            rc = moemap_placement_set_layer(p, l, lp->layer, nr, n, err);
-        moemap_free(nr);
-        moemap_free(left);
-    }
-    moemap_free(held);
-    if (!rc) {
-        itermodel_set_lost(r->im, gpu);
-        snprintf(act->why, sizeof act->why, "GPU %d lost: orphaned experts re-homed", gpu);
-        rc = apply(r, p, act, err);
-    }
+    itermodel_set_lost(r->im, gpu);
+    snprintf(act->why, sizeof act->why, "GPU %d lost: orphaned experts re-homed", gpu);
+    rc = apply(r, p, act, err);
     moemap_placement_free(p);
     return rc;
 }

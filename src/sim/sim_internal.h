@@ -51,6 +51,9 @@ void itermodel_set_factor(itermodel *im, int gpu, double factor);
 double itermodel_factor(const itermodel *im, int gpu);
 void itermodel_set_lost(itermodel *im, int gpu);
 int itermodel_alive(const itermodel *im, int gpu);
+/* Every GPU's factor and alive flag, [G] each, as the rebalancing functions take them. */
+const double *itermodel_factors(const itermodel *im);
+const unsigned char *itermodel_alive_mask(const itermodel *im);
 int itermodel_num_gpus(const itermodel *im);
 int itermodel_moe_layers(const itermodel *im);
 /* Loads entry (row of the current loads) of placement layer l. */
@@ -112,12 +115,9 @@ void recal_free(recal *r);
 void recal_record(recal *r, const sim_iter *it);
 /* Called after every iteration; may replace the placement in im. */
 int recal_step(recal *r, long iteration, recal_action *act, moemap_error *err);
-/* Repairs the placement after GPU `gpu` is lost (every policy must). */
+/* Repairs the placement after GPU `gpu` is lost (every policy must), with
+ * moemap_rebalance_repair_lost. */
 int recal_repair_lost(recal *r, int gpu, recal_action *act, moemap_error *err);
-/* Migration cost of going from placement a to b: bytes, stall seconds, replicas added. */
-void recal_migration_cost(const recal *r, const moemap_placement *a,
-                          const moemap_placement *b, double *bytes, double *stall_s,
-                          long *moves);
 
 /* ---- metrics --------------------------------------------------------------------------- */
 
