@@ -3,8 +3,6 @@
  */
 #include "place_util.h"
 
-#include "engine_rules.h"
-
 #include <stdlib.h>
 
 void place_even_quota(int num_gpus, const int *slots, int experts, int *quota)
@@ -98,30 +96,6 @@ double place_layer_mean_us(const place_problem *pb, const place_result *r, doubl
         sum += m;
     }
     return sum / (pb->num_batches > 0 ? pb->num_batches : 1);
-}
-
-int place_never_worse_than_eplb(const place_problem *pb, place_result *out, int engine,
-                                int *kept_eplb, moemap_error *err)
-{
-    place_result eplb = {0};
-    double *gpu_us = moemap_malloc((size_t)pb->num_gpus * sizeof *gpu_us);
-    int rc = gpu_us ? place_eplb_global(pb, &eplb, err)
-                    : moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
-    if (!rc && engine)
-        rc = engine_complete(pb, &eplb, err);
-    if (kept_eplb)
-        *kept_eplb = 0;
-    if (!rc && place_layer_mean_us(pb, &eplb, gpu_us) < place_layer_mean_us(pb, out, gpu_us)) {
-        out->n = 0;
-        for (int i = 0; i < eplb.n && !rc; i++)
-            rc = place_result_add(out, eplb.reps[i].expert, eplb.reps[i].gpu,
-                                  eplb.reps[i].share, err);
-        if (kept_eplb)
-            *kept_eplb = 1;
-    }
-    moemap_free(eplb.reps);
-    moemap_free(gpu_us);
-    return rc;
 }
 
 int place_same_curve(const moemap_curve *a, const moemap_curve *b)

@@ -15,6 +15,7 @@
  * never gets more replicas than there are GPUs with slots).
  * Cost: O(slots x experts) per layer, far below a millisecond at DeepSeek-V3 scale.
  */
+#include "engine_rules.h"
 #include "place_util.h"
 
 #include <string.h>
@@ -254,4 +255,30 @@ int place_eplb(const place_problem *pb, place_result *out, moemap_error *err)
 int place_eplb_global(const place_problem *pb, place_result *out, moemap_error *err)
 {
     return eplb_global(pb, out, err);
+}
+
+/* See place_util.h: the eplb floor every other strategy keeps (here, next to eplb, so
+ * place_util.c needs no strategy). */
+int place_never_worse_than_eplb(const place_problem *pb, place_result *out, int engine,
+                                int *kept_eplb, moemap_error *err)
+{
+    place_result eplb = {0};
+    double *gpu_us = moemap_malloc((size_t)pb->num_gpus * sizeof *gpu_us);
+    int rc = gpu_us ? place_eplb_global(pb, &eplb, err)
+                    : moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
+    if (!rc && engine)
+        rc = engine_complete(pb, &eplb, err);
+    if (kept_eplb)
+        *kept_eplb = 0;
+    if (!rc && place_layer_mean_us(pb, &eplb, gpu_us) < place_layer_mean_us(pb, out, gpu_us)) {
+        out->n = 0;
+        for (int i = 0; i < eplb.n && !rc; i++)
+            rc = place_result_add(out, eplb.reps[i].expert, eplb.reps[i].gpu,
+                                  eplb.reps[i].share, err);
+        if (kept_eplb)
+            *kept_eplb = 1;
+    }
+    moemap_free(eplb.reps);
+    moemap_free(gpu_us);
+    return rc;
 }

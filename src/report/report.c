@@ -28,25 +28,6 @@ moemap_report_params moemap_report_default_params(void)
     return p;
 }
 
-static const char *palette[] = {"#0072B2", "#D55E00", "#009E73", "#E69F00",
-                                "#CC79A7", "#56B4E9", "#8C564B", "#000000"};
-
-const char *rp_gp_color(int i)
-{
-    return palette[(i < 0 ? 0 : i) % (int)(sizeof palette / sizeof palette[0])];
-}
-
-void rp_gp_style(rp_buf *s)
-{
-    rp_buf_printf(s, "set encoding utf8\n"
-                     "set border 3 lc rgb '#555555'\n"
-                     "set tics nomirror textcolor rgb '#333333'\n"
-                     "set grid ytics lc rgb '#e0e0e0' lt 1\n"
-                     "set key box lc rgb '#cccccc' opaque samplen 2\n"
-                     "set style fill solid 0.85 noborder\n"
-                     "set datafile missing '?'\n");
-}
-
 /* The inputs, in the order their sections appear on the page. */
 typedef enum { IN_EVAL, IN_SIMULATE, IN_STATS, IN_LOADS, IN_CLUSTER, IN_TIMESERIES } input_kind;
 

@@ -1,6 +1,8 @@
 /*
  * report_buf.c — small utilities of the report module: the growable text buffer used to
- * build gnuplot scripts and HTML, the page's list of items, and base64 for data: URIs.
+ * build gnuplot scripts and HTML, the page's list of items, base64 for data: URIs, and the
+ * charts' common look (gnuplot preamble and series colours), which every chart builder
+ * uses: here, below them, rather than in report.c, which calls the builders.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -158,4 +160,23 @@ char *moemap_base64_encode(const unsigned char *data, size_t n)
     }
     out[o] = '\0';
     return out;
+}
+
+static const char *palette[] = {"#0072B2", "#D55E00", "#009E73", "#E69F00",
+                                "#CC79A7", "#56B4E9", "#8C564B", "#000000"};
+
+const char *rp_gp_color(int i)
+{
+    return palette[(i < 0 ? 0 : i) % (int)(sizeof palette / sizeof palette[0])];
+}
+
+void rp_gp_style(rp_buf *s)
+{
+    rp_buf_printf(s, "set encoding utf8\n"
+                     "set border 3 lc rgb '#555555'\n"
+                     "set tics nomirror textcolor rgb '#333333'\n"
+                     "set grid ytics lc rgb '#e0e0e0' lt 1\n"
+                     "set key box lc rgb '#cccccc' opaque samplen 2\n"
+                     "set style fill solid 0.85 noborder\n"
+                     "set datafile missing '?'\n");
 }
