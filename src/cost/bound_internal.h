@@ -4,8 +4,8 @@
  * bisection step), which the selection in moemap_bound_layer_batch must match exactly
  * (tests/test_eval.c compares the two; bench/bench_bound.c times them).
  */
-#ifndef MOEMAP_EVAL_BOUND_INTERNAL_H
-#define MOEMAP_EVAL_BOUND_INTERNAL_H
+#ifndef MOEMAP_COST_BOUND_INTERNAL_H
+#define MOEMAP_COST_BOUND_INTERNAL_H
 
 #include "moemap/eval.h"
 
