@@ -71,13 +71,6 @@ int mm_cost_bounds_compute(const moemap_loads *loads, const moemap_cluster *c, i
     return rc;
 }
 
-static void keep_first(void *ctx, const char *msg)
-{
-    moemap_error *e = ctx;
-    if (e->code == 0)
-        moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
-}
-
 int mm_cost_check_placement(const moemap_loads *loads, const moemap_cluster *c,
                             const moemap_placement *p, moemap_error *err)
 {
@@ -86,7 +79,7 @@ int mm_cost_check_placement(const moemap_loads *loads, const moemap_cluster *c,
                                 "placement is for %d gpus but the cluster has %d", p->num_gpus,
                                 c->num_gpus);
     moemap_error first = {0};
-    if (moemap_placement_check_loads(p, loads, keep_first, &first) > 0)
+    if (moemap_placement_check_loads(p, loads, mm_keep_first_problem, &first) > 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "%s", first.msg);
     return 0;
 }

@@ -21,13 +21,6 @@ moemap_eval_params moemap_eval_default_params(void)
     return p;
 }
 
-static void keep_first(void *ctx, const char *msg)
-{
-    moemap_error *e = ctx;
-    if (e->code == 0)
-        moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
-}
-
 int moemap_eval_bounds_create(const moemap_loads *loads, const moemap_cluster *c, int slots,
                               double time_limit_s, moemap_eval_bounds **out,
                               moemap_error *err)
@@ -85,8 +78,8 @@ int moemap_eval_placement(const moemap_loads *loads, const moemap_cluster *c,
                                 "the previous placement is for %d gpus x %d experts, this "
                                 "one for %d x %d", prev->num_gpus, prev->experts, p->num_gpus,
                                 p->experts);
-    if (prev && (moemap_placement_check(prev, NULL, 0, keep_first, &first) > 0 ||
-                 moemap_placement_check_loads(prev, loads, keep_first, &first) > 0))
+    if (prev && (moemap_placement_check(prev, NULL, 0, mm_keep_first_problem, &first) > 0 ||
+                 moemap_placement_check_loads(prev, loads, mm_keep_first_problem, &first) > 0))
         return moemap_error_set(err, MOEMAP_EINVAL, "the previous placement: %s", first.msg);
     moemap_eval_summary *s = NULL;
     rc = mm_cost_placement(loads, c, p, params, b, &s, err);

@@ -344,13 +344,6 @@ static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, in
     return rc;
 }
 
-static void keep_first(void *ctx, const char *msg)
-{
-    moemap_error *e = ctx;
-    if (e->code == 0)
-        moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
-}
-
 static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
                        const moemap_place_params *params, double t0, moemap_placement **out,
                        moemap_error *err);
@@ -426,8 +419,8 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
                                 params->previous->experts, cluster->num_gpus, loads->experts);
     moemap_error bad_prev = {0};
     if (params->previous &&
-        (moemap_placement_check(params->previous, NULL, 0, keep_first, &bad_prev) > 0 ||
-         moemap_placement_check_loads(params->previous, loads, keep_first, &bad_prev) > 0))
+        (moemap_placement_check(params->previous, NULL, 0, mm_keep_first_problem, &bad_prev) > 0 ||
+         moemap_placement_check_loads(params->previous, loads, mm_keep_first_problem, &bad_prev) > 0))
         return moemap_error_set(err, MOEMAP_EINVAL, "place: the previous placement: %s",
                                 bad_prev.msg);
     int G = cluster->num_gpus, E = loads->experts;
@@ -547,7 +540,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
         goto done;
     }
     moemap_error first = {0};
-    int problems = moemap_placement_check(p, cluster, params->slots, keep_first, &first);
+    int problems = moemap_placement_check(p, cluster, params->slots, mm_keep_first_problem, &first);
     if (problems < 0) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory while validating");
         goto done;

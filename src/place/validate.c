@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base_util.h"
+
 #define SHARE_TOL 1e-6
 
 typedef struct checker {
@@ -154,18 +156,11 @@ int moemap_placement_check(const moemap_placement *p, const moemap_cluster *c, i
     return ck.count;
 }
 
-static void keep_first(void *ctx, const char *msg)
-{
-    moemap_error *err = ctx;
-    if (err && err->code == 0)
-        moemap_error_set(err, MOEMAP_EINVAL, "%s", msg);
-}
-
 int moemap_placement_validate(const moemap_placement *p, const moemap_cluster *c,
                               moemap_error *err)
 {
     moemap_error first = {0};
-    int n = moemap_placement_check(p, c, 0, keep_first, &first);
+    int n = moemap_placement_check(p, c, 0, mm_keep_first_problem, &first);
     if (n == 0)
         return 0;
     if (n < 0)
