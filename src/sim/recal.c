@@ -279,6 +279,9 @@ static int run_place(recal *r, const char *strategy, int speed_aware, int migrat
         pp.strategy = strategy;
         pp.seed = r->params.seed;
         pp.time_limit_s = 0.05; /* search budget per re-placement: keeps the simulation fast */
+        /* counted in evaluations, not seconds: a simulation is the same for a seed on any
+         * machine and load (under a sanitizer too) */
+        pp.deterministic = 1;
         pp.expert_bytes = r->expert_bytes;
         if (migration_aware) {
             pp.previous = itermodel_placement(r->im);
