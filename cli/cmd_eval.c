@@ -6,7 +6,6 @@
  * printing only: the work is moemap_eval_placement (src/eval).
  */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,46 +29,6 @@ static void usage(FILE *f)
             "  --layers                also print one row per layer\n"
             "  --json                  machine-readable output (moemap.eval/v1)\n"
             "  -h, --help\n");
-}
-
-static json_t *summary_json(const char *file, const moemap_eval_summary *s)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "file", json_string(file));
-    json_object_set_new(o, "strategy", json_string(s->strategy));
-    json_object_set_new(o, "mean_us", json_real(s->mean_us));
-    json_object_set_new(o, "p90_us", json_real(s->p90_us));
-    json_object_set_new(o, "p99_us", json_real(s->p99_us));
-    json_object_set_new(o, "bound_mean_us", json_real(s->bound_mean_us));
-    json_object_set_new(o, "bound_p90_us", json_real(s->bound_p90_us));
-    if (s->engine_bound_mean_us > 0)
-        json_object_set_new(o, "engine_bound_mean_us", json_real(s->engine_bound_mean_us));
-    json_object_set_new(o, "gap", json_real(s->gap));
-    json_object_set_new(o, "fixed_bound_mean_us", json_real(s->fixed_bound_mean_us));
-    json_object_set_new(o, "fixed_gap", json_real(s->fixed_gap));
-    json_object_set_new(o, "max_over_mean", json_real(s->imbalance));
-    json_object_set_new(o, "replicas", json_integer(s->replicas));
-    json_object_set_new(o, "moved", s->moved >= 0 ? json_integer(s->moved) : json_null());
-    json_t *layers = json_array();
-    for (int l = 0; l < s->num_layers; l++) {
-        const moemap_eval_layer *el = &s->layers[l];
-        json_t *lo = json_object();
-        json_object_set_new(lo, "layer", json_integer(el->layer));
-        json_object_set_new(lo, "mean_us", json_real(el->mean_us));
-        json_object_set_new(lo, "p90_us", json_real(el->p90_us));
-        json_object_set_new(lo, "p99_us", json_real(el->p99_us));
-        json_object_set_new(lo, "bound_mean_us", json_real(el->bound_mean_us));
-        json_object_set_new(lo, "gap", json_real(el->gap));
-        json_object_set_new(lo, "fixed_bound_mean_us", json_real(el->fixed_bound_mean_us));
-        json_object_set_new(lo, "fixed_gap", json_real(el->fixed_gap));
-        json_object_set_new(lo, "max_over_mean", json_real(el->imbalance));
-        json_object_set_new(lo, "replicas", json_integer(el->replicas));
-        if (s->moved >= 0)
-            json_object_set_new(lo, "moved", json_integer(el->moved));
-        json_array_append_new(layers, lo);
-    }
-    json_object_set_new(o, "layers", layers);
-    return o;
 }
 
 static void print_problem(void *ctx, const char *msg)
@@ -155,20 +114,9 @@ int cmd_eval(int argc, char **argv)
     }
     cli_progress_done();
     if (as_json) {
-        json_t *root = json_object(), *arr = json_array();
-        json_object_set_new(root, "format", json_string("moemap.eval/v1"));
-        json_object_set_new(root, "batches", json_integer(ld->num_batches));
-        for (int i = 0; i < np; i++)
-            json_array_append_new(arr, summary_json(argv[optind + i], sums[i]));
-        json_object_set_new(root, "placements", arr);
-        char *s = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        json_decref(root);
-        if (!s) {
-            moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
+        moemap_eval_file ef = {ld->num_batches, np, argv + optind, sums};
+        if (moemap_eval_write("-", &ef, &err) != 0)
             goto out;
-        }
-        printf("%s\n", s);
-        free(s);
     } else {
         printf("%d batches, %d GPUs; times in us per batch (sum over MoE layers of the "
                "straggler)", ld->num_batches, cl->num_gpus);

@@ -80,13 +80,17 @@ static const char *cluster_json =
     " \"network\": {\"intra_node_GBps\": 450, \"inter_node_GBps\": 50, \"latency_us\": 10}}\n";
 
 static const char *eval_json =
-    "{\"strategies\": [\n"
-    " {\"strategy\": \"eplb\", \"mean_us\": 812.5, \"p90_us\": 900, \"p99_us\": 990,\n"
-    "  \"bound_us\": 650, \"batch_us\": [700, 800, 900, 850],\n"
-    "  \"layers\": [{\"layer\": 3, \"gpu_us\": [400, 812.5]}]},\n"
-    " {\"strategy\": \"moemap\", \"mean_us\": 700, \"p90_us\": 720, \"p99_us\": 730,\n"
-    "  \"bound_us\": 650, \"gap\": 0.0769, \"batch_us\": [690, 700, 710, 700],\n"
-    "  \"layers\": [{\"layer\": 3, \"gpu_us\": [690, 700]}]}]}\n";
+    "{\"format\": \"moemap.eval/v1\", \"batches\": 4, \"placements\": [\n"
+    " {\"file\": \"eplb.json\", \"strategy\": \"eplb\", \"mean_us\": 812.5, \"p90_us\": 900,\n"
+    "  \"p99_us\": 990, \"bound_mean_us\": 650, \"gap\": 0.25,\n"
+    "  \"batch_us\": [700, 800, 900, 850],\n"
+    "  \"layers\": [{\"layer\": 3, \"mean_us\": 812.5, \"p90_us\": 900, \"p99_us\": 990,\n"
+    "              \"bound_mean_us\": 650, \"gap\": 0.25, \"gpu_us\": [400, 812.5]}]},\n"
+    " {\"file\": \"moemap.json\", \"strategy\": \"moemap\", \"mean_us\": 700, \"p90_us\": 720,\n"
+    "  \"p99_us\": 730, \"bound_mean_us\": 650, \"gap\": 0.0769,\n"
+    "  \"batch_us\": [690, 700, 710, 700],\n"
+    "  \"layers\": [{\"layer\": 3, \"mean_us\": 700, \"p90_us\": 720, \"p99_us\": 730,\n"
+    "              \"bound_mean_us\": 650, \"gap\": 0.0769, \"gpu_us\": [690, 700]}]}]}\n";
 
 static const char *ts_json =
     "{\"runs\": [{\"label\": \"eplb\", \"ttft\": {\"p50\": 0.2, \"p90\": 0.61, \"p99\": 1.5},\n"
@@ -120,7 +124,7 @@ TEST(page_from_known_inputs)
           !strstr(html, "src=\"file") && !strstr(html, "@import") && !strstr(html, "url("));
     CHECK_STR_CONTAINS(html, "unit &lt;test&gt; &amp; report"); /* title escaped */
     CHECK_STR_CONTAINS(html, "<td>eplb</td><td>812.5</td>");
-    /* gap absent for eplb: mean / bound - 1 = 812.5 / 650 - 1 = 25.0% */
+    /* eplb's gap: mean / bound - 1 = 812.5 / 650 - 1 = 25.0% */
     CHECK_STR_CONTAINS(html, "<td>650.0</td><td>25.0%</td>");
     CHECK_STR_CONTAINS(html, "<td class=\"best\">7.7%</td>");
     CHECK_STR_CONTAINS(html, "<td>0.610</td>");   /* TTFT p90 */
@@ -211,10 +215,17 @@ TEST(errors_name_the_input)
     CHECK_STR_CONTAINS(err.msg, "nothing to report");
 
     p.eval_path = write_text("report_bad_eval.json",
-                             "{\"strategies\": [{\"strategy\": \"x\", \"mean_us\": \"fast\"}]}");
+                             "{\"format\": \"moemap.eval/v1\", \"batches\": 1, \"placements\": "
+                             "[{\"strategy\": \"x\", \"mean_us\": \"fast\"}]}");
     err = (moemap_error){0};
     CHECK(moemap_report_write(&p, out, NULL, &err) < 0);
-    CHECK_STR_CONTAINS(err.msg, "report_bad_eval.json: strategies[0].mean_us");
+    CHECK_STR_CONTAINS(err.msg, "report_bad_eval.json: placements[0].mean_us");
+
+    /* Another kind of file given as the eval input is refused by its format. */
+    p.eval_path = write_text("report_not_eval.json", "{\"format\": \"moemap.cluster/v1\"}");
+    err = (moemap_error){0};
+    CHECK(moemap_report_write(&p, out, NULL, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "report_not_eval.json: not an eval file");
 
     p.eval_path = write_text("report_bad_syntax.json", "{\"strategies\": [\n  {,}]}");
     err = (moemap_error){0};

@@ -120,6 +120,9 @@ typedef struct moemap_eval_summary {
     long moved;             /* -1 when no previous placement was given */
     int num_layers;
     moemap_eval_layer *layers;
+    int num_gpus;
+    double *layer_gpu_us;   /* [num_layers * num_gpus] each GPU's time in layers[l],
+                               mean over the batches (what the report's bars show) */
 } moemap_eval_summary;
 
 /* Evaluates placement p on every batch of loads: each MoE layer of loads with any token
@@ -135,6 +138,22 @@ void moemap_eval_summary_free(moemap_eval_summary *s);
  * the number of problems. */
 int moemap_placement_check_loads(const moemap_placement *p, const moemap_loads *loads,
                                  moemap_problem_fn fn, void *ctx);
+
+/* An eval file (moemap.eval/v1, docs/formats.md): the summaries of several placements
+ * evaluated on the same workload and cluster, each with the path of its placement file
+ * as given, the per-batch model time and the per-GPU time of every layer. */
+typedef struct moemap_eval_file {
+    int num_batches;
+    int num_placements;
+    char **files;                     /* [num_placements] placement paths */
+    moemap_eval_summary **summaries;  /* [num_placements] */
+} moemap_eval_file;
+/* Writes f to path ("-": standard output). */
+int moemap_eval_write(const char *path, const moemap_eval_file *f, moemap_error *err);
+/* Reads an eval file ("-": standard input); errors name the file and the JSON path. */
+int moemap_eval_read(const char *path, moemap_eval_file **out, moemap_error *err);
+/* Frees f, its file names and its summaries. */
+void moemap_eval_file_free(moemap_eval_file *f);
 
 MOEMAP_API_END
 #ifdef __cplusplus

@@ -105,7 +105,8 @@ class EvalSummary(ctypes.Structure):
                 ("engine_bound_mean_us", c_double), ("gap", c_double),
                 ("fixed_bound_mean_us", c_double), ("fixed_gap", c_double),
                 ("imbalance", c_double), ("replicas", c_long), ("moved", c_long),
-                ("num_layers", c_int), ("layers", ctypes.POINTER(EvalLayer))]
+                ("num_layers", c_int), ("layers", ctypes.POINTER(EvalLayer)),
+                ("num_gpus", c_int), ("layer_gpu_us", ctypes.POINTER(c_double))]
 
 
 class ImportParams(ctypes.Structure):

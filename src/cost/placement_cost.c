@@ -22,6 +22,7 @@ void moemap_eval_summary_free(moemap_eval_summary *s)
     moemap_free(s->batch_us);
     moemap_free(s->batch_bound_us);
     moemap_free(s->layers);
+    moemap_free(s->layer_gpu_us);
     moemap_free(s);
 }
 
@@ -114,7 +115,10 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
     s->batch_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_us);
     s->batch_bound_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_bound_us);
     s->layers = moemap_calloc((size_t)(p->num_layers > 0 ? p->num_layers : 1), sizeof *s->layers);
-    if (!s->batch_us || !s->batch_bound_us || !s->layers) {
+    s->num_gpus = G;
+    s->layer_gpu_us = moemap_calloc((size_t)(p->num_layers > 0 ? p->num_layers : 1) * (size_t)G,
+                                    sizeof *s->layer_gpu_us);
+    if (!s->batch_us || !s->batch_bound_us || !s->layers || !s->layer_gpu_us) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
         goto done;
     }
@@ -150,9 +154,11 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
                                                             loads->experts, scratch);
                 esum += eb > lb ? eb : lb;
             }
-            double mean = 0;
-            for (int g = 0; g < G; g++)
+            double mean = 0, *lg = &s->layer_gpu_us[(size_t)(s->num_layers - 1) * G];
+            for (int g = 0; g < G; g++) {
                 mean += gpu_us[g];
+                lg[g] += gpu_us[g] / B;
+            }
             mean /= G;
             if (mean > 0) {
                 limb += t / mean;

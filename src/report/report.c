@@ -48,6 +48,8 @@ static int add_input(rp_page *page, input_kind kind, const char *what, const cha
         return rp_add_cluster(page, path, err);
     if (kind == IN_LOADS)
         return rp_add_coactivation_loads(page, path, p->hot_experts, err);
+    if (kind == IN_EVAL)
+        return rp_add_eval(page, path, p->layer, err);
     json_t *root = mm_json_load_file(path, err);
     if (!root)
         return err ? err->code : MOEMAP_EIO;
@@ -75,9 +77,6 @@ static int add_input(rp_page *page, input_kind kind, const char *what, const cha
     int rc;
     switch (kind) {
     case IN_STATS: rc = rp_add_stats(page, root, path, p->loads_path == NULL, err); break;
-    case IN_EVAL:
-        rc = rp_add_eval(page, root, path, p->layer, p->loads_path, p->cluster_path, err);
-        break;
     case IN_SIMULATE: rc = rp_add_simulate(page, root, path, err); break;
     default: rc = rp_add_timeseries(page, root, path, err); break;
     }

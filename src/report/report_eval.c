@@ -5,75 +5,38 @@
  * straggler GPU in red, so the imbalance is visible at a glance), and the distribution
  * (CDF) of the straggler time over the batches per strategy.
  *
- * Keys read (see docs/report.md): "strategies": [{strategy, mean_us, p90_us, p99_us,
- * bound_us, gap, straggler_us: [per batch], layers: [{layer, gpu_us: [per GPU]}]}].
- * A few alternative names are accepted (report_json.h).
+ * The input is read with moemap_eval_read (src/eval/eval_io.c, moemap.eval/v1): each
+ * placement's summary, its per-batch model time and every layer's per-GPU time, as
+ * moemap eval computed them, so the charts and the eval table agree by construction.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_util.h"
+#include "moemap/eval.h"
 #include "report_internal.h"
-#include "report_json.h"
 #include "base_util.h"
 
 #define MAX_STRATEGIES 16
 
 typedef struct strat {
     char name[48];
-    double mean, p90, p99, bound, gap; /* NAN when absent */
-    double *straggler;                 /* per batch, or NULL */
+    double mean, p90, p99, bound, gap;
+    double *straggler;                 /* per batch (the summary's, sorted here) */
     int num_straggler;
-    int summed;                        /* per-batch times are sums over the MoE layers */
-    const json_t *layers;              /* per-layer array, or NULL */
-    double *gpu;                       /* per-GPU time of the layer shown, or NULL */
+    const moemap_eval_summary *sum;
+    const double *gpu;                 /* per-GPU time of the layer shown, or NULL */
     int ngpu;
-    const json_t *entry;
 } strat;
 
-static const char *const K_STRAG[] = {"straggler_us", "batch_straggler_us", "batch_us",
-                                      NULL};
-static const char *const K_GPU[] = {"gpu_us", "gpu_time_us", "per_gpu_us", NULL};
-
-static double num_or_nan(const json_t *o, const char *const *k, const char *w, int *rc,
-                         moemap_error *err)
+/* The per-GPU times of model layer `layer` in s (NULL when it has none). */
+static const double *gpu_times(const moemap_eval_summary *s, int layer)
 {
-    double v = NAN;
-    int r = rp_json_num_any(o, k, w, &v, err);
-    if (r < 0)
-        *rc = r;
-    return v;
-}
-
-/* The per-GPU times of model layer `layer` in entry s (NULL when it has none): the
- * entry of s->layers with that layer id; layer < 0 takes the first. */
-static int gpu_times(const strat *s, int layer, const char *where, double **out, int *n,
-                     int *layer_out, moemap_error *err)
-{
-    *out = NULL;
-    *n = 0;
-    if (!s->layers)
-        return 0;
-    for (size_t i = 0; i < json_array_size(s->layers); i++) {
-        json_t *lj = json_array_get(s->layers, i);
-        char w[300];
-        rp_fmt(w, sizeof w, "%s.layers[%zu]", where, i);
-        long id = (long)i;
-        if (mm_json_get_int_opt(lj, "layer", w, 0, 1000000, &id, err))
-            return err->code;
-        if (layer >= 0 && id != layer)
-            continue;
-        int r = rp_json_array_any(lj, K_GPU, w, out, n, err);
-        if (r < 0)
-            return r;
-        if (r > 0) {
-            *layer_out = (int)id;
-            return 0;
-        }
-    }
-    return 0;
+    for (int l = 0; s->layer_gpu_us && l < s->num_layers; l++)
+        if (s->layers[l].layer == layer)
+            return &s->layer_gpu_us[(size_t)l * s->num_gpus];
+    return NULL;
 }
 
 static void add_table(rp_page *page, const strat *s, int ns)
@@ -127,7 +90,7 @@ static void add_table(rp_page *page, const strat *s, int ns)
 static int add_gpu_bars(rp_page *page, const strat *s, int ns, int lid, const char *path,
                         moemap_error *err)
 {
-    double *t[MAX_STRATEGIES] = {0};
+    const double *t[MAX_STRATEGIES] = {0};
     int n[MAX_STRATEGIES] = {0}, with = 0, rc = 0;
     for (int i = 0; i < ns; i++) {
         t[i] = s[i].gpu;
@@ -136,8 +99,8 @@ static int add_gpu_bars(rp_page *page, const strat *s, int ns, int lid, const ch
     }
     if (with == 0) {
         rp_page_missing(page, "Per-GPU time per strategy",
-                        "the eval file has no per-GPU times; give --loads and --cluster to "
-                        "compute them from its placement files");
+                        "the eval file has no per-GPU times (write it again with moemap "
+                        "eval --json)");
         return 0;
     }
     {
@@ -210,8 +173,8 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
         with += s[i].num_straggler > 0;
     if (with == 0) {
         rp_page_missing(page, "Straggler time CDF",
-                        "the eval file has no per-batch times; give --loads and --cluster to "
-                        "compute them from its placement files");
+                        "the eval file has no per-batch times (write it again with moemap "
+                        "eval --json)");
         return 0;
     }
     rp_item *it = rp_page_add(page, RP_ITEM_CHART, "straggler-cdf",
@@ -235,13 +198,8 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
             rp_buf_printf(b, "%.6g %.6g\n", s[i].straggler[k], (double)(k + 1) / m);
         rp_buf_printf(b, "%.6g 1\nEOD\n", s[i].straggler[m - 1]);
     }
-    int summed = 0;
-    for (int i = 0; i < ns; i++)
-        summed |= s[i].num_straggler > 0 && s[i].summed;
     rp_buf_printf(b, "set title 'CDF of the per-batch straggler time'\nset xlabel ");
-    rp_buf_gp_str(b, summed ? "MoE time per batch: sum over the layers of the slowest GPU's "
-                              "time (µs)"
-                            : "straggler (slowest GPU) time per layer and batch (µs)");
+    rp_buf_gp_str(b, "MoE time per batch: sum over the layers of the slowest GPU's time (µs)");
     rp_buf_printf(b, "\nset ylabel 'share of batches'\nset yrange [0:1.02]\n"
                      "set key bottom right\nset grid xtics ytics\nplot ");
     int first = 1;
@@ -259,152 +217,66 @@ static int add_cdf(rp_page *page, strat *s, int ns, const char *path, moemap_err
 
 /* The layer to show when none is asked for: where the strategies differ most (largest
  * spread of their per-layer mean straggler time), else the first one listed. */
-static int pick_layer(const strat *s, int ns, const char *path, moemap_error *err)
+static int pick_layer(const strat *s, int ns)
 {
-    int best = -1;
-    double best_spread = -1;
-    const json_t *ref = NULL;
-    for (int i = 0; i < ns && !ref; i++)
-        ref = s[i].layers;
-    for (size_t k = 0; ref && k < json_array_size(ref); k++) {
-        long id = -1;
-        char w[300];
-        rp_fmt(w, sizeof w, "%s: layers[%zu]", path, k);
-        if (mm_json_get_int_opt(json_array_get(ref, k), "layer", w, 0, 1000000, &id, err))
-            return err && err->code ? err->code : MOEMAP_EPARSE;
+    const moemap_eval_summary *ref = s[0].sum;
+    int best = ref->num_layers ? ref->layers[0].layer : -1;
+    double best_spread = 0;
+    for (int k = 0; k < ref->num_layers; k++) {
+        int id = ref->layers[k].layer;
         double lo = INFINITY, hi = -INFINITY;
-        for (int i = 0; i < ns; i++) {
-            for (size_t j = 0; s[i].layers && j < json_array_size(s[i].layers); j++) {
-                const json_t *lj = json_array_get(s[i].layers, j);
-                json_t *lid = json_object_get(lj, "layer");
-                double m = NAN;
-                if (!json_is_integer(lid) || json_integer_value(lid) != id)
+        for (int i = 0; i < ns; i++)
+            for (int j = 0; j < s[i].sum->num_layers; j++) {
+                double m = s[i].sum->layers[j].mean_us;
+                if (s[i].sum->layers[j].layer != id)
                     continue;
-                if (rp_json_num_any(lj, RP_K_MEAN, w, &m, err) < 0)
-                    return err && err->code ? err->code : MOEMAP_EPARSE;
-                if (m < lo)
-                    lo = m;
-                if (m > hi)
-                    hi = m;
+                lo = m < lo ? m : lo;
+                hi = m > hi ? m : hi;
             }
-        }
-        if (id >= 0 && best < 0)
-            best = (int)id;
-        if (id >= 0 && hi > lo && hi - lo > best_spread) {
+        if (hi > lo && hi - lo > best_spread) {
             best_spread = hi - lo;
-            best = (int)id;
+            best = id;
         }
     }
     return best;
 }
 
-int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
-                const char *loads_path, const char *cluster_path, moemap_error *err)
+int rp_add_eval(rp_page *page, const char *path, int layer, moemap_error *err)
 {
-    json_t *arr = rp_json_any(root, RP_K_STRATS);
-    if (!json_is_array(arr))
-        return moemap_error_set(err, MOEMAP_EPARSE,
-                                "%s: expected an array \"strategies\" (moemap eval --json)",
-                                path);
-    int ns = (int)json_array_size(arr), rc = 0;
-    if (ns == 0)
-        return moemap_error_set(err, MOEMAP_EPARSE, "%s: strategies is empty", path);
+    moemap_eval_file *f = NULL;
+    int rc = moemap_eval_read(path, &f, err);
+    if (rc)
+        return rc;
+    int ns = f->num_placements;
+    if (ns == 0) {
+        moemap_eval_file_free(f);
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: placements is empty", path);
+    }
     if (ns > MAX_STRATEGIES)
-        ns = MAX_STRATEGIES; /* more would not fit on a chart; the table says how many */
+        ns = MAX_STRATEGIES; /* more would not fit on a chart */
     strat s[MAX_STRATEGIES];
     memset(s, 0, sizeof s);
-    char where[300];
-    for (int i = 0; i < ns && !rc; i++) {
-        json_t *e = json_array_get(arr, (size_t)i);
-        rp_fmt(where, sizeof where, "%s: strategies[%d]", path, i);
-        if (!json_is_object(e)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: expected an object", where);
-            break;
-        }
-        const char *name = rp_json_str_any(e, RP_K_NAME);
-        rp_fmt(s[i].name, sizeof s[i].name, "%s", name ? name : "?");
-        if (!name)
-            rp_fmt(s[i].name, sizeof s[i].name, "placement %d", i + 1);
-        s[i].entry = e;
-        s[i].mean = num_or_nan(e, RP_K_MEAN, where, &rc, err);
-        s[i].p90 = num_or_nan(e, RP_K_P90, where, &rc, err);
-        s[i].p99 = num_or_nan(e, RP_K_P99, where, &rc, err);
-        s[i].bound = num_or_nan(e, RP_K_BOUND, where, &rc, err);
-        s[i].gap = num_or_nan(e, RP_K_GAP, where, &rc, err);
-        if (rc)
-            break;
-        if (!isfinite(s[i].gap) && isfinite(s[i].bound) && s[i].bound > 0 &&
-            isfinite(s[i].mean))
-            s[i].gap = s[i].mean / s[i].bound - 1;
-        int r = rp_json_array_any(e, K_STRAG, where, &s[i].straggler, &s[i].num_straggler,
-                                  err);
-        s[i].summed = !json_object_get(e, "straggler_us") &&
-                      !json_object_get(e, "batch_straggler_us");
-        if (r < 0) {
-            rc = r;
-            break;
-        }
-        json_t *ls = json_object_get(e, "layers");
-        if (ls && !json_is_array(ls)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s.layers: expected an array", where);
-            break;
-        }
-        s[i].layers = ls;
+    for (int i = 0; i < ns; i++) {
+        const moemap_eval_summary *e = f->summaries[i];
+        rp_fmt(s[i].name, sizeof s[i].name, "%s", e->strategy);
+        s[i].sum = e;
+        s[i].mean = e->mean_us;
+        s[i].p90 = e->p90_us;
+        s[i].p99 = e->p99_us;
+        s[i].bound = e->bound_mean_us > 0 ? e->bound_mean_us : NAN;
+        s[i].gap = e->bound_mean_us > 0 ? e->gap : NAN;
+        s[i].straggler = e->batch_us;
+        s[i].num_straggler = e->batch_us ? e->num_batches : 0;
     }
-    int lid = layer;
-    if (!rc && lid < 0) {
-        lid = pick_layer(s, ns, path, err);
-        if (lid < -1)
-            rc = lid;
+    int lid = layer >= 0 ? layer : pick_layer(s, ns);
+    for (int i = 0; i < ns; i++) {
+        s[i].gpu = gpu_times(s[i].sum, lid);
+        s[i].ngpu = s[i].gpu ? s[i].sum->num_gpus : 0;
     }
-    int missing = 0;
-    for (int i = 0; i < ns && !rc; i++) {
-        rp_fmt(where, sizeof where, "%s: strategies[%d]", path, i);
-        int got = lid;
-        rc = gpu_times(&s[i], lid, where, &s[i].gpu, &s[i].ngpu, &got, err);
-        if (lid < 0 && s[i].gpu)
-            lid = got;
-        missing |= !s[i].gpu || !s[i].num_straggler;
-    }
-    /* eval --json keeps summaries: recompute what the charts need from the placements. */
-    if (!rc && missing && loads_path && cluster_path) {
-        rp_recompute *r = NULL;
-        rc = rp_recompute_open(loads_path, cluster_path, path, &r, err);
-        for (int i = 0; i < ns && !rc; i++) {
-            const char *file = json_string_value(json_object_get(s[i].entry, "file"));
-            if (!file || (s[i].gpu && s[i].num_straggler))
-                continue;
-            double *bt = NULL, *gt = NULL;
-            int nb = 0, ng = 0;
-            rc = rp_recompute_strategy(r, file, lid, &bt, &nb, &gt, &ng, err);
-            if (rc)
-                break;
-            if (!s[i].num_straggler) {
-                moemap_free(s[i].straggler);
-                s[i].straggler = bt;
-                s[i].num_straggler = nb;
-                s[i].summed = 1;
-            } else {
-                moemap_free(bt);
-            }
-            if (!s[i].gpu) {
-                s[i].gpu = gt;
-                s[i].ngpu = ng;
-            } else {
-                moemap_free(gt);
-            }
-        }
-        rp_recompute_close(r);
-    }
-    if (!rc) {
-        add_table(page, s, ns);
-        rc = add_gpu_bars(page, s, ns, lid, path, err);
-    }
+    add_table(page, s, ns);
+    rc = add_gpu_bars(page, s, ns, lid, path, err);
     if (!rc)
         rc = add_cdf(page, s, ns, path, err);
-    for (int i = 0; i < ns; i++) {
-        moemap_free(s[i].straggler);
-        moemap_free(s[i].gpu);
-    }
+    moemap_eval_file_free(f);
     return rc;
 }

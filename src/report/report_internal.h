@@ -85,26 +85,13 @@ int rp_add_stats(rp_page *page, const json_t *root, const char *path, int with_p
                  moemap_error *err);
 /* The co-activation matrix of the hottest experts, from a workload (report_coact.c). */
 int rp_add_coactivation_loads(rp_page *page, const char *path, int hot, moemap_error *err);
-/* loads_path and cluster_path (may be NULL) let the eval charts be recomputed from the
- * placement files the eval names when the eval output lacks per-batch / per-GPU data. */
-int rp_add_eval(rp_page *page, const json_t *root, const char *path, int layer,
-                const char *loads_path, const char *cluster_path, moemap_error *err);
+/* The eval charts from an eval file (read with moemap_eval_read); layer < 0: the layer
+ * where the placements differ most. */
+int rp_add_eval(rp_page *page, const char *path, int layer, moemap_error *err);
 int rp_add_cluster(rp_page *page, const char *path, moemap_error *err);
 int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_error *err);
 int rp_add_timeseries(rp_page *page, const json_t *root, const char *path,
                       moemap_error *err);
-
-/* Recomputing the eval charts' data from the placement files (report_recompute.c). */
-typedef struct rp_recompute rp_recompute;
-int rp_recompute_open(const char *loads_path, const char *cluster_path, const char *eval_path,
-                      rp_recompute **out, moemap_error *err);
-void rp_recompute_close(rp_recompute *r);
-/* Per-batch model time (sum over layers of the straggler) of the placement in `file`,
- * and the per-GPU time of model layer layer_id averaged over the batches (NULL when the
- * placement has no such layer). Arrays are moemap_malloc'ed. */
-int rp_recompute_strategy(const rp_recompute *r, const char *file, int layer_id,
-                          double **batch_us, int *num_batches, double **gpu_us, int *num_gpus,
-                          moemap_error *err);
 
 /* Common gnuplot preamble (fonts, grid, colours) appended to every chart script. */
 void rp_gp_style(rp_buf *script);

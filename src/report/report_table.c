@@ -17,7 +17,7 @@
 
 #include "json_util.h"
 #include "report_internal.h"
-#include "report_json.h"
+#include "moemap/eval.h"
 
 #define MAX_ROWS 32
 
@@ -57,36 +57,20 @@ static row blank_row(const char *name)
 
 static int read_eval(const char *path, row *rows, int *n, moemap_error *err)
 {
-    json_t *root = mm_json_load_file(path, err);
-    if (!root)
-        return err ? err->code : MOEMAP_EIO;
-    json_t *arr = rp_json_any(root, RP_K_STRATS);
-    int rc = 0;
-    if (!json_is_array(arr))
-        rc = moemap_error_set(err, MOEMAP_EPARSE,
-                              "%s: expected an array \"strategies\" (moemap eval --json)", path);
-    for (size_t i = 0; !rc && i < json_array_size(arr) && *n < MAX_ROWS; i++) {
-        json_t *e = json_array_get(arr, i);
-        char where[300];
-        rp_fmt(where, sizeof where, "%s: strategies[%zu]", path, i);
-        const char *name = rp_json_str_any(e, RP_K_NAME);
-        char fallback[32];
-        rp_fmt(fallback, sizeof fallback, "placement %zu", i + 1);
-        row r = blank_row(name ? name : fallback);
-        double bound = NAN;
-        if (rp_json_num_any(e, RP_K_MEAN, where, &r.mean, err) < 0 ||
-            rp_json_num_any(e, RP_K_P99, where, &r.p99, err) < 0 ||
-            rp_json_num_any(e, RP_K_GAP, where, &r.gap, err) < 0 ||
-            rp_json_num_any(e, RP_K_BOUND, where, &bound, err) < 0) {
-            rc = err ? err->code : MOEMAP_EPARSE;
-            break;
-        }
-        if (!isfinite(r.gap) && isfinite(bound) && bound > 0 && isfinite(r.mean))
-            r.gap = r.mean / bound - 1;
+    moemap_eval_file *f = NULL;
+    int rc = moemap_eval_read(path, &f, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < f->num_placements && *n < MAX_ROWS; i++) {
+        const moemap_eval_summary *e = f->summaries[i];
+        row r = blank_row(e->strategy);
+        r.mean = e->mean_us;
+        r.p99 = e->p99_us;
+        r.gap = e->bound_mean_us > 0 ? e->gap : NAN;
         rows[(*n)++] = r;
     }
-    json_decref(root);
-    return rc;
+    moemap_eval_file_free(f);
+    return 0;
 }
 
 static int read_simulate(const char *path, row *rows, int *n, int add_rows,
