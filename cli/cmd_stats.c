@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json_util.h"
 
 static void usage(FILE *f)
 {
@@ -43,47 +42,6 @@ static void usage(FILE *f)
             d.consistent_threshold, d.temporal_min_ratio, d.temporal_max_active,
             d.temporal_min_contrast, d.max_pairs,
             d.cluster_min_corr);
-}
-
-static json_t *int_list(const int *v, int n)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_integer(v[i]));
-    return a;
-}
-
-static json_t *layer_json(const moemap_layer_stats *s, int E, const double *dist)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "layer", json_integer(s->layer));
-    json_object_set_new(o, "tokens", mm_json_real(s->tokens, 3));
-    json_object_set_new(o, "max_over_mean", mm_json_real(s->max_over_mean, 6));
-    json_object_set_new(o, "cv", mm_json_real(s->cv, 6));
-    json_object_set_new(o, "gini", mm_json_real(s->gini, 6));
-    json_object_set_new(o, "consistent", int_list(s->consistent, s->num_consistent));
-    json_object_set_new(o, "temporal", int_list(s->temporal, s->num_temporal));
-    json_t *pairs = json_array();
-    for (int i = 0; i < s->num_pairs; i++) {
-        json_t *pr = json_object();
-        int ab[2] = {s->pairs[i].a, s->pairs[i].b};
-        json_object_set_new(pr, "experts", int_list(ab, 2));
-        json_object_set_new(pr, "corr", mm_json_real(s->pairs[i].corr, 4));
-        json_array_append_new(pairs, pr);
-    }
-    json_object_set_new(o, "coactive_pairs", pairs);
-    json_t *cl = json_array();
-    for (int c = 0; c < s->num_clusters; c++)
-        json_array_append_new(cl, int_list(s->cluster_experts + s->cluster_start[c],
-                                           s->cluster_start[c + 1] - s->cluster_start[c]));
-    json_object_set_new(o, "clusters", cl);
-    json_t *share = json_array();
-    for (int e = 0; e < E; e++)
-        json_array_append_new(share, mm_json_real(s->load_share[e], 6));
-    json_object_set_new(o, "load_share", share);
-    if (dist)
-        json_object_set_new(o, "cosine_distance", mm_json_real(*dist, 6));
-    return o;
 }
 
 /* "3,17,40" cut to fit `width` characters ("3,17,+5"), "-" when empty. */
@@ -260,7 +218,7 @@ int cmd_stats(int argc, char **argv)
     if (compare) {
         if (moemap_workload_read(compare, &rp, &other, NULL, &err))
             goto fail;
-        dist = malloc((size_t)ld->num_layers * sizeof *dist);
+        dist = moemap_malloc((size_t)ld->num_layers * sizeof *dist);
         if (!dist) {
             moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
             goto fail;
@@ -273,31 +231,19 @@ int cmd_stats(int argc, char **argv)
     }
     if (moemap_workload_stats_compute(ld, &sp, &st, &err))
         goto fail;
+    st->cosine_distance = dist; /* freed with st */
+    dist = NULL;
     if (json) {
-        json_t *root = json_object();
-        json_object_set_new(root, "input", json_string(input));
-        if (compare)
-            json_object_set_new(root, "compare", json_string(compare));
-        json_object_set_new(root, "experts", json_integer(ld->experts));
-        json_object_set_new(root, "top_k", json_integer(ld->top_k));
-        json_object_set_new(root, "batches", json_integer(ld->num_batches));
-        json_t *layers = json_array();
-        for (int l = 0; l < st->num_layers; l++)
-            json_array_append_new(layers, layer_json(&st->layers[l], ld->experts,
-                                                     dist ? &dist[l] : NULL));
-        json_object_set_new(root, "layers", layers);
-        int bad = mm_json_dump_file(root, "-", &err);
-        json_decref(root);
-        if (bad)
+        if (moemap_workload_stats_write("-", st, input, compare, &err))
             goto fail;
     } else {
-        print_table(input, ld, st, dist, compare);
+        print_table(input, ld, st, st->cosine_distance, compare);
     }
     rc = 0;
 fail:
     if (rc)
         cli_fail("stats", &err);
-    free(dist);
+    moemap_free(dist);
     moemap_workload_stats_free(st);
     moemap_loads_free(ld);
     moemap_loads_free(other);

@@ -82,7 +82,7 @@ expect_rc "bad --layer" 2 "" "$bin" report --out "$tmp/x.html" --stats "$tmp/sta
 expect_rc "--table without eval/simulate" 2 "" "$bin" report --out "$tmp/x.html" \
   --stats "$tmp/stats.json" --table
 expect_rc "missing input file" 1 "" "$bin" report --out "$tmp/x.html" --stats "$tmp/nope.json"
-printf '{"layers": [\n  {"layer": 1, "load_share": [0.5, "x"]}]}\n' >"$tmp/bad.json"
+printf '{"format": "moemap.stats/v1", "experts": 2, "batches": 1, "layers": [\n  {"layer": 1, "tokens": 2, "max_over_mean": 1, "cv": 0, "gini": 0, "consistent": [],\n   "temporal": [], "coactive_pairs": [], "clusters": [], "load_share": [0.5, "x"]}]}\n' >"$tmp/bad.json"
 expect_rc "malformed stats field" 1 "" "$bin" report --out "$tmp/x.html" --stats "$tmp/bad.json"
 check "  ... names file and field" grep -q 'bad.json: layers\[0\].load_share\[1\]' "$tmp/err"
 printf '{"layers": [\n  {,}]}\n' >"$tmp/syntax.json"

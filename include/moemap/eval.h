@@ -152,6 +152,9 @@ typedef struct moemap_eval_file {
 int moemap_eval_write(const char *path, const moemap_eval_file *f, moemap_error *err);
 /* Reads an eval file ("-": standard input); errors name the file and the JSON path. */
 int moemap_eval_read(const char *path, moemap_eval_file **out, moemap_error *err);
+/* The same from memory (name stands for the file in messages; fuzz targets). */
+int moemap_eval_parse_buffer(const char *buf, size_t len, const char *name,
+                             moemap_eval_file **out, moemap_error *err);
 /* Frees f, its file names and its summaries. */
 void moemap_eval_file_free(moemap_eval_file *f);
 

@@ -231,11 +231,24 @@ typedef struct moemap_workload_stats {
     int num_batches;
     int num_layers;
     moemap_layer_stats *layers; /* [num_layers], in the order of the loads' entries */
+    int top_k;                  /* the loads' top-k (0 unknown) */
+    double *cosine_distance;    /* [num_layers] against another workload (moemap stats
+                                   --compare, moemap_loads_cosine_distance), or NULL;
+                                   moemap_workload_stats_free frees it */
 } moemap_workload_stats;
 
 int moemap_workload_stats_compute(const moemap_loads *ld, const moemap_stats_params *params,
                                   moemap_workload_stats **out, moemap_error *err);
 void moemap_workload_stats_free(moemap_workload_stats *st);
+/* The stats file (moemap.stats/v1, docs/formats.md): st written to path ("-": standard
+ * output), with the paths of the workload it profiles and of the one it is compared with
+ * (either may be NULL). The reader fills what the file holds (no active_frac/hot_frac). */
+int moemap_workload_stats_write(const char *path, const moemap_workload_stats *st,
+                                const char *input, const char *compare, moemap_error *err);
+int moemap_workload_stats_read(const char *path, moemap_workload_stats **out,
+                               moemap_error *err);
+int moemap_workload_stats_parse_buffer(const char *buf, size_t len, const char *name,
+                                       moemap_workload_stats **out, moemap_error *err);
 
 /* Cosine distance (1 - cosine similarity) between the total expert-load vectors of layer
  * entry la of a and the entry of b with the same model layer id. Returns 0 and sets *out,

@@ -314,3 +314,10 @@ int moemap_eval_read(const char *path, moemap_eval_file **out, moemap_error *err
     *out = NULL;
     return mm_json_read_file(path, parse_eval, out, err);
 }
+
+int moemap_eval_parse_buffer(const char *buf, size_t len, const char *name,
+                             moemap_eval_file **out, moemap_error *err)
+{
+    *out = NULL;
+    return mm_json_read_buffer(buf, len, name, parse_eval, out, err);
+}

@@ -38,8 +38,8 @@ static void note_input(rp_page *page, const char *what, const char *path)
     rp_buf_printf(&page->inputs, "</code></li>\n");
 }
 
-/* Reads one input and lets its builder add to the page. The cluster and the workload go
- * through the library's own readers; the other inputs are JSON objects. */
+/* Reads one input and lets its builder add to the page. The cluster, workload, eval and
+ * stats inputs go through the library's own readers; the others are JSON objects. */
 static int add_input(rp_page *page, input_kind kind, const char *what, const char *path,
                      const moemap_report_params *p, moemap_error *err)
 {
@@ -50,6 +50,8 @@ static int add_input(rp_page *page, input_kind kind, const char *what, const cha
         return rp_add_coactivation_loads(page, path, p->hot_experts, err);
     if (kind == IN_EVAL)
         return rp_add_eval(page, path, p->layer, err);
+    if (kind == IN_STATS)
+        return rp_add_stats(page, path, p->loads_path == NULL, err);
     json_t *root = mm_json_load_file(path, err);
     if (!root)
         return err ? err->code : MOEMAP_EIO;
@@ -59,8 +61,8 @@ static int add_input(rp_page *page, input_kind kind, const char *what, const cha
                                 path, what);
     }
     /* A moemap file of another kind (a placement given as --stats, a cluster as --eval)
-     * is refused by name rather than drawn as an empty chart. The stats output has no
-     * "format"; the simulate output carries one only with several runs. */
+     * is refused by name rather than drawn as an empty chart. (The eval and stats inputs
+     * went through their readers above, which check their own "format".) */
     json_t *fmt = json_object_get(root, "format");
     const char *want = kind == IN_EVAL ? "moemap.eval/v1"
                        : kind == IN_STATS ? "moemap.stats/v1"
@@ -76,7 +78,6 @@ static int add_input(rp_page *page, input_kind kind, const char *what, const cha
     }
     int rc;
     switch (kind) {
-    case IN_STATS: rc = rp_add_stats(page, root, path, p->loads_path == NULL, err); break;
     case IN_SIMULATE: rc = rp_add_simulate(page, root, path, err); break;
     default: rc = rp_add_timeseries(page, root, path, err); break;
     }

@@ -81,8 +81,7 @@ void rp_page_free(rp_page *page);
 /* Builders: read one parsed input (file name `path` for messages) and append to page.
  * They return 0 or a negative status with err naming path and the JSON field. */
 /* with_pairs: also draw the strongest co-activated pairs (when no --loads is given). */
-int rp_add_stats(rp_page *page, const json_t *root, const char *path, int with_pairs,
-                 moemap_error *err);
+int rp_add_stats(rp_page *page, const char *path, int with_pairs, moemap_error *err);
 /* The co-activation matrix of the hottest experts, from a workload (report_coact.c). */
 int rp_add_coactivation_loads(rp_page *page, const char *path, int hot, moemap_error *err);
 /* The eval charts from an eval file (read with moemap_eval_read); layer < 0: the layer

@@ -5,30 +5,16 @@
  * and the co-activation of the hottest experts (the pairs whose per-batch counts rise
  * and fall together, which a placement should keep on different GPUs).
  *
- * Keys read per entry of "layers": layer, load_share (fraction of the layer's
- * token-slots per expert), max_over_mean, coactive_pairs ([{experts: [a, b], corr}]). A stats file
- * without load shares still gives the co-activation chart, and vice versa.
+ * The input is read with moemap_workload_stats_read (src/workload/stats_io.c,
+ * moemap.stats/v1): per layer its load shares and its co-activated pairs.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_util.h"
+#include "moemap/workload.h"
 #include "report_internal.h"
-
-/* An expert id read as a JSON number: an integer in [0, 2^20] (the same bound as the
- * {"a", "b"} form), checked before the conversion to long, which a value such as 1e308
- * would make undefined. */
-static int expert_id(double d, const char *where, long *out, moemap_error *err)
-{
-    if (!(d >= 0 && d <= (double)(1 << 20)) || d != floor(d))
-        return moemap_error_set(err, MOEMAP_ERANGE,
-                                "%s: expert id %g is not an integer in [0, %d]", where, d,
-                                1 << 20);
-    *out = (long)d;
-    return 0;
-}
 
 #define MAX_PAIRS_SHOWN 16
 
@@ -37,80 +23,26 @@ typedef struct pair {
     double corr;
 } pair;
 
-/* Reads a numeric array into out (moemap_malloc'ed); *n its length. */
-static int read_numbers(const json_t *arr, const char *where, double **out, int *n,
-                        moemap_error *err)
-{
-    size_t len = json_array_size(arr);
-    double *v = moemap_malloc((len ? len : 1) * sizeof *v);
-    if (!v)
-        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", where);
-    char w[300];
-    for (size_t i = 0; i < len; i++) {
-        rp_fmt(w, sizeof w, "%s[%zu]", where, i);
-        if (mm_json_number(json_array_get(arr, i), w, &v[i], err)) {
-            moemap_free(v);
-            return err ? err->code : MOEMAP_EPARSE;
-        }
-    }
-    *out = v;
-    *n = (int)len;
-    return 0;
-}
-
 /* Heatmap rows: one per layer with load shares; columns experts. */
-static int add_heatmap(rp_page *page, const json_t *layers, const char *path,
+static int add_heatmap(rp_page *page, const moemap_workload_stats *st, const char *path,
                        moemap_error *err)
 {
-    int nl = (int)json_array_size(layers), experts = 0, rows = 0, rc = 0;
+    int rows = st->num_layers, experts = st->experts, rc = 0;
     double vmax = 1.0;
     rp_buf data = {0};
-    int *ids = moemap_malloc((size_t)(nl ? nl : 1) * sizeof *ids);
-    if (!ids)
-        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
-    for (int l = 0; l < nl && !rc; l++) {
-        const json_t *lj = json_array_get(layers, (size_t)l);
-        json_t *sh = json_object_get(lj, "load_share");
-        if (!sh)
-            continue;
-        char where[300];
-        rp_fmt(where, sizeof where, "%s: layers[%d].load_share", path, l);
-        if (!json_is_array(sh)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: expected an array", where);
-            break;
-        }
-        double *v = NULL;
-        int n = 0;
-        if ((rc = read_numbers(sh, where, &v, &n, err)))
-            break;
-        if (n == 0 || (experts && n != experts)) {
-            moemap_free(v);
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: %d experts, expected %d", where,
-                                  n, experts ? experts : 1);
-            break;
-        }
-        experts = n;
-        long id = l;
-        rp_fmt(where, sizeof where, "%s: layers[%d]", path, l);
-        if ((rc = mm_json_get_int_opt(lj, "layer", where, 0, 100000, &id, err))) {
-            moemap_free(v);
-            break;
-        }
-        ids[rows] = (int)id;
+    for (int l = 0; l < rows; l++) {
         /* Load relative to the layer's mean expert: share * experts. */
-        for (int e = 0; e < n; e++) {
-            double rel = v[e] * n;
+        for (int e = 0; e < experts; e++) {
+            double rel = st->layers[l].load_share[e] * experts;
             if (rel > vmax)
                 vmax = rel;
-            rp_buf_printf(&data, "%d %d %.4g\n", e, rows, rel);
+            rp_buf_printf(&data, "%d %d %.4g\n", e, l, rel);
         }
         rp_buf_printf(&data, "\n");
-        rows++;
-        moemap_free(v);
     }
     if (!rc && rows == 0)
         rp_page_missing(page, "Expert load heatmap",
-                        "the stats file has no per-layer load_share arrays");
+                        "the stats file has no layers");
     if (!rc && rows > 0) {
         rp_item *it = rp_page_add(page, RP_ITEM_CHART, "load-heatmap",
                                   "Expert load per MoE layer");
@@ -132,7 +64,7 @@ static int add_heatmap(rp_page *page, const json_t *layers, const char *path,
             int step = rows > 12 ? (rows + 11) / 12 : 1;
             rp_buf_printf(s, "set ytics (");
             for (int r = 0; r < rows; r += step)
-                rp_buf_printf(s, "%s'%d' %d", r ? ", " : "", ids[r], r);
+                rp_buf_printf(s, "%s'%d' %d", r ? ", " : "", st->layers[r].layer, r);
             rp_buf_printf(s, ")\n");
             rp_buf_printf(s,
                           "set title 'Expert load relative to the layer mean'\n"
@@ -148,7 +80,6 @@ static int add_heatmap(rp_page *page, const json_t *layers, const char *path,
         }
     }
     rp_buf_free(&data);
-    moemap_free(ids);
     return rc;
 }
 
@@ -159,83 +90,21 @@ static int cmp_pair(const void *x, const void *y)
 }
 
 /* The strongest co-activated pairs over all layers, as horizontal bars. */
-static int add_coactive(rp_page *page, const json_t *layers, const char *path,
+static int add_coactive(rp_page *page, const moemap_workload_stats *st, const char *path,
                         moemap_error *err)
 {
-    int nl = (int)json_array_size(layers), np = 0, cap = 0, rc = 0;
-    pair *pairs = NULL;
-    char where[300];
-    for (int l = 0; l < nl && !rc; l++) {
-        const json_t *lj = json_array_get(layers, (size_t)l);
-        json_t *cp = json_object_get(lj, "coactive_pairs");
-        if (!cp)
-            continue;
-        rp_fmt(where, sizeof where, "%s: layers[%d]", path, l);
-        long id = l;
-        if ((rc = mm_json_get_int_opt(lj, "layer", where, 0, 100000, &id, err)))
-            break;
-        if (!json_is_array(cp)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s.coactive_pairs: expected an array",
-                                  where);
-            break;
+    int np = 0, rc = 0;
+    for (int l = 0; l < st->num_layers; l++)
+        np += st->layers[l].num_pairs;
+    pair *pairs = moemap_malloc((size_t)(np ? np : 1) * sizeof *pairs);
+    if (!pairs)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
+    np = 0;
+    for (int l = 0; l < st->num_layers; l++)
+        for (int i = 0; i < st->layers[l].num_pairs; i++) {
+            const moemap_coactive_pair *cp = &st->layers[l].pairs[i];
+            pairs[np++] = (pair){st->layers[l].layer, cp->a, cp->b, cp->corr};
         }
-        for (size_t i = 0; i < json_array_size(cp) && !rc; i++) {
-            json_t *pj = json_array_get(cp, i);
-            char w[340];
-            rp_fmt(w, sizeof w, "%s.coactive_pairs[%zu]", where, i);
-            long a = 0, b = 0;
-            double corr = 0;
-            if (json_is_array(pj) && json_array_size(pj) == 3) { /* [a, b, corr] */
-                double da = 0, db = 0;
-                rc = mm_json_number(json_array_get(pj, 0), w, &da, err);
-                if (!rc)
-                    rc = mm_json_number(json_array_get(pj, 1), w, &db, err);
-                if (!rc)
-                    rc = mm_json_number(json_array_get(pj, 2), w, &corr, err);
-                if (!rc)
-                    rc = expert_id(da, w, &a, err);
-                if (!rc)
-                    rc = expert_id(db, w, &b, err);
-            } else if (json_is_object(pj) && json_is_array(json_object_get(pj, "experts"))) {
-                json_t *ab = json_object_get(pj, "experts"); /* {"experts": [a, b], corr} */
-                double da = 0, db = 0;
-                if (json_array_size(ab) != 2)
-                    rc = moemap_error_set(err, MOEMAP_EPARSE, "%s.experts: expected [a, b]", w);
-                if (!rc)
-                    rc = mm_json_number(json_array_get(ab, 0), w, &da, err);
-                if (!rc)
-                    rc = mm_json_number(json_array_get(ab, 1), w, &db, err);
-                if (!rc)
-                    rc = mm_json_get_num(pj, "corr", w, -1.0001, 1.0001, &corr, err);
-                if (!rc)
-                    rc = expert_id(da, w, &a, err);
-                if (!rc)
-                    rc = expert_id(db, w, &b, err);
-            } else if (json_is_object(pj)) {
-                rc = mm_json_get_int(pj, "a", w, 0, 1 << 20, &a, err);
-                if (!rc)
-                    rc = mm_json_get_int(pj, "b", w, 0, 1 << 20, &b, err);
-                if (!rc)
-                    rc = mm_json_get_num(pj, "corr", w, -1.0001, 1.0001, &corr, err);
-            } else {
-                rc = moemap_error_set(err, MOEMAP_EPARSE,
-                                      "%s: expected {\"a\", \"b\", \"corr\"} or [a, b, corr]",
-                                      w);
-            }
-            if (rc)
-                break;
-            if (np == cap) {
-                cap = cap ? 2 * cap : 64;
-                pair *p2 = moemap_realloc(pairs, (size_t)cap * sizeof *p2);
-                if (!p2) {
-                    rc = moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", path);
-                    break;
-                }
-                pairs = p2;
-            }
-            pairs[np++] = (pair){(int)id, (int)a, (int)b, corr};
-        }
-    }
     if (!rc && np == 0)
         rp_page_missing(page, "Co-activation of the hottest experts",
                         "the stats file has no coactive_pairs");
@@ -276,14 +145,14 @@ static int add_coactive(rp_page *page, const json_t *layers, const char *path,
     return rc;
 }
 
-int rp_add_stats(rp_page *page, const json_t *root, const char *path, int with_pairs,
-                 moemap_error *err)
+int rp_add_stats(rp_page *page, const char *path, int with_pairs, moemap_error *err)
 {
-    json_t *layers = mm_json_get_array(root, "layers", path, err);
-    if (!layers)
-        return err ? err->code : MOEMAP_EPARSE;
-    int rc = add_heatmap(page, layers, path, err);
+    moemap_workload_stats *st = NULL;
+    int rc = moemap_workload_stats_read(path, &st, err);
+    if (!rc)
+        rc = add_heatmap(page, st, path, err);
     if (!rc && with_pairs)
-        rc = add_coactive(page, layers, path, err);
+        rc = add_coactive(page, st, path, err);
+    moemap_workload_stats_free(st);
     return rc;
 }

@@ -49,6 +49,7 @@ void moemap_workload_stats_free(moemap_workload_stats *st)
     for (int l = 0; st->layers && l < st->num_layers; l++)
         layer_free(&st->layers[l]);
     moemap_free(st->layers);
+    moemap_free(st->cosine_distance);
     moemap_free(st);
 }
 
@@ -273,6 +274,7 @@ int moemap_workload_stats_compute(const moemap_loads *ld, const moemap_stats_par
     if (!rc) {
         st->experts = E;
         st->num_batches = B;
+        st->top_k = ld->top_k;
         st->num_layers = ld->num_layers;
         for (int l = 0; l < ld->num_layers && !rc; l++)
             if (layer_stats(ld, l, &p, &st->layers[l], z, tmp, parent, order, rel, rel + E))
