@@ -173,36 +173,17 @@ static void print_capacity(moemap_sim_result **res, char labels[][96], int n,
     }
 }
 
-/* Through the library's output file (temporary file renamed into place), so a killed
- * or failed run never leaves half a time series where the old one was. */
+/* Through the library's writer (a temporary file renamed into place, so a killed or
+ * failed run never leaves half a file where the old one was). */
 static int write_json(moemap_sim_result **res, char labels[][96], int n, int ts,
                       const char *path)
 {
+    char *lab[MAX_RUNS];
+    for (int i = 0; i < n; i++)
+        lab[i] = labels[i];
+    moemap_sim_file f = {n, lab, res};
     moemap_error err = {0};
-    moemap_outfile *of;
-    if (moemap_outfile_open(path, &of, &err))
-        return cli_fail("simulate", &err);
-    FILE *f = moemap_outfile_stream(of);
-    int bad = fputs(n > 1 ? "{\"format\": \"moemap.simulate/v1\", \"runs\": [\n" : "", f) == EOF;
-    for (int i = 0; i < n && !bad; i++) {
-        char *js = moemap_sim_result_json(res[i], labels[i], ts);
-        if (!js) {
-            moemap_outfile_abort(of);
-            fprintf(stderr, "moemap simulate: out of memory\n");
-            return 1;
-        }
-        bad |= fprintf(f, "%s%s\n", js, i + 1 < n ? "," : "") < 0;
-        moemap_free(js);
-    }
-    bad |= fputs(n > 1 ? "]}\n" : "", f) == EOF;
-    if (bad) {
-        moemap_outfile_abort(of);
-        fprintf(stderr, "moemap simulate: %s: write failed\n", path);
-        return 1;
-    }
-    if (moemap_outfile_commit(of, &err))
-        return cli_fail("simulate", &err);
-    return 0;
+    return moemap_sim_write(path, &f, ts, &err) ? cli_fail("simulate", &err) : 0;
 }
 
 enum {

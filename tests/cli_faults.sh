@@ -251,7 +251,7 @@ expect_rc "3: a placement GPU of 1e308 refused" 1 "replicas[0].gpu: expected an 
 expect_rc "3: a placement layer of 2^62 refused" 1 "layers[0].layer: 4611686018427387904 is outside" \
   "$bin" validate -c "$tmp/c.json" "$tmp/x-p-layer.json"
 expect_rc "3: a stats file with expert id 1e308 refused by report (was UB)" 1 \
-  "expert id 1e+308 is not an integer" "$bin" report --stats "$tmp/x-stats-huge-id.json" \
+  "coactive_pairs[0][0]: expected an expert id" "$bin" report --stats "$tmp/x-stats-huge-id.json" \
   --out "$tmp/x.html"
 
 # ============================================================ 4. sizes
@@ -309,10 +309,10 @@ expect_rc "6: loads whose tokens contradict the counts refused" 1 "tokens 1 cont
 expect_rc "6: dtype \"int3\" refused" 1 '"int3" is not a known weight type' \
   "$bin" cluster show "$tmp/c-int3.json"
 expect_rc "6: a placement given as report --stats refused by its format" 1 \
-  'format is "moemap.placement/v1", but the stats input' \
+  'format is "moemap.placement/v1", expected "moemap.stats/v1"' \
   "$bin" report --stats "$tmp/p.json" --out "$tmp/x.html"
 expect_rc "6: a cluster given as report --timeseries refused by its format" 1 \
-  'format is "moemap.cluster/v1", but the timeseries input' \
+  'format is "moemap.cluster/v1", expected "moemap.simulate/v1"' \
   "$bin" report --timeseries "$tmp/c.json" --out "$tmp/x.html"
 expect_rc "6: a placement given as simulate --arrivals named as such" 1 \
   'format is "moemap.placement/v1", not an arrivals trace' "$bin" "${sim[@]}" -a "$tmp/p.json"

@@ -67,7 +67,8 @@ sim -p "$tmp/spread.json" --compare "$tmp/packed.json" --policies none,drift \
   --event "switch@8=$trans" --event slow@12=3:0.5 --json \
   --timeseries "$tmp/ts.json" >"$tmp/cmp.json" 2>"$tmp/err"
 check "--compare with --policies exits 0" test $? -eq 0
-check "--compare writes 4 runs" test "$(grep -c '^ "label"' "$tmp/cmp.json")" -eq 4
+check "--compare writes 4 runs" test "$(grep -c '^   "label"' "$tmp/cmp.json")" -eq 4
+check "--json says its format" grep -q '"format": "moemap.simulate/v1"' "$tmp/a.json"
 check "runs are labelled placement/policy" grep -q '"packed.json/drift"' "$tmp/cmp.json"
 check "time series written" grep -q '"p90_ttft_s"' "$tmp/ts.json"
 check "time series has straggler time" grep -q '"straggler_ms"' "$tmp/ts.json"

@@ -93,7 +93,8 @@ static const char *eval_json =
     "              \"bound_mean_us\": 650, \"gap\": 0.0769, \"gpu_us\": [690, 700]}]}]}\n";
 
 static const char *ts_json =
-    "{\"runs\": [{\"label\": \"eplb\", \"ttft\": {\"p50\": 0.2, \"p90\": 0.61, \"p99\": 1.5},\n"
+    "{\"format\": \"moemap.simulate/v1\",\n"
+    " \"runs\": [{\"label\": \"eplb\", \"ttft\": {\"p50\": 0.2, \"p90\": 0.61, \"p99\": 1.5},\n"
     "  \"tpot\": {\"p90\": 0.045}, \"slo_attainment\": 0.875,\n"
     "  \"timeseries\": {\"time_s\": [0, 1, 2, 3], \"p90_ttft_s\": [0.5, null, 0.9, 0.4]},\n"
     "  \"markers\": [{\"time_s\": 1.5, \"label\": \"switch@1.5=/data/w/translation.json\"},\n"
@@ -162,7 +163,8 @@ TEST(comparison_table)
     p.eval_path = write_text("report_table_eval.json", eval_json);
     p.simulate_path = write_text(
         "report_table_sim.json",
-        "{\"runs\": [{\"label\": \"eplb.json/moemap\", \"ttft\": {\"p90\": 9},\n"
+        "{\"format\": \"moemap.simulate/v1\",\n"
+        " \"runs\": [{\"label\": \"eplb.json/moemap\", \"ttft\": {\"p90\": 9},\n"
         "  \"tpot\": {\"p90\": 9}, \"slo_attainment\": 0.1},\n"
         " {\"label\": \"eplb.json/none\", \"ttft\": {\"p90\": 0.25},\n"
         "  \"tpot\": {\"p90\": 0.0425}, \"slo_attainment\": 0.5},\n"
@@ -192,7 +194,8 @@ TEST(comparison_table)
     p.eval_path = write_text("report_table_eval2.json", eval_json);
     p.simulate_path = write_text(
         "report_table_cap.json",
-        "{\"runs\": [{\"label\": \"eplb.json\", \"slo_attainment\": 0.5,\n"
+        "{\"format\": \"moemap.simulate/v1\",\n"
+        " \"runs\": [{\"label\": \"eplb.json\", \"slo_attainment\": 0.5,\n"
         "  \"capacity_rps\": 21.5}, {\"label\": \"moemap.json\", \"capacity_rps\": 24}]}\n");
     CHECK_OK(moemap_report_table(&p, &text, &err), &err);
     REQUIRE(text != NULL);
@@ -225,7 +228,8 @@ TEST(errors_name_the_input)
     p.eval_path = write_text("report_not_eval.json", "{\"format\": \"moemap.cluster/v1\"}");
     err = (moemap_error){0};
     CHECK(moemap_report_write(&p, out, NULL, &err) < 0);
-    CHECK_STR_CONTAINS(err.msg, "report_not_eval.json: not an eval file");
+    CHECK_STR_CONTAINS(err.msg, "report_not_eval.json: format is \"moemap.cluster/v1\", "
+                                "expected \"moemap.eval/v1\"");
 
     p.eval_path = write_text("report_bad_syntax.json", "{\"strategies\": [\n  {,}]}");
     err = (moemap_error){0};

@@ -232,6 +232,23 @@ int moemap_sim_capacity(const moemap_model *model, const moemap_cluster *cluster
  * frees with moemap_free). `label` names the run ("eplb", "moemap/drift"). */
 char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int timeseries);
 
+/* A simulate file (moemap.simulate/v1, docs/formats.md): one or more runs, each with its
+ * label. Always {"format": ..., "runs": [...]}. */
+typedef struct moemap_sim_file {
+    int num_runs;
+    char **labels;              /* [num_runs] */
+    moemap_sim_result **runs;   /* [num_runs] */
+} moemap_sim_file;
+/* Writes f to path ("-": standard output); timeseries adds each run's time series. */
+int moemap_sim_write(const char *path, const moemap_sim_file *f, int timeseries,
+                     moemap_error *err);
+/* Reads a simulate file ("-": standard input). A metric a run lacks is NAN (counts 0);
+ * a metric of the wrong type is an error naming the file and the JSON path. */
+int moemap_sim_read(const char *path, moemap_sim_file **out, moemap_error *err);
+int moemap_sim_parse_buffer(const char *buf, size_t len, const char *name,
+                            moemap_sim_file **out, moemap_error *err);
+void moemap_sim_file_free(moemap_sim_file *f);
+
 MOEMAP_API_END
 #ifdef __cplusplus
 }

@@ -214,3 +214,16 @@ json_t *mm_json_real(double x, int digits)
         return json_integer((json_int_t)r);
     return json_real(r);
 }
+
+int mm_json_check_format(const json_t *root, const char *name, const char *want,
+                         const char *hint, moemap_error *err)
+{
+    json_t *fmt = json_object_get(root, "format");
+    if (!json_is_string(fmt))
+        return moemap_error_set(err, MOEMAP_EFORMAT, "%s: missing \"format\" (expected "
+                                "\"%s\": %s)", name, want, hint);
+    if (strcmp(json_string_value(fmt), want) != 0)
+        return moemap_error_set(err, MOEMAP_EFORMAT, "%s: format is \"%s\", expected \"%s\" "
+                                "(%s)", name, json_string_value(fmt), want, hint);
+    return 0;
+}

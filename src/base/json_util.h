@@ -50,6 +50,11 @@ int mm_json_number(const json_t *v, const char *where, double *out, moemap_error
  * digits trimmed by jansson). path "-" writes to stdout. */
 int mm_json_dump_file(const json_t *root, const char *path, moemap_error *err);
 
+/* Checks root's "format" is `want`: 0, or MOEMAP_EFORMAT with "NAME: format is ...,
+ * expected WANT (HINT)" or "missing \"format\"" (hint: what writes such a file). */
+int mm_json_check_format(const json_t *root, const char *name, const char *want,
+                         const char *hint, moemap_error *err);
+
 /* A real rounded to `digits` decimals, so files stay readable (1.2300000000000002 -> 1.23). */
 json_t *mm_json_real(double x, int digits);
 

@@ -259,11 +259,8 @@ static int read_summary(const json_t *o, const char *where, int batches,
 static int parse_eval(json_t *root, const char *name, void *ctx, moemap_error *err)
 {
     moemap_eval_file **out = ctx;
-    json_t *fmt = json_object_get(root, "format");
-    if (!json_is_string(fmt) || strcmp(json_string_value(fmt), EVAL_FORMAT))
-        return moemap_error_set(err, MOEMAP_EPARSE, "%s: not an eval file (\"format\" must "
-                                "be \"" EVAL_FORMAT "\"; write one with moemap eval --json)",
-                                name);
+    if (mm_json_check_format(root, name, EVAL_FORMAT, "moemap eval --json writes it", err))
+        return err->code;
     long batches;
     if (mm_json_get_int(root, "batches", name, 0, 1L << 30, &batches, err))
         return err->code;

@@ -38,8 +38,8 @@ static void note_input(rp_page *page, const char *what, const char *path)
     rp_buf_printf(&page->inputs, "</code></li>\n");
 }
 
-/* Reads one input and lets its builder add to the page. The cluster, workload, eval and
- * stats inputs go through the library's own readers; the others are JSON objects. */
+/* Reads one input through the library's reader of its kind (each refuses a file of
+ * another kind by its "format") and lets its builder add to the page. */
 static int add_input(rp_page *page, input_kind kind, const char *what, const char *path,
                      const moemap_report_params *p, moemap_error *err)
 {
@@ -52,37 +52,9 @@ static int add_input(rp_page *page, input_kind kind, const char *what, const cha
         return rp_add_eval(page, path, p->layer, err);
     if (kind == IN_STATS)
         return rp_add_stats(page, path, p->loads_path == NULL, err);
-    json_t *root = mm_json_load_file(path, err);
-    if (!root)
-        return err ? err->code : MOEMAP_EIO;
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return moemap_error_set(err, MOEMAP_EFORMAT, "%s: expected a JSON object (%s output)",
-                                path, what);
-    }
-    /* A moemap file of another kind (a placement given as --stats, a cluster as --eval)
-     * is refused by name rather than drawn as an empty chart. (The eval and stats inputs
-     * went through their readers above, which check their own "format".) */
-    json_t *fmt = json_object_get(root, "format");
-    const char *want = kind == IN_EVAL ? "moemap.eval/v1"
-                       : kind == IN_STATS ? "moemap.stats/v1"
-                                          : "moemap.simulate/v1";
-    if (json_is_string(fmt) && strcmp(json_string_value(fmt), want) != 0) {
-        int rc = moemap_error_set(err, MOEMAP_EFORMAT,
-                                  "%s: format is \"%s\", but the %s input is moemap %s --json "
-                                  "output",
-                                  path, json_string_value(fmt), what,
-                                  kind == IN_TIMESERIES ? "simulate" : what);
-        json_decref(root);
-        return rc;
-    }
-    int rc;
-    switch (kind) {
-    case IN_SIMULATE: rc = rp_add_simulate(page, root, path, err); break;
-    default: rc = rp_add_timeseries(page, root, path, err); break;
-    }
-    json_decref(root);
-    return rc;
+    if (kind == IN_SIMULATE)
+        return rp_add_simulate(page, path, err);
+    return rp_add_timeseries(page, path, err);
 }
 
 /* Removes what the runner wrote into a temporary work folder, then the folder. */

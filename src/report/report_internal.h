@@ -88,9 +88,8 @@ int rp_add_coactivation_loads(rp_page *page, const char *path, int hot, moemap_e
  * where the placements differ most. */
 int rp_add_eval(rp_page *page, const char *path, int layer, moemap_error *err);
 int rp_add_cluster(rp_page *page, const char *path, moemap_error *err);
-int rp_add_simulate(rp_page *page, const json_t *root, const char *path, moemap_error *err);
-int rp_add_timeseries(rp_page *page, const json_t *root, const char *path,
-                      moemap_error *err);
+int rp_add_simulate(rp_page *page, const char *path, moemap_error *err);
+int rp_add_timeseries(rp_page *page, const char *path, moemap_error *err);
 
 /* Common gnuplot preamble (fonts, grid, colours) appended to every chart script. */
 void rp_gp_style(rp_buf *script);

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json_util.h"
+#include "moemap/sim.h"
 #include "report_internal.h"
 #include "moemap/eval.h"
 
@@ -76,59 +76,41 @@ static int read_eval(const char *path, row *rows, int *n, moemap_error *err)
 static int read_simulate(const char *path, row *rows, int *n, int add_rows,
                          moemap_error *err)
 {
-    json_t *root = mm_json_load_file(path, err);
-    if (!root)
-        return err ? err->code : MOEMAP_EIO;
-    json_t *runs = json_object_get(root, "runs");
-    int rc = 0, count = runs ? (int)json_array_size(runs) : 1;
-    if (runs && !json_is_array(runs))
-        rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: runs: expected an array", path);
-    for (int i = 0; !rc && i < count; i++) {
-        json_t *run = runs ? json_array_get(runs, (size_t)i) : root;
-        char where[300];
-        rp_fmt(where, sizeof where, "%s: runs[%d]", path, i);
-        if (!json_is_object(run)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: expected an object", where);
-            break;
-        }
-        const char *label = json_string_value(json_object_get(run, "label"));
+    moemap_sim_file *f = NULL;
+    int rc = moemap_sim_read(path, &f, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < f->num_runs; i++) {
+        const char *label = f->labels[i];
+        const moemap_sim_result *r = f->runs[i];
         char key[64];
-        key_of(label ? label : "", key, sizeof key);
+        key_of(label, key, sizeof key);
         int k = find_row(rows, *n, key);
         if (k < 0 && add_rows && *n < MAX_ROWS) {
             /* No eval: a row per run, named after its label without ".json". */
             char name[64];
-            const char *dot = label ? strstr(label, ".json") : NULL;
+            const char *dot = strstr(label, ".json");
             if (dot)
                 rp_fmt(name, sizeof name, "%.*s%s", (int)(dot - label), label, dot + 5);
             else
-                rp_fmt(name, sizeof name, "%s", label && *label ? label : "run");
+                rp_fmt(name, sizeof name, "%s", *label ? label : "run");
             rows[*n] = blank_row(name);
             k = (*n)++;
         }
         /* Several runs of one placement (one per recalibration policy): the table shows
          * the placement alone, i.e. the run without a policy or with "none". */
-        const char *pol = label ? strchr(label, '/') : NULL;
+        const char *pol = strchr(label, '/');
         int rank = !pol || !strcmp(pol, "/none") ? 2 : 1;
         if (k < 0 || rank <= rows[k].sim_rank)
             continue;
         rows[k].sim_rank = rank;
-        json_t *ttft = json_object_get(run, "ttft"), *tpot = json_object_get(run, "tpot");
-        char w[340];
-        rp_fmt(w, sizeof w, "%s.ttft", where);
-        if (ttft && (rc = mm_json_get_num_opt(ttft, "p90", w, 0, 1e12, &rows[k].ttft90, err)))
-            break;
-        rp_fmt(w, sizeof w, "%s.tpot", where);
-        if (tpot && (rc = mm_json_get_num_opt(tpot, "p90", w, 0, 1e12, &rows[k].tpot90, err)))
-            break;
-        if ((rc = mm_json_get_num_opt(run, "slo_attainment", where, 0, 1, &rows[k].slo, err)))
-            break;
-        if ((rc = mm_json_get_num_opt(run, "capacity_rps", where, 0, 1e9, &rows[k].capacity,
-                                      err)))
-            break;
+        rows[k].ttft90 = r->ttft.p90;
+        rows[k].tpot90 = r->tpot.p90;
+        rows[k].slo = r->slo_attainment;
+        rows[k].capacity = r->capacity_rps;
     }
-    json_decref(root);
-    return rc;
+    moemap_sim_file_free(f);
+    return 0;
 }
 
 static void cell(rp_buf *b, double v, const char *fmt, double scale, int width)

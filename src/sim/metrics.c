@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_util.h"
 
 typedef struct ttft_rec {
     long long bucket;
@@ -340,96 +339,4 @@ int metrics_finish(metrics *m, const sim_req *reqs, long n, double sim_time,
     moemap_free(e2e);
     *out = r;
     return 0;
-}
-
-/* A real rounded for readability; NaN (no data) becomes null. */
-static json_t *num(double x, int digits)
-{
-    if (!isfinite(x))
-        return json_null();
-    return mm_json_real(x, digits);
-}
-
-static json_t *lat_json(const moemap_latency *l)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "p50", num(l->p50, 6));
-    json_object_set_new(o, "p90", num(l->p90, 6));
-    json_object_set_new(o, "p99", num(l->p99, 6));
-    json_object_set_new(o, "mean", num(l->mean, 6));
-    return o;
-}
-
-char *moemap_sim_result_json(const moemap_sim_result *r, const char *label, int timeseries)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "label", json_string(label ? label : ""));
-    json_object_set_new(o, "requests", json_integer(r->requests));
-    json_object_set_new(o, "completed", json_integer(r->completed));
-    json_object_set_new(o, "iterations", json_integer(r->iterations));
-    json_object_set_new(o, "sim_time_s", num(r->sim_time_s, 4));
-    json_object_set_new(o, "ttft", lat_json(&r->ttft));
-    json_object_set_new(o, "tpot", lat_json(&r->tpot));
-    json_object_set_new(o, "e2e", lat_json(&r->e2e));
-    json_object_set_new(o, "slo_attainment", num(r->slo_attainment, 5));
-    if (r->capacity_n > 0) {
-        json_t *sweep = json_array();
-        for (int i = 0; i < r->capacity_n; i++) {
-            json_t *pt = json_object();
-            json_object_set_new(pt, "rate_rps", num(r->capacity_rate[i], 4));
-            json_object_set_new(pt, "slo_attainment", num(r->capacity_slo[i], 5));
-            json_array_append_new(sweep, pt);
-        }
-        json_object_set_new(o, "capacity_rps", num(r->capacity_rps, 4));
-        json_object_set_new(o, "capacity_target", num(r->capacity_target, 4));
-        json_object_set_new(o, "capacity_sweep", sweep);
-    }
-    json_object_set_new(o, "ttft_attainment", num(r->ttft_attainment, 5));
-    json_object_set_new(o, "tpot_attainment", num(r->tpot_attainment, 5));
-    json_object_set_new(o, "goodput_rps", num(r->goodput_rps, 4));
-    json_object_set_new(o, "throughput_rps", num(r->throughput_rps, 4));
-    json_object_set_new(o, "throughput_tps", num(r->throughput_tps, 2));
-    json_object_set_new(o, "mean_iteration_ms", num(r->mean_iteration_ms, 4));
-    json_object_set_new(o, "mean_iteration_tokens", num(r->mean_iteration_tokens, 2));
-    json_object_set_new(o, "moe_share", num(r->moe_share, 4));
-    json_t *idle = json_array();
-    for (int g = 0; g < r->num_gpus; g++)
-        json_array_append_new(idle, num(r->gpu_idle_s[g], 4));
-    json_object_set_new(o, "gpu_idle_s", idle);
-    json_object_set_new(o, "migration_bytes", num(r->migration_bytes, 0));
-    json_object_set_new(o, "migration_stall_s", num(r->migration_stall_s, 6));
-    json_object_set_new(o, "replicas_moved", json_integer(r->replicas_moved));
-    json_object_set_new(o, "recalibrations", json_integer(r->recalibrations));
-    json_t *marks = json_array();
-    for (int i = 0; i < r->num_markers; i++) {
-        json_t *mk = json_object();
-        json_object_set_new(mk, "time_s", num(r->markers[i].time_s, 3));
-        json_object_set_new(mk, "label", json_string(r->markers[i].label));
-        json_array_append_new(marks, mk);
-    }
-    json_object_set_new(o, "markers", marks);
-    if (timeseries) {
-        json_t *ts = json_object();
-        json_t *t = json_array(), *p = json_array(), *s = json_array(), *k = json_array();
-        for (int i = 0; i < r->ts_n; i++) {
-            json_array_append_new(t, num(r->ts_time_s[i], 3));
-            json_array_append_new(p, num(r->ts_p90_ttft_s[i], 5));
-            json_array_append_new(s, num(r->ts_straggler_ms[i], 4));
-            json_array_append_new(k, num(r->ts_tokens_per_s[i], 1));
-        }
-        json_object_set_new(ts, "time_s", t);
-        json_object_set_new(ts, "p90_ttft_s", p);
-        json_object_set_new(ts, "straggler_ms", s);
-        json_object_set_new(ts, "tokens_per_s", k);
-        json_object_set_new(o, "timeseries", ts);
-    }
-    char *txt = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    if (!txt)
-        return NULL;
-    char *res = moemap_strdup(txt);
-    free(txt);
-    return res;
 }

@@ -217,11 +217,8 @@ static int read_layer(const json_t *lo, const char *where, moemap_workload_stats
 static int parse_stats(json_t *root, const char *name, void *ctx, moemap_error *err)
 {
     moemap_workload_stats **out = ctx;
-    json_t *fmt = json_object_get(root, "format");
-    if (!json_is_string(fmt) || strcmp(json_string_value(fmt), STATS_FORMAT))
-        return moemap_error_set(err, MOEMAP_EPARSE, "%s: not a stats file (\"format\" must "
-                                "be \"" STATS_FORMAT "\"; write one with moemap stats --json)",
-                                name);
+    if (mm_json_check_format(root, name, STATS_FORMAT, "moemap stats --json writes it", err))
+        return err->code;
     long experts, top_k = 0, batches;
     if (mm_json_get_int(root, "experts", name, 1, 1L << 20, &experts, err) ||
         mm_json_get_int_opt(root, "top_k", name, 0, 1L << 20, &top_k, err) ||
