@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json_util.h"
 
 #define CMD "run"
 
@@ -72,50 +71,6 @@ static void progress(void *ctx, long done, long total)
 {
     (void)ctx;
     cli_progress("run", done, total);
-}
-
-static json_t *dlist(const double *v, int n, int digits)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, mm_json_real(v[i], digits));
-    return a;
-}
-
-static json_t *result_json(const char *path, const moemap_exec_result *r,
-                           const moemap_exec_summary *s)
-{
-    int G = r->num_gpus;
-    json_t *o = json_object();
-    json_object_set_new(o, "placement", json_string(path));
-    json_object_set_new(o, "straggler_mean_us", mm_json_real(s->straggler_mean_us, 2));
-    json_object_set_new(o, "straggler_p90_us", mm_json_real(s->straggler_p90_us, 2));
-    json_object_set_new(o, "predicted_straggler_mean_us", mm_json_real(s->pred_straggler_mean_us, 2));
-    json_object_set_new(o, "predicted_straggler_p90_us", mm_json_real(s->pred_straggler_p90_us, 2));
-    json_object_set_new(o, "layer_mean_us", mm_json_real(s->layer_mean_us, 2));
-    json_object_set_new(o, "dispatch_mean_us", mm_json_real(s->dispatch_mean_us, 2));
-    json_object_set_new(o, "combine_mean_us", mm_json_real(s->combine_mean_us, 2));
-    json_object_set_new(o, "wait_mean_us", mm_json_real(s->wait_mean_us, 2));
-    json_object_set_new(o, "gpu_compute_mean_us", dlist(s->gpu_compute_mean_us, G, 2));
-    json_object_set_new(o, "gpu_predicted_mean_us", dlist(s->gpu_pred_mean_us, G, 2));
-    json_object_set_new(o, "gpu_rows_mean", dlist(s->gpu_rows_mean, G, 1));
-    json_object_set_new(o, "gpu_mean_error", dlist(s->gpu_mean_err, G, 4));
-    json_object_set_new(o, "median_sample_error", mm_json_real(s->median_abs_err, 4));
-    json_object_set_new(o, "median_gpu_mean_error", mm_json_real(s->median_gpu_mean_abs_err, 4));
-    json_object_set_new(o, "straggler_error", mm_json_real(s->straggler_err, 4));
-    size_t n = (size_t)G * r->layers * r->iterations;
-    json_object_set_new(o, "compute_us", dlist(r->compute_us, (int)n, 2));
-    json_object_set_new(o, "predicted_us", dlist(r->predicted_us, (int)n, 2));
-    if (r->checked) {
-        json_t *c = json_object();
-        json_object_set_new(c, "rel_err", mm_json_real(r->check_rel_err, 6));
-        json_object_set_new(c, "max_token_rel_err", mm_json_real(r->check_max_rel_err, 6));
-        json_object_set_new(c, "rows", json_integer(r->check_rows));
-        json_object_set_new(c, "rows_expected", json_integer(r->check_rows_expected));
-        json_object_set_new(c, "tag_errors", json_integer(r->check_tag_errors));
-        json_object_set_new(o, "check", c);
-    }
-    return o;
 }
 
 /* The correctness verdict: bf16 storage of the intermediate and of each expert output
@@ -317,31 +272,10 @@ int cmd_run(int argc, char **argv)
             if (!check_passed(res[i]))
                 status = 1;
     if (json || out_path) {
-        json_t *root = json_object();
-        json_object_set_new(root, "format", json_string("moemap.run/v1"));
-        json_object_set_new(root, "gpus", json_integer(res[0]->num_gpus));
-        json_t *names = json_array(), *sms = json_array();
-        for (int g = 0; g < res[0]->num_gpus; g++) {
-            json_array_append_new(names, json_string(res[0]->device_names[g]));
-            json_array_append_new(sms, json_integer(res[0]->device_sms[g]));
-        }
-        json_object_set_new(root, "devices", names);
-        json_object_set_new(root, "sms", sms);
-        json_object_set_new(root, "hidden", json_integer(p.hidden));
-        json_object_set_new(root, "intermediate", json_integer(p.intermediate));
-        json_object_set_new(root, "layers", json_integer(res[0]->layers));
-        json_object_set_new(root, "iterations", json_integer(p.iterations));
-        json_object_set_new(root, "tokens_per_iter", json_integer(p.tokens_per_iter));
-        json_t *arr = json_array();
-        for (int i = 0; i < np; i++)
-            json_array_append_new(arr, result_json(argv[optind + i], res[i], &sum[i]));
-        json_object_set_new(root, "placements", arr);
-        if ((json && mm_json_dump_file(root, "-", &err)) ||
-            (out_path && mm_json_dump_file(root, out_path, &err))) {
-            json_decref(root);
+        moemap_exec_file ef = {np, argv + optind, p, res, sum};
+        if ((json && moemap_exec_write("-", &ef, &err)) ||
+            (out_path && moemap_exec_write(out_path, &ef, &err)))
             goto fail;
-        }
-        json_decref(root);
     }
     if (!json) {
         printf("moemap run: %d GPUs,", res[0]->num_gpus);

@@ -127,6 +127,21 @@ typedef struct moemap_exec_summary {
 int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *out,
                           moemap_error *err);
 
+/* A run file (moemap.run/v1, docs/formats.md): the measurements of several placements
+ * run with the same parameters. The writer needs of each result its shape, device names,
+ * compute_us, predicted_us and check; the reader fills those (and params' hidden,
+ * intermediate, layers, iterations, tokens_per_iter). Host-only: works without CUDA. */
+typedef struct moemap_exec_file {
+    int num_placements;
+    char **files;                   /* [num_placements] placement paths */
+    moemap_exec_params params;
+    moemap_exec_result **results;   /* [num_placements] */
+    moemap_exec_summary *summaries; /* [num_placements] */
+} moemap_exec_file;
+int moemap_exec_write(const char *path, const moemap_exec_file *f, moemap_error *err);
+int moemap_exec_read(const char *path, moemap_exec_file **out, moemap_error *err);
+void moemap_exec_file_free(moemap_exec_file *f);
+
 /* 1 in the process that should print results: always on one host; MPI rank 0 under
  * mpirun. */
 int moemap_exec_is_root(void);
