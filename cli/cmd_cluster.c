@@ -97,8 +97,8 @@ static int parse_base_curve(const char *s, moemap_curve *c)
     int cap = 1;
     for (const char *p = s; *p; p++)
         cap += *p == ',';
-    c->tokens = malloc((size_t)cap * sizeof *c->tokens);
-    c->us = malloc((size_t)cap * sizeof *c->us);
+    c->tokens = moemap_malloc((size_t)cap * sizeof *c->tokens);
+    c->us = moemap_malloc((size_t)cap * sizeof *c->us);
     char *copy = strdup(s), *save = NULL;
     if (!c->tokens || !c->us || !copy) {
         free(copy);
@@ -170,46 +170,34 @@ static char *source_text(int argc, char **argv)
     return text;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The spread of the synthesised speeds, on `f`. */
 static void print_summary(FILE *f, const moemap_cluster *c, const moemap_gpu_population *pop,
                           const char *varfile)
 {
-    int n = c->num_gpus, nodes = 0;
+    int n = c->num_gpus;
     double *s = malloc((size_t)n * sizeof *s);
     if (!s)
         return;
-    for (int g = 0; g < n; g++) {
+    for (int g = 0; g < n; g++)
         s[g] = c->gpus[g].speed;
-        nodes = c->gpus[g].node + 1 > nodes ? c->gpus[g].node + 1 : nodes;
-    }
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    if (pop) {
-        double *p = malloc((size_t)pop->n * sizeof *p);
-        if (p) {
-            memcpy(p, pop->speed, (size_t)pop->n * sizeof *p);
-            qsort(p, (size_t)pop->n, sizeof *p, cmp_double);
-            fprintf(f, "population %s: %d GPUs (%d dropped with too few runs, %d rows); "
-                       "speed p10 %.4f p50 %.4f p90 %.4f, fastest/slowest %.3fx; "
-                       "run-to-run cv median %.4f\n",
-                    varfile, pop->n, pop->dropped, pop->rows,
-                    moemap_quantile(p, (size_t)pop->n, 0.1),
-                    moemap_quantile(p, (size_t)pop->n, 0.5),
-                    moemap_quantile(p, (size_t)pop->n, 0.9), p[pop->n - 1] / p[0],
-                    moemap_quantile(pop->cv, (size_t)pop->n, 0.5));
-            free(p);
-        }
-    }
+    if (pop)
+        fprintf(f, "population %s: %d GPUs (%d dropped with too few runs, %d rows); "
+                   "speed p10 %.4f p50 %.4f p90 %.4f, fastest/slowest %.3fx; "
+                   "run-to-run cv median %.4f\n",
+                varfile, pop->n, pop->dropped, pop->rows,
+                moemap_quantile(pop->speed, (size_t)pop->n, 0.1),
+                moemap_quantile(pop->speed, (size_t)pop->n, 0.5),
+                moemap_quantile(pop->speed, (size_t)pop->n, 0.9),
+                moemap_quantile(pop->speed, (size_t)pop->n, 1) /
+                    moemap_quantile(pop->speed, (size_t)pop->n, 0),
+                moemap_quantile(pop->cv, (size_t)pop->n, 0.5));
     fprintf(f, "cluster: %d GPUs on %d nodes, %d slots; speed min %.4f p10 %.4f p50 %.4f "
                "p90 %.4f max %.4f, fastest/slowest %.3fx\n",
-            n, nodes, moemap_cluster_total_slots(c), s[0], moemap_quantile(s, (size_t)n, 0.1),
-            moemap_quantile(s, (size_t)n, 0.5), moemap_quantile(s, (size_t)n, 0.9), s[n - 1],
-            s[n - 1] / s[0]);
+            n, moemap_cluster_num_nodes(c), moemap_cluster_total_slots(c),
+            moemap_quantile(s, (size_t)n, 0), moemap_quantile(s, (size_t)n, 0.1),
+            moemap_quantile(s, (size_t)n, 0.5), moemap_quantile(s, (size_t)n, 0.9),
+            moemap_quantile(s, (size_t)n, 1),
+            moemap_quantile(s, (size_t)n, 1) / moemap_quantile(s, (size_t)n, 0));
     free(s);
 }
 
@@ -218,250 +206,181 @@ enum {
     O_DTYPE, O_GPN, O_SLOTS, O_INTRA, O_INTERNODE, O_LAT, O_JSON, O_CVDATA
 };
 
-static int cmd_synth(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"variability", required_argument, NULL, 'v'},
-        {"column", required_argument, NULL, O_COLUMN},
-        {"min-runs", required_argument, NULL, O_MINRUNS},
-        {"normalise", required_argument, NULL, O_NORM},
-        {"normalize", required_argument, NULL, O_NORM},
-        {"gpus", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},
-        {"speeds", required_argument, NULL, O_SPEEDS},
-        {"throttle", required_argument, NULL, O_THROTTLE},
-        {"cv-from-data", no_argument, NULL, O_CVDATA},
-        {"base", required_argument, NULL, 'b'},
-        {"base-curve", required_argument, NULL, O_BASECURVE},
-        {"hidden", required_argument, NULL, O_HIDDEN},
-        {"intermediate", required_argument, NULL, O_INTER},
-        {"dtype", required_argument, NULL, O_DTYPE},
-        {"gpus-per-node", required_argument, NULL, O_GPN},
-        {"slots", required_argument, NULL, O_SLOTS},
-        {"intra-GBps", required_argument, NULL, O_INTRA},
-        {"inter-GBps", required_argument, NULL, O_INTERNODE},
-        {"latency-us", required_argument, NULL, O_LAT},
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    const char *cmd = "cluster synth", *varfile = NULL, *base_path = NULL, *out = "-";
-    const char *base_curve = NULL, *dtype = NULL;
-    moemap_variability_params vp = {NULL, 0, MOEMAP_SPEED_MEDIAN};
-    long gpus = -1, seed = 1, gpn = 8, slots = -1, hidden = -1, inter = -1, v;
-    double intra = -1, internode = -1, lat = -1;
-    double *speeds = NULL;
-    int nspeeds = 0, nthrottle = 0, cv_data = 0, rc = 2;
+/* What cluster synth's flags say: the library's parameters and the files they name. */
+typedef struct synth_args {
+    moemap_synth_params p;
+    moemap_variability_params vp;
+    const char *varfile, *base_path, *base_curve, *out;
+    double *speeds;
     int tgpu[64];
     double tfac[64];
-    moemap_curve curve = {0};
+} synth_args;
+
+static const struct option synth_opts[] = {
+    {"variability", required_argument, NULL, 'v'}, {"column", required_argument, NULL, O_COLUMN},
+    {"min-runs", required_argument, NULL, O_MINRUNS},
+    {"normalise", required_argument, NULL, O_NORM}, {"normalize", required_argument, NULL, O_NORM},
+    {"gpus", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
+    {"speeds", required_argument, NULL, O_SPEEDS}, {"throttle", required_argument, NULL, O_THROTTLE},
+    {"cv-from-data", no_argument, NULL, O_CVDATA}, {"base", required_argument, NULL, 'b'},
+    {"base-curve", required_argument, NULL, O_BASECURVE},
+    {"hidden", required_argument, NULL, O_HIDDEN}, {"intermediate", required_argument, NULL, O_INTER},
+    {"dtype", required_argument, NULL, O_DTYPE}, {"gpus-per-node", required_argument, NULL, O_GPN},
+    {"slots", required_argument, NULL, O_SLOTS}, {"intra-GBps", required_argument, NULL, O_INTRA},
+    {"inter-GBps", required_argument, NULL, O_INTERNODE},
+    {"latency-us", required_argument, NULL, O_LAT}, {"out", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
+/* A long flag's value into an int within [lo, hi]. */
+static int synth_int(const char *flag, long lo, long hi, int *out)
+{
+    long v;
+    if (cli_parse_long("cluster synth", flag, optarg, lo, hi, &v))
+        return 2;
+    *out = (int)v;
+    return 0;
+}
+
+/* One option of cluster synth; 0, or 2 after a usage error. */
+static int synth_option(int opt, synth_args *a)
+{
+    const char *cmd = "cluster synth";
+    moemap_synth_params *p = &a->p;
+    long seed;
+    switch (opt) {
+    case 'v': a->varfile = optarg; return 0;
+    case O_COLUMN: a->vp.column = optarg; return 0;
+    case O_MINRUNS: return synth_int("--min-runs", 1, 1000000, &a->vp.min_runs);
+    case O_NORM:
+        if (strcmp(optarg, "median") && strcmp(optarg, "fastest"))
+            return cli_usage_error(cmd, "--normalise: '%s' is not median or fastest", optarg);
+        a->vp.norm = !strcmp(optarg, "median") ? MOEMAP_SPEED_MEDIAN : MOEMAP_SPEED_FASTEST;
+        return 0;
+    case 'n': return synth_int("--gpus", 1, MOEMAP_MAX_GPUS, &p->num_gpus);
+    case 's':
+        if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffL, &seed))
+            return 2;
+        p->seed = (uint64_t)seed;
+        return 0;
+    case O_SPEEDS:
+        free(a->speeds);
+        a->speeds = NULL;
+        return cli_parse_double_list(cmd, "--speeds", optarg, &a->speeds, &p->num_speeds);
+    case O_THROTTLE:
+        if (p->num_throttle == 64)
+            return cli_usage_error(cmd, "--throttle: at most 64");
+        if (parse_throttle(optarg, &a->tgpu[p->num_throttle], &a->tfac[p->num_throttle]))
+            return 2;
+        p->num_throttle++;
+        return 0;
+    case O_CVDATA: p->cv_from_population = 1; return 0;
+    case 'b': a->base_path = optarg; return 0;
+    case O_BASECURVE: a->base_curve = optarg; return 0;
+    case O_HIDDEN: return synth_int("--hidden", 1, 1 << 24, &p->hidden);
+    case O_INTER: return synth_int("--intermediate", 1, 1 << 24, &p->intermediate);
+    case O_DTYPE: p->dtype = optarg; return 0;
+    case O_GPN: return synth_int("--gpus-per-node", 1, 1000000, &p->gpus_per_node);
+    case O_SLOTS: return synth_int("--slots", 0, 1 << 20, &p->slots);
+    case O_INTRA: return cli_parse_double(cmd, "--intra-GBps", optarg, 0, 1e9, &p->intra_node_GBps);
+    case O_INTERNODE:
+        return cli_parse_double(cmd, "--inter-GBps", optarg, 0, 1e9, &p->inter_node_GBps);
+    case O_LAT: return cli_parse_double(cmd, "--latency-us", optarg, 0, 1e9, &p->latency_us);
+    case 'o': a->out = optarg; return 0;
+    default: return cli_usage_error(cmd, "unknown option");
+    }
+}
+
+/* The flags that only make sense together. 0, or 2 after a usage error. */
+static int synth_check(synth_args *a)
+{
+    const char *cmd = "cluster synth";
+    moemap_synth_params *p = &a->p;
+    if (!a->varfile == !a->speeds)
+        return cli_usage_error(cmd, "give either --variability FILE or --speeds LIST");
+    if (a->varfile && p->num_gpus < 1)
+        return cli_usage_error(cmd, "--variability needs --gpus N");
+    if (a->speeds && p->num_gpus >= 1 && p->num_gpus != p->num_speeds)
+        return cli_usage_error(cmd, "--gpus %d but --speeds lists %d", p->num_gpus,
+                               p->num_speeds);
+    if (a->speeds)
+        p->num_gpus = p->num_speeds;
+    if (p->cv_from_population && !a->varfile)
+        return cli_usage_error(cmd, "--cv-from-data needs --variability FILE");
+    if (!a->base_path == !a->base_curve)
+        return cli_usage_error(cmd, "give either --base PROFILE or --base-curve LIST");
+    if (a->base_curve && (p->hidden < 1 || p->intermediate < 1))
+        return cli_usage_error(cmd, "--base-curve needs --hidden and --intermediate (the "
+                                    "expert shape the curve stands for)");
+    if (a->base_curve && p->slots < 0)
+        return cli_usage_error(cmd, "--base-curve needs --slots K");
+    return 0;
+}
+
+/* Builds the cluster the checked arguments describe and writes it. */
+static int synth_build(synth_args *a, moemap_curve *curve, int argc, char **argv,
+                       moemap_error *err)
+{
     moemap_cluster *base = NULL, *c = NULL;
     moemap_gpu_population *pop = NULL;
-    moemap_error err = {0};
     char *source = NULL;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "v:n:s:b:o:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'v': varfile = optarg; break;
-        case O_COLUMN: vp.column = optarg; break;
-        case O_MINRUNS:
-            if (cli_parse_long(cmd, "--min-runs", optarg, 1, 1000000, &v))
-                goto done;
-            vp.min_runs = (int)v;
-            break;
-        case O_NORM:
-            if (!strcmp(optarg, "median"))
-                vp.norm = MOEMAP_SPEED_MEDIAN;
-            else if (!strcmp(optarg, "fastest"))
-                vp.norm = MOEMAP_SPEED_FASTEST;
-            else {
-                cli_usage_error(cmd, "--normalise: '%s' is not median or fastest", optarg);
-                goto done;
-            }
-            break;
-        case 'n':
-            if (cli_parse_long(cmd, "--gpus", optarg, 1, MOEMAP_MAX_GPUS, &gpus))
-                goto done;
-            break;
-        case 's':
-            if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffL, &seed))
-                goto done;
-            break;
-        case O_SPEEDS:
-            free(speeds);
-            speeds = NULL;
-            if (cli_parse_double_list(cmd, "--speeds", optarg, &speeds, &nspeeds))
-                goto done;
-            break;
-        case O_THROTTLE:
-            if (nthrottle == 64) {
-                cli_usage_error(cmd, "--throttle: at most 64");
-                goto done;
-            }
-            if (parse_throttle(optarg, &tgpu[nthrottle], &tfac[nthrottle]))
-                goto done;
-            nthrottle++;
-            break;
-        case O_CVDATA: cv_data = 1; break;
-        case 'b': base_path = optarg; break;
-        case O_BASECURVE: base_curve = optarg; break;
-        case O_HIDDEN:
-            if (cli_parse_long(cmd, "--hidden", optarg, 1, 1 << 24, &hidden))
-                goto done;
-            break;
-        case O_INTER:
-            if (cli_parse_long(cmd, "--intermediate", optarg, 1, 1 << 24, &inter))
-                goto done;
-            break;
-        case O_DTYPE: dtype = optarg; break;
-        case O_GPN:
-            if (cli_parse_long(cmd, "--gpus-per-node", optarg, 1, 1000000, &gpn))
-                goto done;
-            break;
-        case O_SLOTS:
-            if (cli_parse_long(cmd, "--slots", optarg, 0, 1 << 20, &slots))
-                goto done;
-            break;
-        case O_INTRA:
-            if (cli_parse_double(cmd, "--intra-GBps", optarg, 0, 1e9, &intra))
-                goto done;
-            break;
-        case O_INTERNODE:
-            if (cli_parse_double(cmd, "--inter-GBps", optarg, 0, 1e9, &internode))
-                goto done;
-            break;
-        case O_LAT:
-            if (cli_parse_double(cmd, "--latency-us", optarg, 0, 1e9, &lat))
-                goto done;
-            break;
-        case 'o': out = optarg; break;
-        case 'h':
-            usage_synth(stdout);
-            rc = 0;
-            goto done;
-        default:
-            cli_usage_error(cmd, "unknown option");
-            goto done;
-        }
-    }
-    if (optind < argc) {
-        cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-        goto done;
-    }
-    if (!varfile == !speeds) {
-        cli_usage_error(cmd, "give either --variability FILE or --speeds LIST");
-        goto done;
-    }
-    if (varfile && gpus < 0) {
-        cli_usage_error(cmd, "--variability needs --gpus N");
-        goto done;
-    }
-    if (speeds && gpus >= 0 && gpus != nspeeds) {
-        cli_usage_error(cmd, "--gpus %ld but --speeds lists %d", gpus, nspeeds);
-        goto done;
-    }
-    if (speeds)
-        gpus = nspeeds;
-    if (cv_data && !varfile) {
-        cli_usage_error(cmd, "--cv-from-data needs --variability FILE");
-        goto done;
-    }
-    if (!base_path == !base_curve) {
-        cli_usage_error(cmd, "give either --base PROFILE or --base-curve LIST");
-        goto done;
-    }
-    if (base_curve) {
-        if (hidden < 0 || inter < 0) {
-            cli_usage_error(cmd, "--base-curve needs --hidden and --intermediate (the expert "
-                                 "shape the curve stands for)");
-            goto done;
-        }
-        if (slots < 0) {
-            cli_usage_error(cmd, "--base-curve needs --slots K");
-            goto done;
-        }
-        if (parse_base_curve(base_curve, &curve))
-            goto done;
-    }
-    rc = 1;
-    if (base_path) {
-        if (moemap_cluster_read(base_path, &base, &err))
-            goto fail;
-        /* The shape: the base curve, else the first GPU's own (measured) curve. */
-        const moemap_curve *shape = base->base.n > 0 ? &base->base : &base->gpus[0].eff;
-        if (moemap_curve_copy(shape, &curve, &err))
-            goto fail;
-        if (hidden >= 0 || inter >= 0) {
-            if (moemap_cluster_check_shape(base, hidden >= 0 ? (int)hidden : base->hidden,
-                                           inter >= 0 ? (int)inter : base->intermediate,
-                                           dtype, &err)) {
-                moemap_error_prefix(&err, "%s", base_path);
-                goto fail;
-            }
-        }
-        hidden = base->hidden;
-        inter = base->intermediate;
-        dtype = base->dtype;
-        if (slots < 0 && base->gpus[0].slots == 0) {
-            /* A measured profile (moemap profile) says nothing about slots. */
-            rc = cli_usage_error(cmd, "%s: the base profile's GPUs have no slots; give "
-                                 "--slots K", base_path);
-            goto done;
-        }
-        if (slots < 0)
-            slots = base->gpus[0].slots;
-        if (intra < 0)
-            intra = base->intra_node_GBps;
-        if (internode < 0)
-            internode = base->inter_node_GBps;
-        if (lat < 0)
-            lat = base->latency_us;
-    }
-    if (varfile && moemap_gpu_population_read(varfile, &vp, &pop, &err))
-        goto fail;
-    moemap_synth_params p = {0};
-    p.num_gpus = (int)gpus;
-    p.gpus_per_node = (int)gpn;
-    p.seed = (uint64_t)seed;
-    p.slots = (int)slots;
-    p.population = pop;
-    p.speeds = speeds;
-    p.num_speeds = nspeeds;
-    p.base = &curve;
-    p.hidden = (int)hidden;
-    p.intermediate = (int)inter;
-    p.dtype = dtype;
-    p.throttle_gpu = tgpu;
-    p.throttle_factor = tfac;
-    p.num_throttle = nthrottle;
-    p.intra_node_GBps = intra >= 0 ? intra : 450;
-    p.inter_node_GBps = internode >= 0 ? internode : 50;
-    p.latency_us = lat >= 0 ? lat : 10;
-    p.cv_from_population = cv_data;
-    if (moemap_cluster_synth(&p, &c, &err))
-        goto fail;
-    source = source_text(argc, argv);
-    if (source && moemap_cluster_set_source(c, source, &err))
-        goto fail;
-    if (moemap_cluster_write(c, out, &err))
-        goto fail;
-    print_summary(strcmp(out, "-") ? stdout : stderr, c, pop, varfile);
-    rc = 0;
-    goto done;
-fail:
-    rc = cli_fail(cmd, &err);
-done:
-    free(speeds);
-    if (base_curve) {
-        free(curve.tokens);
-        free(curve.us);
-    } else {
-        moemap_curve_clear(&curve);
-    }
+    int rc = 0;
+    if (a->base_path && !(rc = moemap_cluster_read(a->base_path, &base, err)) &&
+        (rc = moemap_synth_params_from_base(&a->p, base, curve, err)))
+        moemap_error_prefix(err, "%s", a->base_path);
+    moemap_synth_params_network_defaults(&a->p);
+    if (!rc && a->varfile)
+        rc = moemap_gpu_population_read(a->varfile, &a->vp, &pop, err);
+    a->p.population = pop;
+    if (!rc)
+        rc = moemap_cluster_synth(&a->p, &c, err);
+    if (!rc && (source = source_text(argc, argv)))
+        rc = moemap_cluster_set_source(c, source, err);
+    if (!rc)
+        rc = moemap_cluster_write(c, a->out, err);
+    if (!rc)
+        print_summary(strcmp(a->out, "-") ? stdout : stderr, c, pop, a->varfile);
     free(source);
     moemap_cluster_free(base);
     moemap_cluster_free(c);
     moemap_gpu_population_free(pop);
+    return rc;
+}
+
+static int cmd_synth(int argc, char **argv)
+{
+    synth_args a;
+    memset(&a, 0, sizeof a);
+    a.vp.norm = MOEMAP_SPEED_MEDIAN;
+    a.out = "-";
+    a.p.gpus_per_node = 8;
+    a.p.seed = 1;
+    a.p.slots = a.p.num_gpus = -1;
+    a.p.intra_node_GBps = a.p.inter_node_GBps = a.p.latency_us = -1;
+    a.p.throttle_gpu = a.tgpu;
+    a.p.throttle_factor = a.tfac;
+    moemap_curve curve = {0};
+    moemap_error err = {0};
+    int opt, rc = 0;
+    optind = 1;
+    while (!rc && (opt = getopt_long(argc, argv, "v:n:s:b:o:h", synth_opts, NULL)) != -1) {
+        if (opt == 'h') {
+            usage_synth(stdout);
+            free(a.speeds);
+            return 0;
+        }
+        rc = synth_option(opt, &a);
+    }
+    if (!rc && optind < argc)
+        rc = cli_usage_error("cluster synth", "unexpected argument '%s'", argv[optind]);
+    if (!rc)
+        rc = synth_check(&a);
+    a.p.speeds = a.speeds;
+    if (!rc && a.base_curve && !(rc = parse_base_curve(a.base_curve, &curve)))
+        a.p.base = &curve;
+    if (!rc && synth_build(&a, &curve, argc, argv, &err))
+        rc = cli_fail("cluster synth", &err);
+    free(a.speeds);
+    moemap_curve_clear(&curve);
     return rc;
 }
 
@@ -511,7 +430,7 @@ static int cmd_show(int argc, char **argv)
         free(tokens);
         return cli_fail(cmd, &err);
     }
-    int n = c->num_gpus, nodes = 0;
+    int n = c->num_gpus, nodes = moemap_cluster_num_nodes(c);
     double *rel = malloc((size_t)n * (size_t)nt * sizeof *rel);
     if (!rel) {
         free(tokens);
@@ -521,8 +440,6 @@ static int cmd_show(int argc, char **argv)
     }
     for (int k = 0; k < nt; k++)
         moemap_cluster_relative_speed(c, tk[k], rel + (size_t)k * (size_t)n);
-    for (int g = 0; g < n; g++)
-        nodes = c->gpus[g].node + 1 > nodes ? c->gpus[g].node + 1 : nodes;
     int rc = 0;
     if (json) {
         json_t *root = json_object(), *ta = json_array(), *ga = json_array();
@@ -645,13 +562,10 @@ static int cmd_merge(int argc, char **argv)
     }
     if (!rc)
         rc = moemap_cluster_write(c, out, &err);
-    if (!rc) {
-        int nodes = 0;
-        for (int g = 0; g < c->num_gpus; g++)
-            nodes = c->gpus[g].node + 1 > nodes ? c->gpus[g].node + 1 : nodes;
+    if (!rc)
         fprintf(strcmp(out, "-") ? stdout : stderr, "merged %d files: %d GPUs on %d nodes, "
-                "%d slots\n", n, c->num_gpus, nodes, moemap_cluster_total_slots(c));
-    }
+                "%d slots\n", n, c->num_gpus, moemap_cluster_num_nodes(c),
+                moemap_cluster_total_slots(c));
     for (int i = 0; i < n; i++)
         moemap_cluster_free(parts[i]);
     free(parts);

@@ -96,6 +96,14 @@ static inline double moemap_cluster_expert_us(const moemap_cluster *c, int g, do
 
 /* Sum of slots over GPUs. */
 int moemap_cluster_total_slots(const moemap_cluster *c);
+/* Nodes the GPUs sit on: the largest node index + 1. */
+int moemap_cluster_num_nodes(const moemap_cluster *c);
+
+/* The network a profile gets when none was measured: NVLink-class 450 GB/s inside a
+ * node, 50 GB/s between nodes, 10 us latency (cluster synth, moemap profile). */
+#define MOEMAP_NET_INTRA_NODE_GBPS 450.0
+#define MOEMAP_NET_INTER_NODE_GBPS 50.0
+#define MOEMAP_NET_LATENCY_US 10.0
 
 /* --- cost of a whole GPU / layer (cluster must be finalized) --------------------------- */
 
@@ -222,6 +230,15 @@ typedef struct moemap_synth_params {
  * speeds, then throttled; all GPUs share the base curve scaled by their speed. */
 int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
                          moemap_error *err);
+/* Fills what p leaves unset from a base profile (a measured or earlier cluster): the
+ * curve shape (its base curve, else its first GPU's curve: copied into *curve, which p->base
+ * then points at; the caller clears it), the expert shape (hidden/intermediate < 1; when
+ * given they must match the base's), slots (p->slots < 0: the first GPU's; an error when
+ * the base's GPUs have none, as a measured profile's) and the network (fields < 0). */
+int moemap_synth_params_from_base(moemap_synth_params *p, const moemap_cluster *base,
+                                  moemap_curve *curve, moemap_error *err);
+/* Any network field still < 0 gets the nominal network (MOEMAP_NET_*). */
+void moemap_synth_params_network_defaults(moemap_synth_params *p);
 
 MOEMAP_API_END
 #ifdef __cplusplus

@@ -218,6 +218,15 @@ int moemap_cluster_total_slots(const moemap_cluster *c)
     return s;
 }
 
+int moemap_cluster_num_nodes(const moemap_cluster *c)
+{
+    int nodes = 0;
+    for (int g = 0; g < c->num_gpus; g++)
+        if (c->gpus[g].node + 1 > nodes)
+            nodes = c->gpus[g].node + 1;
+    return nodes;
+}
+
 int moemap_cluster_check_shape(const moemap_cluster *c, int hidden, int intermediate,
                                const char *dtype, moemap_error *err)
 {

@@ -118,3 +118,47 @@ int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
     *out = c;
     return 0;
 }
+
+int moemap_synth_params_from_base(moemap_synth_params *p, const moemap_cluster *base,
+                                  moemap_curve *curve, moemap_error *err)
+{
+    if (p->hidden >= 1 || p->intermediate >= 1) {
+        int rc = moemap_cluster_check_shape(base, p->hidden >= 1 ? p->hidden : base->hidden,
+                                            p->intermediate >= 1 ? p->intermediate
+                                                                 : base->intermediate,
+                                            p->dtype, err);
+        if (rc)
+            return rc;
+    }
+    if (p->slots < 0 && base->gpus[0].slots == 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "the base profile's GPUs have no slots; "
+                                "give --slots K");
+    /* The shape: the base curve, else the first GPU's own (measured) curve. */
+    const moemap_curve *shape = base->base.n > 0 ? &base->base : &base->gpus[0].eff;
+    int rc = moemap_curve_copy(shape, curve, err);
+    if (rc)
+        return rc;
+    p->base = curve;
+    p->hidden = base->hidden;
+    p->intermediate = base->intermediate;
+    p->dtype = base->dtype;
+    if (p->slots < 0)
+        p->slots = base->gpus[0].slots;
+    if (p->intra_node_GBps < 0)
+        p->intra_node_GBps = base->intra_node_GBps;
+    if (p->inter_node_GBps < 0)
+        p->inter_node_GBps = base->inter_node_GBps;
+    if (p->latency_us < 0)
+        p->latency_us = base->latency_us;
+    return 0;
+}
+
+void moemap_synth_params_network_defaults(moemap_synth_params *p)
+{
+    if (p->intra_node_GBps < 0)
+        p->intra_node_GBps = MOEMAP_NET_INTRA_NODE_GBPS;
+    if (p->inter_node_GBps < 0)
+        p->inter_node_GBps = MOEMAP_NET_INTER_NODE_GBPS;
+    if (p->latency_us < 0)
+        p->latency_us = MOEMAP_NET_LATENCY_US;
+}

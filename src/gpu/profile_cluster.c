@@ -168,9 +168,9 @@ int moemap_profile_to_cluster(const moemap_profile_result *r, const char *comman
     c->hidden = r->hidden;
     c->intermediate = r->intermediate;
     snprintf(c->dtype, sizeof c->dtype, "%s", r->dtype);
-    c->intra_node_GBps = 450;
-    c->inter_node_GBps = 50;
-    c->latency_us = 10;
+    c->intra_node_GBps = MOEMAP_NET_INTRA_NODE_GBPS;
+    c->inter_node_GBps = MOEMAP_NET_INTER_NODE_GBPS;
+    c->latency_us = MOEMAP_NET_LATENCY_US;
     /* The base curve is the first whole (not SM-limited) GPU's, so a consumer that scales
      * it by a speed starts from real hardware. */
     int base = 0;
