@@ -9,8 +9,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -77,49 +75,6 @@ static void usage(FILE *f)
             "  --capacity-duration S     seconds of arrivals per rate (default 60)\n"
             "  --capacity-target X       share inside the SLO required (default 0.9)\n"
             "  -h, --help\n");
-}
-
-/* Resolves a named trace under the data folder: $MOEMAP_DATA, ../shared/data from the
- * working directory, or ../../shared/data from the binary (build/moemap in the repo).
- * Returns the name itself when it is not a known name (a file path), NULL when a known
- * name is found in none of those folders. */
-static const char *named_trace(const char *name)
-{
-    static const char *const names[][2] = {
-        {"azure-conv", "azure-llm-2023/data/AzureLLMInferenceTrace_conv.csv"},
-        {"azure-code", "azure-llm-2023/data/AzureLLMInferenceTrace_code.csv"},
-        {"mooncake-conv", "mooncake/FAST25-release/traces/conversation_trace.jsonl"},
-        {"mooncake-synth", "mooncake/FAST25-release/traces/synthetic_trace.jsonl"}};
-    static char buf[1400];
-    const char *rel = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(name, names[i][0]))
-            rel = names[i][1];
-    if (!rel)
-        return name;
-    char roots[3][1024];
-    int nr = 0;
-    const char *env = getenv("MOEMAP_DATA");
-    if (env && *env)
-        snprintf(roots[nr++], sizeof roots[0], "%.1000s", env);
-    snprintf(roots[nr++], sizeof roots[0], "../shared/data");
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *s = strrchr(exe, '/');
-        if (s) {
-            *s = 0;
-            snprintf(roots[nr++], sizeof roots[0], "%.900s/../../shared/data", exe);
-        }
-    }
-    struct stat st;
-    for (int i = 0; i < nr; i++) {
-        snprintf(buf, sizeof buf, "%.1000s/%.200s", roots[i], rel);
-        if (stat(buf, &st) == 0)
-            return buf;
-    }
-    return NULL; /* a named trace that is nowhere: the caller says where it looked */
 }
 
 static void progress(void *ctx, long done, long total)
@@ -194,25 +149,40 @@ enum {
 
 #define MAX_RATES 64
 
+/* What the flags say. */
+typedef struct sim_args {
+    const char *model, *cluster, *loads, *arrivals, *ts_path, *policies;
+    const char *placements[MAX_RUNS], *events[MAX_EVENTS];
+    int npl, nev, compare, json, gen;
+    long batch_tokens;
+    double rate, duration, rate_scale;
+    moemap_sim_params sp;
+    moemap_capacity_params cp;
+    double *rates;              /* --capacity */
+    int nrates;
+    moemap_recal_policy pols[8];
+    int npol;
+} sim_args;
+
+/* What was read and computed. */
 typedef struct sim_inputs {
     const moemap_model *model;
     moemap_cluster *cluster;
     moemap_loads *loads;
     moemap_arrivals *arr;
     moemap_placement *pl[MAX_RUNS];
-    int npl;
     moemap_loads *ev_loads[MAX_EVENTS];
     moemap_sim_event ev[MAX_EVENTS];
-    int nev;
     moemap_sim_result *res[MAX_RUNS];
+    char labels[MAX_RUNS][96];
+    int nruns;
     moemap_arrivals *lengths;   /* the trace whose request lengths are resampled */
-    double *rates;              /* --capacity */
 } sim_inputs;
 
-static void inputs_free(sim_inputs *in)
+static void inputs_free(sim_inputs *in, sim_args *a)
 {
     moemap_arrivals_free(in->lengths);
-    free(in->rates);
+    free(a->rates);
     moemap_cluster_free(in->cluster);
     moemap_loads_free(in->loads);
     moemap_arrivals_free(in->arr);
@@ -224,316 +194,301 @@ static void inputs_free(sim_inputs *in)
         moemap_loads_free(in->ev_loads[i]);
 }
 
-static int run(int argc, char **argv, sim_inputs *in)
+static const struct option sim_opts[] = {
+    {"model", required_argument, NULL, 'm'}, {"cluster", required_argument, NULL, 'c'},
+    {"loads", required_argument, NULL, 'l'}, {"batch-tokens", required_argument, NULL, 't'},
+    {"placement", required_argument, NULL, 'p'}, {"compare", no_argument, NULL, O_COMPARE},
+    {"arrivals", required_argument, NULL, 'a'}, {"poisson", required_argument, NULL, O_POISSON},
+    {"bursty", required_argument, NULL, O_BURSTY}, {"duration", required_argument, NULL, 'd'},
+    {"rate-scale", required_argument, NULL, O_RATE_SCALE},
+    {"max-batch-tokens", required_argument, NULL, O_MAXTOK},
+    {"max-running", required_argument, NULL, O_MAXRUN},
+    {"peak-tflops", required_argument, NULL, O_PEAK}, {"mem-GBps", required_argument, NULL, O_MEM},
+    {"jitter", required_argument, NULL, O_JITTER}, {"policy", required_argument, NULL, O_POLICY},
+    {"policies", required_argument, NULL, O_POLICIES},
+    {"strategy", required_argument, NULL, O_STRATEGY},
+    {"recal-interval", required_argument, NULL, O_INTERVAL},
+    {"recal-window", required_argument, NULL, O_WINDOW},
+    {"drift-threshold", required_argument, NULL, O_THRESH},
+    {"event", required_argument, NULL, O_EVENT},
+    {"slo-ttft-ms", required_argument, NULL, O_SLO_TTFT},
+    {"slo-tpot-ms", required_argument, NULL, O_SLO_TPOT}, {"seed", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, O_JSON}, {"timeseries", required_argument, NULL, O_TS},
+    {"capacity", required_argument, NULL, O_CAPACITY},
+    {"capacity-duration", required_argument, NULL, O_CAP_DUR},
+    {"capacity-target", required_argument, NULL, O_CAP_TARGET},
+    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
+/* A flag's value into an int within [lo, hi]; 0, or 2 after a usage error. */
+static int int_flag(const char *flag, long lo, long hi, int *out)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"cluster", required_argument, NULL, 'c'},
-        {"loads", required_argument, NULL, 'l'},
-        {"batch-tokens", required_argument, NULL, 't'},
-        {"placement", required_argument, NULL, 'p'},
-        {"compare", no_argument, NULL, O_COMPARE},
-        {"arrivals", required_argument, NULL, 'a'},
-        {"poisson", required_argument, NULL, O_POISSON},
-        {"bursty", required_argument, NULL, O_BURSTY},
-        {"duration", required_argument, NULL, 'd'},
-        {"rate-scale", required_argument, NULL, O_RATE_SCALE},
-        {"max-batch-tokens", required_argument, NULL, O_MAXTOK},
-        {"max-running", required_argument, NULL, O_MAXRUN},
-        {"peak-tflops", required_argument, NULL, O_PEAK},
-        {"mem-GBps", required_argument, NULL, O_MEM},
-        {"jitter", required_argument, NULL, O_JITTER},
-        {"policy", required_argument, NULL, O_POLICY},
-        {"policies", required_argument, NULL, O_POLICIES},
-        {"strategy", required_argument, NULL, O_STRATEGY},
-        {"recal-interval", required_argument, NULL, O_INTERVAL},
-        {"recal-window", required_argument, NULL, O_WINDOW},
-        {"drift-threshold", required_argument, NULL, O_THRESH},
-        {"event", required_argument, NULL, O_EVENT},
-        {"slo-ttft-ms", required_argument, NULL, O_SLO_TTFT},
-        {"slo-tpot-ms", required_argument, NULL, O_SLO_TPOT},
-        {"seed", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, O_JSON},
-        {"timeseries", required_argument, NULL, O_TS},
-        {"capacity", required_argument, NULL, O_CAPACITY},
-        {"capacity-duration", required_argument, NULL, O_CAP_DUR},
-        {"capacity-target", required_argument, NULL, O_CAP_TARGET},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    const char *model = NULL, *cluster = NULL, *loads = NULL, *arrivals = "azure-conv";
-    const char *placements[MAX_RUNS], *ts_path = NULL, *policies = NULL;
-    const char *events[MAX_EVENTS];
-    int npl = 0, nev = 0, compare = 0, json = 0, gen = -1;
-    long batch_tokens = 512, v;
-    double rate = 0, duration = 0, rate_scale = 1, d;
-    moemap_sim_params sp = moemap_sim_default_params();
-    moemap_capacity_params cp = moemap_capacity_default_params();
-    double *rates = NULL;
-    int nrates = 0;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "m:c:l:t:p:a:d:s:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case 'c': cluster = optarg; break;
-        case 'l': loads = optarg; break;
-        case 't':
-            if (cli_parse_long("simulate", "--batch-tokens", optarg, 1, 100000000, &batch_tokens))
-                return 2;
-            break;
-        case 'p':
-            if (npl >= MAX_RUNS)
-                return cli_usage_error("simulate", "at most %d placements", MAX_RUNS);
-            placements[npl++] = optarg;
-            break;
-        case O_COMPARE: compare = 1; break;
-        case 'a': arrivals = optarg; break;
-        case O_POISSON:
-        case O_BURSTY:
-            if (cli_parse_double("simulate", c == O_POISSON ? "--poisson" : "--bursty", optarg,
-                                 1e-6, 1e6, &rate))
-                return 2;
-            gen = c == O_POISSON ? MOEMAP_ARRIVALS_POISSON : MOEMAP_ARRIVALS_BURSTY;
-            break;
-        case 'd':
-            if (cli_parse_double("simulate", "--duration", optarg, 1e-3, 1e7, &duration))
-                return 2;
-            break;
-        case O_RATE_SCALE:
-            if (cli_parse_double("simulate", "--rate-scale", optarg, 1e-3, 1e3, &rate_scale))
-                return 2;
-            break;
-        case O_MAXTOK:
-            if (cli_parse_long("simulate", "--max-batch-tokens", optarg, 1, 10000000, &v))
-                return 2;
-            sp.max_batch_tokens = (int)v;
-            break;
-        case O_MAXRUN:
-            if (cli_parse_long("simulate", "--max-running", optarg, 1, 1000000, &v))
-                return 2;
-            sp.max_running = (int)v;
-            break;
-        case O_PEAK:
-            if (cli_parse_double("simulate", "--peak-tflops", optarg, 1e-3, 1e6, &sp.peak_tflops))
-                return 2;
-            break;
-        case O_MEM:
-            if (cli_parse_double("simulate", "--mem-GBps", optarg, 1e-3, 1e7, &sp.mem_GBps))
-                return 2;
-            break;
-        case O_JITTER:
-            if (cli_parse_double("simulate", "--jitter", optarg, 0, 100, &sp.jitter_scale))
-                return 2;
-            break;
-        case O_POLICY: {
-            int p = moemap_recal_policy_parse(optarg);
-            if (p < 0)
-                return cli_usage_error("simulate",
-                                       "--policy: unknown '%s' (none, periodic, drift, moemap)",
-                                       optarg);
-            sp.policy = (moemap_recal_policy)p;
-            break;
-        }
-        case O_POLICIES: policies = optarg; break;
-        case O_STRATEGY: sp.strategy = optarg; break;
-        case O_INTERVAL:
-            if (cli_parse_long("simulate", "--recal-interval", optarg, 1, 100000000, &v))
-                return 2;
-            sp.recal_interval = (int)v;
-            break;
-        case O_WINDOW:
-            if (cli_parse_long("simulate", "--recal-window", optarg, 1, 1000000, &v))
-                return 2;
-            sp.recal_window = (int)v;
-            break;
-        case O_THRESH:
-            if (cli_parse_double("simulate", "--drift-threshold", optarg, 0, 10,
-                                 &sp.drift_threshold))
-                return 2;
-            break;
-        case O_EVENT:
-            if (nev >= MAX_EVENTS)
-                return cli_usage_error("simulate", "at most %d events", MAX_EVENTS);
-            events[nev++] = optarg;
-            break;
-        case O_SLO_TTFT:
-            if (cli_parse_double("simulate", "--slo-ttft-ms", optarg, 1e-3, 1e9, &d))
-                return 2;
-            sp.slo_ttft_s = d / 1e3;
-            break;
-        case O_SLO_TPOT:
-            if (cli_parse_double("simulate", "--slo-tpot-ms", optarg, 1e-3, 1e9, &d))
-                return 2;
-            sp.slo_tpot_s = d / 1e3;
-            break;
-        case 's':
-            if (cli_parse_long("simulate", "--seed", optarg, 0, LONG_MAX, &v))
-                return 2;
-            sp.seed = (uint64_t)v;
-            break;
-        case O_JSON: json = 1; break;
-        case O_TS: ts_path = optarg; break;
-        case O_CAPACITY:
-            free(rates);
-            rates = NULL;
-            if (cli_parse_double_list("simulate", "--capacity", optarg, &rates, &nrates))
-                return 2;
-            in->rates = rates;
-            if (nrates > MAX_RATES)
-                return cli_usage_error("simulate", "--capacity: at most %d rates", MAX_RATES);
-            for (int i = 0; i < nrates; i++)
-                if (!(rates[i] > 0) || (i > 0 && rates[i] <= rates[i - 1]))
-                    return cli_usage_error("simulate", "--capacity: rates must be positive "
-                                           "and ascending ('%s')", optarg);
-            break;
-        case O_CAP_DUR:
-            if (cli_parse_double("simulate", "--capacity-duration", optarg, 1, 86400,
-                                 &cp.duration_s))
-                return 2;
-            break;
-        case O_CAP_TARGET:
-            if (cli_parse_double("simulate", "--capacity-target", optarg, 0.01, 1, &cp.target))
-                return 2;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("simulate", "unknown option");
-        }
+    long v;
+    if (cli_parse_long("simulate", flag, optarg, lo, hi, &v))
+        return 2;
+    *out = (int)v;
+    return 0;
+}
+
+static int ms_flag(const char *flag, double *seconds)
+{
+    double d;
+    if (cli_parse_double("simulate", flag, optarg, 1e-3, 1e9, &d))
+        return 2;
+    *seconds = d / 1e3;
+    return 0;
+}
+
+/* --capacity RATES: positive and ascending. */
+static int parse_rates(sim_args *a)
+{
+    free(a->rates);
+    a->rates = NULL;
+    if (cli_parse_double_list("simulate", "--capacity", optarg, &a->rates, &a->nrates))
+        return 2;
+    if (a->nrates > MAX_RATES)
+        return cli_usage_error("simulate", "--capacity: at most %d rates", MAX_RATES);
+    for (int i = 0; i < a->nrates; i++)
+        if (!(a->rates[i] > 0) || (i > 0 && a->rates[i] <= a->rates[i - 1]))
+            return cli_usage_error("simulate", "--capacity: rates must be positive and "
+                                   "ascending ('%s')", optarg);
+    return 0;
+}
+
+/* The engine, recalibration and metric flags. */
+static int sim_option(int c, sim_args *a)
+{
+    moemap_sim_params *sp = &a->sp;
+    long v;
+    int p;
+    switch (c) {
+    case O_MAXTOK: return int_flag("--max-batch-tokens", 1, 10000000, &sp->max_batch_tokens);
+    case O_MAXRUN: return int_flag("--max-running", 1, 1000000, &sp->max_running);
+    case O_PEAK:
+        return cli_parse_double("simulate", "--peak-tflops", optarg, 1e-3, 1e6, &sp->peak_tflops);
+    case O_MEM: return cli_parse_double("simulate", "--mem-GBps", optarg, 1e-3, 1e7, &sp->mem_GBps);
+    case O_JITTER:
+        return cli_parse_double("simulate", "--jitter", optarg, 0, 100, &sp->jitter_scale);
+    case O_POLICY:
+        if ((p = moemap_recal_policy_parse(optarg)) < 0)
+            return cli_usage_error("simulate", "--policy: unknown '%s' (none, periodic, drift, "
+                                   "moemap)", optarg);
+        sp->policy = (moemap_recal_policy)p;
+        return 0;
+    case O_POLICIES: a->policies = optarg; return 0;
+    case O_STRATEGY: sp->strategy = optarg; return 0;
+    case O_INTERVAL: return int_flag("--recal-interval", 1, 100000000, &sp->recal_interval);
+    case O_WINDOW: return int_flag("--recal-window", 1, 1000000, &sp->recal_window);
+    case O_THRESH:
+        return cli_parse_double("simulate", "--drift-threshold", optarg, 0, 10,
+                                &sp->drift_threshold);
+    case O_SLO_TTFT: return ms_flag("--slo-ttft-ms", &sp->slo_ttft_s);
+    case O_SLO_TPOT: return ms_flag("--slo-tpot-ms", &sp->slo_tpot_s);
+    case 's':
+        if (cli_parse_long("simulate", "--seed", optarg, 0, LONG_MAX, &v))
+            return 2;
+        sp->seed = (uint64_t)v;
+        return 0;
+    case O_CAPACITY: return parse_rates(a);
+    case O_CAP_DUR:
+        return cli_parse_double("simulate", "--capacity-duration", optarg, 1, 86400,
+                                &a->cp.duration_s);
+    case O_CAP_TARGET:
+        return cli_parse_double("simulate", "--capacity-target", optarg, 0.01, 1, &a->cp.target);
+    default: return cli_usage_error("simulate", "unknown option");
     }
+}
+
+/* The input and arrival flags; the others go to sim_option. */
+static int input_option(int c, sim_args *a)
+{
+    switch (c) {
+    case 'm': a->model = optarg; return 0;
+    case 'c': a->cluster = optarg; return 0;
+    case 'l': a->loads = optarg; return 0;
+    case 't':
+        return cli_parse_long("simulate", "--batch-tokens", optarg, 1, 100000000,
+                              &a->batch_tokens);
+    case 'p':
+        if (a->npl >= MAX_RUNS)
+            return cli_usage_error("simulate", "at most %d placements", MAX_RUNS);
+        a->placements[a->npl++] = optarg;
+        return 0;
+    case O_COMPARE: a->compare = 1; return 0;
+    case 'a': a->arrivals = optarg; return 0;
+    case O_POISSON:
+    case O_BURSTY:
+        a->gen = c == O_POISSON ? MOEMAP_ARRIVALS_POISSON : MOEMAP_ARRIVALS_BURSTY;
+        return cli_parse_double("simulate", c == O_POISSON ? "--poisson" : "--bursty", optarg,
+                                1e-6, 1e6, &a->rate);
+    case 'd': return cli_parse_double("simulate", "--duration", optarg, 1e-3, 1e7, &a->duration);
+    case O_RATE_SCALE:
+        return cli_parse_double("simulate", "--rate-scale", optarg, 1e-3, 1e3, &a->rate_scale);
+    case O_EVENT:
+        if (a->nev >= MAX_EVENTS)
+            return cli_usage_error("simulate", "at most %d events", MAX_EVENTS);
+        a->events[a->nev++] = optarg;
+        return 0;
+    case O_JSON: a->json = 1; return 0;
+    case O_TS: a->ts_path = optarg; return 0;
+    default: return sim_option(c, a);
+    }
+}
+
+/* Placements after --compare, the required flags, the policies to run. */
+static int finish_args(int argc, char **argv, sim_args *a)
+{
     for (; optind < argc; optind++) {
-        if (!compare)
+        if (!a->compare)
             return cli_usage_error("simulate", "unexpected argument '%s' (placements to "
                                    "compare go after --compare)", argv[optind]);
-        if (npl >= MAX_RUNS)
+        if (a->npl >= MAX_RUNS)
             return cli_usage_error("simulate", "at most %d placements", MAX_RUNS);
-        placements[npl++] = argv[optind];
+        a->placements[a->npl++] = argv[optind];
     }
-    if (!model || !cluster || !loads || npl == 0)
+    if (!a->model || !a->cluster || !a->loads || a->npl == 0)
         return cli_usage_error("simulate", "--model, --cluster, --loads and --placement are "
                                "required");
-    /* Policies to run. */
-    moemap_recal_policy pols[8];
-    int npol = 0;
-    if (policies) {
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s", policies);
-        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-            int p = moemap_recal_policy_parse(tok);
-            if (p < 0)
-                return cli_usage_error("simulate", "--policies: unknown '%s'", tok);
-            if (npol >= 8)
-                return cli_usage_error("simulate", "--policies: at most 8");
-            pols[npol++] = (moemap_recal_policy)p;
-        }
-    } else {
-        pols[npol++] = sp.policy;
+    if (!a->policies)
+        a->pols[a->npol++] = a->sp.policy;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", a->policies ? a->policies : "");
+    for (char *tok = strtok(buf, ","); a->policies && tok; tok = strtok(NULL, ",")) {
+        int p = moemap_recal_policy_parse(tok);
+        if (p < 0)
+            return cli_usage_error("simulate", "--policies: unknown '%s'", tok);
+        if (a->npol >= 8)
+            return cli_usage_error("simulate", "--policies: at most 8");
+        a->pols[a->npol++] = (moemap_recal_policy)p;
     }
-    if (npl * npol > MAX_RUNS)
+    if (a->npl * a->npol > MAX_RUNS)
         return cli_usage_error("simulate", "at most %d runs (placements x policies)", MAX_RUNS);
+    return 0;
+}
 
-    moemap_error err = {0};
-    if (!(in->model = moemap_model_find(model, &err)))
-        return cli_usage_error("simulate", "--model: %s", err.msg);
-    if (moemap_cluster_read(cluster, &in->cluster, &err))
-        return cli_fail("simulate", &err);
+/* The cluster, loads, placements and events' workloads. 0, or the error's status. */
+static int read_inputs(sim_args *a, sim_inputs *in, moemap_error *err)
+{
     moemap_read_params rp = moemap_read_default_params();
-    rp.batch_tokens = batch_tokens;
-    if (moemap_workload_read(loads, &rp, &in->loads, NULL, &err))
-        return cli_fail("simulate", &err);
-    for (int i = 0; i < npl; i++) {
-        if (moemap_placement_read(placements[i], &in->pl[i], &err))
-            return cli_fail("simulate", &err); /* the reader names the file */
-        if (moemap_placement_validate(in->pl[i], in->cluster, &err)) {
-            moemap_error_prefix(&err, "%s", placements[i]);
-            return cli_fail("simulate", &err);
-        }
+    rp.batch_tokens = a->batch_tokens;
+    if (moemap_cluster_read(a->cluster, &in->cluster, err) ||
+        moemap_workload_read(a->loads, &rp, &in->loads, NULL, err))
+        return err->code;
+    for (int i = 0; i < a->npl; i++) {
+        if (moemap_placement_read(a->placements[i], &in->pl[i], err))
+            return err->code; /* the reader names the file */
+        if (moemap_placement_validate(in->pl[i], in->cluster, err))
+            return moemap_error_prefix(err, "%s", a->placements[i]), err->code;
     }
-    in->npl = npl;
-    for (int i = 0; i < nev; i++) {
+    for (int i = 0; i < a->nev; i++) {
         const char *path = NULL;
-        if (moemap_sim_event_parse(events[i], &in->ev[i], &path, &err))
-            return cli_usage_error("simulate", "--event: %s", err.msg);
-        if (path) {
-            if (moemap_workload_read(path, &rp, &in->ev_loads[i], NULL, &err)) {
-                moemap_error_prefix(&err, "event '%s'", events[i]);
-                return cli_fail("simulate", &err);
-            }
+        if (moemap_sim_event_parse(a->events[i], &in->ev[i], &path, err))
+            return cli_usage_error("simulate", "--event: %s", err->msg);
+        if (path && moemap_workload_read(path, &rp, &in->ev_loads[i], NULL, err))
+            return moemap_error_prefix(err, "event '%s'", a->events[i]), err->code;
+        if (path)
             in->ev[i].loads = in->ev_loads[i];
-        }
     }
-    in->nev = nev;
-    sp.events = in->ev;
-    sp.num_events = nev;
-    /* Arrivals. */
-    moemap_arrivals *src = NULL;
-    const char *trace = named_trace(arrivals);
-    if (!trace) {
-        fprintf(stderr, "moemap simulate: trace '%s' not found under $MOEMAP_DATA, "
-                        "../shared/data or ../../shared/data from the binary; set MOEMAP_DATA "
-                        "or pass a file to --arrivals\n", arrivals);
-        return 1;
-    }
-    if (moemap_arrivals_read(trace, &src, &err))
-        return cli_fail("simulate", &err);
-    int rc;
-    if (gen >= 0)
-        rc = moemap_arrivals_generate((moemap_arrival_process)gen, rate,
-                                      duration > 0 ? duration : 60, src, 0, 0, sp.seed,
-                                      &in->arr, &err);
-    else
-        rc = moemap_arrivals_window(src, duration, rate_scale, &in->arr, &err);
-    in->lengths = src; /* the capacity sweep resamples its request lengths */
-    if (rc)
-        return cli_fail("simulate", &err);
-    cp.rates = rates;
-    cp.num_rates = nrates;
-    cp.lengths = src;
-    if (gen > 0)
-        cp.process = MOEMAP_ARRIVALS_BURSTY;
+    a->sp.events = in->ev;
+    a->sp.num_events = a->nev;
+    return 0;
+}
 
-    char labels[MAX_RUNS][96];
+/* The arrivals served, and the trace whose lengths the capacity sweep resamples. */
+static int make_arrivals(sim_args *a, sim_inputs *in, moemap_error *err)
+{
+    char trace[1400];
+    if (moemap_arrivals_find(a->arrivals, trace, sizeof trace, err) ||
+        moemap_arrivals_read(trace, &in->lengths, err))
+        return err->code;
+    if (a->gen >= 0 && moemap_arrivals_generate((moemap_arrival_process)a->gen, a->rate,
+                                                a->duration > 0 ? a->duration : 60,
+                                                in->lengths, 0, 0, a->sp.seed, &in->arr, err))
+        return err->code;
+    if (a->gen < 0 &&
+        moemap_arrivals_window(in->lengths, a->duration, a->rate_scale, &in->arr, err))
+        return err->code;
+    a->cp.rates = a->rates;
+    a->cp.num_rates = a->nrates;
+    a->cp.lengths = in->lengths;
+    if (a->gen > 0)
+        a->cp.process = MOEMAP_ARRIVALS_BURSTY;
+    return 0;
+}
+
+/* Every placement under every policy, on the same arrivals and seed. */
+static int simulate_all(sim_args *a, sim_inputs *in, moemap_error *err)
+{
     int n = 0;
-    for (int i = 0; i < npl; i++) {
-        for (int k = 0; k < npol; k++) {
-            sp.policy = pols[k];
-            const char *base = strrchr(placements[i], '/');
-            base = base ? base + 1 : placements[i];
-            if (npol > 1 || pols[k] != MOEMAP_RECAL_NONE)
-                snprintf(labels[n], sizeof labels[n], "%.60s/%s", base,
-                         moemap_recal_policy_name(pols[k]));
+    for (int i = 0; i < a->npl; i++)
+        for (int k = 0; k < a->npol; k++, n++) {
+            a->sp.policy = a->pols[k];
+            const char *base = strrchr(a->placements[i], '/');
+            base = base ? base + 1 : a->placements[i];
+            if (a->npol > 1 || a->pols[k] != MOEMAP_RECAL_NONE)
+                snprintf(in->labels[n], sizeof in->labels[n], "%.60s/%s", base,
+                         moemap_recal_policy_name(a->pols[k]));
             else
-                snprintf(labels[n], sizeof labels[n], "%.90s", base);
-            sp.progress = progress;
-            sp.progress_ctx = labels[n];
-            rc = moemap_simulate(in->model, in->cluster, in->pl[i], in->loads, in->arr, &sp,
-                                 &in->res[n], &err);
-            if (!rc && nrates > 0) {
-                cli_progress("capacity sweep", n, (long)npl * npol);
-                rc = moemap_sim_capacity(in->model, in->cluster, in->pl[i], in->loads, &cp,
-                                         &sp, in->res[n], &err);
+                snprintf(in->labels[n], sizeof in->labels[n], "%.90s", base);
+            a->sp.progress = progress;
+            a->sp.progress_ctx = in->labels[n];
+            int rc = moemap_simulate(in->model, in->cluster, in->pl[i], in->loads, in->arr,
+                                     &a->sp, &in->res[n], err);
+            if (!rc && a->nrates > 0) {
+                cli_progress("capacity sweep", n, (long)a->npl * a->npol);
+                rc = moemap_sim_capacity(in->model, in->cluster, in->pl[i], in->loads, &a->cp,
+                                         &a->sp, in->res[n], err);
             }
             cli_progress_done();
-            if (rc) {
-                moemap_error_prefix(&err, "%s", labels[n]);
-                return cli_fail("simulate", &err);
-            }
-            n++;
+            if (rc)
+                return moemap_error_prefix(err, "%s", in->labels[n]), rc;
+            in->nruns = n + 1;
         }
+    return 0;
+}
+
+static int run(int argc, char **argv, sim_args *a, sim_inputs *in)
+{
+    int c, rc = 0;
+    optind = 1;
+    while (!rc && (c = getopt_long(argc, argv, "m:c:l:t:p:a:d:s:h", sim_opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        rc = input_option(c, a);
     }
-    if (ts_path && write_json(in->res, labels, n, 1, ts_path))
+    if (rc || (rc = finish_args(argc, argv, a)))
+        return rc;
+    moemap_error err = {0};
+    if (!(in->model = moemap_model_find(a->model, &err)))
+        return cli_usage_error("simulate", "--model: %s", err.msg);
+    if ((rc = read_inputs(a, in, &err)) == 2)
+        return 2; /* a bad --event, said already */
+    if (rc || make_arrivals(a, in, &err) || simulate_all(a, in, &err))
+        return cli_fail("simulate", &err);
+    if (a->ts_path && write_json(in->res, in->labels, in->nruns, 1, a->ts_path))
         return 1;
-    if (json)
-        return write_json(in->res, labels, n, 0, "-");
-    print_table(in->res, labels, n, &sp);
-    if (nrates > 0)
-        print_capacity(in->res, labels, n, &cp);
+    if (a->json)
+        return write_json(in->res, in->labels, in->nruns, 0, "-");
+    print_table(in->res, in->labels, in->nruns, &a->sp);
+    if (a->nrates > 0)
+        print_capacity(in->res, in->labels, in->nruns, &a->cp);
     return 0;
 }
 
 int cmd_simulate(int argc, char **argv)
 {
     sim_inputs in;
+    sim_args a;
     memset(&in, 0, sizeof in);
-    int rc = run(argc, argv, &in);
-    inputs_free(&in);
+    memset(&a, 0, sizeof a);
+    a.arrivals = "azure-conv";
+    a.gen = -1;
+    a.batch_tokens = 512;
+    a.rate_scale = 1;
+    a.sp = moemap_sim_default_params();
+    a.cp = moemap_capacity_default_params();
+    int rc = run(argc, argv, &a, &in);
+    inputs_free(&in, &a);
     return rc;
 }

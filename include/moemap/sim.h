@@ -42,6 +42,12 @@ void moemap_arrivals_free(moemap_arrivals *a);
  * or Mooncake JSONL ({"timestamp": ms, "input_length": n, "output_length": n} per line).
  * Messages name the file and line. */
 int moemap_arrivals_read(const char *path, moemap_arrivals **out, moemap_error *err);
+/* The file of a named arrival trace (azure-conv, azure-code, mooncake-conv,
+ * mooncake-synth) under the data folder: $MOEMAP_DATA, ../shared/data from the working
+ * directory, or ../../shared/data from the running program (build/moemap in a checkout).
+ * A name that is no known trace is copied as is (a file path). Fails, naming where it
+ * looked, when a known name is in none of those folders. */
+int moemap_arrivals_find(const char *name, char *path, size_t size, moemap_error *err);
 /* The same from memory; `name` stands for the file name in messages. */
 int moemap_arrivals_parse_azure(const char *buf, size_t len, const char *name,
                                 moemap_arrivals **out, moemap_error *err);

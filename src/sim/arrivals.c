@@ -10,10 +10,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "json_util.h"
 
@@ -404,4 +407,48 @@ int moemap_arrivals_window(const moemap_arrivals *a, double duration_s, double r
     }
     *out = v.a;
     return 0;
+}
+
+int moemap_arrivals_find(const char *name, char *path, size_t size, moemap_error *err)
+{
+    static const char *const names[][2] = {
+        {"azure-conv", "azure-llm-2023/data/AzureLLMInferenceTrace_conv.csv"},
+        {"azure-code", "azure-llm-2023/data/AzureLLMInferenceTrace_code.csv"},
+        {"mooncake-conv", "mooncake/FAST25-release/traces/conversation_trace.jsonl"},
+        {"mooncake-synth", "mooncake/FAST25-release/traces/synthetic_trace.jsonl"}};
+    const char *rel = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(name, names[i][0]))
+            rel = names[i][1];
+    if (!rel) {
+        if (strlen(name) >= size)
+            return moemap_error_set(err, MOEMAP_EINVAL, "%.64s...: path too long", name);
+        memcpy(path, name, strlen(name) + 1);
+        return 0;
+    }
+    char roots[3][1024];
+    int nr = 0;
+    const char *env = getenv("MOEMAP_DATA");
+    if (env && *env)
+        snprintf(roots[nr++], sizeof roots[0], "%.1000s", env);
+    snprintf(roots[nr++], sizeof roots[0], "../shared/data");
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = 0;
+        snprintf(roots[nr++], sizeof roots[0], "%.900s/../../shared/data", exe);
+    }
+    struct stat st;
+    for (int i = 0; i < nr; i++) {
+        char buf[1400];
+        snprintf(buf, sizeof buf, "%.1000s/%.200s", roots[i], rel);
+        if (stat(buf, &st) == 0 && strlen(buf) < size) {
+            memcpy(path, buf, strlen(buf) + 1);
+            return 0;
+        }
+    }
+    return moemap_error_set(err, MOEMAP_EIO, "trace '%s' not found under $MOEMAP_DATA, "
+                            "../shared/data or ../../shared/data from the binary; set "
+                            "MOEMAP_DATA or pass a file to --arrivals", name);
 }
