@@ -78,15 +78,6 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Bytes of one expert: the model's when given, else the cluster's expert shape. */
-static double expert_bytes(const moemap_model *m, const moemap_cluster *c)
-{
-    if (m)
-        return moemap_model_expert_bytes(m);
-    double b = strcmp(c->dtype, "fp8") == 0 ? 1 : strcmp(c->dtype, "fp32") == 0 ? 4 : 2;
-    return 3.0 * c->hidden * c->intermediate * b;
-}
-
 /* The exact solver's verdict from the placement's "predicted"."solver" (written by the
  * driver when the strategy can prove optimality): ", optimal: all 26 layers" or
  * ", NOT proven optimal: 3 of 26 layers hit the time limit (worst gap 4.10%)". Prints
@@ -276,7 +267,7 @@ int cmd_place(int argc, char **argv)
     if (!time_given && strcmp(pp.strategy, "exact") == 0)
         pp.time_limit_s = 60; /* exact's limit is per layer (place.h) */
     pp.previous = prev;
-    pp.expert_bytes = expert_bytes(model, cl);
+    pp.expert_bytes = model ? moemap_model_expert_bytes(model) : moemap_cluster_expert_bytes(cl);
     pp.progress = on_progress;
     pp.no_predicted = 1; /* evaluated once below, then recorded */
     /* --time-limit is the command's budget. The bounds need no placement: computed first

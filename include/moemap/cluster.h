@@ -70,6 +70,9 @@ typedef struct moemap_cluster {
 /* Bytes per weight of a dtype name ("bf16" 2, "fp8" 1, "int4" 0.5, ...), or 0 when the
  * name is not one moemap knows (bf16, fp16, fp32, fp8, int8, int4, mxfp4). */
 double moemap_dtype_bytes(const char *dtype);
+/* Bytes of one expert's weights under the cluster's expert shape: 3 matrices of hidden x
+ * intermediate (gate, up, down) at its dtype's width. */
+double moemap_cluster_expert_bytes(const moemap_cluster *c);
 
 /* The most GPUs a cluster may have: 1024, the largest size placement is tested and
  * timed at (DeepSeek-V3 shape, docs/limits.md). Readers, synth, merge and create refuse

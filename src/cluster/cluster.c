@@ -164,6 +164,11 @@ double moemap_dtype_bytes(const char *dtype)
     return 0;
 }
 
+double moemap_cluster_expert_bytes(const moemap_cluster *c)
+{
+    return 3.0 * c->hidden * c->intermediate * moemap_dtype_bytes(c->dtype);
+}
+
 int moemap_cluster_finalize(moemap_cluster *c, moemap_error *err)
 {
     char what[64];
