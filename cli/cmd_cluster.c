@@ -31,7 +31,7 @@ static void usage_synth(FILE *f)
             "  --normalise MODE        median: the population's median GPU has speed 1\n"
             "                          (default; the base curve stands for a typical GPU);\n"
             "                          fastest: the fastest GPU has speed 1\n"
-            "  -n, --gpus N            GPUs to draw (without replacement when N <= population)\n"
+            "  -g, --gpus N            GPUs to draw (without replacement when N <= population)\n"
             "  -s, --seed S            random seed (default 1)\n"
             "  --speeds LIST           explicit speeds instead (1,0.95,0.9,...; one per GPU)\n"
             "  --throttle GPU=F        multiply GPU's speed by F (0.8 = 20%% slower); repeatable\n"
@@ -39,7 +39,7 @@ static void usage_synth(FILE *f)
             "                          runs in the data (1.4826 MAD / median); default: the\n"
             "                          base curve's cv for every GPU\n"
             "curve:\n"
-            "  -b, --base PROFILE      a moemap.cluster/v1 file: its base_curve (else its first\n"
+            "  --base PROFILE          a moemap.cluster/v1 file: its base_curve (else its first\n"
             "                          GPU's curve), expert shape, network and slots\n"
             "  --base-curve LIST       tokens:us pairs instead (1:60,256:75,4096:560)\n"
             "  --hidden H, --intermediate I, --dtype D\n"
@@ -221,10 +221,10 @@ static const struct option synth_opts[] = {
     {"min-runs", required_argument, NULL, O_MINRUNS},
     {"normalise", required_argument, NULL, O_NORM},
     {"normalize", required_argument, NULL, O_NORM},
-    {"gpus", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
+    {"gpus", required_argument, NULL, 'g'}, {"seed", required_argument, NULL, 's'},
     {"speeds", required_argument, NULL, O_SPEEDS},
     {"throttle", required_argument, NULL, O_THROTTLE},
-    {"cv-from-data", no_argument, NULL, O_CVDATA}, {"base", required_argument, NULL, 'b'},
+    {"cv-from-data", no_argument, NULL, O_CVDATA}, {"base", required_argument, NULL, 'B'},
     {"base-curve", required_argument, NULL, O_BASECURVE},
     {"hidden", required_argument, NULL, O_HIDDEN},
     {"intermediate", required_argument, NULL, O_INTER},
@@ -259,7 +259,7 @@ static int synth_option(int opt, synth_args *a)
             return cli_usage_error(cmd, "--normalise: '%s' is not median or fastest", optarg);
         a->vp.norm = !strcmp(optarg, "median") ? MOEMAP_SPEED_MEDIAN : MOEMAP_SPEED_FASTEST;
         return 0;
-    case 'n': return synth_int("--gpus", 1, MOEMAP_MAX_GPUS, &p->num_gpus);
+    case 'g': return synth_int("--gpus", 1, MOEMAP_MAX_GPUS, &p->num_gpus);
     case 's':
         if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffL, &seed))
             return 2;
@@ -277,7 +277,7 @@ static int synth_option(int opt, synth_args *a)
         p->num_throttle++;
         return 0;
     case O_CVDATA: p->cv_from_population = 1; return 0;
-    case 'b': a->base_path = optarg; return 0;
+    case 'B': a->base_path = optarg; return 0;
     case O_BASECURVE: a->base_curve = optarg; return 0;
     case O_HIDDEN: return synth_int("--hidden", 1, 1 << 24, &p->hidden);
     case O_INTER: return synth_int("--intermediate", 1, 1 << 24, &p->intermediate);
@@ -365,7 +365,7 @@ static int cmd_synth(int argc, char **argv)
     moemap_error err = {0};
     int opt, rc = 0;
     optind = 1;
-    while (!rc && (opt = getopt_long(argc, argv, "v:n:s:b:o:h", synth_opts, NULL)) != -1) {
+    while (!rc && (opt = getopt_long(argc, argv, "v:g:s:o:h", synth_opts, NULL)) != -1) {
         if (opt == 'h') {
             usage_synth(stdout);
             free(a.speeds);

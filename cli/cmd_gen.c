@@ -25,7 +25,7 @@ static void usage(FILE *f)
             "  --experts N             routed experts per MoE layer (default %d)\n"
             "  --top-k K               experts per token (default %d)\n"
             "  -n, --batches N         batches (engine iterations) (default %d)\n"
-            "  -t, --batch-tokens N    tokens per batch (default %ld)\n"
+            "  -b, --batch-tokens N    tokens per batch (default %ld)\n"
             "  -s, --seed N            random seed (default %llu)\n"
             "popularity:\n"
             "  --zipf S                popularity of rank r is 1/r^S under a per-layer\n"
@@ -67,7 +67,7 @@ int cmd_gen(int argc, char **argv)
         {"experts", required_argument, NULL, O_EXPERTS},
         {"top-k", required_argument, NULL, O_TOPK},
         {"batches", required_argument, NULL, 'n'},
-        {"batch-tokens", required_argument, NULL, 't'},
+        {"batch-tokens", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},
         {"zipf", required_argument, NULL, O_ZIPF},
         {"consistent", required_argument, NULL, O_CONS},
@@ -100,7 +100,7 @@ int cmd_gen(int argc, char **argv)
         if (cli_parse_double("gen", flag, optarg, lo, hi, &dst))       \
             return 2;                                                  \
     } while (0)
-    while ((c = getopt_long(argc, argv, "m:n:t:s:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:n:b:s:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case O_LAYERS: LONG_FLAG("--layers", 1, 100000, layers); break;
@@ -108,7 +108,7 @@ int cmd_gen(int argc, char **argv)
         case O_EXPERTS: LONG_FLAG("--experts", 1, 32767, experts); break;
         case O_TOPK: LONG_FLAG("--top-k", 1, 32767, top_k); break;
         case 'n': LONG_FLAG("--batches", 1, 10000000, p.batches); break;
-        case 't': LONG_FLAG("--batch-tokens", 1, 1000000000L, p.batch_tokens); break;
+        case 'b': LONG_FLAG("--batch-tokens", 1, 1000000000L, p.batch_tokens); break;
         case 's': LONG_FLAG("--seed", 0, 0x7fffffffffffffffL, p.seed); break;
         case O_ZIPF: DBL_FLAG("--zipf", 0, 10, p.zipf); break;
         case O_CONS: LONG_FLAG("--consistent", 0, 32767, consistent); break;

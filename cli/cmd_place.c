@@ -35,7 +35,7 @@ static void usage(FILE *f)
             "input:\n"
             CLI_INPUT_HELP
             "strategy:\n"
-            "  -s, --strategy NAME     ");
+            "  --strategy NAME         ");
     for (const char *const *n = moemap_place_strategy_names(); *n; n++)
         fprintf(f, "%s%s", n == moemap_place_strategy_names() ? "" : ", ", *n);
     fprintf(f,
@@ -147,7 +147,7 @@ int cmd_place(int argc, char **argv)
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
         CLI_PREVIOUS_OPTION,
-        {"strategy", required_argument, 0, 's'},
+        {"strategy", required_argument, 0, 'S'},
         {"out", required_argument, 0, 'o'},
         {"seed", required_argument, 0, O_SEED},
         {"tail-weight", required_argument, 0, O_TAIL},
@@ -175,9 +175,9 @@ int cmd_place(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":l:c:s:o:m:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":l:c:o:m:h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': pp.strategy = optarg; break;
+        case 'S': pp.strategy = optarg; break;
         case 'o': out_path = optarg; break;
         case O_SEED:
             if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffffffffffL, &v))

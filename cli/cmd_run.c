@@ -31,12 +31,12 @@ static void usage(FILE *f)
             "                          same GPUs, under the same --sm-limit)\n"
             "  --layers N              MoE layers run: the placements' first N (default %d;\n"
             "                          0 = all)\n"
-            "  -n, --iterations N      timed iterations (default %d)\n"
+            "  -i, --iterations N      timed iterations (default %d)\n"
             "  --warmup N              untimed iterations first (default %d)\n"
-            "  -t, --tokens-per-iter N tokens per iteration over all GPUs (default %ld)\n"
+            "  --tokens-per-iter N     tokens per iteration over all GPUs (default %ld)\n"
             "  --sm-limit GPU=N        run GPU's expert compute in a green context of N SMs\n"
             "                          (repeatable)\n"
-            "  --seed S                weights and hidden states (default 1)\n"
+            "  -s, --seed S            weights and hidden states (default 1)\n"
             "  --check                 correctness: outputs against a CPU float64 reference,\n"
             "                          every row back exactly once (small defaults: 256 tokens,\n"
             "                          2 layers, 2 iterations)\n"
@@ -138,9 +138,9 @@ int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},      {"loads", required_argument, NULL, 'l'},
         {"cluster", required_argument, NULL, 'c'},    {"batch-tokens", required_argument, NULL, 'b'},
-        {"layers", required_argument, NULL, 'L'},     {"iterations", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'},     {"tokens-per-iter", required_argument, NULL, 't'},
-        {"sm-limit", required_argument, NULL, 's'},   {"seed", required_argument, NULL, 'S'},
+        {"layers", required_argument, NULL, 'L'},     {"iterations", required_argument, NULL, 'i'},
+        {"warmup", required_argument, NULL, 'w'},     {"tokens-per-iter", required_argument, NULL, 'T'},
+        {"sm-limit", required_argument, NULL, 'M'},   {"seed", required_argument, NULL, 's'},
         {"check", no_argument, NULL, 'C'},            {"compare", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},             {"hidden", required_argument, NULL, 'H'},
         {"intermediate", required_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
@@ -148,7 +148,7 @@ int cmd_run(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "m:l:c:b:n:t:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:l:c:b:i:s:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'l': loads = optarg; break;
@@ -162,7 +162,7 @@ int cmd_run(int argc, char **argv)
                 return rc;
             p.layers = (int)v, layers_set = 1;
             break;
-        case 'n':
+        case 'i':
             if ((rc = cli_parse_long(CMD, "--iterations", optarg, 1, 100000, &v)))
                 return rc;
             p.iterations = (int)v, iters_set = 1;
@@ -172,16 +172,16 @@ int cmd_run(int argc, char **argv)
                 return rc;
             p.warmup = (int)v, warm_set = 1;
             break;
-        case 't':
+        case 'T':
             if ((rc = cli_parse_long(CMD, "--tokens-per-iter", optarg, 1, 1L << 24, &v)))
                 return rc;
             p.tokens_per_iter = v, tokens_set = 1;
             break;
-        case 's':
+        case 'M':
             if ((rc = parse_sm_limit(optarg, &p)))
                 return rc;
             break;
-        case 'S':
+        case 's':
             if ((rc = cli_parse_long(CMD, "--seed", optarg, 0, 0x7fffffffffffffffL, &v)))
                 return rc;
             p.seed = (uint64_t)v;

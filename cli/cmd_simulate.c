@@ -31,7 +31,7 @@ static void usage(FILE *f)
             "  -c, --cluster FILE        cluster profile (moemap.cluster/v1)\n"
             "  -l, --loads PATH          workload the expert counts are sampled from (any\n"
             "                            input moemap reads)\n"
-            "  -t, --batch-tokens N      tokens per batch for per-token traces (default 512)\n"
+            "  -b, --batch-tokens N      tokens per batch for per-token traces (default 512)\n"
             "  -p, --placement FILE      placement (moemap.placement/v1)\n"
             "  --compare                 the remaining arguments are more placements; every\n"
             "                            placement x policy runs on the same arrivals and seed\n"
@@ -196,7 +196,7 @@ static void inputs_free(sim_inputs *in, sim_args *a)
 
 static const struct option sim_opts[] = {
     {"model", required_argument, NULL, 'm'}, {"cluster", required_argument, NULL, 'c'},
-    {"loads", required_argument, NULL, 'l'}, {"batch-tokens", required_argument, NULL, 't'},
+    {"loads", required_argument, NULL, 'l'}, {"batch-tokens", required_argument, NULL, 'b'},
     {"placement", required_argument, NULL, 'p'}, {"compare", no_argument, NULL, O_COMPARE},
     {"arrivals", required_argument, NULL, 'a'}, {"poisson", required_argument, NULL, O_POISSON},
     {"bursty", required_argument, NULL, O_BURSTY}, {"duration", required_argument, NULL, 'd'},
@@ -305,7 +305,7 @@ static int input_option(int c, sim_args *a)
     case 'm': a->model = optarg; return 0;
     case 'c': a->cluster = optarg; return 0;
     case 'l': a->loads = optarg; return 0;
-    case 't':
+    case 'b':
         return cli_parse_long("simulate", "--batch-tokens", optarg, 1, 100000000,
                               &a->batch_tokens);
     case 'p':
@@ -450,7 +450,7 @@ static int run(int argc, char **argv, sim_args *a, sim_inputs *in)
 {
     int c, rc = 0;
     optind = 1;
-    while (!rc && (c = getopt_long(argc, argv, "m:c:l:t:p:a:d:s:h", sim_opts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "m:c:l:b:p:a:d:s:h", sim_opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return 0;

@@ -22,7 +22,7 @@ bounded() { if [ $asan -eq 0 ]; then (ulimit -v 1000000; timeout 60 "$@"); else 
 mm_runner=bounded
 
 # --- fixtures: a small model-shaped workload, a cluster, a placement
-"$bin" gen --model olmoe -n 16 -t 512 --out "$tmp/l.json" >/dev/null 2>&1
+"$bin" gen --model olmoe -n 16 -b 512 --out "$tmp/l.json" >/dev/null 2>&1
 "$bin" cluster synth --speeds 1,0.9,0.8,1 --base-curve 1:60,256:75,4096:560 \
   --hidden 2048 --intermediate 1024 --slots 17 --out "$tmp/c.json" >/dev/null
 "$bin" place -l "$tmp/l.json" -c "$tmp/c.json" -o "$tmp/p.json" >/dev/null
@@ -66,7 +66,7 @@ expect_rc "1: simulate --arrivals /dev/zero" 1 "$z: not a regular file" \
 expect_rc "1: simulate --placement /dev/zero" 1 "$z: not a regular file" \
   "$bin" simulate -m olmoe -c "$tmp/c.json" -l "$tmp/l.json" -p $z
 expect_rc "1: cluster synth --variability /dev/zero" 1 "$z: not a regular file" \
-  "$bin" cluster synth -v $z -n 4 --base "$tmp/c.json"
+  "$bin" cluster synth -v $z -g 4 --base "$tmp/c.json"
 expect_rc "1: cluster synth --base /dev/zero" 1 "$z: not a regular file" \
   "$bin" cluster synth --speeds 1,1 --base $z
 expect_rc "1: cluster show /dev/zero" 1 "$z: not a regular file" "$bin" cluster show $z
@@ -262,7 +262,7 @@ expect_rc "4: a cluster file of 1025 GPUs refused, naming the limit" 1 \
   "1025 GPUs is more than the limit of 1024" "$bin" place -l "$tmp/l.json" \
   -c "$tmp/c1025.json" -o "$tmp/x.json"
 expect_rc "4: cluster synth of 1025 GPUs refused, naming the limit" 2 "1024" \
-  "$bin" cluster synth -v /dev/null -n 1025 --base "$tmp/c.json"
+  "$bin" cluster synth -v /dev/null -g 1025 --base "$tmp/c.json"
 
 # ============================================================ 5. standard output
 for r in "eval -l $tmp/l.json -c $tmp/c.json $tmp/p.json" \

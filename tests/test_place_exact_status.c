@@ -159,7 +159,7 @@ static const char *run_place(const char *bin, const char *loads, const char *clu
 {
     static char out[4096];
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' place -l '%s' -c '%s' -s exact --time-limit %s -o '%s' "
+    snprintf(cmd, sizeof cmd, "'%s' place -l '%s' -c '%s' --strategy exact --time-limit %s -o '%s' "
              "2>&1", bin, loads, cluster, limit, mm_tmp_path("exact_status_p.json"));
     out[0] = 0;
     FILE *f = popen(cmd, "r");
