@@ -135,6 +135,10 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in);
 int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
                     moemap_placement **prev, moemap_error *err);
 
+/* A --strategy value: 0 when the library knows it, else 2 after a usage error listing
+ * the known names (an unknown name is a usage error, like an unknown --model). */
+int cli_check_strategy(const char *cmd, const char *name);
+
 /* Progress on stderr when it is a terminal (silent otherwise, so logs stay clean):
  * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */
 void cli_progress(const char *what, long done, long total);

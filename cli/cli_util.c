@@ -315,3 +315,16 @@ int cli_stdout_is_tty(void)
 {
     return isatty(STDOUT_FILENO);
 }
+
+int cli_check_strategy(const char *cmd, const char *name)
+{
+    char known[512] = "";
+    size_t k = 0;
+    for (const char *const *n = moemap_place_strategy_names(); *n; n++) {
+        if (!strcmp(*n, name))
+            return 0;
+        k += (size_t)snprintf(known + k, k < sizeof known ? sizeof known - k : 0, "%s%s",
+                              k ? ", " : "", *n);
+    }
+    return cli_usage_error(cmd, "unknown strategy '%s' (known: %s)", name, known);
+}

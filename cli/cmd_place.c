@@ -177,7 +177,11 @@ int cmd_place(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":l:c:o:m:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'S': pp.strategy = optarg; break;
+        case 'S':
+            if (cli_check_strategy(cmd, optarg))
+                return 2;
+            pp.strategy = optarg;
+            break;
         case 'o': out_path = optarg; break;
         case O_SEED:
             if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffffffffffL, &v))

@@ -275,7 +275,9 @@ static int sim_option(int c, sim_args *a)
         sp->policy = (moemap_recal_policy)p;
         return 0;
     case O_POLICIES: a->policies = optarg; return 0;
-    case O_STRATEGY: sp->strategy = optarg; return 0;
+    case O_STRATEGY:
+        sp->strategy = optarg;
+        return cli_check_strategy("simulate", optarg);
     case O_INTERVAL: return int_flag("--recal-interval", 1, 100000000, &sp->recal_interval);
     case O_WINDOW: return int_flag("--recal-window", 1, 1000000, &sp->recal_window);
     case O_THRESH:

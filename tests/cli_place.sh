@@ -100,8 +100,10 @@ check "validate --model deepseek-v3 names the expert mismatch" \
   grep -q "placement has 64 experts per layer but deepseek-v3 has 256" "$tmp/vm.out"
 expect_fail "place without --out" "--loads, --cluster and --out are required" \
   "$bin" place --loads "$law" --cluster "$tmp/c.json"
-expect_fail "unknown strategy" "unknown strategy 'nope'" \
+expect_rc "unknown strategy: a usage error, like an unknown model" 2 "unknown strategy 'nope'" \
   "$bin" place --loads "$law" --cluster "$tmp/c.json" --strategy nope --out "$tmp/x.json"
+expect_rc "unknown model: a usage error" 2 "unknown model 'nope'" \
+  "$bin" place --loads "$law" --cluster "$tmp/c.json" --model nope --out "$tmp/x.json"
 expect_fail "too few slots" "fewer than the 64 experts" \
   "$bin" place --loads "$law" --cluster "$tmp/c.json" --slots 7 --out "$tmp/x.json"
 expect_fail "--plan without --previous" "need --previous" \
