@@ -27,7 +27,7 @@ static void usage(FILE *f)
             "  --loads FILE       the workload (any input moemap stats reads): the\n"
             "                     co-activation matrix of the hottest experts\n\n"
             "options:\n"
-            "  --out FILE         the HTML file to write (required)\n"
+            "  --out FILE         the HTML file to write (required; - for standard output)\n"
             "  --title TEXT       page title (default \"moemap report\")\n"
             "  --layer N          model layer of the per-GPU time bars (default: the layer\n"
             "                     where the strategies' straggler times differ most)\n"
@@ -120,16 +120,20 @@ int cmd_report(int argc, char **argv)
     cli_progress_done();
     if (rc)
         return cli_fail("report", &err);
+    /* --out -: the page is standard output, so what is said about it goes to stderr. */
+    FILE *info = strcmp(out, "-") ? stdout : stderr;
     if (table) {
         char *text = NULL;
         if (moemap_report_table(&p, &text, &err))
             return cli_fail("report", &err);
-        fputs(text, stdout);
+        fputs(text, info);
         moemap_free(text);
     }
-    printf("report: %s (%d charts, %.0f KB)", out, sum.charts, sum.bytes / 1024.0);
+    fprintf(info, "report: %s (%d charts, %.0f KB)", strcmp(out, "-") ? out : "<stdout>",
+            sum.charts, sum.bytes / 1024.0);
     if (sum.charts_missing)
-        printf("; %d not shown for lack of an input (listed on the page)", sum.charts_missing);
-    printf("\n");
+        fprintf(info, "; %d not shown for lack of an input (listed on the page)",
+                sum.charts_missing);
+    fprintf(info, "\n");
     return 0;
 }

@@ -113,4 +113,26 @@ golden "moemap stats on the fixture" stats-tiny.txt "$tmp/stats.txt"
 "$bin" stats "$ld" --json >"$tmp/stats.json" 2>&1
 golden "moemap stats --json on the fixture" stats-tiny.json "$tmp/stats.json"
 
+# --- '-' is standard input or output wherever a file is read or written (docs/cli.md)
+"$bin" stats - --json <"$ld" >"$tmp/stats-stdin.json" 2>&1
+check "stats reads the workload from '-'" grep -q '"batches": 10' "$tmp/stats-stdin.json"
+"$bin" eval --loads - --cluster "$cl" tests/data/tiny-split.json --json <"$ld" >"$tmp/e1.json"
+check "eval reads the loads from '-'" grep -q '"mean_us": 1127.0' "$tmp/e1.json"
+"$bin" eval --loads "$ld" --cluster "$cl" - --json <tests/data/tiny-split.json >"$tmp/e2.json"
+check "eval reads a placement from '-'" grep -q '"mean_us": 1127.0' "$tmp/e2.json"
+"$bin" validate --cluster - tests/data/tiny-split.json <"$cl" >"$tmp/v.txt" 2>&1
+check "validate reads the cluster from '-'" grep -q "OK (2 layers" "$tmp/v.txt"
+"$bin" place --loads - --cluster "$cl" --out - <"$ld" >"$tmp/p.json" 2>"$tmp/p.err"
+check "place reads '-' and writes the placement to '-'" grep -q '"moemap.placement/v1"' "$tmp/p.json"
+"$bin" convert - --out - <"$ld" >"$tmp/c.json" 2>&1
+check "convert from '-' to '-'" grep -q '"moemap.loads/v1"' "$tmp/c.json"
+if command -v gnuplot >/dev/null; then
+  "$bin" report --stats - --out - <"$tmp/stats.json" >"$tmp/r.html" 2>"$tmp/r.err"
+  check "report --out - writes the page, and only the page, to stdout" \
+    bash -c "head -c 15 '$tmp/r.html' | grep -q '<!DOCTYPE html>' && tail -1 '$tmp/r.html' | grep -q '</html>'"
+  check "  ... and what it says about it to stderr" grep -q "report: <stdout>" "$tmp/r.err"
+else
+  bad "report --out -: gnuplot is missing (the report needs it)"
+fi
+
 mm_done

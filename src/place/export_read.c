@@ -16,6 +16,7 @@
 
 #include "export_layout.h"
 #include "json_util.h"
+#include "placement_io.h"
 
 /* Upper limits that keep a hostile file from asking for absurd allocations. */
 #define MAX_EXPERTS 65536
@@ -456,13 +457,22 @@ int moemap_placement_read_any(const char *path, const moemap_import_params *para
     if (!out || !path)
         return moemap_error_set(err, MOEMAP_EINVAL, "placement: no file to read");
     *out = NULL;
+    /* Read once, then detect and parse from memory: "-" (standard input) can be read
+     * only once. */
+    char *buf = NULL;
+    size_t len = 0;
     int found = -1;
-    int rc = mm_json_read_file(path, detect_cb, &found, err);
-    if (rc)
-        return rc;
-    if (fmt)
+    int rc = moemap_read_file(path, &buf, &len, err);
+    if (!rc)
+        rc = mm_json_read_buffer(buf, len, path, detect_cb, &found, err);
+    if (!rc && fmt)
         *fmt = (moemap_export_format)found;
-    rc = moemap_export_read((moemap_export_format)found, path, params, out, err);
+    if (!rc)
+        rc = found == MOEMAP_EXPORT_MOEMAP
+                 ? moemap_placement_parse_buffer(buf, len, path, out, err)
+                 : moemap_export_parse((moemap_export_format)found, buf, len, path, params, out,
+                                       err);
+    moemap_free(buf);
     /* an engine file does not say who made it: name its format where a strategy goes */
     if (!rc && !(*out)->strategy[0])
         snprintf((*out)->strategy, sizeof (*out)->strategy, "%s-file",

@@ -202,8 +202,8 @@ int moemap_workload_read(const char *path, const moemap_read_params *params,
                                 p.batch_tokens);
     if (p.experts < 0 || p.top_k < 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "experts and top-k must not be negative");
-    struct stat st;
-    if (!path || stat(path, &st) != 0)
+    struct stat st = {0}; /* "-" (standard input) is a file, never a folder */
+    if (!path || (strcmp(path, "-") != 0 && stat(path, &st) != 0))
         return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path ? path : "(null)",
                                 strerror(errno));
     if (S_ISDIR(st.st_mode)) {
