@@ -135,6 +135,11 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in);
 int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
                     moemap_placement **prev, moemap_error *err);
 
+/* What gen and convert wrote: with --json an object {out, layers, experts, top_k,
+ * batches, tokens} on stdout (out must not be '-' then: the caller refuses it), else a
+ * line on stderr unless the workload itself went to stdout. */
+void cli_loads_written(const char *out, const moemap_loads *ld, const char *what, int as_json);
+
 /* A --strategy value: 0 when the library knows it, else 2 after a usage error listing
  * the known names (an unknown name is a usage error, like an unknown --model). */
 int cli_check_strategy(const char *cmd, const char *name);

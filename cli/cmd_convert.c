@@ -4,7 +4,9 @@
  * moemap.loads/v1, the form every later stage reads.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -25,7 +27,29 @@ static void usage(FILE *f)
             "  --experts E        routed experts per layer (default: inferred; ESFT 64)\n"
             "  --top-k K          experts per token (default: ESFT 6; otherwise unknown, then\n"
             "                     SGLang/CSV batch tokens are token-slots)\n"
+            "  --json             what was written, as JSON on stdout (needs --out FILE)\n"
             "  -h, --help\n");
+}
+
+void cli_loads_written(const char *out, const moemap_loads *ld, const char *what, int as_json)
+{
+    if (!as_json) {
+        if (strcmp(out, "-"))
+            fprintf(stderr, "wrote %s: %d MoE layers x %d experts, %d batches%s\n", out,
+                    ld->num_layers, ld->experts, ld->num_batches, what);
+        return;
+    }
+    double tokens = 0;
+    for (int b = 0; b < ld->num_batches; b++)
+        tokens += ld->batch_tokens[b];
+    json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:i,s:f}", "out", out, "layers", ld->num_layers,
+                          "experts", ld->experts, "top_k", ld->top_k, "batches",
+                          ld->num_batches, "tokens", tokens);
+    char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(o);
 }
 
 int cmd_convert(int argc, char **argv)
@@ -35,12 +59,13 @@ int cmd_convert(int argc, char **argv)
                                          {"batch-tokens", required_argument, NULL, 'b'},
                                          {"experts", required_argument, NULL, 'E'},
                                          {"top-k", required_argument, NULL, 'K'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     moemap_read_params rp = moemap_read_default_params();
     const char *out = NULL;
     long v;
-    int c;
+    int c, as_json = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:f:b:h", opts, NULL)) != -1) {
         switch (c) {
@@ -65,6 +90,7 @@ int cmd_convert(int argc, char **argv)
                 return 2;
             rp.top_k = (int)v;
             break;
+        case 'j': as_json = 1; break;
         case 'h':
             usage(stdout);
             return 0;
@@ -78,14 +104,15 @@ int cmd_convert(int argc, char **argv)
         return cli_usage_error("convert", "unexpected argument '%s'", argv[optind + 1]);
     if (!out)
         return cli_usage_error("convert", "missing --out");
+    if (as_json && !strcmp(out, "-"))
+        return cli_usage_error("convert", "--json needs --out FILE (the workload is stdout)");
     moemap_error err = {0};
     moemap_loads *ld = NULL;
     if (moemap_workload_read(argv[optind], &rp, &ld, NULL, &err))
         return cli_fail("convert", &err);
     int rc = moemap_loads_write(ld, out, &err);
-    if (!rc && out[0] != '-')
-        fprintf(stderr, "wrote %s: %d MoE layers x %d experts, %d batches\n", out,
-                ld->num_layers, ld->experts, ld->num_batches);
+    if (!rc)
+        cli_loads_written(out, ld, "", as_json);
     moemap_loads_free(ld);
     return rc ? cli_fail("convert", &err) : 0;
 }

@@ -46,6 +46,7 @@ static void usage(FILE *f)
             "                          and temporal sets (default: none)\n"
             "output:\n"
             "  -o, --out FILE          output file (default '-', stdout)\n"
+            "  --json                  what was written, as JSON on stdout (needs --out FILE)\n"
             "  -h, --help\n",
             d.num_layers, d.first_dense, d.experts, d.top_k, d.batches, d.batch_tokens,
             (unsigned long long)d.seed, d.zipf, d.consistent, d.consistent_boost,
@@ -55,7 +56,7 @@ static void usage(FILE *f)
 
 enum {
     O_LAYERS = 256, O_FIRST_DENSE, O_EXPERTS, O_TOPK, O_ZIPF, O_CONS, O_CONS_BOOST, O_TGROUPS,
-    O_TSIZE, O_BPROB, O_BLEN, O_BBOOST, O_NOISE, O_DRIFT
+    O_TSIZE, O_BPROB, O_BLEN, O_BBOOST, O_NOISE, O_DRIFT, O_JSON
 };
 
 int cmd_gen(int argc, char **argv)
@@ -80,6 +81,7 @@ int cmd_gen(int argc, char **argv)
         {"noise", required_argument, NULL, O_NOISE},
         {"drift-at", required_argument, NULL, O_DRIFT},
         {"out", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, O_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     moemap_gen_params p = moemap_gen_default_params();
@@ -87,7 +89,7 @@ int cmd_gen(int argc, char **argv)
     long layers = -1, first_dense = -1, experts = -1, top_k = -1, v;
     long consistent = -1, tgroups = -1, tsize = -1;
     const char *out = "-", *model = NULL;
-    int c;
+    int c, as_json = 0;
     optind = 1;
 #define LONG_FLAG(flag, lo, hi, dst)                                   \
     do {                                                               \
@@ -121,6 +123,7 @@ int cmd_gen(int argc, char **argv)
         case O_NOISE: DBL_FLAG("--noise", 0, 5, p.noise); break;
         case O_DRIFT: LONG_FLAG("--drift-at", 0, 10000000, p.drift_at); break;
         case 'o': out = optarg; break;
+        case O_JSON: as_json = 1; break;
         case 'h': usage(stdout); return 0;
         default: return cli_usage_error("gen", "unknown option");
         }
@@ -129,6 +132,8 @@ int cmd_gen(int argc, char **argv)
 #undef DBL_FLAG
     if (optind < argc)
         return cli_usage_error("gen", "unexpected argument '%s'", argv[optind]);
+    if (as_json && !strcmp(out, "-"))
+        return cli_usage_error("gen", "--json needs --out FILE (the workload is stdout)");
     moemap_error err = {0};
     if (model) {
         const moemap_model *m = moemap_model_find(model, &err);
@@ -158,9 +163,10 @@ int cmd_gen(int argc, char **argv)
                                          : cli_fail("gen", &err);
     }
     int rc = moemap_loads_write(ld, out, &err);
-    if (!rc && out[0] != '-')
-        fprintf(stderr, "wrote %s: %d MoE layers x %d experts, %d batches of %ld tokens\n", out,
-                ld->num_layers, ld->experts, ld->num_batches, p.batch_tokens);
+    char what[48];
+    snprintf(what, sizeof what, " of %ld tokens", p.batch_tokens);
+    if (!rc)
+        cli_loads_written(out, ld, what, as_json);
     moemap_loads_free(ld);
     return rc ? cli_fail("gen", &err) : 0;
 }

@@ -59,6 +59,8 @@ static void usage(FILE *f)
             "  --export FMT=FILE       also write sglang, vllm or moemap format; repeatable\n"
             "  --approximate-exports   equalise shares / pad slots where SGLang or vLLM\n"
             "                          cannot express the placement (else: an error)\n"
+            "  --json                  print the placement's evaluation (moemap.eval/v1) instead\n"
+            "                          of the summary line\n"
             "  --no-fewer-slots-check  with --engine, do not also place with one slot fewer\n"
             "                          per GPU (by default, when that is predicted faster,\n"
             "                          a note says so: a smaller --ep-num-redundant-experts)\n"
@@ -142,7 +144,7 @@ int cmd_place(int argc, char **argv)
     const char *cmd = "place";
     enum {
         O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_EXPORT, O_APPROX,
-        O_NO_FEWER, O_DETERMINISTIC
+        O_NO_FEWER, O_DETERMINISTIC, O_JSON
     };
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
@@ -160,6 +162,7 @@ int cmd_place(int argc, char **argv)
         {"approximate-exports", no_argument, 0, O_APPROX},
         {"no-fewer-slots-check", no_argument, 0, O_NO_FEWER},
         {"deterministic", no_argument, 0, O_DETERMINISTIC},
+        {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -167,7 +170,7 @@ int cmd_place(int argc, char **argv)
     in.cmd = cmd;
     const char *out_path = NULL, *plan_path = NULL;
     const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
-    int nexp = 0, time_given = 0, approximate = 0, fewer_check = 1;
+    int nexp = 0, time_given = 0, approximate = 0, fewer_check = 1, as_json = 0;
     double limit_s = 0; /* the whole call's budget (--time-limit) */
     moemap_place_params pp = moemap_place_default_params();
     long v;
@@ -183,6 +186,7 @@ int cmd_place(int argc, char **argv)
             pp.strategy = optarg;
             break;
         case 'o': out_path = optarg; break;
+        case O_JSON: as_json = 1; break;
         case O_SEED:
             if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffffffffffL, &v))
                 return 2;
@@ -237,6 +241,8 @@ int cmd_place(int argc, char **argv)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!in.loads_path || !in.cluster_path || !out_path)
         return cli_usage_error(cmd, "--loads, --cluster and --out are required");
+    if (as_json && !strcmp(out_path, "-"))
+        return cli_usage_error(cmd, "--json needs --out FILE (the placement is stdout)");
     if ((pp.max_moves > 0 || pp.move_cost_us_per_gb > 0 || plan_path) && !in.previous_path)
         return cli_usage_error(cmd, "--max-moves, --move-cost-us-per-GB and --plan need "
                                "--previous");
@@ -349,6 +355,12 @@ int cmd_place(int argc, char **argv)
         if (moemap_migration_plan_create(prev, p, pp.expert_bytes, &plan, &err) != 0 ||
             moemap_migration_plan_write(plan, plan_path, &err) != 0)
             goto out;
+    }
+    if (as_json) { /* the placement's evaluation, as moemap eval --json writes it */
+        char *files[1] = {(char *)out_path};
+        moemap_eval_file ef = {ld->num_batches, 1, files, &es};
+        rc = moemap_eval_write("-", &ef, &err) ? 1 : 0;
+        goto out;
     }
     printf("%s: %d layers, %ld replicas, %.3f s: mean %.1f us, p90 %.1f us, bound %.1f us, "
            "gap %.2f%%", p->strategy, p->num_layers, es->replicas, took, es->mean_us, es->p90_us,

@@ -4,6 +4,8 @@
  * every problem found, one per line. Exit 0 when valid, 1 otherwise.
  */
 #include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
 
 #include "cli.h"
 
@@ -21,19 +23,48 @@ static void usage(FILE *f)
             "fills the same number of slots and every expert's copies split its tokens\n"
             "evenly (what SGLang and vLLM run). Prints OK or each problem.\n\n"
             CLI_INPUT_HELP
+            "  --json                  {file, ok, layers, replicas, gpus, problems: [...]}\n"
             "  -h, --help\n");
 }
 
 typedef struct printer {
     const char *file;
     int shown;
+    json_t *problems;   /* --json: every problem, printed at the end */
 } printer;
 
 static void print_problem(void *ctx, const char *msg)
 {
     printer *pr = ctx;
-    if (pr->shown++ < 50)
+    if (pr->problems)
+        json_array_append_new(pr->problems, json_string(msg));
+    else if (pr->shown++ < 50)
         printf("%s: %s\n", pr->file, msg);
+}
+
+/* The verdict: a line, or with --json one object with every problem. */
+static void print_verdict(printer *pr, const moemap_placement *p, int n)
+{
+    long reps = 0;
+    for (int l = 0; l < p->num_layers; l++)
+        reps += p->layers[l].num_replicas;
+    if (pr->problems) {
+        json_t *o = json_pack("{s:s,s:b,s:i,s:I,s:i,s:O}", "file", pr->file, "ok", n == 0,
+                              "layers", p->num_layers, "replicas", (json_int_t)reps, "gpus", p->num_gpus,
+                              "problems", pr->problems);
+        char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else if (n == 0) {
+        printf("%s: OK (%d layers, %ld replicas, %d GPUs)\n", pr->file, p->num_layers, reps,
+               p->num_gpus);
+    } else {
+        if (pr->shown > 50)
+            printf("%s: ... %d more not shown\n", pr->file, pr->shown - 50);
+        printf("%s: %d problem%s\n", pr->file, n, n > 1 ? "s" : "");
+    }
 }
 
 int cmd_validate(int argc, char **argv)
@@ -41,17 +72,19 @@ int cmd_validate(int argc, char **argv)
     const char *cmd = "validate";
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
+        {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     cli_inputs in = cli_inputs_default();
     in.cmd = cmd;
-    int c;
+    int c, as_json = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:l:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'h': usage(stdout); return 0;
+        case 'j': as_json = 1; break;
         default:
             if (cli_input_option(cmd, c, argv, &in))
                 return 2;
@@ -62,6 +95,7 @@ int cmd_validate(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected exactly one placement file");
     const char *file = argv[optind];
+    printer pr = {file, 0, as_json ? json_array() : NULL};
     moemap_error err = {0};
     moemap_cluster *cl = NULL;
     moemap_loads *ld = NULL;
@@ -72,7 +106,6 @@ int cmd_validate(int argc, char **argv)
         goto fail;
     if (cli_read_placement(&in, file, cl, ld, &p, &err) != 0)
         goto fail;
-    printer pr = {file, 0};
     int n = moemap_placement_check(p, cl, in.slots, print_problem, &pr);
     if (n < 0) {
         moemap_error_set(&err, n, "%s: out of memory", file);
@@ -101,22 +134,13 @@ int cmd_validate(int argc, char **argv)
             }
         }
     }
-    if (n == 0) {
-        long reps = 0;
-        for (int l = 0; l < p->num_layers; l++)
-            reps += p->layers[l].num_replicas;
-        printf("%s: OK (%d layers, %ld replicas, %d GPUs)\n", file, p->num_layers, reps,
-               p->num_gpus);
-        rc = 0;
-    } else {
-        if (pr.shown > 50)
-            printf("%s: ... %d more not shown\n", file, pr.shown - 50);
-        printf("%s: %d problem%s\n", file, n, n > 1 ? "s" : "");
-    }
+    print_verdict(&pr, p, n);
+    rc = n == 0 ? 0 : 1;
     goto done;
 fail:
     cli_fail(cmd, &err);
 done:
+    json_decref(pr.problems);
     moemap_placement_free(p);
     moemap_loads_free(ld);
     moemap_cluster_free(cl);

@@ -113,6 +113,31 @@ golden "moemap stats on the fixture" stats-tiny.txt "$tmp/stats.txt"
 "$bin" stats "$ld" --json >"$tmp/stats.json" 2>&1
 golden "moemap stats --json on the fixture" stats-tiny.json "$tmp/stats.json"
 
+# --- --json wherever a command prints results
+"$bin" validate --json --cluster "$cl" --loads "$ld" tests/data/tiny-broken.json >"$tmp/vj.json"
+check "validate --json of the broken fixture exits 1" test $? -eq 1
+check "  ... and lists its four problems" python3 -c "
+import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(not (d['ok'] is False and len(d['problems']) == 4 and d['gpus'] == 2))" "$tmp/vj.json"
+"$bin" place --json --loads "$ld" --cluster "$cl" --strategy round_robin --out "$tmp/rr.json" \
+  >"$tmp/pj.json" 2>/dev/null
+"$bin" eval --json --loads "$ld" --cluster "$cl" "$tmp/rr.json" >"$tmp/ej.json"
+check "place --json prints what eval --json says of the placement" python3 -c "
+import json, sys; a, b = (json.load(open(p)) for p in sys.argv[1:3])
+sys.exit(not (a['format'] == 'moemap.eval/v1' and
+              a['placements'][0]['mean_us'] == b['placements'][0]['mean_us']))" \
+  "$tmp/pj.json" "$tmp/ej.json"
+"$bin" convert "$ld" --out "$tmp/conv.json" --json >"$tmp/cj.json"
+check "convert --json says what it wrote" python3 -c "
+import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(not (d['layers'] == 2 and d['batches'] == 10 and d['tokens'] == 5510))" "$tmp/cj.json"
+"$bin" gen -n 3 --layers 2 --first-dense 0 --experts 8 --top-k 2 --out "$tmp/gen.json" --json >"$tmp/gj.json"
+check "gen --json says what it wrote" python3 -c "
+import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(not (d['layers'] == 2 and d['experts'] == 8 and d['batches'] == 3))" "$tmp/gj.json"
+expect_rc "gen --json with the workload on stdout: a usage error" 2 "--json needs --out FILE" \
+  "$bin" gen -n 3 --json
+
 # --- '-' is standard input or output wherever a file is read or written (docs/cli.md)
 "$bin" stats - --json <"$ld" >"$tmp/stats-stdin.json" 2>&1
 check "stats reads the workload from '-'" grep -q '"batches": 10' "$tmp/stats-stdin.json"
