@@ -131,7 +131,7 @@ sys.exit(not (a['format'] == 'moemap.eval/v1' and
 check "convert --json says what it wrote" python3 -c "
 import json, sys; d = json.load(open(sys.argv[1]))
 sys.exit(not (d['layers'] == 2 and d['batches'] == 10 and d['tokens'] == 5510))" "$tmp/cj.json"
-"$bin" gen -n 3 --layers 2 --first-dense 0 --experts 8 --top-k 2 --out "$tmp/gen.json" --json >"$tmp/gj.json"
+"$bin" gen -n 3 --layers 2 --first-dense 0 --experts 8 --top-k 2 --temporal-groups 0 --out "$tmp/gen.json" --json >"$tmp/gj.json"
 check "gen --json says what it wrote" python3 -c "
 import json, sys; d = json.load(open(sys.argv[1]))
 sys.exit(not (d['layers'] == 2 and d['experts'] == 8 and d['batches'] == 3))" "$tmp/gj.json"
