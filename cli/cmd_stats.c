@@ -116,136 +116,108 @@ static void print_table(const char *input, const moemap_loads *ld,
     }
 }
 
-enum { O_JSON = 256, O_COMPARE, O_CONS, O_TMAX, O_TRATIO, O_TCONTRAST, O_PAIRS, O_CCORR, O_EXPERTS, O_TOPK };
+enum {
+    O_JSON = 256, O_COMPARE, O_CONS, O_TMAX, O_TRATIO, O_TCONTRAST, O_PAIRS, O_CCORR,
+    O_EXPERTS, O_TOPK
+};
+
+static const struct option opts[] = {
+    {"batch-tokens", required_argument, NULL, 'b'}, {"json", no_argument, NULL, O_JSON},
+    {"compare", required_argument, NULL, O_COMPARE},
+    {"consistent-threshold", required_argument, NULL, O_CONS},
+    {"temporal-max-active", required_argument, NULL, O_TMAX},
+    {"temporal-min-ratio", required_argument, NULL, O_TRATIO},
+    {"temporal-min-contrast", required_argument, NULL, O_TCONTRAST},
+    {"pairs", required_argument, NULL, O_PAIRS},
+    {"cluster-corr", required_argument, NULL, O_CCORR},
+    {"format", required_argument, NULL, 'f'}, {"experts", required_argument, NULL, O_EXPERTS},
+    {"top-k", required_argument, NULL, O_TOPK}, {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* A flag's value into an int within [lo, hi]; 0, or 2 after a usage error. */
+static int int_flag(const char *flag, long lo, long hi, int *out)
+{
+    long v;
+    if (cli_parse_long("stats", flag, optarg, lo, hi, &v))
+        return 2;
+    *out = (int)v;
+    return 0;
+}
+
+/* One option; 0, or 2 after a usage error. */
+static int stats_option(int c, moemap_read_params *rp, moemap_stats_params *sp)
+{
+    switch (c) {
+    case 'b': return cli_parse_batch_tokens("stats", optarg, rp);
+    case 'f': return cli_parse_workload_format("stats", optarg, rp);
+    case O_CONS:
+        return cli_parse_double("stats", "--consistent-threshold", optarg, 0, 1,
+                                &sp->consistent_threshold);
+    case O_TMAX:
+        return cli_parse_double("stats", "--temporal-max-active", optarg, 0, 1,
+                                &sp->temporal_max_active);
+    case O_TRATIO:
+        return cli_parse_double("stats", "--temporal-min-ratio", optarg, 1e-9, 1e6,
+                                &sp->temporal_min_ratio);
+    case O_TCONTRAST:
+        return cli_parse_double("stats", "--temporal-min-contrast", optarg, 0, 1e6,
+                                &sp->temporal_min_contrast);
+    case O_PAIRS: return int_flag("--pairs", 0, 100000, &sp->max_pairs);
+    case O_CCORR:
+        return cli_parse_double("stats", "--cluster-corr", optarg, -1, 1, &sp->cluster_min_corr);
+    case O_EXPERTS: return int_flag("--experts", 1, 32767, &rp->experts);
+    case O_TOPK: return int_flag("--top-k", 1, 32767, &rp->top_k);
+    default: return cli_usage_error("stats", "unknown option");
+    }
+}
+
+/* Reads, profiles (and compares) and prints. */
+static int profile(const char *input, const char *compare, int json,
+                   const moemap_read_params *rp, const moemap_stats_params *sp,
+                   moemap_error *err)
+{
+    moemap_loads *ld = NULL, *other = NULL;
+    moemap_workload_stats *st = NULL;
+    int rc = moemap_workload_read(input, rp, &ld, NULL, err);
+    if (!rc && compare)
+        rc = moemap_workload_read(compare, rp, &other, NULL, err);
+    if (!rc)
+        rc = moemap_workload_stats_compute(ld, sp, &st, err);
+    if (!rc && compare && (rc = moemap_workload_stats_compare(st, ld, other, err)))
+        moemap_error_prefix(err, "--compare %s", compare);
+    if (!rc && json)
+        rc = moemap_workload_stats_write("-", st, input, compare, err);
+    else if (!rc)
+        print_table(input, ld, st, st->cosine_distance, compare);
+    moemap_workload_stats_free(st);
+    moemap_loads_free(ld);
+    moemap_loads_free(other);
+    return rc;
+}
 
 int cmd_stats(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"batch-tokens", required_argument, NULL, 'b'},
-        {"json", no_argument, NULL, O_JSON},
-        {"compare", required_argument, NULL, O_COMPARE},
-        {"consistent-threshold", required_argument, NULL, O_CONS},
-        {"temporal-max-active", required_argument, NULL, O_TMAX},
-        {"temporal-min-ratio", required_argument, NULL, O_TRATIO},
-        {"temporal-min-contrast", required_argument, NULL, O_TCONTRAST},
-        {"pairs", required_argument, NULL, O_PAIRS},
-        {"cluster-corr", required_argument, NULL, O_CCORR},
-        {"format", required_argument, NULL, 'f'},
-        {"experts", required_argument, NULL, O_EXPERTS},
-        {"top-k", required_argument, NULL, O_TOPK},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     moemap_read_params rp = moemap_read_default_params();
     moemap_stats_params sp = moemap_stats_default_params();
     const char *compare = NULL;
     int json = 0, c;
-    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "b:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b':
-            if (cli_parse_batch_tokens("stats", optarg, &rp))
-                return 2;
-            break;
-        case O_JSON:
-            json = 1;
-            break;
-        case O_COMPARE:
-            compare = optarg;
-            break;
-        case O_CONS:
-            if (cli_parse_double("stats", "--consistent-threshold", optarg, 0, 1,
-                                 &sp.consistent_threshold))
-                return 2;
-            break;
-        case O_TMAX:
-            if (cli_parse_double("stats", "--temporal-max-active", optarg, 0, 1,
-                                 &sp.temporal_max_active))
-                return 2;
-            break;
-        case O_TRATIO:
-            if (cli_parse_double("stats", "--temporal-min-ratio", optarg, 1e-9, 1e6,
-                                 &sp.temporal_min_ratio))
-                return 2;
-            break;
-        case O_TCONTRAST:
-            if (cli_parse_double("stats", "--temporal-min-contrast", optarg, 0, 1e6,
-                                 &sp.temporal_min_contrast))
-                return 2;
-            break;
-        case O_PAIRS:
-            if (cli_parse_long("stats", "--pairs", optarg, 0, 100000, &v))
-                return 2;
-            sp.max_pairs = (int)v;
-            break;
-        case O_CCORR:
-            if (cli_parse_double("stats", "--cluster-corr", optarg, -1, 1, &sp.cluster_min_corr))
-                return 2;
-            break;
-        case 'f':
-            if (cli_parse_workload_format("stats", optarg, &rp))
-                return 2;
-            break;
-        case O_EXPERTS:
-            if (cli_parse_long("stats", "--experts", optarg, 1, 32767, &v))
-                return 2;
-            rp.experts = (int)v;
-            break;
-        case O_TOPK:
-            if (cli_parse_long("stats", "--top-k", optarg, 1, 32767, &v))
-                return 2;
-            rp.top_k = (int)v;
-            break;
-        case 'h':
+        if (c == 'h') {
             usage(stdout);
             return 0;
-        default:
-            return cli_usage_error("stats", "unknown option");
         }
+        if (c == O_JSON)
+            json = 1;
+        else if (c == O_COMPARE)
+            compare = optarg;
+        else if (stats_option(c, &rp, &sp))
+            return 2;
     }
     if (optind >= argc)
         return cli_usage_error("stats", "missing INPUT");
     if (optind + 1 < argc)
         return cli_usage_error("stats", "unexpected argument '%s'", argv[optind + 1]);
-    const char *input = argv[optind];
     moemap_error err = {0};
-    moemap_loads *ld = NULL, *other = NULL;
-    moemap_workload_stats *st = NULL;
-    double *dist = NULL;
-    int rc = 1;
-    if (moemap_workload_read(input, &rp, &ld, NULL, &err))
-        goto fail;
-    if (compare) {
-        if (moemap_workload_read(compare, &rp, &other, NULL, &err))
-            goto fail;
-        dist = moemap_malloc((size_t)ld->num_layers * sizeof *dist);
-        if (!dist) {
-            moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
-            goto fail;
-        }
-        for (int l = 0; l < ld->num_layers; l++)
-            if (moemap_loads_cosine_distance(ld, l, other, &dist[l], &err)) {
-                moemap_error_prefix(&err, "--compare %s", compare);
-                goto fail;
-            }
-    }
-    if (moemap_workload_stats_compute(ld, &sp, &st, &err))
-        goto fail;
-    st->cosine_distance = dist; /* freed with st */
-    dist = NULL;
-    if (json) {
-        if (moemap_workload_stats_write("-", st, input, compare, &err))
-            goto fail;
-    } else {
-        print_table(input, ld, st, st->cosine_distance, compare);
-    }
-    rc = 0;
-fail:
-    if (rc)
-        cli_fail("stats", &err);
-    moemap_free(dist);
-    moemap_workload_stats_free(st);
-    moemap_loads_free(ld);
-    moemap_loads_free(other);
-    return rc;
+    return profile(argv[optind], compare, json, &rp, &sp, &err) ? cli_fail("stats", &err) : 0;
 }

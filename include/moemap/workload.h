@@ -240,6 +240,11 @@ typedef struct moemap_workload_stats {
 int moemap_workload_stats_compute(const moemap_loads *ld, const moemap_stats_params *params,
                                   moemap_workload_stats **out, moemap_error *err);
 void moemap_workload_stats_free(moemap_workload_stats *st);
+/* Fills st->cosine_distance: per layer of a (the workload st profiles), the cosine
+ * distance of its expert loads to b's layer of the same id (moemap_loads_cosine_distance);
+ * fails naming the layer b lacks. */
+int moemap_workload_stats_compare(moemap_workload_stats *st, const moemap_loads *a,
+                                  const moemap_loads *b, moemap_error *err);
 /* The stats file (moemap.stats/v1, docs/formats.md): st written to path ("-": standard
  * output), with the paths of the workload it profiles and of the one it is compared with
  * (either may be NULL). The reader fills what the file holds (no active_frac/hot_frac). */

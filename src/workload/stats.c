@@ -337,3 +337,21 @@ double moemap_loads_batch_cosine_distance(const moemap_loads *ld, int l, int b1,
     return cosine_distance(&MOEMAP_LOADS_AT(ld, b1, l, 0), &MOEMAP_LOADS_AT(ld, b2, l, 0),
                            ld->experts);
 }
+
+int moemap_workload_stats_compare(moemap_workload_stats *st, const moemap_loads *a,
+                                  const moemap_loads *b, moemap_error *err)
+{
+    double *d = moemap_malloc((size_t)(a->num_layers > 0 ? a->num_layers : 1) * sizeof *d);
+    if (!d)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "stats: out of memory");
+    for (int l = 0; l < a->num_layers; l++) {
+        int rc = moemap_loads_cosine_distance(a, l, b, &d[l], err);
+        if (rc) {
+            moemap_free(d);
+            return rc;
+        }
+    }
+    moemap_free(st->cosine_distance);
+    st->cosine_distance = d;
+    return 0;
+}
