@@ -129,178 +129,161 @@ static void print_table(char **paths, int np, moemap_exec_result **res, moemap_e
 #undef ROW
 }
 
+/* What the flags say; -1: not given. */
+typedef struct run_args {
+    const char *model, *loads, *cluster_path, *out_path;
+    long batch_tokens, hidden, inter, layers, iterations, warmup, tokens, seed;
+    int json, check;
+} run_args;
+
+static const struct option opts[] = {
+    {"model", required_argument, NULL, 'm'},      {"loads", required_argument, NULL, 'l'},
+    {"cluster", required_argument, NULL, 'c'},    {"batch-tokens", required_argument, NULL, 'b'},
+    {"layers", required_argument, NULL, 'L'},     {"iterations", required_argument, NULL, 'i'},
+    {"warmup", required_argument, NULL, 'w'},
+    {"tokens-per-iter", required_argument, NULL, 'T'},
+    {"sm-limit", required_argument, NULL, 'M'},   {"seed", required_argument, NULL, 's'},
+    {"check", no_argument, NULL, 'C'},            {"compare", no_argument, NULL, 'p'},
+    {"json", no_argument, NULL, 'j'},             {"hidden", required_argument, NULL, 'H'},
+    {"intermediate", required_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
+    {"out", required_argument, NULL, 'o'},        {NULL, 0, NULL, 0}};
+
+/* One option; 0, or 2 after a usage error. */
+static int run_option(int c, run_args *a, moemap_exec_params *p)
+{
+    switch (c) {
+    case 'm': a->model = optarg; return 0;
+    case 'l': a->loads = optarg; return 0;
+    case 'c': a->cluster_path = optarg; return 0;
+    case 'o': a->out_path = optarg; return 0;
+    case 'C': a->check = 1; return 0;
+    case 'p': return 0; /* several placements are compared whether or not it is given */
+    case 'j': a->json = 1; return 0;
+    case 'b': return cli_parse_long(CMD, "--batch-tokens", optarg, 1, 1L << 24, &a->batch_tokens);
+    case 'L': return cli_parse_long(CMD, "--layers", optarg, 0, 1000, &a->layers);
+    case 'i': return cli_parse_long(CMD, "--iterations", optarg, 1, 100000, &a->iterations);
+    case 'w': return cli_parse_long(CMD, "--warmup", optarg, 0, 100000, &a->warmup);
+    case 'T': return cli_parse_long(CMD, "--tokens-per-iter", optarg, 1, 1L << 24, &a->tokens);
+    case 'M': return parse_sm_limit(optarg, p);
+    case 's': return cli_parse_long(CMD, "--seed", optarg, 0, 0x7fffffffffffffffL, &a->seed);
+    case 'H': return cli_parse_long(CMD, "--hidden", optarg, 8, 1 << 20, &a->hidden);
+    case 'I': return cli_parse_long(CMD, "--intermediate", optarg, 8, 1 << 20, &a->inter);
+    default: return cli_usage_error(CMD, "unknown option");
+    }
+}
+
+/* The executor's parameters: defaults, the check's sizes with --check, then the flags. */
+static int run_params(const run_args *a, moemap_exec_params *p, const moemap_model **m)
+{
+    moemap_error err = {0};
+    *m = NULL;
+    if (!a->model && (a->hidden < 0 || a->inter < 0))
+        return cli_usage_error(CMD, "--model M (or --hidden and --intermediate) is required");
+    if (a->model && !(*m = moemap_model_find(a->model, &err)))
+        return cli_usage_error(CMD, "--model: %s", err.msg);
+    if (a->check)
+        moemap_exec_check_params(p);
+    p->layers = a->layers >= 0 ? (int)a->layers : p->layers;
+    p->iterations = a->iterations >= 0 ? (int)a->iterations : p->iterations;
+    p->warmup = a->warmup >= 0 ? (int)a->warmup : p->warmup;
+    p->tokens_per_iter = a->tokens >= 0 ? a->tokens : p->tokens_per_iter;
+    p->seed = a->seed >= 0 ? (uint64_t)a->seed : p->seed;
+    p->hidden = a->hidden >= 0 ? (int)a->hidden : (*m)->hidden;
+    p->intermediate = a->inter >= 0 ? (int)a->inter : (*m)->expert_intermediate;
+    p->progress = progress;
+    return 0;
+}
+
+/* The human-readable report of a run. */
+static void print_run(char **paths, int np, const moemap_exec_params *p,
+                      moemap_exec_result **res, moemap_exec_summary *sum, int have_pred)
+{
+    printf("moemap run: %d GPUs,", res[0]->num_gpus);
+    for (int g = 0; g < res[0]->num_gpus; g++)
+        printf(" %d=%s (%d SMs)%s", g, res[0]->device_names[g], res[0]->device_sms[g],
+               g + 1 < res[0]->num_gpus ? "," : "");
+    printf("\n  experts %dx%d bf16, %d layers, %d iterations x %ld tokens (+%d warm-up)\n",
+           p->hidden, p->intermediate, res[0]->layers, p->iterations, p->tokens_per_iter,
+           p->warmup);
+    print_table(paths, np, res, sum, have_pred);
+    if (!p->check)
+        return;
+    printf("(--check: times include the CPU reference after every layer; use a run without "
+           "--check to measure)\n");
+    for (int i = 0; i < np; i++)
+        printf("check %s: %s (rel err %.2e, worst token %.2e, rows %ld/%ld, tag errors %ld)\n",
+               paths[i], check_passed(res[i]) ? "PASS" : "FAIL", res[i]->check_rel_err,
+               res[i]->check_max_rel_err, res[i]->check_rows, res[i]->check_rows_expected,
+               res[i]->check_tag_errors);
+}
+
+/* Reads the inputs, runs every placement and reports. The status of the command. */
+static int execute(const run_args *a, moemap_exec_params *p, const moemap_model *m,
+                   char **paths, int np, moemap_placement **pl, moemap_exec_result **res,
+                   moemap_exec_summary *sum)
+{
+    moemap_error err = {0};
+    moemap_read_params rp = moemap_read_default_params();
+    rp.batch_tokens = a->batch_tokens > 0 ? a->batch_tokens : p->tokens_per_iter;
+    rp.top_k = m ? m->top_k : rp.top_k;
+    rp.experts = m ? m->experts : rp.experts;
+    moemap_loads *ld = NULL;
+    moemap_routing *rt = NULL;
+    moemap_cluster *cl = NULL;
+    int rc = moemap_workload_read(a->loads, &rp, &ld, &rt, &err);
+    if (!rc && !rt)
+        rc = moemap_exec_routing_from_loads(ld, m ? m->top_k : 0, &rt, &err);
+    if (!rc && a->cluster_path)
+        rc = moemap_cluster_read(a->cluster_path, &cl, &err);
+    for (int i = 0; !rc && i < np; i++)
+        rc = moemap_placement_read(paths[i], &pl[i], &err);
+    if (!rc)
+        rc = moemap_exec_run(p, cl, rt, (const moemap_placement *const *)pl, np, res, &err);
+    cli_progress_done();
+    int root = !rc && moemap_exec_is_root(), status = 0;
+    for (int i = 0; root && !rc && i < np; i++)
+        rc = moemap_exec_summarize(res[i], &sum[i], &err);
+    moemap_exec_file ef = {np, paths, *p, res, sum};
+    if (root && !rc && ((a->json && moemap_exec_write("-", &ef, &err)) ||
+                        (a->out_path && moemap_exec_write(a->out_path, &ef, &err))))
+        rc = err.code;
+    if (root && !rc && !a->json)
+        print_run(paths, np, p, res, sum, cl != NULL);
+    for (int i = 0; root && !rc && p->check && i < np; i++)
+        status |= !check_passed(res[i]);
+    moemap_cluster_free(cl);
+    moemap_routing_free(rt);
+    moemap_loads_free(ld);
+    return rc ? cli_fail(CMD, &err) : status;
+}
+
 int cmd_run(int argc, char **argv)
 {
     moemap_exec_params p = moemap_exec_default_params();
-    const char *model = NULL, *loads = NULL, *cluster_path = NULL, *out_path = NULL;
-    long v, batch_tokens = 0, hidden = 0, inter = 0;
-    int json = 0, tokens_set = 0, iters_set = 0, layers_set = 0, warm_set = 0, rc;
-    static const struct option opts[] = {
-        {"model", required_argument, NULL, 'm'},      {"loads", required_argument, NULL, 'l'},
-        {"cluster", required_argument, NULL, 'c'},    {"batch-tokens", required_argument, NULL, 'b'},
-        {"layers", required_argument, NULL, 'L'},     {"iterations", required_argument, NULL, 'i'},
-        {"warmup", required_argument, NULL, 'w'},     {"tokens-per-iter", required_argument, NULL, 'T'},
-        {"sm-limit", required_argument, NULL, 'M'},   {"seed", required_argument, NULL, 's'},
-        {"check", no_argument, NULL, 'C'},            {"compare", no_argument, NULL, 'p'},
-        {"json", no_argument, NULL, 'j'},             {"hidden", required_argument, NULL, 'H'},
-        {"intermediate", required_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
-        {"out", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0}};
-    optind = 1;
+    run_args a = {NULL, NULL, NULL, NULL, 0, -1, -1, -1, -1, -1, -1, -1, 0, 0};
     int c;
+    optind = 1;
     while ((c = getopt_long(argc, argv, "m:l:c:b:i:s:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case 'l': loads = optarg; break;
-        case 'c': cluster_path = optarg; break;
-        case 'b':
-            if ((rc = cli_parse_long(CMD, "--batch-tokens", optarg, 1, 1L << 24, &batch_tokens)))
-                return rc;
-            break;
-        case 'L':
-            if ((rc = cli_parse_long(CMD, "--layers", optarg, 0, 1000, &v)))
-                return rc;
-            p.layers = (int)v, layers_set = 1;
-            break;
-        case 'i':
-            if ((rc = cli_parse_long(CMD, "--iterations", optarg, 1, 100000, &v)))
-                return rc;
-            p.iterations = (int)v, iters_set = 1;
-            break;
-        case 'w':
-            if ((rc = cli_parse_long(CMD, "--warmup", optarg, 0, 100000, &v)))
-                return rc;
-            p.warmup = (int)v, warm_set = 1;
-            break;
-        case 'T':
-            if ((rc = cli_parse_long(CMD, "--tokens-per-iter", optarg, 1, 1L << 24, &v)))
-                return rc;
-            p.tokens_per_iter = v, tokens_set = 1;
-            break;
-        case 'M':
-            if ((rc = parse_sm_limit(optarg, &p)))
-                return rc;
-            break;
-        case 's':
-            if ((rc = cli_parse_long(CMD, "--seed", optarg, 0, 0x7fffffffffffffffL, &v)))
-                return rc;
-            p.seed = (uint64_t)v;
-            break;
-        case 'C': p.check = 1; break;
-        case 'p': break; /* several placements are compared whether or not it is given */
-        case 'j': json = 1; break;
-        case 'o': out_path = optarg; break;
-        case 'H':
-            if ((rc = cli_parse_long(CMD, "--hidden", optarg, 8, 1 << 20, &hidden)))
-                return rc;
-            break;
-        case 'I':
-            if ((rc = cli_parse_long(CMD, "--intermediate", optarg, 8, 1 << 20, &inter)))
-                return rc;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error(CMD, "unknown option");
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
         }
+        if (run_option(c, &a, &p))
+            return 2;
     }
     int np = argc - optind;
     if (np < 1)
         return cli_usage_error(CMD, "give at least one placement file");
-    if (!loads)
+    if (!a.loads)
         return cli_usage_error(CMD, "--loads TRACE is required (the routing to execute)");
-    if (!model && (!hidden || !inter))
-        return cli_usage_error(CMD, "--model M (or --hidden and --intermediate) is required");
-    if (p.check) {
-        /* the CPU reference costs ~3*H*I*2 flops per row: keep the check small */
-        if (!tokens_set)
-            p.tokens_per_iter = 256;
-        if (!iters_set)
-            p.iterations = 2;
-        if (!layers_set)
-            p.layers = 2;
-        if (!warm_set)
-            p.warmup = 1;
-    }
-    moemap_error err = {0};
-    const moemap_model *m = NULL;
-    if (model && !(m = moemap_model_find(model, &err)))
-        return cli_fail(CMD, &err);
-    p.hidden = hidden ? (int)hidden : m->hidden;
-    p.intermediate = inter ? (int)inter : m->expert_intermediate;
-    p.progress = progress;
-
-    moemap_read_params rp = moemap_read_default_params();
-    rp.batch_tokens = batch_tokens ? batch_tokens : p.tokens_per_iter;
-    if (m) {
-        rp.top_k = m->top_k;
-        rp.experts = m->experts;
-    }
-    moemap_loads *ld = NULL;
-    moemap_routing *rt = NULL;
-    moemap_cluster *cl = NULL;
+    const moemap_model *m;
+    if (run_params(&a, &p, &m))
+        return 2;
     moemap_placement **pl = calloc((size_t)np, sizeof *pl);
     moemap_exec_result **res = calloc((size_t)np, sizeof *res);
     moemap_exec_summary *sum = calloc((size_t)np, sizeof *sum);
-    int status = 1;
-    if (!pl || !res || !sum) {
-        moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (moemap_workload_read(loads, &rp, &ld, &rt, &err))
-        goto fail;
-    if (!rt && moemap_exec_routing_from_loads(ld, m ? m->top_k : 0, &rt, &err))
-        goto fail;
-    if (cluster_path && moemap_cluster_read(cluster_path, &cl, &err))
-        goto fail;
-    for (int i = 0; i < np; i++)
-        if (moemap_placement_read(argv[optind + i], &pl[i], &err))
-            goto fail;
-    if (moemap_exec_run(&p, cl, rt, (const moemap_placement *const *)pl, np, res, &err)) {
-        cli_progress_done();
-        goto fail;
-    }
-    cli_progress_done();
-    if (!moemap_exec_is_root()) {
-        status = 0;
-        goto done;
-    }
-    for (int i = 0; i < np; i++)
-        if (moemap_exec_summarize(res[i], &sum[i], &err))
-            goto fail;
-    status = 0;
-    if (p.check)
-        for (int i = 0; i < np; i++)
-            if (!check_passed(res[i]))
-                status = 1;
-    if (json || out_path) {
-        moemap_exec_file ef = {np, argv + optind, p, res, sum};
-        if ((json && moemap_exec_write("-", &ef, &err)) ||
-            (out_path && moemap_exec_write(out_path, &ef, &err)))
-            goto fail;
-    }
-    if (!json) {
-        printf("moemap run: %d GPUs,", res[0]->num_gpus);
-        for (int g = 0; g < res[0]->num_gpus; g++)
-            printf(" %d=%s (%d SMs)%s", g, res[0]->device_names[g], res[0]->device_sms[g],
-                   g + 1 < res[0]->num_gpus ? "," : "");
-        printf("\n  experts %dx%d bf16, %d layers, %d iterations x %ld tokens (+%d warm-up)\n",
-               p.hidden, p.intermediate, res[0]->layers, p.iterations, p.tokens_per_iter,
-               p.warmup);
-        print_table(argv + optind, np, res, sum, cl != NULL);
-        if (p.check)
-            printf("(--check: times include the CPU reference after every layer; use a run "
-                   "without --check to measure)\n");
-        if (p.check)
-            for (int i = 0; i < np; i++)
-                printf("check %s: %s (rel err %.2e, worst token %.2e, rows %ld/%ld, tag "
-                       "errors %ld)\n",
-                       argv[optind + i], check_passed(res[i]) ? "PASS" : "FAIL",
-                       res[i]->check_rel_err, res[i]->check_max_rel_err, res[i]->check_rows,
-                       res[i]->check_rows_expected, res[i]->check_tag_errors);
-    }
-    goto done;
-fail:
-    status = cli_fail(CMD, &err);
-done:
+    int status = pl && res && sum ? execute(&a, &p, m, argv + optind, np, pl, res, sum)
+                                  : (fprintf(stderr, "moemap run: out of memory\n"), 1);
     for (int i = 0; i < np; i++) {
         if (pl)
             moemap_placement_free(pl[i]);
@@ -308,9 +291,6 @@ done:
             moemap_exec_result_free(res[i]);
     }
     free(pl), free(res), free(sum);
-    moemap_cluster_free(cl);
-    moemap_routing_free(rt);
-    moemap_loads_free(ld);
     moemap_exec_shutdown();
     return status;
 }

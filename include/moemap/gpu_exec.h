@@ -56,6 +56,10 @@ typedef struct moemap_exec_params {
 } moemap_exec_params;
 
 moemap_exec_params moemap_exec_default_params(void);
+/* The sizes of a correctness check (params.check): the CPU reference costs about
+ * 6 x hidden x intermediate flops per row, so 256 tokens, 2 iterations of 2 layers and
+ * 1 warm-up. Sets check and those four fields. */
+void moemap_exec_check_params(moemap_exec_params *p);
 
 /* Measurements of one placement. Arrays indexed [(iter * layers + layer) * gpus + gpu]
  * (MOEMAP_EXEC_AT), times in microseconds. */

@@ -24,6 +24,15 @@ moemap_exec_params moemap_exec_default_params(void)
     return p;
 }
 
+void moemap_exec_check_params(moemap_exec_params *p)
+{
+    p->check = 1;
+    p->tokens_per_iter = 256;
+    p->iterations = 2;
+    p->layers = 2;
+    p->warmup = 1;
+}
+
 void moemap_exec_result_free(moemap_exec_result *r)
 {
     if (!r)
