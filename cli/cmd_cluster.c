@@ -387,6 +387,95 @@ static int cmd_synth(int argc, char **argv)
     return rc;
 }
 
+/* cluster show --json: every GPU's curve at the token counts and its relative speed. */
+static int show_json(const char *path, const moemap_cluster *c, const double *tk, int nt,
+                     const double *rel)
+{
+    int n = c->num_gpus;
+    json_t *root = json_object(), *ta = json_array(), *ga = json_array();
+    for (int k = 0; k < nt; k++)
+        json_array_append_new(ta, json_real(tk[k]));
+    for (int g = 0; g < n; g++) {
+        const moemap_gpu *gp = &c->gpus[g];
+        json_t *us = json_array(), *rl = json_array();
+        for (int k = 0; k < nt; k++) {
+            json_array_append_new(us, json_real(moemap_cluster_expert_us(c, g, tk[k])));
+            json_array_append_new(rl, json_real(rel[(size_t)k * (size_t)n + (size_t)g]));
+        }
+        json_array_append_new(
+            ga, json_pack("{s:i,s:i,s:s,s:i,s:f,s:b,s:f,s:i,s:o,s:o}", "id", gp->id, "node",
+                          gp->node, "name", gp->name, "slots", gp->slots, "speed", gp->speed,
+                          "own_curve", gp->curve.n > 0, "cv", moemap_cluster_gpu_cv(c, g),
+                          "sm_limit", gp->sm_limit, "us", us, "relative", rl));
+    }
+    json_object_set_new(root, "file", json_string(path));
+    json_object_set_new(root, "gpus_total", json_integer(n));
+    json_object_set_new(root, "nodes", json_integer(moemap_cluster_num_nodes(c)));
+    json_object_set_new(root, "tokens", ta);
+    json_object_set_new(root, "gpus", ga);
+    int rc = json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+                                          JSON_REAL_PRECISION(8)) != 0;
+    printf("\n");
+    json_decref(root);
+    return rc;
+}
+
+/* cluster show: the same as a table. */
+static void show_table(const char *path, const moemap_cluster *c, const double *tk, int nt,
+                       const double *rel)
+{
+    int n = c->num_gpus;
+    printf("%s: %d GPUs on %d nodes, %d slots; expert hidden %d, intermediate %d, %s\n", path,
+           n, moemap_cluster_num_nodes(c), moemap_cluster_total_slots(c), c->hidden,
+           c->intermediate, c->dtype);
+    printf("network: intra-node %g GB/s, inter-node %g GB/s, latency %g us\n",
+           c->intra_node_GBps, c->inter_node_GBps, c->latency_us);
+    printf("speed relative to the fastest GPU at each token count (1 = fastest):\n");
+    printf("%4s %4s %5s %7s %6s %4s", "gpu", "node", "slots", "speed", "cv", "sms");
+    for (int k = 0; k < nt; k++) {
+        char h[32];
+        snprintf(h, sizeof h, "@%g", tk[k]);
+        printf(" %8s", h);
+    }
+    printf("  name\n");
+    for (int g = 0; g < n; g++) {
+        const moemap_gpu *gp = &c->gpus[g];
+        char sp[16] = "own", sms[16] = "all";
+        if (gp->curve.n == 0)
+            snprintf(sp, sizeof sp, "%.4f", gp->speed);
+        if (gp->sm_limit > 0)
+            snprintf(sms, sizeof sms, "%d", gp->sm_limit);
+        printf("%4d %4d %5d %7s %6.4f %4s", gp->id, gp->node, gp->slots, sp,
+               moemap_cluster_gpu_cv(c, g), sms);
+        for (int k = 0; k < nt; k++)
+            printf(" %8.4f", rel[(size_t)k * (size_t)n + (size_t)g]);
+        printf("  %s\n", gp->name[0] ? gp->name : "-");
+    }
+    printf("%35s", "fastest GPU, us per expert:");
+    for (int k = 0; k < nt; k++) {
+        double best = 0;
+        for (int g = 0; g < n; g++) {
+            double u = moemap_cluster_expert_us(c, g, tk[k]);
+            best = g == 0 || u < best ? u : best;
+        }
+        printf(" %8.1f", best);
+    }
+    printf("\n");
+}
+
+/* --tokens: positive token counts. 0, or 2 after a usage error. */
+static int parse_tokens(double **tokens, int *nt)
+{
+    free(*tokens);
+    *tokens = NULL;
+    if (cli_parse_double_list("cluster show", "--tokens", optarg, tokens, nt))
+        return 2;
+    for (int i = 0; i < *nt; i++)
+        if (!((*tokens)[i] > 0))
+            return cli_usage_error("cluster show", "--tokens: token counts must be > 0");
+    return 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
     static const struct option opts[] = {{"tokens", required_argument, NULL, 't'},
@@ -394,125 +483,34 @@ static int cmd_show(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *cmd = "cluster show";
-    double default_tokens[] = {1, 64, 512, 4096};
-    double *tokens = NULL;
-    int nt = 4, json = 0, opt;
+    double default_tokens[] = {1, 64, 512, 4096}, *tokens = NULL, *rel = NULL;
+    int nt = 4, json = 0, opt, rc = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 't':
-            free(tokens);
-            tokens = NULL;
-            if (cli_parse_double_list(cmd, "--tokens", optarg, &tokens, &nt))
-                return 2;
-            for (int i = 0; i < nt; i++)
-                if (!(tokens[i] > 0)) {
-                    free(tokens);
-                    return cli_usage_error(cmd, "--tokens: token counts must be > 0");
-                }
-            break;
-        case O_JSON: json = 1; break;
-        case 'h':
-            free(tokens);
+    while (!rc && (opt = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+        if (opt == 'h') {
             usage_show(stdout);
-            return 0;
-        default:
             free(tokens);
-            return cli_usage_error(cmd, "unknown option");
+            return 0;
         }
+        rc = opt == 't' ? parse_tokens(&tokens, &nt)
+             : opt == O_JSON ? (json = 1, 0)
+                             : cli_usage_error(cmd, "unknown option");
     }
-    if (optind != argc - 1) {
-        free(tokens);
-        return cli_usage_error(cmd, "expects exactly one cluster file");
-    }
+    if (!rc && optind != argc - 1)
+        rc = cli_usage_error(cmd, "expects exactly one cluster file");
     const double *tk = tokens ? tokens : default_tokens;
-    const char *path = argv[optind];
     moemap_cluster *c = NULL;
     moemap_error err = {0};
-    if (moemap_cluster_read(path, &c, &err)) {
-        free(tokens);
-        return cli_fail(cmd, &err);
-    }
-    int n = c->num_gpus, nodes = moemap_cluster_num_nodes(c);
-    double *rel = malloc((size_t)n * (size_t)nt * sizeof *rel);
-    if (!rel) {
-        free(tokens);
-        moemap_cluster_free(c);
-        fprintf(stderr, "moemap %s: out of memory\n", cmd);
-        return 1;
-    }
-    for (int k = 0; k < nt; k++)
-        moemap_cluster_relative_speed(c, tk[k], rel + (size_t)k * (size_t)n);
-    int rc = 0;
-    if (json) {
-        json_t *root = json_object(), *ta = json_array(), *ga = json_array();
-        for (int k = 0; k < nt; k++)
-            json_array_append_new(ta, json_real(tk[k]));
-        for (int g = 0; g < n; g++) {
-            const moemap_gpu *gp = &c->gpus[g];
-            json_t *us = json_array(), *rl = json_array();
-            for (int k = 0; k < nt; k++) {
-                json_array_append_new(us, json_real(moemap_cluster_expert_us(c, g, tk[k])));
-                json_array_append_new(rl, json_real(rel[(size_t)k * (size_t)n + (size_t)g]));
-            }
-            json_array_append_new(
-                ga, json_pack("{s:i,s:i,s:s,s:i,s:f,s:b,s:f,s:i,s:o,s:o}", "id", gp->id,
-                              "node", gp->node, "name", gp->name, "slots", gp->slots, "speed",
-                              gp->speed, "own_curve", gp->curve.n > 0, "cv",
-                              moemap_cluster_gpu_cv(c, g), "sm_limit", gp->sm_limit, "us", us,
-                              "relative", rl));
-        }
-        json_object_set_new(root, "file", json_string(path));
-        json_object_set_new(root, "gpus_total", json_integer(n));
-        json_object_set_new(root, "nodes", json_integer(nodes));
-        json_object_set_new(root, "tokens", ta);
-        json_object_set_new(root, "gpus", ga);
-        if (json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8)) != 0)
-            rc = 1;
-        printf("\n");
-        json_decref(root);
-    } else {
-        printf("%s: %d GPUs on %d nodes, %d slots; expert hidden %d, intermediate %d, %s\n",
-               path, n, nodes, moemap_cluster_total_slots(c), c->hidden, c->intermediate,
-               c->dtype);
-        printf("network: intra-node %g GB/s, inter-node %g GB/s, latency %g us\n",
-               c->intra_node_GBps, c->inter_node_GBps, c->latency_us);
-        printf("speed relative to the fastest GPU at each token count (1 = fastest):\n");
-        printf("%4s %4s %5s %7s %6s %4s", "gpu", "node", "slots", "speed", "cv", "sms");
-        for (int k = 0; k < nt; k++) {
-            char h[32];
-            snprintf(h, sizeof h, "@%g", tk[k]);
-            printf(" %8s", h);
-        }
-        printf("  name\n");
-        for (int g = 0; g < n; g++) {
-            const moemap_gpu *gp = &c->gpus[g];
-            char sp[16], sms[16];
-            if (gp->curve.n > 0)
-                snprintf(sp, sizeof sp, "own");
-            else
-                snprintf(sp, sizeof sp, "%.4f", gp->speed);
-            if (gp->sm_limit > 0)
-                snprintf(sms, sizeof sms, "%d", gp->sm_limit);
-            else
-                snprintf(sms, sizeof sms, "all");
-            printf("%4d %4d %5d %7s %6.4f %4s", gp->id, gp->node, gp->slots, sp,
-                   moemap_cluster_gpu_cv(c, g), sms);
-            for (int k = 0; k < nt; k++)
-                printf(" %8.4f", rel[(size_t)k * (size_t)n + (size_t)g]);
-            printf("  %s\n", gp->name[0] ? gp->name : "-");
-        }
-        printf("%35s", "fastest GPU, us per expert:");
-        for (int k = 0; k < nt; k++) {
-            double best = 0;
-            for (int g = 0; g < n; g++) {
-                double u = moemap_cluster_expert_us(c, g, tk[k]);
-                best = g == 0 || u < best ? u : best;
-            }
-            printf(" %8.1f", best);
-        }
-        printf("\n");
-    }
+    if (!rc && moemap_cluster_read(argv[optind], &c, &err))
+        rc = cli_fail(cmd, &err);
+    if (!rc && !(rel = malloc((size_t)c->num_gpus * (size_t)nt * sizeof *rel)))
+        rc = (fprintf(stderr, "moemap %s: out of memory\n", cmd), 1);
+    for (int k = 0; !rc && k < nt; k++)
+        moemap_cluster_relative_speed(c, tk[k], rel + (size_t)k * (size_t)c->num_gpus);
+    if (!rc && json)
+        rc = show_json(argv[optind], c, tk, nt, rel);
+    else if (!rc)
+        show_table(argv[optind], c, tk, nt, rel);
     free(rel);
     free(tokens);
     moemap_cluster_free(c);
