@@ -59,77 +59,105 @@ enum {
     O_TSIZE, O_BPROB, O_BLEN, O_BBOOST, O_NOISE, O_DRIFT, O_JSON
 };
 
+static const struct option opts[] = {
+    {"model", required_argument, NULL, 'm'}, {"layers", required_argument, NULL, O_LAYERS},
+    {"first-dense", required_argument, NULL, O_FIRST_DENSE},
+    {"experts", required_argument, NULL, O_EXPERTS}, {"top-k", required_argument, NULL, O_TOPK},
+    {"batches", required_argument, NULL, 'n'}, {"batch-tokens", required_argument, NULL, 'b'},
+    {"seed", required_argument, NULL, 's'}, {"zipf", required_argument, NULL, O_ZIPF},
+    {"consistent", required_argument, NULL, O_CONS},
+    {"consistent-boost", required_argument, NULL, O_CONS_BOOST},
+    {"temporal-groups", required_argument, NULL, O_TGROUPS},
+    {"temporal-size", required_argument, NULL, O_TSIZE},
+    {"burst-prob", required_argument, NULL, O_BPROB}, {"burst-len", required_argument, NULL, O_BLEN},
+    {"burst-boost", required_argument, NULL, O_BBOOST}, {"noise", required_argument, NULL, O_NOISE},
+    {"drift-at", required_argument, NULL, O_DRIFT}, {"out", required_argument, NULL, 'o'},
+    {"json", no_argument, NULL, O_JSON}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
+/* The shape flags, kept apart so that given explicitly they win over --model whatever
+ * their order (-1: not given). */
+typedef struct gen_shape {
+    long layers, first_dense, experts, top_k, consistent, tgroups, tsize;
+} gen_shape;
+
+static int int_flag(const char *flag, long lo, long hi, int *out)
+{
+    long v;
+    if (cli_parse_long("gen", flag, optarg, lo, hi, &v))
+        return 2;
+    *out = (int)v;
+    return 0;
+}
+
+/* One option into the parameters or the shape; 0, or 2 after a usage error. */
+static int gen_option(int c, moemap_gen_params *p, gen_shape *sh)
+{
+    long v;
+    switch (c) {
+    case O_LAYERS: return cli_parse_long("gen", "--layers", optarg, 1, 100000, &sh->layers);
+    case O_FIRST_DENSE:
+        return cli_parse_long("gen", "--first-dense", optarg, 0, 100000, &sh->first_dense);
+    case O_EXPERTS: return cli_parse_long("gen", "--experts", optarg, 1, 32767, &sh->experts);
+    case O_TOPK: return cli_parse_long("gen", "--top-k", optarg, 1, 32767, &sh->top_k);
+    case O_CONS: return cli_parse_long("gen", "--consistent", optarg, 0, 32767, &sh->consistent);
+    case O_TGROUPS:
+        return cli_parse_long("gen", "--temporal-groups", optarg, 0, 32767, &sh->tgroups);
+    case O_TSIZE: return cli_parse_long("gen", "--temporal-size", optarg, 0, 32767, &sh->tsize);
+    case 'n': return int_flag("--batches", 1, 10000000, &p->batches);
+    case 'b': return cli_parse_long("gen", "--batch-tokens", optarg, 1, 1000000000L,
+                                    &p->batch_tokens);
+    case 's':
+        if (cli_parse_long("gen", "--seed", optarg, 0, 0x7fffffffffffffffL, &v))
+            return 2;
+        p->seed = (uint64_t)v;
+        return 0;
+    case O_ZIPF: return cli_parse_double("gen", "--zipf", optarg, 0, 10, &p->zipf);
+    case O_CONS_BOOST:
+        return cli_parse_double("gen", "--consistent-boost", optarg, 0, 1000,
+                                &p->consistent_boost);
+    case O_BPROB: return cli_parse_double("gen", "--burst-prob", optarg, 0, 1, &p->burst_prob);
+    case O_BLEN: return int_flag("--burst-len", 1, 1000000, &p->burst_len);
+    case O_BBOOST:
+        return cli_parse_double("gen", "--burst-boost", optarg, 0, 1000, &p->burst_boost);
+    case O_NOISE: return cli_parse_double("gen", "--noise", optarg, 0, 5, &p->noise);
+    case O_DRIFT: return int_flag("--drift-at", 0, 10000000, &p->drift_at);
+    default: return cli_usage_error("gen", "unknown option");
+    }
+}
+
+/* The shape flags given, over the model's or the defaults. */
+static void apply_shape(moemap_gen_params *p, const gen_shape *sh)
+{
+    p->num_layers = sh->layers >= 0 ? (int)sh->layers : p->num_layers;
+    p->first_dense = sh->first_dense >= 0 ? (int)sh->first_dense : p->first_dense;
+    p->experts = sh->experts >= 0 ? (int)sh->experts : p->experts;
+    p->top_k = sh->top_k >= 0 ? (int)sh->top_k : p->top_k;
+    p->consistent = sh->consistent >= 0 ? (int)sh->consistent : p->consistent;
+    p->temporal_groups = sh->tgroups >= 0 ? (int)sh->tgroups : p->temporal_groups;
+    p->temporal_size = sh->tsize >= 0 ? (int)sh->tsize : p->temporal_size;
+}
+
 int cmd_gen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"layers", required_argument, NULL, O_LAYERS},
-        {"first-dense", required_argument, NULL, O_FIRST_DENSE},
-        {"experts", required_argument, NULL, O_EXPERTS},
-        {"top-k", required_argument, NULL, O_TOPK},
-        {"batches", required_argument, NULL, 'n'},
-        {"batch-tokens", required_argument, NULL, 'b'},
-        {"seed", required_argument, NULL, 's'},
-        {"zipf", required_argument, NULL, O_ZIPF},
-        {"consistent", required_argument, NULL, O_CONS},
-        {"consistent-boost", required_argument, NULL, O_CONS_BOOST},
-        {"temporal-groups", required_argument, NULL, O_TGROUPS},
-        {"temporal-size", required_argument, NULL, O_TSIZE},
-        {"burst-prob", required_argument, NULL, O_BPROB},
-        {"burst-len", required_argument, NULL, O_BLEN},
-        {"burst-boost", required_argument, NULL, O_BBOOST},
-        {"noise", required_argument, NULL, O_NOISE},
-        {"drift-at", required_argument, NULL, O_DRIFT},
-        {"out", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, O_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     moemap_gen_params p = moemap_gen_default_params();
-    /* Shape flags given explicitly win over --model, whatever their order. */
-    long layers = -1, first_dense = -1, experts = -1, top_k = -1, v;
-    long consistent = -1, tgroups = -1, tsize = -1;
+    gen_shape sh = {-1, -1, -1, -1, -1, -1, -1};
     const char *out = "-", *model = NULL;
     int c, as_json = 0;
     optind = 1;
-#define LONG_FLAG(flag, lo, hi, dst)                                   \
-    do {                                                               \
-        if (cli_parse_long("gen", flag, optarg, lo, hi, &v))           \
-            return 2;                                                  \
-        dst = v;                                                       \
-    } while (0)
-#define DBL_FLAG(flag, lo, hi, dst)                                    \
-    do {                                                               \
-        if (cli_parse_double("gen", flag, optarg, lo, hi, &dst))       \
-            return 2;                                                  \
-    } while (0)
     while ((c = getopt_long(argc, argv, "m:n:b:s:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case O_LAYERS: LONG_FLAG("--layers", 1, 100000, layers); break;
-        case O_FIRST_DENSE: LONG_FLAG("--first-dense", 0, 100000, first_dense); break;
-        case O_EXPERTS: LONG_FLAG("--experts", 1, 32767, experts); break;
-        case O_TOPK: LONG_FLAG("--top-k", 1, 32767, top_k); break;
-        case 'n': LONG_FLAG("--batches", 1, 10000000, p.batches); break;
-        case 'b': LONG_FLAG("--batch-tokens", 1, 1000000000L, p.batch_tokens); break;
-        case 's': LONG_FLAG("--seed", 0, 0x7fffffffffffffffL, p.seed); break;
-        case O_ZIPF: DBL_FLAG("--zipf", 0, 10, p.zipf); break;
-        case O_CONS: LONG_FLAG("--consistent", 0, 32767, consistent); break;
-        case O_CONS_BOOST: DBL_FLAG("--consistent-boost", 0, 1000, p.consistent_boost); break;
-        case O_TGROUPS: LONG_FLAG("--temporal-groups", 0, 32767, tgroups); break;
-        case O_TSIZE: LONG_FLAG("--temporal-size", 0, 32767, tsize); break;
-        case O_BPROB: DBL_FLAG("--burst-prob", 0, 1, p.burst_prob); break;
-        case O_BLEN: LONG_FLAG("--burst-len", 1, 1000000, p.burst_len); break;
-        case O_BBOOST: DBL_FLAG("--burst-boost", 0, 1000, p.burst_boost); break;
-        case O_NOISE: DBL_FLAG("--noise", 0, 5, p.noise); break;
-        case O_DRIFT: LONG_FLAG("--drift-at", 0, 10000000, p.drift_at); break;
-        case 'o': out = optarg; break;
-        case O_JSON: as_json = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("gen", "unknown option");
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
         }
+        if (c == 'm')
+            model = optarg;
+        else if (c == 'o')
+            out = optarg;
+        else if (c == O_JSON)
+            as_json = 1;
+        else if (gen_option(c, &p, &sh))
+            return 2;
     }
-#undef LONG_FLAG
-#undef DBL_FLAG
     if (optind < argc)
         return cli_usage_error("gen", "unexpected argument '%s'", argv[optind]);
     if (as_json && !strcmp(out, "-"))
@@ -141,20 +169,7 @@ int cmd_gen(int argc, char **argv)
             return cli_usage_error("gen", "--model: %s", err.msg);
         moemap_gen_params_from_model(&p, m);
     }
-    if (layers >= 0)
-        p.num_layers = (int)layers;
-    if (first_dense >= 0)
-        p.first_dense = (int)first_dense;
-    if (experts >= 0)
-        p.experts = (int)experts;
-    if (top_k >= 0)
-        p.top_k = (int)top_k;
-    if (consistent >= 0)
-        p.consistent = (int)consistent;
-    if (tgroups >= 0)
-        p.temporal_groups = (int)tgroups;
-    if (tsize >= 0)
-        p.temporal_size = (int)tsize;
+    apply_shape(&p, &sh);
     moemap_loads *ld = NULL;
     if (moemap_gen(&p, &ld, &err)) {
         /* The library's message starts with "gen: "; the CLI prefix says that already. */
