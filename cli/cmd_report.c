@@ -47,6 +47,29 @@ static void progress(void *ctx, int done, int total)
     cli_progress("report: drawing charts", done, total);
 }
 
+/* The comparison table (--table) and a line about the page written. --out -: the page is
+ * standard output, so what is said about it goes to stderr. */
+static int print_done(const moemap_report_params *p, const char *out,
+                      const moemap_report_summary *sum, int table)
+{
+    moemap_error err = {0};
+    FILE *info = strcmp(out, "-") ? stdout : stderr;
+    if (table) {
+        char *text = NULL;
+        if (moemap_report_table(p, &text, &err))
+            return cli_fail("report", &err);
+        fputs(text, info);
+        moemap_free(text);
+    }
+    fprintf(info, "report: %s (%d charts, %.0f KB)", strcmp(out, "-") ? out : "<stdout>",
+            sum->charts, sum->bytes / 1024.0);
+    if (sum->charts_missing)
+        fprintf(info, "; %d not shown for lack of an input (listed on the page)",
+                sum->charts_missing);
+    fprintf(info, "\n");
+    return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -120,20 +143,5 @@ int cmd_report(int argc, char **argv)
     cli_progress_done();
     if (rc)
         return cli_fail("report", &err);
-    /* --out -: the page is standard output, so what is said about it goes to stderr. */
-    FILE *info = strcmp(out, "-") ? stdout : stderr;
-    if (table) {
-        char *text = NULL;
-        if (moemap_report_table(&p, &text, &err))
-            return cli_fail("report", &err);
-        fputs(text, info);
-        moemap_free(text);
-    }
-    fprintf(info, "report: %s (%d charts, %.0f KB)", strcmp(out, "-") ? out : "<stdout>",
-            sum.charts, sum.bytes / 1024.0);
-    if (sum.charts_missing)
-        fprintf(info, "; %d not shown for lack of an input (listed on the page)",
-                sum.charts_missing);
-    fprintf(info, "\n");
-    return 0;
+    return print_done(&p, out, &sum, table);
 }
