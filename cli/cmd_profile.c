@@ -28,10 +28,10 @@ static void usage(FILE *f)
             "cuBLASLt, fastest of its candidate algorithms) on every visible GPU at token\n"
             "counts from 1 to --max-tokens, and writes a moemap.cluster/v1 profile with each\n"
             "GPU's own latency curve.\n\n"
-            "  --model NAME         expert shape of a preset (see `moemap models`)\n"
+            "  -m, --model NAME     expert shape of a preset (see `moemap models`)\n"
             "  --hidden H --intermediate I   explicit expert shape (multiples of 8)\n"
             "  --dtype bf16         weight type (only bf16)\n"
-            "  --gpus LIST          CUDA devices to profile, e.g. 0,2 (default: all visible)\n"
+            "  -g, --gpus LIST      CUDA devices to profile, e.g. 0,2 (default: all visible)\n"
             "  --sm-limit GPU=N     run GPU's work in a green context of about N SMs (an\n"
             "                       emulated slower GPU; repeatable; the granted count is\n"
             "                       recorded as the GPU's sm_limit)\n"
@@ -43,11 +43,11 @@ static void usage(FILE *f)
             "  --settle S           seconds of the largest size before timing, so a cold GPU\n"
             "                       reaches its working clocks and temperature (default 3)\n"
             "  --max-tokens N       largest token count of the default grid (default 16384)\n"
-            "  --tokens LIST        explicit increasing token grid instead\n"
+            "  -t, --tokens LIST    explicit increasing token grid instead\n"
             "  --group LIST         token counts of the grouped layer (default: 16 experts,\n"
             "                       1024,640,...,1); --no-group skips it\n"
             "  --seed S             seed of the random weights and inputs\n"
-            "  --out FILE           output file (default profile.json)\n"
+            "  -o, --out FILE       output file (default profile.json)\n"
             "  -h, --help\n\n"
             "With MPI (mpirun -n K moemap profile ...) every rank profiles its host's GPUs and\n"
             "rank 0 writes one file with node ids from the host names.\n");
@@ -161,130 +161,113 @@ static char *join_args(int argc, char **argv)
     return s;
 }
 
-static int run(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"model", required_argument, NULL, 'm'},     {"hidden", required_argument, NULL, 'H'},
-        {"intermediate", required_argument, NULL, 'I'}, {"dtype", required_argument, NULL, 'd'},
-        {"gpus", required_argument, NULL, 'g'},      {"sm-limit", required_argument, NULL, 's'},
-        {"repeats", required_argument, NULL, 'r'},   {"warmup", required_argument, NULL, 'w'},
-        {"rounds", required_argument, NULL, 'R'},    {"settle", required_argument, NULL, 'T'},
-        {"max-tokens", required_argument, NULL, 'M'}, {"tokens", required_argument, NULL, 't'},
-        {"group", required_argument, NULL, 'G'},     {"no-group", no_argument, NULL, 'N'},
-        {"seed", required_argument, NULL, 'S'},      {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
-    moemap_profile_params p;
-    moemap_profile_params_default(&p);
-    const char *model = NULL, *out = "profile.json";
-    long hidden = 0, inter = 0, v;
-    int *gpus = NULL, *tokens = NULL, *group = NULL, ngpus = 0, ntokens = 0, ngroup = 0;
-    int lim_gpu[MAX_LIMITS], lim_sms[MAX_LIMITS], nlim = 0, no_group = 0, c, rc = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case 'H': rc = cli_parse_long(CMD, "--hidden", optarg, 8, 1 << 20, &hidden); break;
-        case 'I': rc = cli_parse_long(CMD, "--intermediate", optarg, 8, 1 << 20, &inter); break;
-        case 'd': p.dtype = optarg; break;
-        case 'g':
-            free(gpus);
-            rc = parse_int_list("--gpus", optarg, 0, 1023, &gpus, &ngpus);
-            break;
-        case 's':
-            if (nlim == MAX_LIMITS) {
-                rc = cli_usage_error(CMD, "--sm-limit: at most %d", MAX_LIMITS);
-                break;
-            }
-            rc = parse_sm_limit(optarg, &lim_gpu[nlim], &lim_sms[nlim]);
-            nlim += rc == 0;
-            break;
-        case 'r':
-            rc = cli_parse_long(CMD, "--repeats", optarg, 3, 100000, &v);
-            p.repeats = (int)v;
-            break;
-        case 'R':
-            rc = cli_parse_long(CMD, "--rounds", optarg, 1, 100000, &v);
-            p.rounds = (int)v;
-            break;
-        case 'w':
-            rc = cli_parse_long(CMD, "--warmup", optarg, 0, 100000, &v);
-            p.warmup = (int)v;
-            break;
-        case 'T':
-            rc = cli_parse_double(CMD, "--settle", optarg, 0, 600, &p.settle_s);
-            break;
-        case 'M':
-            rc = cli_parse_long(CMD, "--max-tokens", optarg, 1, 1 << 20, &v);
-            p.max_tokens = (int)v;
-            break;
-        case 't':
-            free(tokens);
-            rc = parse_int_list("--tokens", optarg, 1, 1 << 20, &tokens, &ntokens);
-            break;
-        case 'G':
-            free(group);
-            rc = parse_int_list("--group", optarg, 0, 1 << 20, &group, &ngroup);
-            break;
-        case 'N': no_group = 1; break;
-        case 'S':
-            rc = cli_parse_long(CMD, "--seed", optarg, 0, 0x7fffffffL, &v);
-            p.seed = (uint64_t)v;
-            break;
-        case 'o': out = optarg; break;
-        case 'h':
-            usage(stdout);
-            goto done;
-        default:
-            rc = cli_usage_error(CMD, "unknown option");
-        }
-        if (rc)
-            goto done;
-    }
-    if (optind < argc) {
-        rc = cli_usage_error(CMD, "unexpected argument \"%s\"", argv[optind]);
-        goto done;
-    }
-    moemap_error err = {0};
-    if (model) {
-        if (hidden || inter) {
-            rc = cli_usage_error(CMD, "give --model or --hidden/--intermediate, not both");
-            goto done;
-        }
-        const moemap_model *m = moemap_model_find(model, &err);
-        if (!m) {
-            rc = cli_usage_error(CMD, "--model: %s", err.msg);
-            goto done;
-        }
-        hidden = m->hidden;
-        inter = m->expert_intermediate;
-    } else if (!hidden || !inter) {
-        rc = cli_usage_error(CMD, "give --model NAME or both --hidden and --intermediate");
-        goto done;
-    }
-    if (no_group && group) {
-        rc = cli_usage_error(CMD, "--group and --no-group together");
-        goto done;
-    }
-    p.hidden = (int)hidden;
-    p.intermediate = (int)inter;
-    p.gpus = gpus;
-    p.num_gpus = ngpus;
-    p.sm_limit_gpu = lim_gpu;
-    p.sm_limit_sms = lim_sms;
-    p.num_sm_limits = nlim;
-    p.tokens = tokens;
-    p.num_tokens = ntokens;
-    p.group_tokens = group;
-    p.num_group = no_group ? -1 : ngroup;
-    p.progress = on_progress;
+static const struct option opts[] = {
+    {"model", required_argument, NULL, 'm'},     {"hidden", required_argument, NULL, 'H'},
+    {"intermediate", required_argument, NULL, 'I'}, {"dtype", required_argument, NULL, 'd'},
+    {"gpus", required_argument, NULL, 'g'},      {"sm-limit", required_argument, NULL, 's'},
+    {"repeats", required_argument, NULL, 'r'},   {"warmup", required_argument, NULL, 'w'},
+    {"rounds", required_argument, NULL, 'R'},    {"settle", required_argument, NULL, 'T'},
+    {"max-tokens", required_argument, NULL, 'M'}, {"tokens", required_argument, NULL, 't'},
+    {"group", required_argument, NULL, 'G'},     {"no-group", no_argument, NULL, 'N'},
+    {"seed", required_argument, NULL, 'S'},      {"out", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
 
+/* What the flags say; the lists are malloc'ed. */
+typedef struct profile_args {
+    const char *model, *out;
+    long hidden, inter;
+    int *gpus, *tokens, *group, ngpus, ntokens, ngroup, no_group;
+    int lim_gpu[MAX_LIMITS], lim_sms[MAX_LIMITS], nlim;
+} profile_args;
+
+static int int_flag(const char *flag, long lo, long hi, int *out)
+{
+    long v;
+    if (cli_parse_long(CMD, flag, optarg, lo, hi, &v))
+        return 2;
+    *out = (int)v;
+    return 0;
+}
+
+/* One option; 0, or 2 after a usage error. */
+static int profile_option(int c, profile_args *a, moemap_profile_params *p)
+{
+    long v;
+    switch (c) {
+    case 'm': a->model = optarg; return 0;
+    case 'o': a->out = optarg; return 0;
+    case 'd': p->dtype = optarg; return 0;
+    case 'N': a->no_group = 1; return 0;
+    case 'H': return cli_parse_long(CMD, "--hidden", optarg, 8, 1 << 20, &a->hidden);
+    case 'I': return cli_parse_long(CMD, "--intermediate", optarg, 8, 1 << 20, &a->inter);
+    case 'g':
+        free(a->gpus);
+        return parse_int_list("--gpus", optarg, 0, 1023, &a->gpus, &a->ngpus);
+    case 't':
+        free(a->tokens);
+        return parse_int_list("--tokens", optarg, 1, 1 << 20, &a->tokens, &a->ntokens);
+    case 'G':
+        free(a->group);
+        return parse_int_list("--group", optarg, 0, 1 << 20, &a->group, &a->ngroup);
+    case 's':
+        if (a->nlim == MAX_LIMITS)
+            return cli_usage_error(CMD, "--sm-limit: at most %d", MAX_LIMITS);
+        if (parse_sm_limit(optarg, &a->lim_gpu[a->nlim], &a->lim_sms[a->nlim]))
+            return 2;
+        a->nlim++;
+        return 0;
+    case 'r': return int_flag("--repeats", 3, 100000, &p->repeats);
+    case 'R': return int_flag("--rounds", 1, 100000, &p->rounds);
+    case 'w': return int_flag("--warmup", 0, 100000, &p->warmup);
+    case 'T': return cli_parse_double(CMD, "--settle", optarg, 0, 600, &p->settle_s);
+    case 'M': return int_flag("--max-tokens", 1, 1 << 20, &p->max_tokens);
+    case 'S':
+        if (cli_parse_long(CMD, "--seed", optarg, 0, 0x7fffffffL, &v))
+            return 2;
+        p->seed = (uint64_t)v;
+        return 0;
+    default: return cli_usage_error(CMD, "unknown option");
+    }
+}
+
+/* The expert shape and the lists into the profiler's parameters. 0, or 2. */
+static int profile_params(profile_args *a, moemap_profile_params *p)
+{
+    moemap_error err = {0};
+    if (a->model && (a->hidden || a->inter))
+        return cli_usage_error(CMD, "give --model or --hidden/--intermediate, not both");
+    const moemap_model *m = a->model ? moemap_model_find(a->model, &err) : NULL;
+    if (a->model && !m)
+        return cli_usage_error(CMD, "--model: %s", err.msg);
+    if (!m && (!a->hidden || !a->inter))
+        return cli_usage_error(CMD, "give --model NAME or both --hidden and --intermediate");
+    if (a->no_group && a->group)
+        return cli_usage_error(CMD, "--group and --no-group together");
+    p->hidden = m ? m->hidden : (int)a->hidden;
+    p->intermediate = m ? m->expert_intermediate : (int)a->inter;
+    p->gpus = a->gpus;
+    p->num_gpus = a->ngpus;
+    p->sm_limit_gpu = a->lim_gpu;
+    p->sm_limit_sms = a->lim_sms;
+    p->num_sm_limits = a->nlim;
+    p->tokens = a->tokens;
+    p->num_tokens = a->ntokens;
+    p->group_tokens = a->group;
+    p->num_group = a->no_group ? -1 : a->ngroup;
+    p->progress = on_progress;
+    return 0;
+}
+
+/* Measures and, on rank 0, writes the cluster profile. */
+static int measure(const moemap_profile_params *p, const char *out, int argc, char **argv)
+{
+    moemap_error err = {0};
     moemap_profile_result *res = NULL;
     moemap_cluster *cl = NULL;
     char *command = join_args(argc, argv);
-    rc = moemap_profile_run(&p, &res, &err);
+    int rc = moemap_profile_run(p, &res, &err);
     cli_progress_done();
-    int rank = g_rank;
-    if (rc == 0 && rank == 0) {
+    if (rc == 0 && g_rank == 0) {
         rc = moemap_profile_to_cluster(res, command, &cl, &err);
         if (rc == 0)
             rc = moemap_cluster_write(cl, out, &err);
@@ -296,10 +279,35 @@ static int run(int argc, char **argv)
     moemap_cluster_free(cl);
     moemap_profile_result_free(res);
     free(command);
-done:
-    free(gpus);
-    free(tokens);
-    free(group);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    moemap_profile_params p;
+    moemap_profile_params_default(&p);
+    profile_args a;
+    memset(&a, 0, sizeof a);
+    a.out = "profile.json";
+    int c, rc = 0, help = 0;
+    optind = 1;
+    while (!rc && !help && (c = getopt_long(argc, argv, "m:g:t:o:h", opts, NULL)) != -1) {
+        if (c == 'h')
+            help = 1;
+        else
+            rc = profile_option(c, &a, &p);
+    }
+    if (help)
+        usage(stdout);
+    else if (!rc && optind < argc)
+        rc = cli_usage_error(CMD, "unexpected argument \"%s\"", argv[optind]);
+    if (!help && !rc)
+        rc = profile_params(&a, &p);
+    if (!help && !rc)
+        rc = measure(&p, a.out, argc, argv);
+    free(a.gpus);
+    free(a.tokens);
+    free(a.group);
     return rc;
 }
 
