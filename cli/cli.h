@@ -140,6 +140,17 @@ int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
  * line on stderr unless the workload itself went to stdout. */
 void cli_loads_written(const char *out, const moemap_loads *ld, const char *what, int as_json);
 
+/* "GPU=VALUE" (--sm-limit 1=66, --throttle 3=0.8): GPU in [0, max_gpu], VALUE in
+ * [lo, hi]. 0, or 2 after a usage error naming the flag. */
+int cli_parse_gpu_value(const char *cmd, const char *flag, const char *s, int max_gpu,
+                        double lo, double hi, int *gpu, double *value);
+/* "0,2,5": integers in [lo, hi] into a malloc'ed array. 0, or 2. */
+int cli_parse_int_list(const char *cmd, const char *flag, const char *s, long lo, long hi,
+                       int **out, int *n);
+/* "moemap ARGS..." (malloc'ed; NULL when out of memory): what a profile records as the
+ * command that made it. argv[0] is the subcommand. */
+char *cli_command_line(int argc, char **argv);
+
 /* A --strategy value: 0 when the library knows it, else 2 after a usage error listing
  * the known names (an unknown name is a usage error, like an unknown --model). */
 int cli_check_strategy(const char *cmd, const char *name);

@@ -129,41 +129,12 @@ static int parse_base_curve(const char *s, moemap_curve *c)
     return 0;
 }
 
-/* "3=0.8" -> gpu 3, factor 0.8. */
-static int parse_throttle(const char *s, int *gpu, double *factor)
-{
-    const char *eq = strchr(s, '=');
-    if (!eq)
-        return cli_usage_error("cluster synth", "--throttle: '%s' is not GPU=FACTOR", s);
-    char idbuf[32];
-    size_t len = (size_t)(eq - s);
-    if (len == 0 || len >= sizeof idbuf)
-        return cli_usage_error("cluster synth", "--throttle: '%s' is not GPU=FACTOR", s);
-    memcpy(idbuf, s, len);
-    idbuf[len] = '\0';
-    long g;
-    if (cli_parse_long("cluster synth", "--throttle GPU", idbuf, 0, 1000000, &g) ||
-        cli_parse_double("cluster synth", "--throttle FACTOR", eq + 1, 1e-6, 100, factor))
-        return 2;
-    *gpu = (int)g;
-    return 0;
-}
-
 /* The command line as the profile's provenance ("source"). */
 static char *source_text(int argc, char **argv)
 {
-    size_t len = 32;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *cmd = malloc(len);
-    if (!cmd)
-        return NULL;
-    strcpy(cmd, "moemap cluster");
-    for (int i = 0; i < argc; i++) {
-        strcat(cmd, " ");
-        strcat(cmd, argv[i]);
-    }
-    json_t *o = json_pack("{s:s,s:s}", "tool", "moemap cluster synth", "command", cmd);
+    char *cmd = cli_command_line(argc, argv);
+    json_t *o = cmd ? json_pack("{s:s,s:s+}", "tool", "moemap cluster synth", "command",
+                                "moemap cluster", cmd + strlen("moemap")) : NULL;
     free(cmd);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
@@ -272,7 +243,8 @@ static int synth_option(int opt, synth_args *a)
     case O_THROTTLE:
         if (p->num_throttle == 64)
             return cli_usage_error(cmd, "--throttle: at most 64");
-        if (parse_throttle(optarg, &a->tgpu[p->num_throttle], &a->tfac[p->num_throttle]))
+        if (cli_parse_gpu_value(cmd, "--throttle", optarg, 1000000, 1e-6, 100,
+                                &a->tgpu[p->num_throttle], &a->tfac[p->num_throttle]))
             return 2;
         p->num_throttle++;
         return 0;

@@ -54,46 +54,11 @@ static void usage(FILE *f)
 }
 
 /* Comma-separated non-negative integers within [lo, hi]; *out is malloc'ed. */
-static int parse_int_list(const char *flag, const char *s, long lo, long hi, int **out, int *n)
-{
-    double *v;
-    int k, rc = cli_parse_double_list(CMD, flag, s, &v, &k);
-    if (rc)
-        return rc;
-    int *iv = malloc((size_t)k * sizeof *iv);
-    if (!iv) {
-        free(v);
-        return cli_usage_error(CMD, "%s: out of memory", flag);
-    }
-    for (int i = 0; i < k; i++) {
-        if (v[i] != floor(v[i]) || v[i] < lo || v[i] > hi) {
-            rc = cli_usage_error(CMD, "%s: %g is not an integer in %ld..%ld", flag, v[i], lo, hi);
-            free(v);
-            free(iv);
-            return rc;
-        }
-        iv[i] = (int)v[i];
-    }
-    free(v);
-    *out = iv;
-    *n = k;
-    return 0;
-}
-
 static int parse_sm_limit(const char *s, int *gpu, int *sms)
 {
-    const char *eq = strchr(s, '=');
-    char head[32];
-    if (!eq || eq == s || (size_t)(eq - s) >= sizeof head)
-        return cli_usage_error(CMD, "--sm-limit %s: expected GPU=N, e.g. 0=66", s);
-    memcpy(head, s, (size_t)(eq - s));
-    head[eq - s] = '\0';
-    long g, n;
-    int rc;
-    if ((rc = cli_parse_long(CMD, "--sm-limit GPU", head, 0, 1023, &g)) ||
-        (rc = cli_parse_long(CMD, "--sm-limit N", eq + 1, 1, 100000, &n)))
-        return rc;
-    *gpu = (int)g;
+    double n;
+    if (cli_parse_gpu_value(CMD, "--sm-limit", s, 1023, 1, 100000, gpu, &n))
+        return 2;
     *sms = (int)n;
     return 0;
 }
@@ -144,23 +109,6 @@ static void print_summary(const moemap_profile_result *r, const char *out)
     }
 }
 
-/* The command line as one string, for the profile's provenance. */
-static char *join_args(int argc, char **argv)
-{
-    size_t len = strlen("moemap") + 1;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    strcpy(s, "moemap");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
-}
-
 static const struct option opts[] = {
     {"model", required_argument, NULL, 'm'},     {"hidden", required_argument, NULL, 'H'},
     {"intermediate", required_argument, NULL, 'I'}, {"dtype", required_argument, NULL, 'd'},
@@ -202,13 +150,13 @@ static int profile_option(int c, profile_args *a, moemap_profile_params *p)
     case 'I': return cli_parse_long(CMD, "--intermediate", optarg, 8, 1 << 20, &a->inter);
     case 'g':
         free(a->gpus);
-        return parse_int_list("--gpus", optarg, 0, 1023, &a->gpus, &a->ngpus);
+        return cli_parse_int_list(CMD, "--gpus", optarg, 0, 1023, &a->gpus, &a->ngpus);
     case 't':
         free(a->tokens);
-        return parse_int_list("--tokens", optarg, 1, 1 << 20, &a->tokens, &a->ntokens);
+        return cli_parse_int_list(CMD, "--tokens", optarg, 1, 1 << 20, &a->tokens, &a->ntokens);
     case 'G':
         free(a->group);
-        return parse_int_list("--group", optarg, 0, 1 << 20, &a->group, &a->ngroup);
+        return cli_parse_int_list(CMD, "--group", optarg, 0, 1 << 20, &a->group, &a->ngroup);
     case 's':
         if (a->nlim == MAX_LIMITS)
             return cli_usage_error(CMD, "--sm-limit: at most %d", MAX_LIMITS);
@@ -264,7 +212,7 @@ static int measure(const moemap_profile_params *p, const char *out, int argc, ch
     moemap_error err = {0};
     moemap_profile_result *res = NULL;
     moemap_cluster *cl = NULL;
-    char *command = join_args(argc, argv);
+    char *command = cli_command_line(argc, argv);
     int rc = moemap_profile_run(p, &res, &err);
     cli_progress_done();
     if (rc == 0 && g_rank == 0) {

@@ -49,20 +49,11 @@ static void usage(FILE *f)
 
 static int parse_sm_limit(const char *s, moemap_exec_params *p)
 {
-    const char *eq = strchr(s, '=');
-    if (!eq || eq == s)
-        return cli_usage_error(CMD, "--sm-limit %s: expected GPU=N, e.g. 1=96", s);
-    char head[32];
-    size_t n = (size_t)(eq - s);
-    if (n >= sizeof head)
-        return cli_usage_error(CMD, "--sm-limit %s: expected GPU=N", s);
-    memcpy(head, s, n);
-    head[n] = 0;
-    long g, sms;
-    int rc;
-    if ((rc = cli_parse_long(CMD, "--sm-limit GPU", head, 0, MOEMAP_EXEC_MAX_GPUS - 1, &g)) ||
-        (rc = cli_parse_long(CMD, "--sm-limit N", eq + 1, 1, 100000, &sms)))
-        return rc;
+    int g;
+    double sms;
+    if (cli_parse_gpu_value(CMD, "--sm-limit", s, MOEMAP_EXEC_MAX_GPUS - 1, 1, 100000, &g,
+                            &sms))
+        return 2;
     p->sm_limit[g] = (int)sms;
     return 0;
 }

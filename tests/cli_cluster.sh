@@ -105,7 +105,7 @@ expect_fail "bad base curve syntax" "--base-curve: '64' is not tokens:us" \
   "$bin" cluster synth --speeds 1 --base-curve 1:60,64 --hidden 1 --intermediate 1 --slots 1
 expect_fail "throttle out of range" "throttle of GPU 40, but the cluster has GPUs 0..31" \
   synth --throttle 40=0.5 --out "$tmp/x.json"
-expect_fail "throttle syntax" "--throttle: '3' is not GPU=FACTOR" synth --throttle 3
+expect_fail "throttle syntax" "--throttle: '3' is not GPU=VALUE" synth --throttle 3
 expect_fail "negative speed" "gpus[1].speed: -0.9 must be a finite number > 0" \
   "$bin" cluster synth --speeds 1,-0.9 --base-curve "$curve" --hidden 1 --intermediate 1 --slots 1
 expect_fail "missing column" "no time column \"nope\"" synth --column nope
