@@ -16,7 +16,8 @@ static void usage(FILE *f)
             "usage: moemap convert INPUT --out OUT.json [--format F] [--batch-tokens N]\n"
             "                      [--experts E] [--top-k K]\n\n"
             "Converts a workload input to moemap.loads/v1.\n"
-            "  INPUT              an ESFT trace folder (expert_weights_<layer>.txt files) or\n"
+            "  INPUT, -l, --loads INPUT\n"
+            "                     an ESFT trace folder (expert_weights_<layer>.txt files) or\n"
             "                     layer file, an SGLang {\"logical_count\": ...} JSON, a\n"
             "                     moemap.loads/v1 JSON, or a CSV (row per layer, column per\n"
             "                     expert); detected by content unless --format is given\n"
@@ -55,6 +56,7 @@ void cli_loads_written(const char *out, const moemap_loads *ld, const char *what
 int cmd_convert(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"loads", required_argument, NULL, 'l'},
                                          {"format", required_argument, NULL, 'f'},
                                          {"batch-tokens", required_argument, NULL, 'b'},
                                          {"experts", required_argument, NULL, 'E'},
@@ -63,12 +65,13 @@ int cmd_convert(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     moemap_read_params rp = moemap_read_default_params();
-    const char *out = NULL;
+    const char *out = NULL, *input = NULL;
     long v;
     int c, as_json = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:f:b:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:o:f:b:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'l': input = optarg; break;
         case 'o':
             out = optarg;
             break;
@@ -98,17 +101,19 @@ int cmd_convert(int argc, char **argv)
             return cli_usage_error("convert", "unknown option");
         }
     }
-    if (optind >= argc)
+    if (!input && optind < argc)
+        input = argv[optind++];
+    if (!input)
         return cli_usage_error("convert", "missing INPUT");
-    if (optind + 1 < argc)
-        return cli_usage_error("convert", "unexpected argument '%s'", argv[optind + 1]);
+    if (optind < argc)
+        return cli_usage_error("convert", "unexpected argument '%s'", argv[optind]);
     if (!out)
         return cli_usage_error("convert", "missing --out");
     if (as_json && !strcmp(out, "-"))
         return cli_usage_error("convert", "--json needs --out FILE (the workload is stdout)");
     moemap_error err = {0};
     moemap_loads *ld = NULL;
-    if (moemap_workload_read(argv[optind], &rp, &ld, NULL, &err))
+    if (moemap_workload_read(input, &rp, &ld, NULL, &err))
         return cli_fail("convert", &err);
     int rc = moemap_loads_write(ld, out, &err);
     if (!rc)

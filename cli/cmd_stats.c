@@ -13,13 +13,13 @@ static void usage(FILE *f)
 {
     moemap_stats_params d = moemap_stats_default_params();
     fprintf(f,
-            "usage: moemap stats INPUT [--batch-tokens N] [--json] [--compare OTHER]\n"
+            "usage: moemap stats (INPUT | --loads INPUT) [--batch-tokens N] [--json] [--compare OTHER]\n"
             "                    [--consistent-threshold X] [--temporal-max-active X]\n"
             "                    [--temporal-min-ratio X] [--temporal-min-contrast X]\n"
             "                    [--format F] [--experts E] [--top-k K]\n\n"
             "Profiles a workload per MoE layer: tokens, load share, skew (busiest/mean, CV,\n"
             "Gini), consistent and temporal experts, co-activated pairs and hot clusters.\n"
-            "  INPUT                   ESFT trace folder or layer file, SGLang JSON,\n"
+            "  INPUT, -l, --loads INPUT  ESFT trace folder or layer file, SGLang JSON,\n"
             "                          moemap.loads/v1 or CSV (detected by content)\n"
             "  -b, --batch-tokens N    consecutive tokens per batch for traces (default 512)\n"
             "  --json                  JSON output (per layer: layer, tokens, max_over_mean, cv,\n"
@@ -123,6 +123,7 @@ enum {
 
 static const struct option opts[] = {
     {"batch-tokens", required_argument, NULL, 'b'}, {"json", no_argument, NULL, O_JSON},
+    {"loads", required_argument, NULL, 'l'},
     {"compare", required_argument, NULL, O_COMPARE},
     {"consistent-threshold", required_argument, NULL, O_CONS},
     {"temporal-max-active", required_argument, NULL, O_TMAX},
@@ -199,25 +200,29 @@ int cmd_stats(int argc, char **argv)
 {
     moemap_read_params rp = moemap_read_default_params();
     moemap_stats_params sp = moemap_stats_default_params();
-    const char *compare = NULL;
+    const char *compare = NULL, *input = NULL;
     int json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "b:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:b:f:h", opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return 0;
         }
-        if (c == O_JSON)
+        if (c == 'l')
+            input = optarg;
+        else if (c == O_JSON)
             json = 1;
         else if (c == O_COMPARE)
             compare = optarg;
         else if (stats_option(c, &rp, &sp))
             return 2;
     }
-    if (optind >= argc)
+    if (!input && optind < argc)
+        input = argv[optind++];
+    if (!input)
         return cli_usage_error("stats", "missing INPUT");
-    if (optind + 1 < argc)
-        return cli_usage_error("stats", "unexpected argument '%s'", argv[optind + 1]);
+    if (optind < argc)
+        return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     moemap_error err = {0};
-    return profile(argv[optind], compare, json, &rp, &sp, &err) ? cli_fail("stats", &err) : 0;
+    return profile(input, compare, json, &rp, &sp, &err) ? cli_fail("stats", &err) : 0;
 }
