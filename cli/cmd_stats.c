@@ -13,7 +13,8 @@ static void usage(FILE *f)
 {
     moemap_stats_params d = moemap_stats_default_params();
     fprintf(f,
-            "usage: moemap stats (INPUT | --loads INPUT) [--batch-tokens N] [--json] [--compare OTHER]\n"
+            "usage: moemap stats (INPUT | --loads INPUT) [--batch-tokens N] [--json]\n"
+            "                    [--compare OTHER]\n"
             "                    [--consistent-threshold X] [--temporal-max-active X]\n"
             "                    [--temporal-min-ratio X] [--temporal-min-contrast X]\n"
             "                    [--format F] [--experts E] [--top-k K]\n\n"
