@@ -204,6 +204,24 @@ TEST(comparison_table)
     CHECK_STR_CONTAINS(text, "-       24.0\n");
     moemap_free(text);
 
+    /* A run is matched to the placement by file, not by a strategy name that happens to
+     * be the file's stem: tuned.json holds a moemap placement. */
+    p.eval_path = write_text(
+        "report_table_eval3.json",
+        "{\"format\": \"moemap.eval/v1\", \"batches\": 1, \"placements\": [\n"
+        " {\"file\": \"out/tuned.json\", \"strategy\": \"moemap\", \"mean_us\": 700,\n"
+        "  \"p90_us\": 700, \"p99_us\": 700, \"bound_mean_us\": 650, \"gap\": 0.0769,\n"
+        "  \"layers\": []}]}\n");
+    p.simulate_path = write_text(
+        "report_table_sim3.json",
+        "{\"format\": \"moemap.simulate/v1\", \"runs\": [{\"label\": \"tuned.json\",\n"
+        "  \"ttft\": {\"p90\": 0.25}, \"tpot\": {\"p90\": 0.0425}, \"slo_attainment\": 0.5}]}\n");
+    CHECK_OK(moemap_report_table(&p, &text, &err), &err);
+    REQUIRE(text != NULL);
+    CHECK_STR_CONTAINS(text, "moemap                 0.70         0.70     7.7%      0.250       "
+                             "42.5    50.0%\n");
+    moemap_free(text);
+
     p.eval_path = NULL;
     p.simulate_path = NULL;
     CHECK(moemap_report_table(&p, &text, &err) == MOEMAP_EINVAL);

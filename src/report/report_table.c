@@ -3,13 +3,16 @@
  * predicted straggler time (mean and p99 per batch) and its gap to the lower bound from
  * `moemap eval --json`, next to p90 TTFT, p90 TPOT and SLO attainment from
  * `moemap simulate --json` for the same placement, and with `--capacity`, the highest
- * request rate it sustains with the target share of requests inside the SLO. Plain text, aligned, so it reads the
- * same in a terminal, a log and the README.
+ * request rate it sustains with the target share of requests inside the SLO. Plain text,
+ * aligned, so it reads the same in a terminal, a log and the README.
  *
- * Runs of simulate are matched to strategies by label: simulate names a run after its
- * placement file ("eplb.json", or "eplb.json/moemap" with a recalibration policy), so
- * the label up to its first '.' or '/' is compared with the strategy's name; of several
- * runs of one placement the one without a recalibration policy (or "none") is shown.
+ * Runs of simulate are matched to eval's placements by file: simulate names a run after
+ * its placement file ("eplb.json", or "eplb.json/moemap" with a recalibration policy) and
+ * eval records each placement's path, so the label up to its '/' is compared with the
+ * path's file name (else, for a placement eval has no path of, with the strategy's name);
+ * of several runs of one placement the one without a recalibration policy (or "none") is
+ * shown. Both files are read through the library's readers (moemap_eval_read,
+ * moemap_sim_read).
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 
 typedef struct row {
     char name[64];
+    char file[64];               /* eval: the placement's file name ("" when unknown) */
     double mean, p99, gap;       /* eval: straggler per batch (us), gap (fraction) */
     double ttft90, tpot90, slo;  /* simulate: seconds, seconds, fraction */
     double capacity;             /* simulate --capacity: req/s sustained at the target */
@@ -46,10 +50,26 @@ static int find_row(row *rows, int n, const char *key)
     return -1;
 }
 
+/* The eval row of the placement a run was simulated with: its file name, else its
+ * strategy's name (label "eplb.json/drift": file "eplb.json", strategy "eplb"). */
+static int find_placement(row *rows, int n, const char *label)
+{
+    char file[64];
+    size_t len = strcspn(label, "/");
+    rp_fmt(file, sizeof file, "%.*s", (int)len, label);
+    for (int i = 0; i < n; i++)
+        if (rows[i].file[0] && !strcmp(rows[i].file, file))
+            return i;
+    char key[64];
+    key_of(label, key, sizeof key);
+    return find_row(rows, n, key);
+}
+
 static row blank_row(const char *name)
 {
     row r;
     rp_fmt(r.name, sizeof r.name, "%s", name);
+    r.file[0] = '\0';
     r.mean = r.p99 = r.gap = r.ttft90 = r.tpot90 = r.slo = r.capacity = NAN;
     r.sim_rank = 0;
     return r;
@@ -64,6 +84,8 @@ static int read_eval(const char *path, row *rows, int *n, moemap_error *err)
     for (int i = 0; i < f->num_placements && *n < MAX_ROWS; i++) {
         const moemap_eval_summary *e = f->summaries[i];
         row r = blank_row(e->strategy);
+        const char *slash = strrchr(f->files[i], '/');
+        rp_fmt(r.file, sizeof r.file, "%s", slash ? slash + 1 : f->files[i]);
         r.mean = e->mean_us;
         r.p99 = e->p99_us;
         r.gap = e->bound_mean_us > 0 ? e->gap : NAN;
@@ -85,7 +107,7 @@ static int read_simulate(const char *path, row *rows, int *n, int add_rows,
         const moemap_sim_result *r = f->runs[i];
         char key[64];
         key_of(label, key, sizeof key);
-        int k = find_row(rows, *n, key);
+        int k = add_rows ? find_row(rows, *n, key) : find_placement(rows, *n, label);
         if (k < 0 && add_rows && *n < MAX_ROWS) {
             /* No eval: a row per run, named after its label without ".json". */
             char name[64];
