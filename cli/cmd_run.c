@@ -64,14 +64,6 @@ static void progress(void *ctx, long done, long total)
     cli_progress("run", done, total);
 }
 
-/* The correctness verdict: bf16 storage of the intermediate and of each expert output
- * bounds the error near 1e-2 relative; a misrouted row gives errors of order 1. */
-static int check_passed(const moemap_exec_result *r)
-{
-    return r->check_rel_err <= 1e-2 && r->check_max_rel_err <= 3e-2 &&
-           r->check_tag_errors == 0 && r->check_rows == r->check_rows_expected;
-}
-
 static void print_table(char **paths, int np, moemap_exec_result **res, moemap_exec_summary *s,
                         int have_pred)
 {
@@ -203,7 +195,7 @@ static void print_run(char **paths, int np, const moemap_exec_params *p,
            "--check to measure)\n");
     for (int i = 0; i < np; i++)
         printf("check %s: %s (rel err %.2e, worst token %.2e, rows %ld/%ld, tag errors %ld)\n",
-               paths[i], check_passed(res[i]) ? "PASS" : "FAIL", res[i]->check_rel_err,
+               paths[i], moemap_exec_check_passed(res[i]) ? "PASS" : "FAIL", res[i]->check_rel_err,
                res[i]->check_max_rel_err, res[i]->check_rows, res[i]->check_rows_expected,
                res[i]->check_tag_errors);
 }
@@ -241,7 +233,7 @@ static int execute(const run_args *a, moemap_exec_params *p, const moemap_model 
     if (root && !rc && !a->json)
         print_run(paths, np, p, res, sum, cl != NULL);
     for (int i = 0; root && !rc && p->check && i < np; i++)
-        status |= !check_passed(res[i]);
+        status |= !moemap_exec_check_passed(res[i]);
     moemap_cluster_free(cl);
     moemap_routing_free(rt);
     moemap_loads_free(ld);

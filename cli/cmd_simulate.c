@@ -486,7 +486,7 @@ int cmd_simulate(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.arrivals = "azure-conv";
     a.gen = -1;
-    a.batch_tokens = 512;
+    a.batch_tokens = moemap_read_default_params().batch_tokens;
     a.rate_scale = 1;
     a.sp = moemap_sim_default_params();
     a.cp = moemap_capacity_default_params();

@@ -33,6 +33,12 @@ void moemap_exec_check_params(moemap_exec_params *p)
     p->warmup = 1;
 }
 
+int moemap_exec_check_passed(const moemap_exec_result *r)
+{
+    return r->check_rel_err <= 1e-2 && r->check_max_rel_err <= 3e-2 &&
+           r->check_tag_errors == 0 && r->check_rows == r->check_rows_expected;
+}
+
 void moemap_exec_result_free(moemap_exec_result *r)
 {
     if (!r)
