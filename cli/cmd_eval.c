@@ -36,6 +36,48 @@ static void print_problem(void *ctx, const char *msg)
     fprintf(stderr, "moemap eval: %s: %s\n", (const char *)ctx, msg);
 }
 
+/* The side-by-side table, and with --layers one table per placement and layer. */
+static void print_table(const moemap_loads *ld, const moemap_cluster *cl, const cli_inputs *in,
+                        const moemap_eval_params *ep, char **files,
+                        moemap_eval_summary **sums, int np, int per_layer)
+{
+    printf("%d batches, %d GPUs; times in us per batch (sum over MoE layers of the "
+           "straggler)", ld->num_batches, cl->num_gpus);
+    if (in->op_text[0])
+        printf(" at %s tokens per iteration", in->op_text);
+    if (ep->engine_slots > 0)
+        printf("; %s-rules bound %.1f", moemap_engine_name(in->engine),
+               sums[0]->engine_bound_mean_us);
+    printf("\n");
+    printf("%-24s %-12s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s\n", "placement",
+           "strategy", "mean", "p90", "p99", "bound", "gap%", "fixed", "fgap%", "max/mean",
+           "replicas", "moved");
+    for (int i = 0; i < np; i++) {
+        const moemap_eval_summary *s = sums[i];
+        const char *base = strrchr(files[i], '/');
+        char moved[24] = "-";
+        if (s->moved >= 0)
+            snprintf(moved, sizeof moved, "%ld", s->moved);
+        printf("%-24.24s %-12.12s %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8ld "
+               "%6s\n", base ? base + 1 : files[i], s->strategy, s->mean_us, s->p90_us,
+               s->p99_us, s->bound_mean_us, 100 * s->gap, s->fixed_bound_mean_us,
+               100 * s->fixed_gap, s->imbalance, s->replicas, moved);
+    }
+    for (int i = 0; per_layer && i < np; i++) {
+        const moemap_eval_summary *s = sums[i];
+        printf("\n%s (%s), per layer:\n", files[i], s->strategy);
+        printf("%6s %10s %10s %10s %10s %7s %10s %7s %8s %8s\n", "layer", "mean", "p90",
+               "p99", "bound", "gap%", "fixed", "fgap%", "max/mean", "replicas");
+        for (int l = 0; l < s->num_layers; l++) {
+            const moemap_eval_layer *el = &s->layers[l];
+            printf("%6d %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8d\n",
+                   el->layer, el->mean_us, el->p90_us, el->p99_us, el->bound_mean_us,
+                   100 * el->gap, el->fixed_bound_mean_us, 100 * el->fixed_gap,
+                   el->imbalance, el->replicas);
+        }
+    }
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
@@ -118,42 +160,7 @@ int cmd_eval(int argc, char **argv)
         if (moemap_eval_write("-", &ef, &err) != 0)
             goto out;
     } else {
-        printf("%d batches, %d GPUs; times in us per batch (sum over MoE layers of the "
-               "straggler)", ld->num_batches, cl->num_gpus);
-        if (in.op_text[0])
-            printf(" at %s tokens per iteration", in.op_text);
-        if (ep.engine_slots > 0)
-            printf("; %s-rules bound %.1f", moemap_engine_name(in.engine),
-                   sums[0]->engine_bound_mean_us);
-        printf("\n");
-        printf("%-24s %-12s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s\n", "placement",
-               "strategy", "mean", "p90", "p99", "bound", "gap%", "fixed", "fgap%", "max/mean",
-               "replicas", "moved");
-        for (int i = 0; i < np; i++) {
-            const moemap_eval_summary *s = sums[i];
-            const char *f = argv[optind + i], *base = strrchr(f, '/');
-            char moved[24] = "-";
-            if (s->moved >= 0)
-                snprintf(moved, sizeof moved, "%ld", s->moved);
-            printf("%-24.24s %-12.12s %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8ld "
-                   "%6s\n", base ? base + 1 : f, s->strategy, s->mean_us, s->p90_us, s->p99_us,
-                   s->bound_mean_us, 100 * s->gap, s->fixed_bound_mean_us, 100 * s->fixed_gap,
-                   s->imbalance, s->replicas, moved);
-        }
-        if (per_layer)
-            for (int i = 0; i < np; i++) {
-                const moemap_eval_summary *s = sums[i];
-                printf("\n%s (%s), per layer:\n", argv[optind + i], s->strategy);
-                printf("%6s %10s %10s %10s %10s %7s %10s %7s %8s %8s\n", "layer", "mean", "p90",
-                       "p99", "bound", "gap%", "fixed", "fgap%", "max/mean", "replicas");
-                for (int l = 0; l < s->num_layers; l++) {
-                    const moemap_eval_layer *el = &s->layers[l];
-                    printf("%6d %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8d\n",
-                           el->layer, el->mean_us, el->p90_us, el->p99_us, el->bound_mean_us,
-                           100 * el->gap, el->fixed_bound_mean_us, 100 * el->fixed_gap,
-                           el->imbalance, el->replicas);
-                }
-            }
+        print_table(ld, cl, &in, &ep, argv + optind, sums, np, per_layer);
     }
     rc = 0;
 out:
