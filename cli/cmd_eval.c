@@ -36,6 +36,25 @@ static void print_problem(void *ctx, const char *msg)
     fprintf(stderr, "moemap eval: %s: %s\n", (const char *)ctx, msg);
 }
 
+/* Reads, checks and evaluates one placement file. */
+static int eval_one(const cli_inputs *in, const char *f, const moemap_cluster *cl,
+                    const moemap_loads *ld, const moemap_eval_params *ep,
+                    moemap_eval_summary **out, moemap_error *err)
+{
+    moemap_placement *p;
+    if (cli_read_placement(in, f, cl, ld, &p, err) != 0)
+        return err->code;
+    int bad = moemap_placement_check(p, cl, ep->slots, print_problem, (void *)f);
+    int rc = bad < 0 ? moemap_error_set(err, bad, "%s: out of memory", f)
+             : bad   ? moemap_error_set(err, MOEMAP_EINVAL, "%s: %d problem%s (see above); "
+                                        "run moemap validate", f, bad, bad > 1 ? "s" : "")
+                     : moemap_eval_placement(ld, cl, p, ep, out, err);
+    if (rc && bad == 0)
+        moemap_error_prefix(err, "%s", f);
+    moemap_placement_free(p);
+    return rc;
+}
+
 /* The side-by-side table, and with --layers one table per placement and layer. */
 static void print_table(const moemap_loads *ld, const moemap_cluster *cl, const cli_inputs *in,
                         const moemap_eval_params *ep, char **files,
@@ -129,28 +148,9 @@ int cmd_eval(int argc, char **argv)
     if (in.engine != MOEMAP_ENGINE_NONE)
         ep.engine_slots = in.slots > 0 ? in.slots : cl->gpus[0].slots;
     for (int i = 0; i < np; i++) {
-        const char *f = argv[optind + i];
-        moemap_placement *p;
         cli_progress("eval", i, np);
-        if (cli_read_placement(&in, f, cl, ld, &p, &err) != 0)
-            goto out;
-        int bad = moemap_placement_check(p, cl, ep.slots, print_problem, (void *)f);
-        if (bad < 0) {
-            moemap_placement_free(p);
-            moemap_error_set(&err, bad, "%s: out of memory", f);
-            goto out;
-        }
-        if (bad) {
-            moemap_placement_free(p);
+        if (eval_one(&in, argv[optind + i], cl, ld, &ep, &sums[i], &err) != 0) {
             cli_progress_done();
-            moemap_error_set(&err, MOEMAP_EINVAL, "%s: %d problem%s (see above); run moemap "
-                             "validate", f, bad, bad > 1 ? "s" : "");
-            goto out;
-        }
-        int r = moemap_eval_placement(ld, cl, p, &ep, &sums[i], &err);
-        moemap_placement_free(p);
-        if (r) {
-            moemap_error_prefix(&err, "%s", f);
             goto out;
         }
     }
