@@ -68,7 +68,7 @@ static void print_table(const moemap_loads *ld, const moemap_cluster *cl, const 
         printf("; %s-rules bound %.1f", moemap_engine_name(in->engine),
                sums[0]->engine_bound_mean_us);
     printf("\n");
-    printf("%-24s %-12s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s\n", "placement",
+    printf("%-24s %-14s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s\n", "placement",
            "strategy", "mean", "p90", "p99", "bound", "gap%", "fixed", "fgap%", "max/mean",
            "replicas", "moved");
     for (int i = 0; i < np; i++) {
@@ -77,7 +77,7 @@ static void print_table(const moemap_loads *ld, const moemap_cluster *cl, const 
         char moved[24] = "-";
         if (s->moved >= 0)
             snprintf(moved, sizeof moved, "%ld", s->moved);
-        printf("%-24.24s %-12.12s %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8ld "
+        printf("%-24.24s %-14.14s %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8ld "
                "%6s\n", base ? base + 1 : files[i], s->strategy, s->mean_us, s->p90_us,
                s->p99_us, s->bound_mean_us, 100 * s->gap, s->fixed_bound_mean_us,
                100 * s->fixed_gap, s->imbalance, s->replicas, moved);
