@@ -138,14 +138,115 @@ static int fewer_slots_note(const moemap_loads *ld, const moemap_cluster *cl,
     return rc;
 }
 
-int cmd_place(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct place_opts {
+    cli_inputs in;
+    moemap_place_params pp;
+    const char *out_path, *plan_path;
+    const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
+    int fmts[MAX_EXPORTS];
+    int nexp, time_given, approximate, fewer_check, as_json;
+} place_opts;
+
+/* What the command read and computed; freed by place_state_free. */
+typedef struct place_state {
+    double t_start;          /* --time-limit counts from here */
+    double limit_s;          /* the whole call's budget */
+    double took;             /* seconds in moemap_place */
+    moemap_loads *ld;
+    moemap_cluster *cl;
+    moemap_placement *prev, *p, *eplb;
+    moemap_eval_summary *es, *base;
+    moemap_migration_plan *plan;
+    moemap_eval_bounds *bounds;
+} place_state;
+
+static void place_state_free(place_state *st)
 {
-    double t_start = now_s(); /* --time-limit counts from here */
+    moemap_migration_plan_free(st->plan);
+    moemap_eval_bounds_free(st->bounds);
+    moemap_eval_summary_free(st->es);
+    moemap_eval_summary_free(st->base);
+    moemap_placement_free(st->eplb);
+    moemap_placement_free(st->p);
+    moemap_placement_free(st->prev);
+    moemap_cluster_free(st->cl);
+    moemap_loads_free(st->ld);
+}
+
+/* One --export FORMAT=FILE; 0 or 2 after a usage error. */
+static int add_export(const char *cmd, const char *arg, place_opts *o)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1])
+        return cli_usage_error(cmd, "--export: expected FORMAT=FILE, got '%s'", arg);
+    if (o->nexp == MAX_EXPORTS)
+        return cli_usage_error(cmd, "--export: at most %d exports", MAX_EXPORTS);
+    char name[32];
+    size_t n = (size_t)(eq - arg);
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), arg);
+    int f = moemap_export_format_parse(name);
+    if (f < 0)
+        return cli_usage_error(cmd, "--export: unknown format '%s' (sglang, vllm, moemap)", name);
+    o->exp_fmt[o->nexp] = arg;
+    o->exp_file[o->nexp] = eq + 1;
+    o->fmts[o->nexp++] = f;
+    return 0;
+}
+
+enum {
+    O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_EXPORT, O_APPROX,
+    O_NO_FEWER, O_DETERMINISTIC, O_JSON
+};
+
+/* One option of the place-specific table; 0, or 2 after a usage error. */
+static int place_option(const char *cmd, int c, const char *arg, place_opts *o)
+{
+    moemap_place_params *pp = &o->pp;
+    long v;
+    switch (c) {
+    case 'S':
+        if (cli_check_strategy(cmd, arg))
+            return 2;
+        pp->strategy = arg;
+        return 0;
+    case 'o': o->out_path = arg; return 0;
+    case O_JSON: o->as_json = 1; return 0;
+    case O_SEED:
+        if (cli_parse_long(cmd, "--seed", arg, 0, 0x7fffffffffffffffL, &v))
+            return 2;
+        pp->seed = (uint64_t)v;
+        return 0;
+    case O_TAIL: return cli_parse_double(cmd, "--tail-weight", arg, 0, 100, &pp->tail_weight);
+    case O_TIME:
+        o->time_given = 1;
+        return cli_parse_double(cmd, "--time-limit", arg, 0.001, 86400, &pp->time_limit_s);
+    case O_GROUPS:
+        if (cli_parse_long(cmd, "--nodes-groups", arg, 1, 1000000, &v))
+            return 2;
+        pp->nodes_groups = (int)v;
+        return 0;
+    case O_MOVES:
+        if (cli_parse_long(cmd, "--max-moves", arg, 1, 100000000, &v))
+            return 2;
+        pp->max_moves = (int)v;
+        return 0;
+    case O_MCOST:
+        return cli_parse_double(cmd, "--move-cost-us-per-GB", arg, 0, 1e12,
+                                &pp->move_cost_us_per_gb);
+    case O_PLAN: o->plan_path = arg; return 0;
+    case O_EXPORT: return add_export(cmd, arg, o);
+    case O_APPROX: o->approximate = 1; return 0;
+    case O_NO_FEWER: o->fewer_check = 0; return 0;
+    case O_DETERMINISTIC: pp->deterministic = 1; return 0;
+    }
+    return -1; /* not ours */
+}
+
+/* Parses the command line into o: -1 to go on, else the exit status (0 after --help). */
+static int parse_place(int argc, char **argv, place_opts *o)
+{
     const char *cmd = "place";
-    enum {
-        O_SEED = 256, O_TAIL, O_TIME, O_GROUPS, O_MOVES, O_MCOST, O_PLAN, O_EXPORT, O_APPROX,
-        O_NO_FEWER, O_DETERMINISTIC, O_JSON
-    };
     static const struct option opts[] = {
         CLI_INPUT_OPTIONS,
         CLI_PREVIOUS_OPTION,
@@ -166,235 +267,193 @@ int cmd_place(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    cli_inputs in = cli_inputs_default();
-    in.cmd = cmd;
-    const char *out_path = NULL, *plan_path = NULL;
-    const char *exp_fmt[MAX_EXPORTS], *exp_file[MAX_EXPORTS];
-    int nexp = 0, time_given = 0, approximate = 0, fewer_check = 1, as_json = 0;
-    double limit_s = 0; /* the whole call's budget (--time-limit) */
-    moemap_place_params pp = moemap_place_default_params();
-    long v;
-    double d;
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":l:c:o:m:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'S':
-            if (cli_check_strategy(cmd, optarg))
-                return 2;
-            pp.strategy = optarg;
-            break;
-        case 'o': out_path = optarg; break;
-        case O_JSON: as_json = 1; break;
-        case O_SEED:
-            if (cli_parse_long(cmd, "--seed", optarg, 0, 0x7fffffffffffffffL, &v))
-                return 2;
-            pp.seed = (uint64_t)v;
-            break;
-        case O_TAIL:
-            if (cli_parse_double(cmd, "--tail-weight", optarg, 0, 100, &pp.tail_weight))
-                return 2;
-            break;
-        case O_TIME:
-            if (cli_parse_double(cmd, "--time-limit", optarg, 0.001, 86400, &pp.time_limit_s))
-                return 2;
-            time_given = 1;
-            break;
-        case O_GROUPS:
-            if (cli_parse_long(cmd, "--nodes-groups", optarg, 1, 1000000, &v))
-                return 2;
-            pp.nodes_groups = (int)v;
-            break;
-        case O_MOVES:
-            if (cli_parse_long(cmd, "--max-moves", optarg, 1, 100000000, &v))
-                return 2;
-            pp.max_moves = (int)v;
-            break;
-        case O_MCOST:
-            if (cli_parse_double(cmd, "--move-cost-us-per-GB", optarg, 0, 1e12, &d))
-                return 2;
-            pp.move_cost_us_per_gb = d;
-            break;
-        case O_PLAN: plan_path = optarg; break;
-        case O_EXPORT: {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || !eq[1])
-                return cli_usage_error(cmd, "--export: expected FORMAT=FILE, got '%s'", optarg);
-            if (nexp == MAX_EXPORTS)
-                return cli_usage_error(cmd, "--export: at most %d exports", MAX_EXPORTS);
-            exp_fmt[nexp] = optarg;
-            exp_file[nexp] = eq + 1;
-            nexp++;
-            break;
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
         }
-        case O_APPROX: approximate = 1; break;
-        case O_NO_FEWER: fewer_check = 0; break;
-        case O_DETERMINISTIC: pp.deterministic = 1; break;
-        case 'h': usage(stdout); return 0;
-        default:
-            if (cli_input_option(cmd, c, argv, &in))
-                return 2;
-        }
+        int r = place_option(cmd, c, optarg, o);
+        if (r < 0)
+            r = cli_input_option(cmd, c, argv, &o->in);
+        if (r)
+            return 2;
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!in.loads_path || !in.cluster_path || !out_path)
+    if (!o->in.loads_path || !o->in.cluster_path || !o->out_path)
         return cli_usage_error(cmd, "--loads, --cluster and --out are required");
-    if (as_json && !strcmp(out_path, "-"))
+    if (o->as_json && !strcmp(o->out_path, "-"))
         return cli_usage_error(cmd, "--json needs --out FILE (the placement is stdout)");
-    if ((pp.max_moves > 0 || pp.move_cost_us_per_gb > 0 || plan_path) && !in.previous_path)
+    if ((o->pp.max_moves > 0 || o->pp.move_cost_us_per_gb > 0 || o->plan_path) &&
+        !o->in.previous_path)
         return cli_usage_error(cmd, "--max-moves, --move-cost-us-per-GB and --plan need "
                                "--previous");
-    int fmts[MAX_EXPORTS];
-    for (int i = 0; i < nexp; i++) {
-        char name[32];
-        size_t n = (size_t)(exp_file[i] - 1 - exp_fmt[i]);
-        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1),
-                 exp_fmt[i]);
-        fmts[i] = moemap_export_format_parse(name);
-        if (fmts[i] < 0)
-            return cli_usage_error(cmd, "--export: unknown format '%s' (sglang, vllm, moemap)",
-                                   name);
-    }
+    return -1;
+}
 
-    moemap_error err = {0};
-    moemap_loads *ld = NULL;
-    moemap_cluster *cl = NULL;
-    moemap_placement *prev = NULL, *p = NULL;
-    moemap_eval_summary *es = NULL, *base = NULL;
-    moemap_placement *eplb = NULL;
-    moemap_migration_plan *plan = NULL;
-    moemap_eval_bounds *bounds = NULL;
-    const moemap_model *model = in.model;
-    int rc = 1;
-    if (cli_inputs_read(&in, &ld, &cl, &prev, &err) != 0)
-        goto out;
-    pp.slots = in.slots;
-    pp.engine = in.engine;
-    pp.batch_tokens = in.batch_tokens;
-    pp.top_k = in.rp.top_k;
-    if (!time_given && strcmp(pp.strategy, "exact") == 0)
-        pp.time_limit_s = 60; /* exact's limit is per layer (place.h) */
-    pp.previous = prev;
-    pp.expert_bytes = model ? moemap_model_expert_bytes(model) : moemap_cluster_expert_bytes(cl);
-    pp.progress = on_progress;
-    pp.no_predicted = 1; /* evaluated once below, then recorded */
-    /* --time-limit is the command's budget. The bounds need no placement: computed first
-     * (the one-placement LPs stop at 30% of the budget), their time and what reading took
-     * come off the search's, which also leaves a reserve for evaluating (the placement,
-     * and eplb's as the baseline: ~25 ns per batch and replica slot, measured) and for
-     * writing (~1.5 us per replica slot). */
-    int budgeted = strcmp(pp.strategy, "exact") != 0 && !pp.deterministic;
-    limit_s = pp.time_limit_s;
-    double lp_s = budgeted ? 0.3 * pp.time_limit_s - (now_s() - t_start) : 0;
-    if (moemap_eval_bounds_create(ld, cl, pp.slots, budgeted && lp_s < 0.001 ? 0.001 : lp_s,
-                                  &bounds, &err) != 0)
-        goto out;
-    if (budgeted) {
-        double slots_total = 0;
-        for (int g = 0; g < cl->num_gpus; g++)
-            slots_total += in.slots > 0 ? in.slots : cl->gpus[g].slots;
-        double layer_slots = (double)ld->num_layers * slots_total;
-        double left = pp.time_limit_s - (now_s() - t_start) - 1.5e-6 * layer_slots -
-                      2 * 25e-9 * layer_slots * ld->num_batches;
-        /* with --engine, a quarter of the search time goes to the one-slot-fewer check */
-        if (fewer_check && pp.engine != MOEMAP_ENGINE_NONE && !prev)
-            left *= 0.75;
-        pp.time_limit_s = left > 0.001 ? left : 0.001;
-    }
+/* --time-limit is the command's budget. The bounds need no placement: computed first (the
+ * one-placement LPs stop at 30% of the budget), their time and what reading took come off
+ * the search's, which also leaves a reserve for evaluating (the placement, and eplb's as
+ * the baseline: ~25 ns per batch and replica slot, measured) and for writing (~1.5 us per
+ * replica slot); with --engine a quarter of the search's time goes to the one-slot-fewer
+ * check. */
+static int budget_and_bounds(place_opts *o, place_state *st, moemap_error *err)
+{
+    moemap_place_params *pp = &o->pp;
+    int budgeted = strcmp(pp->strategy, "exact") != 0 && !pp->deterministic;
+    st->limit_s = pp->time_limit_s;
+    double lp_s = budgeted ? 0.3 * pp->time_limit_s - (now_s() - st->t_start) : 0;
+    if (moemap_eval_bounds_create(st->ld, st->cl, pp->slots,
+                                  budgeted && lp_s < 0.001 ? 0.001 : lp_s, &st->bounds, err))
+        return 1;
+    if (!budgeted)
+        return 0;
+    double slots_total = 0;
+    for (int g = 0; g < st->cl->num_gpus; g++)
+        slots_total += o->in.slots > 0 ? o->in.slots : st->cl->gpus[g].slots;
+    double layer_slots = (double)st->ld->num_layers * slots_total;
+    double left = pp->time_limit_s - (now_s() - st->t_start) - 1.5e-6 * layer_slots -
+                  2 * 25e-9 * layer_slots * st->ld->num_batches;
+    if (o->fewer_check && pp->engine != MOEMAP_ENGINE_NONE && !st->prev)
+        left *= 0.75;
+    pp->time_limit_s = left > 0.001 ? left : 0.001;
+    return 0;
+}
+
+/* Places, evaluates once, and places eplb under the same rules as the baseline the
+ * summary compares with (not for eplb itself, nor for a re-placement). */
+static int place_and_evaluate(place_opts *o, place_state *st, moemap_error *err)
+{
+    moemap_place_params *pp = &o->pp;
     double t0 = now_s();
-    int prc = moemap_place(ld, cl, &pp, &p, &err);
+    int rc = moemap_place(st->ld, st->cl, pp, &st->p, err);
     cli_progress_done();
-    if (prc != 0)
-        goto out;
-    double took = now_s() - t0;
+    if (rc)
+        return rc;
+    st->took = now_s() - t0;
     moemap_eval_params ep = moemap_eval_default_params();
-    ep.slots = pp.slots;
-    ep.previous = prev;
-    ep.bounds = bounds;
-    if (pp.engine != MOEMAP_ENGINE_NONE)
-        ep.engine_slots = p->layers[0].num_replicas / p->num_gpus;
-    if (moemap_eval_placement(ld, cl, p, &ep, &es, &err) != 0)
-        goto out;
-    /* The baseline under the same rules, so the summary shows what was won. */
-    if (strncmp(pp.strategy, "eplb", 4) != 0 && !prev) {
-        moemap_place_params bp = pp;
-        bp.strategy = "eplb";
-        bp.progress = NULL;
-        bp.no_predicted = 1;
-        moemap_eval_params bep = ep;
-        bep.engine_slots = 0;
-        bep.no_bound = 1;
-        if (moemap_place(ld, cl, &bp, &eplb, &err) != 0 ||
-            moemap_eval_placement(ld, cl, eplb, &bep, &base, &err) != 0)
-            goto out;
-    }
-    if (moemap_placement_set_predicted(p, es, &err) != 0 ||
-        moemap_placement_write(p, out_path, &err) != 0)
-        goto out;
+    ep.slots = pp->slots;
+    ep.previous = st->prev;
+    ep.bounds = st->bounds;
+    if (pp->engine != MOEMAP_ENGINE_NONE)
+        ep.engine_slots = st->p->layers[0].num_replicas / st->p->num_gpus;
+    rc = moemap_eval_placement(st->ld, st->cl, st->p, &ep, &st->es, err);
+    if (rc || strncmp(pp->strategy, "eplb", 4) == 0 || st->prev)
+        return rc;
+    moemap_place_params bp = *pp;
+    bp.strategy = "eplb";
+    bp.progress = NULL;
+    bp.no_predicted = 1;
+    ep.engine_slots = 0;
+    ep.no_bound = 1;
+    rc = moemap_place(st->ld, st->cl, &bp, &st->eplb, err);
+    return rc ? rc : moemap_eval_placement(st->ld, st->cl, st->eplb, &ep, &st->base, err);
+}
+
+/* The placement (with its prediction), the exports (saying what SGLang needs to load
+ * one) and the migration plan. */
+static int write_outputs(const place_opts *o, place_state *st, moemap_error *err)
+{
+    if (moemap_placement_set_predicted(st->p, st->es, err) ||
+        moemap_placement_write(st->p, o->out_path, err))
+        return 1;
     moemap_export_params xp = moemap_export_default_params();
-    xp.model = model;
-    xp.approximate = approximate;
-    for (int i = 0; i < nexp; i++) {
+    xp.model = o->in.model;
+    xp.approximate = o->approximate;
+    for (int i = 0; i < o->nexp; i++) {
         moemap_export_info info;
-        if (moemap_export_write(p, (moemap_export_format)fmts[i], &xp, exp_file[i], &info,
-                                &err) != 0) {
-            moemap_error_prefix(&err, "--export %s", exp_fmt[i]);
-            goto out;
+        if (moemap_export_write(st->p, (moemap_export_format)o->fmts[i], &xp, o->exp_file[i],
+                                &info, err) != 0) {
+            moemap_error_prefix(err, "--export %s", o->exp_fmt[i]);
+            return 1;
         }
         if (info.approximated)
-            fprintf(stderr, "moemap place: --export %s: approximated: %s\n", exp_fmt[i],
+            fprintf(stderr, "moemap place: --export %s: approximated: %s\n", o->exp_fmt[i],
                     info.note);
-        if (fmts[i] == MOEMAP_EXPORT_SGLANG)
+        if (o->fmts[i] == MOEMAP_EXPORT_SGLANG)
             fprintf(stderr, "moemap place: SGLang loads it with --init-expert-location %s "
                     "--ep-size %d --ep-num-redundant-experts %d (GPU g = EP rank g)\n",
-                    exp_file[i], p->num_gpus, info.redundant_experts);
+                    o->exp_file[i], st->p->num_gpus, info.redundant_experts);
     }
-    if (plan_path) {
-        if (moemap_migration_plan_create(prev, p, pp.expert_bytes, &plan, &err) != 0 ||
-            moemap_migration_plan_write(plan, plan_path, &err) != 0)
-            goto out;
-    }
-    if (as_json) { /* the placement's evaluation, as moemap eval --json writes it */
-        char *files[1] = {(char *)out_path};
-        moemap_eval_file ef = {ld->num_batches, 1, files, &es};
+    if (o->plan_path &&
+        (moemap_migration_plan_create(st->prev, st->p, o->pp.expert_bytes, &st->plan, err) ||
+         moemap_migration_plan_write(st->plan, o->plan_path, err)))
+        return 1;
+    return 0;
+}
+
+/* The one-line summary: cost, bounds, the baseline, the operating point. */
+static void print_summary(const place_opts *o, const place_state *st)
+{
+    const moemap_eval_summary *es = st->es;
+    printf("%s: %d layers, %ld replicas, %.3f s: mean %.1f us, p90 %.1f us, bound %.1f us, "
+           "gap %.2f%%", st->p->strategy, st->p->num_layers, es->replicas, st->took,
+           es->mean_us, es->p90_us, es->bound_mean_us, 100 * es->gap);
+    if (es->engine_bound_mean_us > 0)
+        printf(", %s-rules bound %.1f us", moemap_engine_name(o->pp.engine),
+               es->engine_bound_mean_us);
+    if (st->base)
+        printf("; eplb under the same rules: mean %.1f us (%s %.3fx eplb)", st->base->mean_us,
+               o->pp.strategy, st->base->mean_us > 0 ? es->mean_us / st->base->mean_us : 1.0);
+    if (o->in.op_text[0])
+        printf("; at %s tokens per iteration", o->in.op_text);
+    if (st->prev)
+        printf(", %ld experts moved", es->moved);
+    if (st->plan)
+        printf(", plan %d steps (%.2f GB)", st->plan->num_steps, st->plan->total_bytes / 1e9);
+    print_solver(st->p);
+    printf("\n");
+}
+
+int cmd_place(int argc, char **argv)
+{
+    place_state st = {0};
+    st.t_start = now_s();
+    place_opts o = {0};
+    o.in = cli_inputs_default();
+    o.in.cmd = "place";
+    o.pp = moemap_place_default_params();
+    o.fewer_check = 1;
+    int rc = parse_place(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    moemap_error err = {0};
+    moemap_place_params *pp = &o.pp;
+    rc = 1;
+    if (cli_inputs_read(&o.in, &st.ld, &st.cl, &st.prev, &err) != 0)
+        goto out;
+    pp->slots = o.in.slots;
+    pp->engine = o.in.engine;
+    pp->batch_tokens = o.in.batch_tokens;
+    pp->top_k = o.in.rp.top_k;
+    if (!o.time_given && strcmp(pp->strategy, "exact") == 0)
+        pp->time_limit_s = 60; /* exact's limit is per layer (place.h) */
+    pp->previous = st.prev;
+    pp->expert_bytes = o.in.model ? moemap_model_expert_bytes(o.in.model)
+                                  : moemap_cluster_expert_bytes(st.cl);
+    pp->progress = on_progress;
+    pp->no_predicted = 1; /* evaluated once, then recorded */
+    if (budget_and_bounds(&o, &st, &err) || place_and_evaluate(&o, &st, &err) ||
+        write_outputs(&o, &st, &err))
+        goto out;
+    if (o.as_json) { /* the placement's evaluation, as moemap eval --json writes it */
+        char *files[1] = {(char *)o.out_path};
+        moemap_eval_file ef = {st.ld->num_batches, 1, files, &st.es};
         rc = moemap_eval_write("-", &ef, &err) ? 1 : 0;
         goto out;
     }
-    printf("%s: %d layers, %ld replicas, %.3f s: mean %.1f us, p90 %.1f us, bound %.1f us, "
-           "gap %.2f%%", p->strategy, p->num_layers, es->replicas, took, es->mean_us, es->p90_us,
-           es->bound_mean_us, 100 * es->gap);
-    if (es->engine_bound_mean_us > 0)
-        printf(", %s-rules bound %.1f us", moemap_engine_name(pp.engine),
-               es->engine_bound_mean_us);
-    if (base)
-        printf("; eplb under the same rules: mean %.1f us (%s %.3fx eplb)", base->mean_us,
-               pp.strategy, base->mean_us > 0 ? es->mean_us / base->mean_us : 1.0);
-    if (in.op_text[0])
-        printf("; at %s tokens per iteration", in.op_text);
-    if (prev)
-        printf(", %ld experts moved", es->moved);
-    if (plan)
-        printf(", plan %d steps (%.2f GB)", plan->num_steps, plan->total_bytes / 1e9);
-    print_solver(p);
-    printf("\n");
-    if (fewer_check && pp.engine != MOEMAP_ENGINE_NONE && !prev &&
-        fewer_slots_note(ld, cl, &pp, p, es->mean_us,
-                         limit_s - (now_s() - t_start) - 0.05 * limit_s, &err) != 0)
+    print_summary(&o, &st);
+    if (o.fewer_check && pp->engine != MOEMAP_ENGINE_NONE && !st.prev &&
+        fewer_slots_note(st.ld, st.cl, pp, st.p, st.es->mean_us,
+                         st.limit_s - (now_s() - st.t_start) - 0.05 * st.limit_s, &err) != 0)
         goto out;
     rc = 0;
 out:
     if (rc)
-        cli_fail(cmd, &err);
-    moemap_migration_plan_free(plan);
-    moemap_eval_bounds_free(bounds);
-    moemap_eval_summary_free(es);
-    moemap_eval_summary_free(base);
-    moemap_placement_free(eplb);
-    moemap_placement_free(p);
-    moemap_placement_free(prev);
-    moemap_cluster_free(cl);
-    moemap_loads_free(ld);
+        cli_fail("place", &err);
+    place_state_free(&st);
     return rc;
 }
