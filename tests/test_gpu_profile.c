@@ -77,7 +77,7 @@ TEST(cli_usage_errors)
     CHECK_INT_EQ(run_cli("profile --model no-such-model", out, sizeof out), 2);
     CHECK_STR_CONTAINS(out, "unknown model");
     CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --sm-limit 0", out, sizeof out), 2);
-    CHECK_STR_CONTAINS(out, "expected GPU=N");
+    CHECK_STR_CONTAINS(out, "is not GPU=VALUE");
     CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --sm-limit x=4", out, sizeof out), 2);
     CHECK_INT_EQ(run_cli("profile --model deepseek-v3 --tokens 1,2.5", out, sizeof out), 2);
     CHECK_STR_CONTAINS(out, "--tokens");
