@@ -101,7 +101,7 @@ int cli_parse_workload_format(const char *cmd, const char *arg, moemap_read_para
 
 int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params *rp)
 {
-    long v;
+    long v = 0;
     if (cli_parse_long(cmd, "--batch-tokens", arg, 1, 100000000, &v))
         return 2;
     rp->batch_tokens = v;
@@ -151,7 +151,7 @@ cli_inputs cli_inputs_default(void)
 int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in)
 {
     const char *arg = optarg;
-    long v;
+    long v = 0;
     switch (c) {
     case 'l': in->loads_path = arg; return 0;
     case 'c': in->cluster_path = arg; return 0;
