@@ -76,6 +76,7 @@ typedef struct cli_inputs {
     int slots;                   /* --slots: every GPU's slots (0: the cluster's) */
     const moemap_model *model;   /* -m, --model: top-k for aggregates, SGLang rows */
     moemap_engine engine;        /* --engine sglang|vllm (default none: a free placement) */
+    moemap_a2a_params a2a;       /* --dispatch token-gpu|token-expert|off */
     const char *cmd;             /* the command, for messages */
     char op_text[160];           /* after cli_inputs_read: the operating point in words
                                     ("4096", "4096 (80%) and 16384 (20%)"); "" if none */
@@ -85,7 +86,7 @@ typedef struct cli_inputs {
 
 enum {
     CLI_OPT_FORMAT = 1000, CLI_OPT_BATCH, CLI_OPT_SLOTS, CLI_OPT_PREVIOUS, CLI_OPT_TOPK,
-    CLI_OPT_ENGINE
+    CLI_OPT_ENGINE, CLI_OPT_DISPATCH
 };
 
 /* getopt_long entries (needs <getopt.h>); the short options are 'l' and 'c'. */
@@ -95,7 +96,8 @@ enum {
         {"batch-tokens", required_argument, 0, CLI_OPT_BATCH},                             \
         {"slots", required_argument, 0, CLI_OPT_SLOTS},                                   \
         {"top-k", required_argument, 0, CLI_OPT_TOPK}, {"model", required_argument, 0, 'm'}, \
-        {"engine", required_argument, 0, CLI_OPT_ENGINE}
+        {"engine", required_argument, 0, CLI_OPT_ENGINE},                                 \
+        {"dispatch", required_argument, 0, CLI_OPT_DISPATCH}
 #define CLI_PREVIOUS_OPTION {"previous", required_argument, 0, CLI_OPT_PREVIOUS}
 
 /* The input flags' help text, shared by place, eval and validate. */
@@ -114,7 +116,10 @@ enum {
     "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"                       \
     "  --slots N               expert slots of every GPU (default: the cluster's)\n"        \
     "  --engine E              sglang or vllm: place / judge under that engine's rules\n"    \
-    "                          (equal slots, every slot filled, equal split over copies)\n"
+    "                          (equal slots, every slot filled, equal split over copies)\n" \
+    "  --dispatch D            dispatch and combine in the cost: token-gpu (default: one row\n" \
+    "                          per token and GPU), token-expert (one per token and expert)\n" \
+    "                          or off (expert compute alone, the model before all-to-all)\n"
 
 /* Reads any placement file (moemap, SGLang or vLLM format, detected by content) for the
  * inputs' cluster (SGLang's ranks), model (its rows) and loads (their layers). */

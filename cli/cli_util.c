@@ -145,6 +145,7 @@ cli_inputs cli_inputs_default(void)
     cli_inputs in;
     memset(&in, 0, sizeof in);
     in.rp = moemap_read_default_params();
+    in.a2a = moemap_a2a_default_params();
     return in;
 }
 
@@ -180,6 +181,15 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in)
             return cli_usage_error(cmd, "--engine: unknown engine '%s' (sglang, vllm, none)",
                                    arg);
         in->engine = (moemap_engine)e;
+        return 0;
+    }
+    case CLI_OPT_DISPATCH: {
+        int d = moemap_dispatch_from_name(arg);
+        if (d < 0 && strcmp(arg, "off"))
+            return cli_usage_error(cmd, "--dispatch: unknown mode '%s' (token-gpu, "
+                                   "token-expert, off)", arg);
+        in->a2a.off = d < 0;
+        in->a2a.dispatch = d < 0 ? MOEMAP_DISPATCH_TOKEN_GPU : (moemap_dispatch)d;
         return 0;
     }
     case CLI_OPT_SLOTS:

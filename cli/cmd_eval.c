@@ -68,9 +68,14 @@ static void print_table(const moemap_loads *ld, const moemap_cluster *cl, const 
         printf("; %s-rules bound %.1f", moemap_engine_name(in->engine),
                sums[0]->engine_bound_mean_us);
     printf("\n");
-    printf("%-24s %-14s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s\n", "placement",
+    int a2a = !ep->a2a.off;
+    if (a2a)
+        printf("mean .. max/mean: expert compute; layer: the whole layer with dispatch and "
+               "combine (%s rows), a2a: their part\n", moemap_dispatch_name(ep->a2a.dispatch));
+    printf("%-24s %-14s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s", "placement",
            "strategy", "mean", "p90", "p99", "bound", "gap%", "fixed", "fgap%", "max/mean",
            "replicas", "moved");
+    printf(a2a ? " %10s %8s\n" : "\n", "layer", "a2a");
     for (int i = 0; i < np; i++) {
         const moemap_eval_summary *s = sums[i];
         const char *base = strrchr(files[i], '/');
@@ -78,9 +83,12 @@ static void print_table(const moemap_loads *ld, const moemap_cluster *cl, const 
         if (s->moved >= 0)
             snprintf(moved, sizeof moved, "%ld", s->moved);
         printf("%-24.24s %-14.14s %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f %8.3f %8ld "
-               "%6s\n", base ? base + 1 : files[i], s->strategy, s->mean_us, s->p90_us,
+               "%6s", base ? base + 1 : files[i], s->strategy, s->mean_us, s->p90_us,
                s->p99_us, s->bound_mean_us, 100 * s->gap, s->fixed_bound_mean_us,
                100 * s->fixed_gap, s->imbalance, s->replicas, moved);
+        if (a2a)
+            printf(" %10.1f %8.1f", s->layer_mean_us, s->a2a_mean_us);
+        printf("\n");
     }
     for (int i = 0; per_layer && i < np; i++) {
         const moemap_eval_summary *s = sums[i];
@@ -144,6 +152,7 @@ int cmd_eval(int argc, char **argv)
     if (cli_inputs_read(&in, &ld, &cl, &prev, &err) != 0)
         goto out;
     ep.slots = in.slots;
+    ep.a2a = in.a2a;
     ep.previous = prev;
     if (in.engine != MOEMAP_ENGINE_NONE)
         ep.engine_slots = in.slots > 0 ? in.slots : cl->gpus[0].slots;

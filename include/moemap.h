@@ -13,6 +13,7 @@
 #include "moemap/placement.h"
 #include "moemap/place.h"
 #include "moemap/rebalance.h"
+#include "moemap/a2a.h"
 #include "moemap/eval.h"
 #include "moemap/export.h"
 #include "moemap/migrate.h"

@@ -22,6 +22,7 @@
 #ifndef MOEMAP_EVAL_H
 #define MOEMAP_EVAL_H
 
+#include "moemap/a2a.h"
 #include "moemap/cluster.h"
 #include "moemap/placement.h"
 #include "moemap/workload.h"
@@ -85,6 +86,8 @@ typedef struct moemap_eval_params {
     const moemap_placement *previous; /* experts moved are counted against it (NULL: 0) */
     const moemap_eval_bounds *bounds; /* the bounds of these loads, cluster and slots,
                                          already computed (NULL: computed here) */
+    moemap_a2a_params a2a;            /* dispatch and combine of the whole-layer figures
+                                         (moemap/a2a.h; default: per (token, GPU), bf16) */
 } moemap_eval_params;
 moemap_eval_params moemap_eval_default_params(void);
 
@@ -102,6 +105,9 @@ typedef struct moemap_eval_layer {
     double imbalance;       /* mean over batches of max_g T_g / mean_g T_g */
     int replicas;
     long moved;             /* replicas added relative to the previous placement */
+    double layer_mean_us;   /* whole layer: mean over batches of max_g (dispatch_g +
+                               T_g + combine_g) (moemap/a2a.h); mean_us when a2a.off */
+    double a2a_mean_us;     /* mean over batches of the slowest GPU's dispatch + combine */
 } moemap_eval_layer;
 
 typedef struct moemap_eval_summary {
@@ -123,6 +129,13 @@ typedef struct moemap_eval_summary {
     int num_gpus;
     double *layer_gpu_us;   /* [num_layers * num_gpus] each GPU's time in layers[l],
                                mean over the batches (what the report's bars show) */
+    /* The whole layer (dispatch + compute + combine, moemap/a2a.h): a batch's model time
+     * is the sum over layers of the slowest GPU's whole layer. The fields above are the
+     * expert compute alone (the straggler of T_g), kept as the figure the bounds bound. */
+    double *batch_layer_us;  /* [num_batches] */
+    double layer_mean_us, layer_p90_us, layer_p99_us; /* over batches of batch_layer_us */
+    double a2a_mean_us;      /* mean over batches of the sum over layers of the slowest
+                                GPU's dispatch + combine */
 } moemap_eval_summary;
 
 /* Evaluates placement p on every batch of loads: each MoE layer of loads with any token

@@ -7,6 +7,7 @@
 #ifndef MOEMAP_PLACE_H
 #define MOEMAP_PLACE_H
 
+#include "moemap/a2a.h"
 #include "moemap/cluster.h"
 #include "moemap/placement.h"
 #include "moemap/workload.h"
@@ -80,6 +81,12 @@ typedef struct moemap_place_params {
                                    loads' own) */
     int no_predicted;           /* 1: do not record the predicted cost in the placement
                                    (saves one evaluation pass; default 0) */
+    moemap_a2a_params a2a;      /* dispatch and combine (moemap/a2a.h): unless a2a.off,
+                                   the search balances each GPU's expert compute plus the
+                                   dispatch and combine of the tokens it receives (their
+                                   linear part folded into its curve), and the predicted
+                                   cost carries the whole-layer figures (default: on, one
+                                   row per (token, GPU), bf16) */
     /* Optional: called after each layer is placed (from worker threads, one call at a
      * time) with the layers done and the total; NULL = none. */
     void (*progress)(void *ctx, int done, int total);

@@ -57,6 +57,10 @@ class ReadParams(ctypes.Structure):
                 ("top_k", c_int)]
 
 
+class A2AParams(ctypes.Structure):
+    _fields_ = [("off", c_int), ("dispatch", c_int), ("act_bytes", c_double)]
+
+
 class PlaceParams(ctypes.Structure):
     _fields_ = [("strategy", c_char_p), ("seed", ctypes.c_uint64), ("slots", c_int),
                 ("tail_weight", c_double), ("time_limit_s", c_double),
@@ -65,7 +69,8 @@ class PlaceParams(ctypes.Structure):
                 ("previous", c_void_p), ("max_moves", c_int),
                 ("move_cost_us_per_gb", c_double), ("expert_bytes", c_double),
                 ("engine", c_int), ("batch_tokens", c_double), ("top_k", c_int),
-                ("no_predicted", c_int), ("progress", c_void_p), ("progress_ctx", c_void_p)]
+                ("no_predicted", c_int), ("a2a", A2AParams), ("progress", c_void_p),
+                ("progress_ctx", c_void_p)]
 
 
 class Replica(ctypes.Structure):
@@ -85,7 +90,7 @@ class Placement(ctypes.Structure):
 
 class EvalParams(ctypes.Structure):
     _fields_ = [("slots", c_int), ("no_bound", c_int), ("engine_slots", c_int),
-                ("previous", c_void_p), ("bounds", c_void_p)]
+                ("previous", c_void_p), ("bounds", c_void_p), ("a2a", A2AParams)]
 
 
 class EvalLayer(ctypes.Structure):
@@ -93,7 +98,8 @@ class EvalLayer(ctypes.Structure):
                 ("p99_us", c_double), ("bound_mean_us", c_double),
                 ("engine_bound_mean_us", c_double), ("gap", c_double),
                 ("fixed_bound_mean_us", c_double), ("fixed_gap", c_double),
-                ("imbalance", c_double), ("replicas", c_int), ("moved", c_long)]
+                ("imbalance", c_double), ("replicas", c_int), ("moved", c_long),
+                ("layer_mean_us", c_double), ("a2a_mean_us", c_double)]
 
 
 class EvalSummary(ctypes.Structure):
@@ -106,7 +112,10 @@ class EvalSummary(ctypes.Structure):
                 ("fixed_bound_mean_us", c_double), ("fixed_gap", c_double),
                 ("imbalance", c_double), ("replicas", c_long), ("moved", c_long),
                 ("num_layers", c_int), ("layers", ctypes.POINTER(EvalLayer)),
-                ("num_gpus", c_int), ("layer_gpu_us", ctypes.POINTER(c_double))]
+                ("num_gpus", c_int), ("layer_gpu_us", ctypes.POINTER(c_double)),
+                ("batch_layer_us", ctypes.POINTER(c_double)),
+                ("layer_mean_us", c_double), ("layer_p90_us", c_double),
+                ("layer_p99_us", c_double), ("a2a_mean_us", c_double)]
 
 
 class ImportParams(ctypes.Structure):
@@ -147,6 +156,7 @@ _MIRRORS = {
     "moemap_eval_params": EvalParams, "moemap_eval_layer": EvalLayer,
     "moemap_eval_summary": EvalSummary, "moemap_export_params": ExportParams,
     "moemap_export_info": ExportInfo, "moemap_rebalance_params": RebalanceParams,
+    "moemap_a2a_params": A2AParams,
 }
 
 P = ctypes.POINTER

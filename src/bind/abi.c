@@ -22,6 +22,7 @@ static const struct {
     ENTRY(moemap_export_params),  ENTRY(moemap_export_info),
     ENTRY(moemap_rebalance_params), ENTRY(moemap_curve),
     ENTRY(moemap_operating_point), ENTRY(moemap_import_params),
+    ENTRY(moemap_a2a_params),
 };
 
 size_t moemap_abi_sizeof(const char *name)

@@ -21,6 +21,7 @@ void moemap_eval_summary_free(moemap_eval_summary *s)
         return;
     moemap_free(s->batch_us);
     moemap_free(s->batch_bound_us);
+    moemap_free(s->batch_layer_us);
     moemap_free(s->layers);
     moemap_free(s->layer_gpu_us);
     moemap_free(s);
@@ -104,9 +105,11 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
     const mm_cost_bounds *bd = given;
     double *lay_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *lay_us);
     double *gpu_us = moemap_malloc((size_t)G * sizeof *gpu_us);
+    double *a2a_us = moemap_malloc((size_t)G * sizeof *a2a_us);
+    double *whole_us = moemap_malloc((size_t)(B > 0 ? B : 1) * sizeof *whole_us);
     double *scratch = moemap_malloc((size_t)loads->experts * sizeof *scratch);
     double ebound_sum = 0;
-    if (!s || !lay_us || !gpu_us || !scratch) {
+    if (!s || !lay_us || !gpu_us || !a2a_us || !whole_us || !scratch) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
         goto done;
     }
@@ -114,11 +117,13 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
     s->num_batches = B;
     s->batch_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_us);
     s->batch_bound_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_bound_us);
+    s->batch_layer_us = moemap_calloc((size_t)(B > 0 ? B : 1), sizeof *s->batch_layer_us);
     s->layers = moemap_calloc((size_t)(p->num_layers > 0 ? p->num_layers : 1), sizeof *s->layers);
     s->num_gpus = G;
     s->layer_gpu_us = moemap_calloc((size_t)(p->num_layers > 0 ? p->num_layers : 1) * (size_t)G,
                                     sizeof *s->layer_gpu_us);
-    if (!s->batch_us || !s->batch_bound_us || !s->layers || !s->layer_gpu_us) {
+    if (!s->batch_us || !s->batch_bound_us || !s->batch_layer_us || !s->layers ||
+        !s->layer_gpu_us) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "eval: out of memory");
         goto done;
     }
@@ -139,7 +144,7 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
         el->layer = lp->layer;
         el->replicas = lp->num_replicas;
         s->replicas += lp->num_replicas;
-        double bsum = 0, esum = 0, limb = 0;
+        double bsum = 0, esum = 0, limb = 0, a2a_sum = 0;
         int limb_n = 0;
         for (int b = 0; b < B; b++) {
             const double *cnt = &MOEMAP_LOADS_AT(loads, b, l, 0);
@@ -147,6 +152,16 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
             double lb = bd ? bd->per_batch[(size_t)l * B + b] : 0;
             lay_us[b] = t;
             s->batch_us[b] += t;
+            /* the whole layer: each GPU's dispatch + compute + combine, its straggler */
+            double dmax = moemap_a2a_layer_batch(c, lp, cnt, loads->experts,
+                                                 loads->batch_tokens[b], &params->a2a, a2a_us);
+            double whole = 0;
+            for (int g = 0; g < G; g++)
+                if (gpu_us[g] + 2 * a2a_us[g] > whole)
+                    whole = gpu_us[g] + 2 * a2a_us[g];
+            whole_us[b] = whole;
+            s->batch_layer_us[b] += whole;
+            a2a_sum += 2 * dmax;
             s->batch_bound_us[b] += lb;
             bsum += lb;
             if (params->engine_slots > 0) {
@@ -168,6 +183,9 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
         el->mean_us = moemap_mean(lay_us, (size_t)B);
         el->p90_us = B ? moemap_quantile(lay_us, (size_t)B, 0.9) : 0;
         el->p99_us = B ? moemap_quantile(lay_us, (size_t)B, 0.99) : 0;
+        el->layer_mean_us = moemap_mean(whole_us, (size_t)B);
+        el->a2a_mean_us = B ? a2a_sum / B : 0;
+        s->a2a_mean_us += el->a2a_mean_us;
         el->bound_mean_us = B ? bsum / B : 0;
         el->engine_bound_mean_us = B ? esum / B : 0;
         ebound_sum += el->engine_bound_mean_us;
@@ -183,6 +201,9 @@ int mm_cost_placement(const moemap_loads *loads, const moemap_cluster *c,
     s->mean_us = moemap_mean(s->batch_us, (size_t)B);
     s->p90_us = B ? moemap_quantile(s->batch_us, (size_t)B, 0.9) : 0;
     s->p99_us = B ? moemap_quantile(s->batch_us, (size_t)B, 0.99) : 0;
+    s->layer_mean_us = moemap_mean(s->batch_layer_us, (size_t)B);
+    s->layer_p90_us = B ? moemap_quantile(s->batch_layer_us, (size_t)B, 0.9) : 0;
+    s->layer_p99_us = B ? moemap_quantile(s->batch_layer_us, (size_t)B, 0.99) : 0;
     s->bound_mean_us = moemap_mean(s->batch_bound_us, (size_t)B);
     s->bound_p90_us = B ? moemap_quantile(s->batch_bound_us, (size_t)B, 0.9) : 0;
     s->engine_bound_mean_us = ebound_sum; /* layers add up, as the straggler times do */
@@ -193,6 +214,8 @@ done:
     mm_cost_bounds_clear(&own);
     moemap_free(lay_us);
     moemap_free(gpu_us);
+    moemap_free(a2a_us);
+    moemap_free(whole_us);
     moemap_free(scratch);
     if (rc) {
         moemap_eval_summary_free(s);

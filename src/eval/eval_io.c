@@ -36,6 +36,8 @@ static json_t *layer_json(const moemap_eval_summary *s, int l)
     json_object_set_new(lo, "fixed_bound_mean_us", json_real(el->fixed_bound_mean_us));
     json_object_set_new(lo, "fixed_gap", json_real(el->fixed_gap));
     json_object_set_new(lo, "max_over_mean", json_real(el->imbalance));
+    json_object_set_new(lo, "layer_mean_us", json_real(el->layer_mean_us));
+    json_object_set_new(lo, "a2a_mean_us", json_real(el->a2a_mean_us));
     json_object_set_new(lo, "replicas", json_integer(el->replicas));
     if (s->moved >= 0)
         json_object_set_new(lo, "moved", json_integer(el->moved));
@@ -61,10 +63,17 @@ static json_t *summary_json(const char *file, const moemap_eval_summary *s)
     json_object_set_new(o, "fixed_bound_mean_us", json_real(s->fixed_bound_mean_us));
     json_object_set_new(o, "fixed_gap", json_real(s->fixed_gap));
     json_object_set_new(o, "max_over_mean", json_real(s->imbalance));
+    json_object_set_new(o, "layer_mean_us", json_real(s->layer_mean_us));
+    json_object_set_new(o, "layer_p90_us", json_real(s->layer_p90_us));
+    json_object_set_new(o, "layer_p99_us", json_real(s->layer_p99_us));
+    json_object_set_new(o, "a2a_mean_us", json_real(s->a2a_mean_us));
     json_object_set_new(o, "replicas", json_integer(s->replicas));
     json_object_set_new(o, "moved", s->moved >= 0 ? json_integer(s->moved) : json_null());
     if (s->batch_us)
         json_object_set_new(o, "batch_us", num_array(s->batch_us, (size_t)s->num_batches));
+    if (s->batch_layer_us)
+        json_object_set_new(o, "batch_layer_us",
+                            num_array(s->batch_layer_us, (size_t)s->num_batches));
     json_t *layers = json_array();
     for (int l = 0; l < s->num_layers; l++)
         json_array_append_new(layers, layer_json(s, l));
@@ -158,6 +167,8 @@ static const num_field summary_fields[] = {
     SF("engine_bound_mean_us", engine_bound_mean_us, 1), SF("gap", gap, 0),
     SF("fixed_bound_mean_us", fixed_bound_mean_us, 1), SF("fixed_gap", fixed_gap, 1),
     SF("max_over_mean", imbalance, 1),
+    SF("layer_mean_us", layer_mean_us, 1), SF("layer_p90_us", layer_p90_us, 1),
+    SF("layer_p99_us", layer_p99_us, 1), SF("a2a_mean_us", a2a_mean_us, 1),
 };
 #define LF(k, m, opt) {k, offsetof(moemap_eval_layer, m), opt}
 static const num_field layer_fields[] = {
@@ -165,6 +176,7 @@ static const num_field layer_fields[] = {
     LF("bound_mean_us", bound_mean_us, 0), LF("gap", gap, 0),
     LF("fixed_bound_mean_us", fixed_bound_mean_us, 1), LF("fixed_gap", fixed_gap, 1),
     LF("max_over_mean", imbalance, 1),
+    LF("layer_mean_us", layer_mean_us, 1), LF("a2a_mean_us", a2a_mean_us, 1),
 };
 #define NF(a) (sizeof a / sizeof *a)
 
@@ -234,6 +246,8 @@ static int read_summary(const json_t *o, const char *where, int batches,
     s->num_batches = batches;
     if (!rc)
         rc = read_nums(o, "batch_us", where, batches, &s->batch_us, NULL, err);
+    if (!rc) /* optional: files from before the whole-layer model lack it */
+        rc = read_nums(o, "batch_layer_us", where, batches, &s->batch_layer_us, NULL, err);
     json_t *ls = rc ? NULL : mm_json_get_array(o, "layers", where, err);
     if (!rc && !ls)
         rc = err->code;

@@ -257,6 +257,8 @@ static int add_summary(json_t *o, const moemap_eval_summary *s, moemap_error *er
     bad |= json_object_set_new(o, "gap", mm_json_real(s->gap, 6));
     bad |= json_object_set_new(o, "fixed_bound_mean_us", mm_json_real(s->fixed_bound_mean_us, 3));
     bad |= json_object_set_new(o, "fixed_gap", mm_json_real(s->fixed_gap, 6));
+    bad |= json_object_set_new(o, "layer_mean_us", mm_json_real(s->layer_mean_us, 3));
+    bad |= json_object_set_new(o, "a2a_mean_us", mm_json_real(s->a2a_mean_us, 3));
     bad |= json_object_set_new(o, "replicas", json_integer(s->replicas));
     return bad ? moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory") : 0;
 }
@@ -264,13 +266,14 @@ static int add_summary(json_t *o, const moemap_eval_summary *s, moemap_error *er
 /* Adds the predicted cost (mean/p90/p99 straggler, bounds, gaps) to o, computed by the
  * cost layer (the same numbers moemap_eval_placement gives, without the moves); bounds:
  * computed before the search (NULL: here). */
-static int add_cost(json_t *o, const moemap_loads *loads, const moemap_cluster *c, int slots,
-                    const moemap_placement *p, const mm_cost_bounds *bounds,
-                    moemap_error *err)
+static int add_cost(json_t *o, const moemap_loads *loads, const moemap_cluster *c,
+                    const moemap_place_params *params, const moemap_placement *p,
+                    const mm_cost_bounds *bounds, moemap_error *err)
 {
     moemap_eval_params ep;
     memset(&ep, 0, sizeof ep); /* moemap_eval_default_params(), which lives above place */
-    ep.slots = slots;
+    ep.slots = params->slots;
+    ep.a2a = params->a2a;
     moemap_eval_summary *s;
     int rc = mm_cost_placement(loads, c, p, &ep, bounds, &s, err);
     if (rc)
@@ -325,17 +328,17 @@ static int add_solver(json_t *o, const solver_tally *t, moemap_error *err)
 
 /* Records p->predicted_json: the predicted cost unless with_cost is 0, and the solver's
  * verdicts when the strategy gave any (exact). Nothing to record leaves it NULL. */
-static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c, int slots,
-                          int with_cost, const mm_cost_bounds *bounds, const solver_tally *t,
-                          moemap_placement *p, moemap_error *err)
+static int fill_predicted(const moemap_loads *loads, const moemap_cluster *c,
+                          const moemap_place_params *params, const mm_cost_bounds *bounds,
+                          const solver_tally *t, moemap_placement *p, moemap_error *err)
 {
-    int with_solver = t->optimal + t->time_limit > 0;
+    int with_solver = t->optimal + t->time_limit > 0, with_cost = !params->no_predicted;
     if (!with_cost && !with_solver)
         return 0;
     json_t *o = json_object();
     if (!o)
         return moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
-    int rc = with_cost ? add_cost(o, loads, c, slots, p, bounds, err) : 0;
+    int rc = with_cost ? add_cost(o, loads, c, params, p, bounds, err) : 0;
     if (!rc && with_solver)
         rc = add_solver(o, t, err);
     if (!rc)
@@ -429,6 +432,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
     moemap_error *errs = moemap_calloc((size_t)loads->num_layers, sizeof *errs);
     moemap_placement *p = NULL;
     mm_cost_bounds bounds = {NULL, NULL, 0, 0, 0};
+    moemap_cluster *with_a2a = NULL; /* the curves the search sees (below) */
     int rc = 0;
     if (!slots || !entries || !errs) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
@@ -513,9 +517,15 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
                  moemap_engine_name(params->engine));
     else
         snprintf(p->strategy, sizeof p->strategy, "%s", st->name);
+    /* The search sees each GPU's curve plus the linear part of its dispatch and combine
+     * (moemap/a2a.h), so it balances whole layers; bounds, checks and the predicted cost
+     * keep the measured curves. */
+    if (!params->a2a.off && G > 1 &&
+        (rc = moemap_cluster_with_a2a(cluster, &params->a2a, &with_a2a, err)))
+        goto done;
     int nw = workers_for(num);
     driver d = {
-        .loads = loads, .cluster = cluster, .params = params, .strategy = st,
+        .loads = loads, .cluster = with_a2a ? with_a2a : cluster, .params = params, .strategy = st,
         .slots = slots, .entries = entries, .num = num,
         /* The whole-model budget is shared by the layers (each worker runs num / nw of
          * them); exact's budget is per layer, as place.h documents. */
@@ -551,10 +561,10 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
                               "first: %s)", st->name, problems, first.msg);
         goto done;
     }
-    rc = fill_predicted(loads, cluster, params->slots, !params->no_predicted, &bounds,
-                        &d.solver, p, err);
+    rc = fill_predicted(loads, cluster, params, &bounds, &d.solver, p, err);
 done:
     mm_cost_bounds_clear(&bounds);
+    moemap_cluster_free(with_a2a);
     moemap_free(slots);
     moemap_free(entries);
     moemap_free(errs);
