@@ -56,6 +56,8 @@ int cli_parse_double_list(const char *cmd, const char *flag, const char *s, doub
 /* The workload-input flags every command that reads loads shares: --format NAME and
  * --batch-tokens N into a moemap_read_params. 0, or 2 after printing a usage error. */
 int cli_parse_workload_format(const char *cmd, const char *arg, moemap_read_params *rp);
+/* --dispatch token-gpu|token-expert|off into *a2a; 2 after a usage error. */
+int cli_parse_dispatch(const char *cmd, const char *arg, moemap_a2a_params *a2a);
 int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params *rp);
 
 /* The input flags that place, eval and validate share, and reading what they name.
@@ -117,6 +119,9 @@ enum {
     "  --slots N               expert slots of every GPU (default: the cluster's)\n"        \
     "  --engine E              sglang or vllm: place / judge under that engine's rules\n"    \
     "                          (equal slots, every slot filled, equal split over copies)\n" \
+    CLI_DISPATCH_HELP
+/* Shared by the input flags and simulate. */
+#define CLI_DISPATCH_HELP                                                                   \
     "  --dispatch D            dispatch and combine in the cost: token-gpu (default: one row\n" \
     "                          per token and GPU), token-expert (one per token and expert)\n" \
     "                          or off (expert compute alone, the model before all-to-all)\n"

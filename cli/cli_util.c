@@ -99,6 +99,17 @@ int cli_parse_workload_format(const char *cmd, const char *arg, moemap_read_para
     return 0;
 }
 
+int cli_parse_dispatch(const char *cmd, const char *arg, moemap_a2a_params *a2a)
+{
+    int d = moemap_dispatch_from_name(arg);
+    if (d < 0 && strcmp(arg, "off"))
+        return cli_usage_error(cmd, "--dispatch: unknown mode '%s' (token-gpu, token-expert, "
+                               "off)", arg);
+    a2a->off = d < 0;
+    a2a->dispatch = d < 0 ? MOEMAP_DISPATCH_TOKEN_GPU : (moemap_dispatch)d;
+    return 0;
+}
+
 int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params *rp)
 {
     long v = 0;
@@ -183,15 +194,7 @@ int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in)
         in->engine = (moemap_engine)e;
         return 0;
     }
-    case CLI_OPT_DISPATCH: {
-        int d = moemap_dispatch_from_name(arg);
-        if (d < 0 && strcmp(arg, "off"))
-            return cli_usage_error(cmd, "--dispatch: unknown mode '%s' (token-gpu, "
-                                   "token-expert, off)", arg);
-        in->a2a.off = d < 0;
-        in->a2a.dispatch = d < 0 ? MOEMAP_DISPATCH_TOKEN_GPU : (moemap_dispatch)d;
-        return 0;
-    }
+    case CLI_OPT_DISPATCH: return cli_parse_dispatch(cmd, arg, &in->a2a);
     case CLI_OPT_SLOTS:
         if (cli_parse_long(cmd, "--slots", arg, 1, 1000000, &v))
             return 2;

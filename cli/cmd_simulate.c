@@ -74,6 +74,9 @@ static void usage(FILE *f)
             "                            the target share of requests inside the SLO\n"
             "  --capacity-duration S     seconds of arrivals per rate (default 60)\n"
             "  --capacity-target X       share inside the SLO required (default 0.9)\n"
+            "  --dispatch D              dispatch and combine of every MoE layer: token-gpu\n"
+            "                            (default: one row per token and GPU), token-expert\n"
+            "                            or off (expert compute alone)\n"
             "  -h, --help\n");
 }
 
@@ -144,7 +147,7 @@ static int write_json(moemap_sim_result **res, char labels[][96], int n, int ts,
 enum {
     O_COMPARE = 256, O_POISSON, O_BURSTY, O_RATE_SCALE, O_MAXTOK, O_MAXRUN, O_PEAK, O_MEM,
     O_JITTER, O_POLICY, O_POLICIES, O_STRATEGY, O_INTERVAL, O_WINDOW, O_THRESH, O_EVENT,
-    O_SLO_TTFT, O_SLO_TPOT, O_JSON, O_TS, O_CAPACITY, O_CAP_DUR, O_CAP_TARGET
+    O_SLO_TTFT, O_SLO_TPOT, O_JSON, O_TS, O_CAPACITY, O_CAP_DUR, O_CAP_TARGET, O_DISPATCH
 };
 
 #define MAX_RATES 64
@@ -215,6 +218,7 @@ static const struct option sim_opts[] = {
     {"slo-tpot-ms", required_argument, NULL, O_SLO_TPOT}, {"seed", required_argument, NULL, 's'},
     {"json", no_argument, NULL, O_JSON}, {"timeseries", required_argument, NULL, O_TS},
     {"capacity", required_argument, NULL, O_CAPACITY},
+    {"dispatch", required_argument, NULL, O_DISPATCH},
     {"capacity-duration", required_argument, NULL, O_CAP_DUR},
     {"capacity-target", required_argument, NULL, O_CAP_TARGET},
     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -291,6 +295,7 @@ static int sim_option(int c, sim_args *a)
         sp->seed = (uint64_t)v;
         return 0;
     case O_CAPACITY: return parse_rates(a);
+    case O_DISPATCH: return cli_parse_dispatch("simulate", optarg, &sp->a2a);
     case O_CAP_DUR:
         return cli_parse_double("simulate", "--capacity-duration", optarg, 1, 86400,
                                 &a->cp.duration_s);

@@ -280,9 +280,11 @@ TEST(attention_roofline_and_network)
     CHECK_NEAR(r->ttft.p50, flops_per_gpu / 1e6 + 84e-6, 1e-9);
     moemap_sim_result_free(r);
 
-    /* Network: 2 GPUs on different nodes, 1 GB/s between them, 5 us latency. GPU 0
-     * receives 75 tokens x 16 hidden x 2 bytes, half of them from the other node:
-     * 1200 bytes -> 1.2 us; dispatch + combine = 2 x (5 + 1.2) us. */
+    /* Network (moemap/a2a.h): 2 GPUs on different nodes, 1 GB/s between them, 5 us
+     * latency, rows of 16 hidden x 2 bytes. GPU 0 computes 75 tokens, half of them from
+     * the other node: 37.5 rows, 1200 bytes -> 1.2 us (it sends only 12.5); its whole
+     * layer is 84 us of compute + dispatch + combine = 2 x (5 + 1.2) us. */
+    c->hidden = 16;
     c->gpus[1].node = 1;
     c->inter_node_GBps = 1;
     c->intra_node_GBps = 100;

@@ -128,10 +128,11 @@ TEST(policies_pay_for_what_they_move)
         CHECK_NEAR(r[k]->migration_bytes, r[k]->replicas_moved * 3.0 * 2048 * 1408 * 2, 1);
     /* Recalibrating after a throttle must pay: strictly more requests meet their SLOs
      * and the p90 TPOT is lower than when the throttle is ignored (measured on this
-     * fixture: 0.355 vs 0.314 attainment, 14.7 vs 16.7 ms; the margins below leave half
-     * of each gap, so an equal result, e.g. a policy that never fires, fails). */
-    CHECK(r[3]->slo_attainment >= r[0]->slo_attainment + 0.02);
-    CHECK(r[3]->tpot.p90 <= r[0]->tpot.p90 * 0.94);
+     * fixture with dispatch and combine in every MoE layer, the same for both: 0.382 vs
+     * 0.364 attainment, 13.6 vs 14.9 ms; the margins below leave half of each gap, so an
+     * equal result, e.g. a policy that never fires, fails). */
+    CHECK(r[3]->slo_attainment >= r[0]->slo_attainment + 0.009);
+    CHECK(r[3]->tpot.p90 <= r[0]->tpot.p90 * 0.955);
     for (int k = 0; k < 4; k++)
         moemap_sim_result_free(r[k]);
 }

@@ -13,6 +13,7 @@
 #ifndef MOEMAP_SIM_H
 #define MOEMAP_SIM_H
 
+#include "moemap/a2a.h"
 #include "moemap/cluster.h"
 #include "moemap/model.h"
 #include "moemap/placement.h"
@@ -134,6 +135,8 @@ typedef struct moemap_sim_params {
     int drift_swaps;          /* drift policy: swaps per layer (default 2) */
     int moemap_max_moves;     /* moemap policy: replica additions per layer (default 4) */
     double link_GBps;         /* weight-migration bandwidth (0: the cluster's inter-node) */
+    moemap_a2a_params a2a;    /* dispatch and combine of every MoE layer (moemap/a2a.h;
+                                 default: one row per (token, GPU), bf16; off: none) */
     /* Events (sorted by the simulator; borrowed). */
     const moemap_sim_event *events;
     int num_events;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base_util.h"
+#include "cost_internal.h"
 
 moemap_a2a_params moemap_a2a_default_params(void)
 {
@@ -58,52 +59,62 @@ static double phase_us(const moemap_cluster *c, double row_bytes, double ui, dou
     return c->latency_us + row_bytes * (in * ui + x * ux);
 }
 
-/* GPUs per node and each node's sum of v[g], into per-node arrays of num_nodes. */
-static void node_sums(const moemap_cluster *c, const double *v, double *gpus, double *sum,
-                      int nn)
+/* Live GPUs per node and each node's sum of v[g] over live GPUs, into per-node arrays. */
+static void node_sums(const moemap_cluster *c, const double *v, const unsigned char *alive,
+                      double *gpus, double *sum, int nn)
 {
     for (int n = 0; n < nn; n++)
         gpus[n] = 0, sum[n] = 0;
     for (int g = 0; g < c->num_gpus; g++) {
+        if (alive && !alive[g])
+            continue;
         gpus[c->gpus[g].node]++;
         sum[c->gpus[g].node] += v[g];
     }
 }
 
-/* Dispatch time of every GPU when GPU g computes rows[g] rows of tokens that live evenly
- * on all GPUs. scratch: 2 * num_nodes + num_gpus doubles. */
+/* Dispatch time of every live GPU when GPU g computes rows[g] rows of tokens that live
+ * evenly on the A live GPUs (a lost GPU neither holds tokens nor sends; its time is 0).
+ * scratch: 2 * num_nodes doubles. */
 static double uniform_origin_us(const moemap_cluster *c, const double *rows,
-                                const moemap_a2a_params *p, double *out, double *scratch)
+                                const unsigned char *alive, const moemap_a2a_params *p,
+                                double *out, double *scratch)
 {
     int G = c->num_gpus, nn = moemap_cluster_num_nodes(c);
     double rb, ui, ux;
     link_costs(c, p, &rb, &ui, &ux);
-    double *sum = scratch, *gpus = scratch + nn, *t = scratch + 2 * nn;
-    node_sums(c, rows, gpus, sum, nn);
-    double total = 0, mx = 0;
+    double *sum = scratch, *gpus = scratch + nn;
+    node_sums(c, rows, alive, gpus, sum, nn);
+    double total = 0, A = 0, mx = 0;
     for (int n = 0; n < nn; n++)
-        total += sum[n];
+        total += sum[n], A += gpus[n];
     for (int g = 0; g < G; g++) {
-        int nd = c->gpus[g].node;
-        double send_in = (sum[nd] - rows[g]) / G, send_x = (total - sum[nd]) / G;
-        double recv_in = rows[g] * (gpus[nd] - 1) / G, recv_x = rows[g] * (G - gpus[nd]) / G;
-        t[g] = phase_us(c, rb, ui, ux, send_in, recv_in, send_x, recv_x);
-        if (t[g] > mx)
-            mx = t[g];
+        double t = 0;
+        if (!alive || alive[g]) {
+            int nd = c->gpus[g].node;
+            double send_in = (sum[nd] - rows[g]) / A, send_x = (total - sum[nd]) / A;
+            double recv_in = rows[g] * (gpus[nd] - 1) / A, recv_x = rows[g] * (A - gpus[nd]) / A;
+            t = phase_us(c, rb, ui, ux, send_in, recv_in, send_x, recv_x);
+        }
+        if (t > mx)
+            mx = t;
         if (out)
-            out[g] = t[g];
+            out[g] = t;
     }
     return mx;
 }
 
-double moemap_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
-                              const double *counts, int experts, double batch_tokens,
-                              const moemap_a2a_params *params, double *dispatch_us)
+double mm_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
+                          const double *counts, int experts, double batch_tokens,
+                          const moemap_a2a_params *params, const unsigned char *alive,
+                          double *dispatch_us)
 {
-    int G = c->num_gpus;
+    int G = c->num_gpus, live = 0;
     moemap_a2a_params dp = moemap_a2a_default_params();
     const moemap_a2a_params *p = params ? params : &dp;
-    if (G <= 1 || p->off) {
+    for (int g = 0; g < G; g++)
+        live += !alive || alive[g];
+    if (live <= 1 || p->off) {
         if (dispatch_us)
             for (int g = 0; g < G; g++)
                 dispatch_us[g] = 0;
@@ -116,7 +127,7 @@ double moemap_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placem
     int nn = moemap_cluster_num_nodes(c);
     /* rows[G], then the scratch of uniform_origin_us */
     double stack_buf[1024];
-    size_t need = (size_t)G * 2 + (size_t)nn * 2;
+    size_t need = (size_t)G + (size_t)nn * 2;
     double *buf = need <= 1024 ? stack_buf : moemap_malloc(need * sizeof *buf);
     if (!buf)
         return NAN;
@@ -141,10 +152,20 @@ double moemap_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placem
     if (p->dispatch == MOEMAP_DISPATCH_TOKEN_GPU)
         for (int g = 0; g < G; g++)
             rows[g] = N * (1.0 - rows[g]);
-    double mx = uniform_origin_us(c, rows, p, dispatch_us, buf + G);
+    for (int g = 0; alive && g < G; g++)
+        if (!alive[g])
+            rows[g] = 0;
+    double mx = uniform_origin_us(c, rows, alive, p, dispatch_us, buf + G);
     if (buf != stack_buf)
         moemap_free(buf);
     return mx;
+}
+
+double moemap_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
+                              const double *counts, int experts, double batch_tokens,
+                              const moemap_a2a_params *params, double *dispatch_us)
+{
+    return mm_a2a_layer_batch(c, lp, counts, experts, batch_tokens, params, NULL, dispatch_us);
 }
 
 double moemap_a2a_rows_us(const moemap_cluster *c, const double *rows,

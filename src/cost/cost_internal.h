@@ -53,6 +53,13 @@ double mm_layer_gpu_s(const moemap_cluster *c, const moemap_layer_placement *lp,
                       const double *counts, const double *speed, const unsigned char *alive,
                       double *t);
 
+/* moemap_a2a_layer_batch with the GPUs where alive[g] == 0 lost (NULL: none): they hold
+ * no tokens, send and receive nothing and take 0 us; the tokens live on the others. */
+double mm_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
+                          const double *counts, int experts, double batch_tokens,
+                          const moemap_a2a_params *params, const unsigned char *alive,
+                          double *dispatch_us);
+
 /* 1 when loads' layer entry l has a token in some batch (0: a dense layer, never placed). */
 int mm_layer_has_tokens(const moemap_loads *loads, int l);
 

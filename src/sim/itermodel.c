@@ -4,10 +4,10 @@
  * Per layer: attention (and the dense FFN or shared experts) by a roofline model on each
  * GPU — data-parallel attention, the iteration's tokens split evenly over the live GPUs,
  * time = max(FLOPs / peak, bytes / bandwidth) / (speed x event factor x jitter), and the
- * layer waits for the slowest GPU; then, on MoE layers, dispatch and combine all-to-all
- * (latency + the bytes each GPU receives over NVLink and the network, by where replicas
- * live) and the MoE part, whose time is the slowest GPU's under the cluster's cost model
- * for this iteration's expert counts.
+ * layer waits for the slowest GPU; then, on MoE layers, each GPU's whole MoE layer —
+ * dispatch, its experts' compute under the cluster's cost model for this iteration's
+ * expert counts, and combine (moemap/a2a.h: the whole-layer model that place and eval
+ * use, tokens living on the live GPUs) — and the layer waits for the slowest GPU.
  *
  * Expert counts come from a real workload, replayed in order from a random start at the
  * engine's token rate: each iteration takes the current batch (the same for every layer,
@@ -56,10 +56,9 @@ struct itermodel {
     int *batch_ids;             /* [nb] */
     double tmax;                /* largest iteration token count in the table */
     double bucket_tokens[NBUCKETS];
-    float **tab;                /* [nb] -> [NBUCKETS][L][G] nominal MoE seconds, lazily */
+    float **tab;                /* [nb] -> [NBUCKETS][L][2][G] nominal MoE compute seconds,
+                                   then dispatch seconds (combine takes as long), lazily */
     unsigned char *filled;      /* [nb * NBUCKETS] */
-    double *comm;               /* [nb] all-to-all seconds per unit scale, summed over L */
-    unsigned char *comm_ok;     /* [nb] */
     moemap_placement *placement;
     double *scratch;            /* [4 * G] */
     double *counts;             /* [experts] */
@@ -83,8 +82,6 @@ static void reset_cache(itermodel *im)
 {
     if (im->filled)
         memset(im->filled, 0, (size_t)im->nb * NBUCKETS);
-    if (im->comm_ok)
-        memset(im->comm_ok, 0, (size_t)im->nb);
 }
 
 static void free_tables(itermodel *im)
@@ -94,13 +91,10 @@ static void free_tables(itermodel *im)
             moemap_free(im->tab[b]);
     moemap_free(im->tab);
     moemap_free(im->filled);
-    moemap_free(im->comm);
-    moemap_free(im->comm_ok);
     moemap_free(im->batch_ids);
     moemap_free(im->entry);
     im->tab = NULL;
-    im->filled = im->comm_ok = NULL;
-    im->comm = NULL;
+    im->filled = NULL;
     im->batch_ids = im->entry = NULL;
 }
 
@@ -151,9 +145,7 @@ static int bind_loads(itermodel *im, const moemap_loads *ld, moemap_error *err)
     im->batch_ids = moemap_malloc((size_t)im->nb * sizeof *im->batch_ids);
     im->tab = moemap_calloc((size_t)im->nb, sizeof *im->tab);
     im->filled = moemap_calloc((size_t)im->nb * NBUCKETS, 1);
-    im->comm = moemap_calloc((size_t)im->nb, sizeof *im->comm);
-    im->comm_ok = moemap_calloc((size_t)im->nb, 1);
-    if (!im->batch_ids || !im->tab || !im->filled || !im->comm || !im->comm_ok)
+    if (!im->batch_ids || !im->tab || !im->filled)
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
     /* More batches than the cap: an evenly spaced subset, so every phase of the trace is
      * represented. */
@@ -316,75 +308,32 @@ static void iteration_counts(const itermodel *im, int bi, double T, int entry, d
     }
 }
 
-/* Fills the table entry of (sampled batch bi, bucket k). */
+/* Fills the table entry of (sampled batch bi, bucket k): each GPU's expert compute and
+ * its dispatch under the cost model (moemap/a2a.h: the same whole-layer model as place
+ * and eval), tokens living on the live GPUs. */
 static int fill(itermodel *im, int bi, int k)
 {
+    size_t G = (size_t)im->G, L = (size_t)im->L;
     if (!im->tab[bi]) {
-        im->tab[bi] = moemap_malloc((size_t)NBUCKETS * im->L * im->G * sizeof(float));
+        im->tab[bi] = moemap_malloc((size_t)NBUCKETS * L * 2 * G * sizeof(float));
         if (!im->tab[bi])
             return -1;
     }
-    float *row = im->tab[bi] + (size_t)k * im->L * im->G;
-    double *t = im->scratch, *c = im->counts;
-    for (int l = 0; l < im->L; l++) {
+    float *row = im->tab[bi] + (size_t)k * L * 2 * G;
+    double *t = im->scratch, *d = im->scratch + G, *c = im->counts;
+    for (size_t l = 0; l < L; l++) {
         const moemap_layer_placement *lp = &im->placement->layers[l];
         iteration_counts(im, bi, im->bucket_tokens[k], im->entry[l], c);
-        for (int g = 0; g < im->G; g++)
-            t[g] = 0;
-        for (int r = 0; r < lp->num_replicas; r++) {
-            const moemap_replica *rep = &lp->replicas[r];
-            double n = rep->share * c[rep->expert];
-            if (n > 0)
-                t[rep->gpu] += moemap_cluster_expert_us(im->cluster, rep->gpu, n);
+        mm_layer_gpu_s(im->cluster, lp, c, NULL, NULL, t);
+        mm_a2a_layer_batch(im->cluster, lp, c, im->loads->experts, im->bucket_tokens[k],
+                           &im->params.a2a, im->alive, d);
+        for (size_t g = 0; g < G; g++) {
+            row[(l * 2) * G + g] = (float)t[g];
+            row[(l * 2 + 1) * G + g] = (float)(d[g] * 1e-6);
         }
-        for (int g = 0; g < im->G; g++)
-            row[(size_t)l * im->G + g] = (float)(t[g] * 1e-6);
     }
     im->filled[(size_t)bi * NBUCKETS + k] = 1;
     return 0;
-}
-
-/* All-to-all seconds per unit scale of batch bi, summed over layers: for each layer the
- * GPU that receives the most bytes over its slowest path sets the time. Tokens start
- * evenly on the live GPUs (data-parallel attention). */
-static void fill_comm(itermodel *im, int bi)
-{
-    const moemap_cluster *c = im->cluster;
-    const moemap_loads *ld = im->loads;
-    int b = im->batch_ids[bi], G = im->G;
-    double *recv = im->scratch, *same = im->scratch + G;
-    double bytes_per_tok = (double)im->model->hidden * im->dtype;
-    double intra = c->intra_node_GBps > 0 ? c->intra_node_GBps * 1e9 : 0;
-    double inter = c->inter_node_GBps > 0 ? c->inter_node_GBps * 1e9 : 0;
-    for (int g = 0; g < G; g++) {
-        same[g] = 0;
-        for (int h = 0; h < G; h++)
-            if (h != g && im->alive[h] && c->gpus[h].node == c->gpus[g].node)
-                same[g]++;
-    }
-    double A = im->alive_n > 0 ? im->alive_n : 1, total = 0;
-    for (int l = 0; l < im->L; l++) {
-        const moemap_layer_placement *lp = &im->placement->layers[l];
-        const double *cnt = &MOEMAP_LOADS_AT(ld, b, im->entry[l], 0);
-        for (int g = 0; g < G; g++)
-            recv[g] = 0;
-        for (int r = 0; r < lp->num_replicas; r++)
-            recv[lp->replicas[r].gpu] += lp->replicas[r].share * cnt[lp->replicas[r].expert];
-        double mx = 0;
-        for (int g = 0; g < G; g++) {
-            if (!im->alive[g])
-                continue;
-            double by = recv[g] * bytes_per_tok;
-            double t_intra = intra > 0 ? by * same[g] / A / intra : 0;
-            double t_inter = inter > 0 ? by * (A - 1 - same[g]) / A / inter : 0;
-            double t = t_intra > t_inter ? t_intra : t_inter;
-            if (t > mx)
-                mx = t;
-        }
-        total += mx;
-    }
-    im->comm[bi] = total;
-    im->comm_ok[bi] = 1;
 }
 
 /* Roofline time of `params` weights applied to x tokens, plus extra FLOPs and bytes. */
@@ -472,17 +421,17 @@ void itermodel_eval(itermodel *im, const sim_batch *b, moemap_rng *rng, double *
             out->scale = (double)b->tokens / ld->batch_tokens[out->batch];
             return;
         }
-    if (!im->comm_ok[bi])
-        fill_comm(im, bi);
-    const float *r0 = im->tab[bi] + (size_t)k * im->L * G;
-    const float *r1 = r0 + (size_t)im->L * G;
+    const float *r0 = im->tab[bi] + (size_t)k * im->L * 2 * G;
+    const float *r1 = r0 + (size_t)im->L * 2 * G;
     double moe = 0, moe_mean = 0;
     double *tg = im->scratch + 3 * G;
     for (int l = 0; l < im->L; l++) {
         double mx = 0, sum = 0;
-        const float *a0 = r0 + (size_t)l * G, *a1 = r1 + (size_t)l * G;
+        const float *a0 = r0 + (size_t)l * 2 * G, *a1 = r1 + (size_t)l * 2 * G;
         for (int g = 0; g < G; g++) {
-            double v = ((double)a0[g] + w * ((double)a1[g] - (double)a0[g])) * mult[g];
+            /* the whole layer: compute (slowed by events and jitter) + dispatch + combine */
+            double v = ((double)a0[g] + w * ((double)a1[g] - (double)a0[g])) * mult[g] +
+                       2.0 * ((double)a0[G + g] + w * ((double)a1[G + g] - (double)a0[G + g]));
             tg[g] = v;
             if (im->alive[g]) {
                 sum += v;
@@ -497,9 +446,7 @@ void itermodel_eval(itermodel *im, const sim_batch *b, moemap_rng *rng, double *
         moe_mean += sum / A;
     }
     double scale = (double)b->tokens / ld->batch_tokens[im->batch_ids[bi]];
-    const moemap_cluster *c = im->cluster;
-    double comm = im->L > 0 ? 2.0 * (im->L * c->latency_us * 1e-6 + scale * im->comm[bi]) : 0;
-    out->time_s = t + comm + moe;
+    out->time_s = t + moe;
     out->tokens = b->tokens;
     out->moe_s = moe;
     out->moe_mean_s = moe_mean;
