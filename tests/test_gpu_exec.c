@@ -1,10 +1,11 @@
 /*
  * test_gpu_exec.c — the expert-parallel executor.
  *
- * Everywhere (no GPU needed): the host-side dispatch plan on the real ESFT routing
- * (every (token, choice) row is sent once, received once by the GPU holding its expert,
- * regrouped by expert and combined back at its own place; an expert's rows are split over
- * its replicas by their shares), token-level routing expanded from aggregate loads, and
+ * Everywhere (no GPU needed): the host-side dispatch plan on the real ESFT routing, per
+ * (token, expert) and per (token, GPU), run on the CPU with one number per hidden state
+ * (every choice is computed once by the GPU holding its expert and comes back, weighted,
+ * to its token; per (token, GPU) a token crosses to a GPU once; an expert's rows are
+ * split over its replicas by their shares), token-level routing expanded from aggregate loads, and
  * the summary arithmetic. Without CUDA: moemap_exec_run answers "built without GPU
  * support". With CUDA: the CLI links no GPU library and names a missing GPU module; with
  * a GPU, a small run in --check mode (CPU float64 reference, tags) on one GPU, and on two
@@ -67,7 +68,99 @@ static moemap_placement *two_gpu_placement(int nl, int gpus)
     return p;
 }
 
-TEST(plan_sends_every_row_once_to_its_expert)
+/* Runs one iteration and layer of the plans of all G ranks on the CPU with one number per
+ * hidden state (token t's is 1 + t / 1000) and expert e computing y = (e + 1) * x + e, as
+ * the GPUs would: gather, all-to-all, regroup, experts, weighted sums, all-to-all back,
+ * sum at home. Checks every output against sum_j w_tj * f_(e_tj)(x_t) taken straight
+ * from the routing, and every row's tag on its way there and back. */
+static void emulate(exec_rank_plan *pl, int G, const exec_layer_map *m, int l,
+                    const moemap_routing *rt, long T, int iter)
+{
+    int k = rt->top_k;
+    long base = ((long)iter * T) % rt->num_tokens;
+    const int16_t *ids = rt->ids + (size_t)m->route_layer[l] * rt->num_tokens * k;
+    const float *wts = rt->weights + (size_t)m->route_layer[l] * rt->num_tokens * k;
+    double *recv[64], *ret[64];
+    long bad_out = 0, bad_tag = 0;
+    for (int r = 0; r < G; r++) {
+        recv[r] = calloc((size_t)pl[r].n_recv + 1, sizeof(double));
+        ret[r] = calloc((size_t)pl[r].n_recv + 1, sizeof(double));
+    }
+    /* dispatch: source s's rows for rank r sit after its rows for ranks < r, and arrive
+     * at r after the rows of sources < s */
+    for (int r = 0; r < G; r++) {
+        long ro = 0;
+        for (int src = 0; src < G; src++) {
+            long so = 0;
+            for (int d = 0; d < r; d++)
+                so += pl[src].send_counts[d];
+            CHECK_INT_EQ(pl[src].send_counts[r], pl[r].recv_counts[src]);
+            for (long i = 0; i < pl[r].recv_counts[src]; i++) {
+                long t = pl[src].tok_begin + pl[src].send_idx[so + i];
+                recv[r][ro + i] = 1.0 + t / 1000.0;
+            }
+            ro += pl[r].recv_counts[src];
+        }
+        /* experts, in expert-contiguous order; each expert row's tag names its token */
+        double *ye = calloc((size_t)pl[r].n_exp + 1, sizeof(double));
+        long e0 = 0;
+        for (int sl = 0; sl < pl[r].num_slots; sl++) {
+            int expert = m->slot_expert[((size_t)l * G + r) * m->max_slots + sl];
+            for (long i = e0; i < e0 + pl[r].slot_rows[sl]; i++) {
+                long t = pl[r].recv_tag[i] / k;
+                int chose = 0;
+                for (int j = 0; j < k; j++)
+                    chose |= ids[((base + t) % rt->num_tokens) * k + j] == expert;
+                bad_tag += !chose || recv[r][pl[r].perm[i]] != 1.0 + t / 1000.0;
+                ye[i] = (expert + 1) * recv[r][pl[r].perm[i]] + expert;
+            }
+            e0 += pl[r].slot_rows[sl];
+        }
+        CHECK_INT_EQ(e0, pl[r].n_exp);
+        CHECK_INT_EQ(pl[r].red_off[pl[r].n_recv], pl[r].n_exp);
+        for (long q = 0; q < pl[r].n_recv; q++)
+            for (long i = pl[r].red_off[q]; i < pl[r].red_off[q + 1]; i++) {
+                bad_tag += pl[r].perm[pl[r].red_row[i]] != q;
+                ret[r][q] += pl[r].red_w[i] * ye[pl[r].red_row[i]];
+            }
+        free(ye);
+    }
+    /* combine: rows go back where they came from and are summed at home */
+    for (int src = 0; src < G; src++) {
+        double *back = calloc((size_t)pl[src].n_send + 1, sizeof(double));
+        long so = 0;
+        for (int r = 0; r < G; r++) {
+            long ro = 0;
+            for (int s2 = 0; s2 < src; s2++)
+                ro += pl[r].recv_counts[s2];
+            for (long i = 0; i < pl[src].send_counts[r]; i++)
+                back[so + i] = ret[r][ro + i];
+            so += pl[src].send_counts[r];
+        }
+        for (long t = 0; t < pl[src].tok_count; t++) {
+            long tg = pl[src].tok_begin + t, tok = (base + tg) % rt->num_tokens;
+            double out = 0, ref = 0, x = 1.0 + tg / 1000.0;
+            for (int j = 0; j < k; j++) {
+                int32_t pos = pl[src].comb_pos[t * k + j];
+                if (pos >= 0) {
+                    out += pl[src].comb_w[t * k + j] * back[pos];
+                    bad_tag += pl[src].send_idx[pos] != t;
+                    bad_tag += pl[src].send_tag[pos] / k != tg;
+                }
+                int e = ids[tok * k + j];
+                ref += wts[tok * k + j] * ((e + 1) * x + e);
+            }
+            bad_out += fabs(out - ref) > 1e-4 * (1 + fabs(ref));
+        }
+        free(back);
+    }
+    CHECK_INT_EQ(bad_tag, 0);
+    CHECK_INT_EQ(bad_out, 0);
+    for (int r = 0; r < G; r++)
+        free(recv[r]), free(ret[r]);
+}
+
+static void plan_routes_every_choice_once(moemap_dispatch dispatch)
 {
     moemap_routing *rt = routing();
     REQUIRE(rt);
@@ -82,51 +175,61 @@ TEST(plan_sends_every_row_once_to_its_expert)
         for (int l = 0; l < 2; l++) {
             exec_rank_plan pl[2];
             for (int r = 0; r < G; r++)
-                CHECK_OK(exec_plan_build(&m, p, rt, T, iter, l, r, &pl[r], &err), &err);
+                CHECK_OK(exec_plan_build(&m, p, rt, T, iter, l, r, dispatch, &pl[r], &err),
+                         &err);
             CHECK_INT_EQ(pl[0].tok_count + pl[1].tok_count, T);
-            CHECK_INT_EQ(pl[0].n_send + pl[1].n_send, T * k);
-            CHECK_INT_EQ(pl[0].n_recv + pl[1].n_recv, T * k);
+            CHECK_INT_EQ(pl[0].n_exp + pl[1].n_exp, T * k); /* every choice computed */
+            long sent = pl[0].n_send + pl[1].n_send;
+            CHECK_INT_EQ(sent, pl[0].n_recv + pl[1].n_recv);
+            /* rows per (token, GPU): as many as the distinct tokens among a GPU's expert
+             * rows, fewer than (token, choice) pairs (choices meet on a GPU often) */
+            long distinct = 0;
+            for (int r = 0; r < G; r++) {
+                unsigned char *tok = calloc((size_t)T, 1);
+                for (long i = 0; i < pl[r].n_exp; i++)
+                    tok[pl[r].recv_tag[i] / k] = 1;
+                for (long t = 0; t < T; t++)
+                    distinct += tok[t];
+                free(tok);
+            }
+            if (dispatch == MOEMAP_DISPATCH_TOKEN_GPU) {
+                CHECK_INT_EQ(sent, distinct);
+                CHECK(sent < T * k);
+            } else {
+                CHECK_INT_EQ(sent, T * k);
+            }
+            /* the traffic matrix the predictions use is the plans' */
+            double traffic[4];
+            CHECK_OK(exec_plan_traffic(&m, p, rt, T, iter, l, dispatch, traffic, &err), &err);
             for (int a = 0; a < G; a++)
                 for (int b = 0; b < G; b++)
-                    CHECK_INT_EQ(pl[a].send_counts[b], pl[b].recv_counts[a]);
-            /* every row id arrives exactly once, at a GPU holding its expert */
-            unsigned char *seen = calloc((size_t)T * k, 1);
+                    CHECK_NEAR(traffic[a * G + b], pl[a].send_counts[b], 0);
+            emulate(pl, G, &m, l, rt, T, iter);
+            for (int r = 0; r < G; r++)
+                exec_plan_clear(&pl[r]);
+        }
+    exec_layer_map_clear(&m);
+    moemap_placement_free(p);
+}
+
+TEST(plan_routes_every_choice_once_per_expert) { plan_routes_every_choice_once(MOEMAP_DISPATCH_TOKEN_EXPERT); }
+TEST(plan_routes_every_choice_once_per_gpu) { plan_routes_every_choice_once(MOEMAP_DISPATCH_TOKEN_GPU); }
+
+TEST(replicas_split_rows_by_share)
+{
+    moemap_routing *rt = routing();
+    REQUIRE(rt);
+    moemap_placement *p = two_gpu_placement(2, 2);
+    REQUIRE(p);
+    moemap_error err = {0};
+    exec_layer_map m;
+    CHECK_OK(exec_layer_map_build(p, rt, 2, &m, &err), &err);
+    long T = 1000;
+    int k = rt->top_k, G = 2;
+    for (int iter = 0; iter < 2; iter++)
+        for (int l = 0; l < 2; l++) {
             long base = ((long)iter * T) % rt->num_tokens;
             const int16_t *ids = rt->ids + (size_t)m.route_layer[l] * rt->num_tokens * k;
-            for (int r = 0; r < G; r++) {
-                long e0 = 0;
-                for (int s = 0; s < pl[r].num_slots; s++) {
-                    int expert = m.slot_expert[((size_t)l * G + r) * m.max_slots + s];
-                    for (long i = 0; i < pl[r].slot_rows[s]; i++) {
-                        int32_t tag = pl[r].recv_tag[e0 + i];
-                        REQUIRE(tag >= 0 && tag < T * k);
-                        seen[tag]++;
-                        long t = tag / k;
-                        CHECK_INT_EQ(ids[((base + t) % rt->num_tokens) * k + tag % k], expert);
-                    }
-                    e0 += pl[r].slot_rows[s];
-                }
-                CHECK_INT_EQ(e0, pl[r].n_recv);
-                /* perm is a permutation of the receive rows */
-                unsigned char *hit = calloc((size_t)pl[r].n_recv + 1, 1);
-                for (long i = 0; i < pl[r].n_recv; i++)
-                    hit[pl[r].perm[i]]++;
-                for (long i = 0; i < pl[r].n_recv; i++)
-                    CHECK_INT_EQ(hit[i], 1);
-                free(hit);
-                /* combine positions point at the row that left for (token, choice) */
-                for (long t = 0; t < pl[r].tok_count; t++)
-                    for (int j = 0; j < k; j++) {
-                        int32_t pos = pl[r].comb_pos[t * k + j];
-                        CHECK_INT_EQ(pl[r].send_tag[pos], (pl[r].tok_begin + t) * k + j);
-                        CHECK_INT_EQ(pl[r].send_idx[pos], t);
-                    }
-            }
-            long once = 0;
-            for (long i = 0; i < T * k; i++)
-                once += seen[i] == 1;
-            CHECK_INT_EQ(once, T * k);
-            free(seen);
             /* the replicated experts' rows split 0.7 / 0.3 (within one row of rounding) */
             long rows[2 * 64];
             CHECK_OK(exec_plan_slot_rows(&m, p, rt, T, iter, l, rows, &err), &err);
@@ -146,8 +249,6 @@ TEST(plan_sends_every_row_once_to_its_expert)
                 CHECK_INT_EQ(home + other, cnt[e]);
                 CHECK_NEAR(home, 0.7 * cnt[e], 1.0);
             }
-            for (int r = 0; r < G; r++)
-                exec_plan_clear(&pl[r]);
         }
     exec_layer_map_clear(&m);
     moemap_placement_free(p);
@@ -240,7 +341,7 @@ TEST(allocation_failures)
         moemap_alloc_fail_after(n);
         int rc = exec_layer_map_build(p, rt, 2, &m, &err);
         if (rc == 0) {
-            rc = exec_plan_build(&m, p, rt, 300, 1, 1, 1, &pl, &err);
+            rc = exec_plan_build(&m, p, rt, 300, 1, 1, 1, MOEMAP_DISPATCH_TOKEN_GPU, &pl, &err);
             if (rc == 0) {
                 done = 1;
                 exec_plan_clear(&pl);
@@ -438,7 +539,9 @@ TEST(check_two_gpus) { check_run(2); }
 
 int main(void)
 {
-    RUN(plan_sends_every_row_once_to_its_expert);
+    RUN(plan_routes_every_choice_once_per_expert);
+    RUN(plan_routes_every_choice_once_per_gpu);
+    RUN(replicas_split_rows_by_share);
     RUN(layer_map_names_missing_layer);
     RUN(routing_from_loads_gives_distinct_choices_and_counts);
     RUN(summary_of_known_numbers);

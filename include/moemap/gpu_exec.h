@@ -6,9 +6,11 @@
  * routing trace start on their data-parallel rank (contiguous blocks); each token's top-k
  * choices are dispatched to the GPUs holding the chosen experts' replicas (an expert's
  * tokens are split over its replicas by the placement's shares, deterministically in
- * token order), sent with NCCL grouped send/recv (all-to-all), run through each GPU's
- * experts (bf16 FFN: gate/up GEMM, SiLU(gate) * up, down GEMM), sent back (all-to-all)
- * and summed with the gate weights. CUDA events time every phase on every GPU.
+ * token order), sent with NCCL grouped send/recv (all-to-all) — by default one row per
+ * (token, GPU), a token whose choices meet on one GPU crossing the link once — run
+ * through each GPU's experts (bf16 FFN: gate/up GEMM, SiLU(gate) * up, down GEMM),
+ * summed per row with the gate weights, sent back (all-to-all) and summed at home. CUDA
+ * events time every phase on every GPU.
  *
  * Ranks: on one host the executor drives every GPU from one process, one thread per GPU,
  * each thread owning one NCCL communicator (ncclCommInitRank with a unique id shared in
@@ -21,6 +23,7 @@
 #ifndef MOEMAP_GPU_EXEC_H
 #define MOEMAP_GPU_EXEC_H
 
+#include "moemap/a2a.h"
 #include "moemap/base.h"
 #include "moemap/cluster.h"
 #include "moemap/model.h"
@@ -50,6 +53,7 @@ typedef struct moemap_exec_params {
                                float64 reference; tag every row and verify it returns
                                exactly once (small configurations only: slow) */
     uint64_t seed;          /* weights and hidden states (default 1) */
+    moemap_dispatch dispatch; /* rows per (token, GPU) (default) or per (token, expert) */
     /* Progress (may be NULL): called from the calling thread with work done / total. */
     void (*progress)(void *ctx, long done, long total);
     void *progress_ctx;
@@ -68,8 +72,12 @@ typedef struct moemap_exec_result {
     int layers;
     int iterations;
     int *layer_ids;          /* [layers] model layer index */
+    moemap_dispatch dispatch;/* how rows were sent */
     double *compute_us;      /* expert compute (green-context stream when limited) */
     double *predicted_us;    /* cost model: sum of f_g(n) over the GPU's replicas */
+    double *predicted_dispatch_us; /* cost model (moemap/a2a.h) on the exact rows each GPU
+                                sends and receives; combine predicted the same (NULL in
+                                run files from before it) */
     double *dispatch_us;     /* dispatch all-to-all (incl. its local gather) */
     double *wait_us;         /* barrier after compute: waiting for the slowest GPU */
     double *combine_us;      /* combine all-to-all and weighted sum */
@@ -120,6 +128,12 @@ typedef struct moemap_exec_summary {
     double pred_straggler_mean_us;
     double pred_straggler_p90_us;
     double layer_mean_us;        /* max over GPUs of layer_us, mean */
+    double pred_layer_mean_us;   /* max over GPUs of predicted compute + dispatch +
+                                    combine, mean (0 without dispatch predictions) */
+    double layer_err;            /* (pred_layer_mean - layer_mean) / layer_mean */
+    double pred_dispatch_mean_us;/* mean over GPUs and samples of the predicted dispatch */
+    double dispatch_err;         /* (pred - measured) / measured, dispatch and combine
+                                    means together */
     double dispatch_mean_us;     /* mean over GPUs and samples */
     double combine_mean_us;
     double wait_mean_us;

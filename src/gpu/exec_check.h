@@ -28,6 +28,7 @@ typedef struct exec_check_acc {
     double max_rel;       /* max per-token relative L2 error */
     long rows_ok;         /* tags that matched */
     long tag_errors;      /* tags that did not */
+    long rows_expected;   /* rows that left home, each of which must come back */
 } exec_check_acc;
 
 int exec_check_layer(const exec_check_in *in, exec_check_acc *acc, moemap_error *err);

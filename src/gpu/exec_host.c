@@ -46,6 +46,7 @@ void moemap_exec_result_free(moemap_exec_result *r)
     moemap_free(r->layer_ids);
     moemap_free(r->compute_us);
     moemap_free(r->predicted_us);
+    moemap_free(r->predicted_dispatch_us);
     moemap_free(r->dispatch_us);
     moemap_free(r->wait_us);
     moemap_free(r->combine_us);
@@ -69,13 +70,15 @@ int exec_result_alloc(int num_gpus, int layers, int iterations, moemap_exec_resu
     r->layer_ids = moemap_calloc((size_t)layers, sizeof(int));
     r->compute_us = moemap_calloc(n, sizeof(double));
     r->predicted_us = moemap_calloc(n, sizeof(double));
+    r->predicted_dispatch_us = moemap_calloc(n, sizeof(double));
     r->dispatch_us = moemap_calloc(n, sizeof(double));
     r->wait_us = moemap_calloc(n, sizeof(double));
     r->combine_us = moemap_calloc(n, sizeof(double));
     r->layer_us = moemap_calloc(n, sizeof(double));
     r->rows = moemap_calloc(n, sizeof(long));
     r->replicas_active = moemap_calloc(n, sizeof(long));
-    if (!r->layer_ids || !r->compute_us || !r->predicted_us || !r->dispatch_us ||
+    if (!r->layer_ids || !r->compute_us || !r->predicted_us || !r->predicted_dispatch_us ||
+        !r->dispatch_us ||
         !r->wait_us || !r->combine_us || !r->layer_us || !r->rows || !r->replicas_active) {
         moemap_exec_result_free(r);
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory for results");
@@ -103,19 +106,25 @@ int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
     double *strag = moemap_malloc(samples * sizeof(double));
     double *pstrag = moemap_malloc(samples * sizeof(double));
     double *layer = moemap_malloc(samples * sizeof(double));
+    double *player = moemap_malloc(samples * sizeof(double));
     double *errs = moemap_malloc(samples * G * sizeof(double));
-    if (!strag || !pstrag || !layer || !errs) {
+    if (!strag || !pstrag || !layer || !player || !errs) {
         moemap_free(strag), moemap_free(pstrag), moemap_free(layer), moemap_free(errs);
+        moemap_free(player);
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory summarising");
     }
     size_t ne = 0;
+    const double *pd = r->predicted_dispatch_us;
     for (size_t i = 0; i < samples; i++) {
-        double m = 0, pm = 0, lm = 0;
+        double m = 0, pm = 0, lm = 0, plm = 0;
         for (int g = 0; g < G; g++) {
             size_t at = i * G + g;
             double c = r->compute_us[at], p = r->predicted_us[at];
+            double pl = pd ? p + 2 * pd[at] : 0; /* dispatch + compute + combine */
             m = c > m ? c : m;
             pm = p > pm ? p : pm;
+            plm = pl > plm ? pl : plm;
+            s->pred_dispatch_mean_us += pd ? pd[at] : 0;
             lm = r->layer_us[at] > lm ? r->layer_us[at] : lm;
             s->dispatch_mean_us += r->dispatch_us[at];
             s->combine_mean_us += r->combine_us[at];
@@ -129,8 +138,10 @@ int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
         strag[i] = m;
         pstrag[i] = pm;
         layer[i] = lm;
+        player[i] = plm;
     }
     double inv = 1.0 / (double)samples;
+    s->pred_dispatch_mean_us *= inv / G;
     s->dispatch_mean_us *= inv / G;
     s->combine_mean_us *= inv / G;
     s->wait_mean_us *= inv / G;
@@ -144,6 +155,11 @@ int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
     s->pred_straggler_mean_us = moemap_mean(pstrag, samples);
     s->pred_straggler_p90_us = moemap_quantile(pstrag, samples, 0.9);
     s->layer_mean_us = moemap_mean(layer, samples);
+    s->pred_layer_mean_us = pd ? moemap_mean(player, samples) : 0;
+    s->layer_err = pd && s->layer_mean_us > 0
+                       ? (s->pred_layer_mean_us - s->layer_mean_us) / s->layer_mean_us : 0;
+    double a2a = s->dispatch_mean_us + s->combine_mean_us;
+    s->dispatch_err = pd && a2a > 0 ? (2 * s->pred_dispatch_mean_us - a2a) / a2a : 0;
     s->median_abs_err = median_of(errs, ne);
     double gerr[MOEMAP_EXEC_MAX_GPUS];
     for (int g = 0; g < G; g++) {
@@ -157,6 +173,7 @@ int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
                                  s->straggler_mean_us
                            : 0;
     moemap_free(strag), moemap_free(pstrag), moemap_free(layer), moemap_free(errs);
+    moemap_free(player);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "moemap/a2a.h"
 #include "moemap/gpu_exec.h"
 
 #ifdef __CUDACC__
@@ -44,23 +45,36 @@ int exec_layer_map_build(const moemap_placement *p, const moemap_routing *rt, in
                          exec_layer_map *out, moemap_error *err);
 void exec_layer_map_clear(exec_layer_map *m);
 
-/* One rank's plan for one iteration and layer. Rows are (token, choice) pairs.
- * Send side (rows of this rank's own tokens) ordered by (destination, slot, token,
- * choice); receive side (rows computed here) in the order they arrive, by (source, slot,
- * token, choice); the expert-contiguous order the FFN runs in is (slot, source, token,
- * choice). */
+/* One rank's plan for one iteration and layer. A row is one hidden state crossing the
+ * link: per (token, choice) under MOEMAP_DISPATCH_TOKEN_EXPERT, per (token, destination
+ * GPU) under MOEMAP_DISPATCH_TOKEN_GPU (a token whose choices meet on one GPU is sent
+ * there once). A row is tagged with the (token, choice) id t * top_k + j of its first
+ * choice on that GPU. Send side (rows of this rank's own tokens) ordered by (destination,
+ * slot, token) — slot 0 for every row under TOKEN_GPU; receive side in the order they
+ * arrive, by (source, slot, token); the expert-contiguous order the FFN runs in is (slot,
+ * source, token, choice), one expert row per (token, choice) computed here, gathered from
+ * its receive row (perm). Before combine, each receive row becomes the sum of its expert
+ * rows times their weights (red_*): 1 under TOKEN_EXPERT, where the origin applies the
+ * gate weights, the gate weights under TOKEN_GPU, where the origin sums its rows. */
 typedef struct exec_rank_plan {
     int num_gpus, top_k;
+    moemap_dispatch dispatch;
     long tok_begin, tok_count;  /* this rank's tokens within the iteration */
-    long n_send, n_recv;
+    long n_send, n_recv;        /* rows sent and received */
+    long n_exp;                 /* expert rows computed here: (token, choice) pairs */
     long *send_counts;          /* [num_gpus] rows sent to each rank */
     long *recv_counts;          /* [num_gpus] rows received from each rank */
     int32_t *send_idx;          /* [n_send] local token of each send row */
-    int32_t *send_tag;          /* [n_send] global row id (token * top_k + choice) */
-    int32_t *comb_pos;          /* [tok_count * top_k] send row of (token, choice) */
-    float *comb_w;              /* [tok_count * top_k] its gate weight */
-    int32_t *perm;              /* [n_recv] expert-contiguous row -> receive row */
-    int32_t *recv_tag;          /* [n_recv] expected tag in expert-contiguous order */
+    int32_t *send_tag;          /* [n_send] tag of each send row */
+    int32_t *comb_pos;          /* [tok_count * top_k] send row summed for (token, choice),
+                                   -1: none (a later choice on an already counted GPU) */
+    float *comb_w;              /* [tok_count * top_k] its weight at the origin */
+    int32_t *perm;              /* [n_exp] expert-contiguous row -> receive row */
+    int32_t *recv_tag;          /* [n_exp] expected tag in expert-contiguous order */
+    long *red_off;              /* [n_recv + 1] expert rows summed into receive row r:
+                                   red_row[red_off[r] .. red_off[r + 1]) */
+    int32_t *red_row;           /* [n_exp] expert-contiguous row */
+    float *red_w;               /* [n_exp] its weight */
     int num_slots;
     long *slot_rows;            /* [num_slots] rows of each slot (expert-contiguous) */
 } exec_rank_plan;
@@ -72,8 +86,15 @@ typedef struct exec_rank_plan {
  * [round(c_e * S_{i-1}), round(c_e * S_i)) with S_i the running sum of shares. */
 int exec_plan_build(const exec_layer_map *m, const moemap_placement *p,
                     const moemap_routing *rt, long tokens_per_iter, int iter, int l,
-                    int rank, exec_rank_plan *out, moemap_error *err);
+                    int rank, moemap_dispatch dispatch, exec_rank_plan *out,
+                    moemap_error *err);
 void exec_plan_clear(exec_rank_plan *pl);
+
+/* Rows every GPU sends every GPU in one iteration and layer (dispatch; combine sends them
+ * back): traffic[src * num_gpus + dst], the diagonal being rows that stay home. */
+int exec_plan_traffic(const exec_layer_map *m, const moemap_placement *p,
+                      const moemap_routing *rt, long tokens_per_iter, int iter, int l,
+                      moemap_dispatch dispatch, double *traffic, moemap_error *err);
 
 /* Rows of every slot of every GPU for one iteration and layer (all ranks at once, for
  * predictions): rows_out[g * max_slots + s]. */

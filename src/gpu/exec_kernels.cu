@@ -44,7 +44,7 @@ __global__ void copy_tags_kernel(int32_t *dst, const int32_t *didx, const int32_
         dst[didx ? didx[i] : i] = src[sidx ? sidx[i] : i];
 }
 
-/* out[t][d] = sum_j w[t*k+j] * ret[pos[t*k+j]][d], accumulated in float. */
+/* out[t][d] = sum_j w[t*k+j] * ret[pos[t*k+j]][d] over pos >= 0, accumulated in float. */
 __global__ void combine_kernel(float *out, const __nv_bfloat16 *ret, const int32_t *pos,
                                const float *w, long tokens, int k, int hidden)
 {
@@ -56,12 +56,34 @@ __global__ void combine_kernel(float *out, const __nv_bfloat16 *ret, const int32
         float2 acc = make_float2(0.f, 0.f);
         for (int j = 0; j < k; j++) {
             long p = pos[t * k + j];
+            if (p < 0) /* a choice whose GPU an earlier choice already counted */
+                continue;
             float wj = w[t * k + j];
             float2 y = __bfloat1622float2(*(const __nv_bfloat162 *)(ret + p * hidden + d));
             acc.x += wj * y.x;
             acc.y += wj * y.y;
         }
         *(float2 *)(out + t * hidden + d) = acc;
+    }
+}
+
+/* dst[r][d] = bf16(sum over q in [off[r], off[r+1]) of w[q] * src[row[q]][d]), the sums
+ * in float: each receive row becomes its expert rows' weighted sum. */
+__global__ void reduce_rows_kernel(__nv_bfloat16 *dst, const int32_t *off, const int32_t *row,
+                                   const float *w, const __nv_bfloat16 *src, long n, int hidden)
+{
+    long pairs = n * (hidden / 2);
+    for (long v = blockIdx.x * (long)blockDim.x + threadIdx.x; v < pairs;
+         v += (long)gridDim.x * blockDim.x) {
+        long r = v / (hidden / 2);
+        int d = (int)(v % (hidden / 2)) * 2;
+        float2 acc = make_float2(0.f, 0.f);
+        for (int32_t q = off[r]; q < off[r + 1]; q++) {
+            float2 y = __bfloat1622float2(*(const __nv_bfloat162 *)(src + (long)row[q] * hidden + d));
+            acc.x += w[q] * y.x;
+            acc.y += w[q] * y.y;
+        }
+        *(__nv_bfloat162 *)(dst + r * hidden + d) = __float22bfloat162_rn(acc);
     }
 }
 
@@ -103,6 +125,18 @@ extern "C" int exec_combine(float *out, const void *ret, const int32_t *pos, con
         return 0;
     combine_kernel<<<grid_for(tokens * (hidden / 2), 256), 256, 0, s>>>(
         out, (const __nv_bfloat16 *)ret, pos, w, tokens, k, hidden);
+    MM_LAUNCH_CHECK(err);
+    return 0;
+}
+
+extern "C" int exec_reduce_rows(void *dst, const int32_t *off, const int32_t *row,
+                                const float *w, const void *src, long n, int hidden,
+                                cudaStream_t s, moemap_error *err)
+{
+    if (n <= 0)
+        return 0;
+    reduce_rows_kernel<<<grid_for(n * (hidden / 2), 256), 256, 0, s>>>(
+        (__nv_bfloat16 *)dst, off, row, w, (const __nv_bfloat16 *)src, n, hidden);
     MM_LAUNCH_CHECK(err);
     return 0;
 }

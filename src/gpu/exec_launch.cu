@@ -207,14 +207,15 @@ static int run_mpi(exec_job *job, moemap_error *err)
             memcpy(r->device_names, names, (size_t)size * 64);
         exec_check_acc *a = &job->acc[(size_t)i * job->num_gpus];
         double sums[2] = {a[rank].err2, a[rank].ref2}, tot[2] = {0, 0}, mx = 0;
-        long cnt[2] = {a[rank].rows_ok, a[rank].tag_errors}, ctot[2] = {0, 0};
+        long cnt[3] = {a[rank].rows_ok, a[rank].tag_errors, a[rank].rows_expected};
+        long ctot[3] = {0, 0, 0};
         MPI_Reduce(sums, tot, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
         MPI_Reduce(&a[rank].max_rel, &mx, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-        MPI_Reduce(cnt, ctot, 2, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+        MPI_Reduce(cnt, ctot, 3, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
         if (rank == 0) {
             memset(a, 0, (size_t)job->num_gpus * sizeof *a);
             a[0].err2 = tot[0], a[0].ref2 = tot[1], a[0].max_rel = mx;
-            a[0].rows_ok = ctot[0], a[0].tag_errors = ctot[1];
+            a[0].rows_ok = ctot[0], a[0].tag_errors = ctot[1], a[0].rows_expected = ctot[2];
         }
     }
     int worst = 0;
@@ -257,30 +258,46 @@ void mm_gpu_exec_shutdown(void)
 static int predict(const exec_job *job, const moemap_cluster *c, moemap_error *err)
 {
     const moemap_exec_params *P = job->params;
-    for (int pi = 0; pi < job->num_placements; pi++) {
+    moemap_a2a_params ap = moemap_a2a_default_params();
+    ap.dispatch = P->dispatch;
+    ap.act_bytes = 2.0; /* rows are bf16 hidden states */
+    int rc = 0;
+    for (int pi = 0; !rc && pi < job->num_placements; pi++) {
         const exec_layer_map *m = &job->maps[pi];
         moemap_exec_result *r = job->results[pi];
-        long *rows = (long *)moemap_malloc((size_t)m->num_gpus * m->max_slots * sizeof(long));
-        if (!rows)
-            return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory predicting");
-        for (int it = 0; it < P->iterations; it++)
-            for (int l = 0; l < job->layers; l++) {
-                int rc = exec_plan_slot_rows(m, job->placements[pi], job->rt, P->tokens_per_iter,
-                                             it, l, rows, err);
-                if (rc) {
-                    moemap_free(rows);
-                    return rc;
-                }
-                for (int g = 0; g < m->num_gpus; g++) {
+        int G = m->num_gpus;
+        long *rows = (long *)moemap_malloc((size_t)G * m->max_slots * sizeof(long));
+        double *traffic = (double *)moemap_malloc((size_t)G * G * sizeof(double));
+        double *disp = (double *)moemap_malloc((size_t)G * sizeof(double));
+        if (!rows || !traffic || !disp)
+            rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory predicting");
+        for (int it = 0; !rc && it < P->iterations; it++)
+            for (int l = 0; !rc && l < job->layers; l++) {
+                rc = exec_plan_slot_rows(m, job->placements[pi], job->rt, P->tokens_per_iter,
+                                         it, l, rows, err);
+                if (!rc)
+                    rc = exec_plan_traffic(m, job->placements[pi], job->rt, P->tokens_per_iter,
+                                           it, l, P->dispatch, traffic, err);
+                if (rc)
+                    break;
+                /* the rows are those of the executed expert shape: the cluster's network
+                 * with the executor's hidden size */
+                moemap_cluster shape = *c;
+                shape.hidden = P->hidden;
+                moemap_a2a_rows_us(&shape, traffic, &ap, disp);
+                for (int g = 0; g < G; g++) {
                     double t = 0;
-                    for (int s = 0; s < m->num_slots[l * m->num_gpus + g]; s++)
+                    for (int s = 0; s < m->num_slots[l * G + g]; s++)
                         t += moemap_cluster_expert_us(c, g, (double)rows[(size_t)g * m->max_slots + s]);
                     MOEMAP_EXEC_AT(r, predicted_us, it, l, g) = t;
+                    MOEMAP_EXEC_AT(r, predicted_dispatch_us, it, l, g) = disp[g];
                 }
             }
         moemap_free(rows);
+        moemap_free(traffic);
+        moemap_free(disp);
     }
-    return 0;
+    return rc;
 }
 
 static int check_request(const moemap_exec_params *P, const moemap_cluster *c,
@@ -392,13 +409,14 @@ int mm_gpu_exec_run(const moemap_exec_params *P, const moemap_cluster *cluster,
             tot.err2 += a->err2, tot.ref2 += a->ref2;
             tot.max_rel = a->max_rel > tot.max_rel ? a->max_rel : tot.max_rel;
             tot.rows_ok += a->rows_ok, tot.tag_errors += a->tag_errors;
+            tot.rows_expected += a->rows_expected;
         }
         results[i]->checked = P->check != 0;
         results[i]->check_rel_err = tot.ref2 > 0 ? sqrt(tot.err2 / tot.ref2) : sqrt(tot.err2);
         results[i]->check_max_rel_err = tot.max_rel;
         results[i]->check_rows = tot.rows_ok;
-        results[i]->check_rows_expected =
-            P->check ? (long)P->iterations * L * P->tokens_per_iter * rt->top_k : 0;
+        results[i]->check_rows_expected = tot.rows_expected;
+        results[i]->dispatch = P->dispatch;
         results[i]->check_tag_errors = tot.tag_errors;
     }
 done:

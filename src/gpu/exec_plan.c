@@ -111,6 +111,9 @@ void exec_plan_clear(exec_rank_plan *pl)
     moemap_free(pl->comb_w);
     moemap_free(pl->perm);
     moemap_free(pl->recv_tag);
+    moemap_free(pl->red_off);
+    moemap_free(pl->red_row);
+    moemap_free(pl->red_w);
     moemap_free(pl->slot_rows);
     memset(pl, 0, sizeof *pl);
 }
@@ -253,9 +256,62 @@ done:
     return rc;
 }
 
+/* For every (t, j) of the iteration: 1 when it is the first of token t's choices going
+ * to its GPU (always 1 under TOKEN_EXPERT: every choice is its own row), and the choice
+ * whose id tags the row: first[T * k], tag_j[T * k]. */
+static void mark_rows(const int *dest, long T, int k, moemap_dispatch dispatch,
+                      unsigned char *first, int *tag_j)
+{
+    for (long t = 0; t < T; t++)
+        for (int j = 0; j < k; j++) {
+            long i = t * k + j;
+            int jf = j;
+            if (dispatch == MOEMAP_DISPATCH_TOKEN_GPU)
+                for (int q = 0; q < j; q++)
+                    if (dest[t * k + q] == dest[i]) {
+                        jf = q;
+                        break;
+                    }
+            first[i] = jf == j;
+            tag_j[i] = jf;
+        }
+}
+
+int exec_plan_traffic(const exec_layer_map *m, const moemap_placement *p,
+                      const moemap_routing *rt, long T, int iter, int l,
+                      moemap_dispatch dispatch, double *traffic, moemap_error *err)
+{
+    int G = m->num_gpus, k = m->top_k;
+    int *dest = moemap_malloc((size_t)T * k * sizeof(int));
+    int *slot = moemap_malloc((size_t)T * k * sizeof(int));
+    int *tag_j = moemap_malloc((size_t)T * k * sizeof(int));
+    unsigned char *first = moemap_malloc((size_t)T * k);
+    int rc;
+    if (!dest || !slot || !tag_j || !first) {
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory planning");
+        goto done;
+    }
+    if ((rc = assign_rows(m, p, rt, T, iter, l, dest, slot, err)))
+        goto done;
+    mark_rows(dest, T, k, dispatch, first, tag_j);
+    memset(traffic, 0, (size_t)G * G * sizeof *traffic);
+    for (long t = 0; t < T; t++) {
+        int src = home_of(t, T, G);
+        for (int j = 0; j < k; j++)
+            if (first[t * k + j])
+                traffic[(size_t)src * G + dest[t * k + j]] += 1;
+    }
+done:
+    moemap_free(dest);
+    moemap_free(slot);
+    moemap_free(tag_j);
+    moemap_free(first);
+    return rc;
+}
+
 int exec_plan_build(const exec_layer_map *m, const moemap_placement *p,
                     const moemap_routing *rt, long T, int iter, int l, int rank,
-                    exec_rank_plan *out, moemap_error *err)
+                    moemap_dispatch dispatch, exec_rank_plan *out, moemap_error *err)
 {
     memset(out, 0, sizeof *out);
     int G = m->num_gpus, k = m->top_k;
@@ -263,49 +319,63 @@ int exec_plan_build(const exec_layer_map *m, const moemap_placement *p,
         return moemap_error_set(err, MOEMAP_EINVAL,
                                 "%ld tokens per iteration for %d GPUs: need at least one each",
                                 T, G);
+    if (k > 64) /* rpos below */
+        return moemap_error_set(err, MOEMAP_ERANGE, "routing with %d experts per token: the "
+                                "executor runs at most 64", k);
     int S = m->num_slots[l * G + rank];
+    int per_gpu = dispatch == MOEMAP_DISPATCH_TOKEN_GPU;
     const float *wts = rt->weights + (size_t)m->route_layer[l] * (size_t)rt->num_tokens * k;
     long N = rt->num_tokens;
     long base = (long)(((long long)iter * T) % N);
     int *dest = moemap_malloc((size_t)T * k * sizeof(int));
     int *slot = moemap_malloc((size_t)T * k * sizeof(int));
+    int *tag_j = moemap_malloc((size_t)T * k * sizeof(int));
+    unsigned char *first = moemap_malloc((size_t)T * k);
     /* counts per (destination, slot) on the send side, per (source, slot) on the receive
-     * side: G * max_slots each */
+     * side: G * max_slots each (slot 0 only under TOKEN_GPU) */
     size_t cells = (size_t)G * m->max_slots;
     long *send_cell = moemap_calloc(cells, sizeof(long));
     long *recv_cell = moemap_calloc(cells, sizeof(long));
     long *slot_off = moemap_calloc((size_t)S + 1, sizeof(long));
     long *slot_fill = moemap_calloc((size_t)S + 1, sizeof(long));
+    long *red_fill = NULL;
+    float *exp_w = NULL; /* [n_exp] gate weight of each expert row */
     int rc = 0;
     out->num_gpus = G;
     out->top_k = k;
+    out->dispatch = dispatch;
     out->num_slots = S;
     out->tok_begin = tok_begin(T, G, rank);
     out->tok_count = tok_begin(T, G, rank + 1) - out->tok_begin;
     out->send_counts = moemap_calloc((size_t)G, sizeof(long));
     out->recv_counts = moemap_calloc((size_t)G, sizeof(long));
     out->slot_rows = moemap_calloc((size_t)S + 1, sizeof(long));
-    if (!dest || !slot || !send_cell || !recv_cell || !slot_off || !slot_fill ||
-        !out->send_counts || !out->recv_counts || !out->slot_rows) {
+    if (!dest || !slot || !tag_j || !first || !send_cell || !recv_cell || !slot_off ||
+        !slot_fill || !out->send_counts || !out->recv_counts || !out->slot_rows) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory planning");
         goto done;
     }
     rc = assign_rows(m, p, rt, T, iter, l, dest, slot, err);
     if (rc)
         goto done;
+    mark_rows(dest, T, k, dispatch, first, tag_j);
     long tb = out->tok_begin, te = tb + out->tok_count;
     for (long t = 0; t < T; t++) {
         int src = (t >= tb && t < te) ? rank : home_of(t, T, G);
         for (int j = 0; j < k; j++) {
             long i = t * k + j;
+            int cs = per_gpu ? 0 : slot[i];
+            if (dest[i] == rank)
+                out->slot_rows[slot[i]]++;
+            if (!first[i])
+                continue;
             if (src == rank) {
-                send_cell[(size_t)dest[i] * m->max_slots + slot[i]]++;
+                send_cell[(size_t)dest[i] * m->max_slots + cs]++;
                 out->send_counts[dest[i]]++;
             }
             if (dest[i] == rank) {
-                recv_cell[(size_t)src * m->max_slots + slot[i]]++;
+                recv_cell[(size_t)src * m->max_slots + cs]++;
                 out->recv_counts[src]++;
-                out->slot_rows[slot[i]]++;
             }
         }
     }
@@ -313,15 +383,24 @@ int exec_plan_build(const exec_layer_map *m, const moemap_placement *p,
         out->n_send += out->send_counts[g];
         out->n_recv += out->recv_counts[g];
     }
+    for (int s = 0; s < S; s++)
+        out->n_exp += out->slot_rows[s];
     size_t ns = (size_t)out->n_send + 1, nr = (size_t)out->n_recv + 1;
+    size_t ne = (size_t)out->n_exp + 1;
     out->send_idx = moemap_malloc(ns * sizeof(int32_t));
     out->send_tag = moemap_malloc(ns * sizeof(int32_t));
     out->comb_pos = moemap_malloc(((size_t)out->tok_count * k + 1) * sizeof(int32_t));
     out->comb_w = moemap_malloc(((size_t)out->tok_count * k + 1) * sizeof(float));
-    out->perm = moemap_malloc(nr * sizeof(int32_t));
-    out->recv_tag = moemap_malloc(nr * sizeof(int32_t));
-    if (!out->send_idx || !out->send_tag || !out->comb_pos || !out->comb_w || !out->perm ||
-        !out->recv_tag) {
+    out->perm = moemap_malloc(ne * sizeof(int32_t));
+    out->recv_tag = moemap_malloc(ne * sizeof(int32_t));
+    out->red_off = moemap_calloc(nr + 1, sizeof(long));
+    out->red_row = moemap_malloc(ne * sizeof(int32_t));
+    out->red_w = moemap_malloc(ne * sizeof(float));
+    red_fill = moemap_calloc(nr, sizeof(long));
+    exp_w = moemap_malloc(ne * sizeof(float));
+    if (!exp_w || !out->send_idx || !out->send_tag || !out->comb_pos || !out->comb_w ||
+        !out->perm || !out->recv_tag || !out->red_off || !out->red_row || !out->red_w ||
+        !red_fill) {
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory planning");
         goto done;
     }
@@ -343,33 +422,56 @@ int exec_plan_build(const exec_layer_map *m, const moemap_placement *p,
         slot_off[s] = acc;
         acc += out->slot_rows[s];
     }
+    /* rpos[j]: the receive row of (t, j) here; sends in (destination, slot, token) order */
+    long rpos[64];
     for (long t = 0; t < T; t++) {
         int src = (t >= tb && t < te) ? rank : home_of(t, T, G);
         long tok = (base + t) % N;
         for (int j = 0; j < k; j++) {
             long i = t * k + j;
+            int cs = per_gpu ? 0 : slot[i];
             if (src == rank) {
-                long pos = send_cell[(size_t)dest[i] * m->max_slots + slot[i]]++;
-                out->send_idx[pos] = (int32_t)(t - tb);
-                out->send_tag[pos] = (int32_t)i;
-                out->comb_pos[(t - tb) * k + j] = (int32_t)pos;
-                out->comb_w[(t - tb) * k + j] = wts[tok * k + j];
+                long c = (t - tb) * k + j;
+                if (first[i]) {
+                    long pos = send_cell[(size_t)dest[i] * m->max_slots + cs]++;
+                    out->send_idx[pos] = (int32_t)(t - tb);
+                    out->send_tag[pos] = (int32_t)i;
+                    out->comb_pos[c] = (int32_t)pos;
+                    out->comb_w[c] = per_gpu ? 1.0f : wts[tok * k + j];
+                } else {
+                    out->comb_pos[c] = -1;
+                    out->comb_w[c] = 0.0f;
+                }
             }
-            if (dest[i] == rank) {
-                long rpos = recv_cell[(size_t)src * m->max_slots + slot[i]]++;
-                long epos = slot_off[slot[i]] + slot_fill[slot[i]]++;
-                out->perm[epos] = (int32_t)rpos;
-                out->recv_tag[epos] = (int32_t)i;
-            }
+            if (dest[i] != rank)
+                continue;
+            rpos[j] = first[i] ? recv_cell[(size_t)src * m->max_slots + cs]++ : rpos[tag_j[i]];
+            long epos = slot_off[slot[i]] + slot_fill[slot[i]]++;
+            out->perm[epos] = (int32_t)rpos[j];
+            out->recv_tag[epos] = (int32_t)(t * k + tag_j[i]);
+            exp_w[epos] = wts[tok * k + j];
+            out->red_off[rpos[j] + 1]++;
         }
+    }
+    /* The weighted sums: expert rows grouped by their receive row (CSR). */
+    for (long r = 0; r < out->n_recv; r++)
+        out->red_off[r + 1] += out->red_off[r];
+    for (long e = 0; e < out->n_exp; e++) {
+        long r = out->perm[e], q = out->red_off[r] + red_fill[r]++;
+        out->red_row[q] = (int32_t)e;
+        out->red_w[q] = per_gpu ? exp_w[e] : 1.0f; /* under TOKEN_GPU, the gate weight */
     }
 done:
     moemap_free(dest);
     moemap_free(slot);
+    moemap_free(tag_j);
+    moemap_free(first);
     moemap_free(send_cell);
     moemap_free(recv_cell);
     moemap_free(slot_off);
     moemap_free(slot_fill);
+    moemap_free(red_fill);
+    moemap_free(exp_w);
     if (rc)
         exec_plan_clear(out);
     return rc;

@@ -30,10 +30,10 @@ enum { EV_START, EV_DISPATCHED, EV_COMPUTED, EV_WAITED, EV_DONE, EV_COUNT };
 typedef struct dev_plan {
     exec_rank_plan h;       /* host copy (counts, tags for the check) */
     long *pstart;           /* [num_slots + 1] padded start row of each slot */
-    long n_recv_pad;
+    long n_exp_pad;         /* expert rows with each slot's start aligned */
     void *blob;             /* one device allocation for the arrays below */
-    int32_t *send_idx, *comb_pos, *perm, *prow, *send_tag;
-    float *comb_w;
+    int32_t *send_idx, *comb_pos, *perm, *prow, *send_tag, *red_off, *red_row;
+    float *comb_w, *red_w;
 } dev_plan;
 
 typedef struct rank_state {
@@ -84,46 +84,64 @@ static int plan_upload(rank_state *s, dev_plan *p, moemap_error *err)
     for (int x = s->H % 128; x; ) { int t = a % x; a = x; x = t; } /* gcd(H, 128) */
     long rows_align = 128 / a;
     p->pstart = (long *)moemap_malloc(((size_t)h->num_slots + 1) * sizeof(long));
-    int32_t *prow = (int32_t *)moemap_malloc(((size_t)h->n_recv + 1) * sizeof(int32_t));
-    if (!p->pstart || !prow) {
-        moemap_free(prow);
-        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory uploading a plan");
-    }
-    long row = 0, e = 0;
-    for (int sl = 0; sl < h->num_slots; sl++) {
-        row = (row + rows_align - 1) / rows_align * rows_align;
-        p->pstart[sl] = row;
-        for (long i = 0; i < h->slot_rows[sl]; i++)
-            prow[e++] = (int32_t)(row + i);
-        row += h->slot_rows[sl];
-    }
-    p->pstart[h->num_slots] = row;
-    p->n_recv_pad = row;
-    size_t nt = (size_t)h->tok_count * h->top_k;
-    size_t sizes[6] = {(size_t)h->n_send * 4, nt * 4, (size_t)h->n_recv * 4,
-                       (size_t)h->n_recv * 4, (size_t)h->n_send * 4, nt * 4};
-    const void *srcs[6] = {h->send_idx, h->comb_pos, h->perm, prow, h->send_tag, h->comb_w};
-    size_t off[6], total = 0;
-    for (int i = 0; i < 6; i++) {
-        off[i] = total;
-        total += (sizes[i] + 255) / 256 * 256;
-    }
+    int32_t *prow = (int32_t *)moemap_malloc(((size_t)h->n_exp + 1) * sizeof(int32_t));
+    /* the sums' expert rows by padded position, offsets as int32 for the kernel */
+    int32_t *red_row = (int32_t *)moemap_malloc(((size_t)h->n_exp + 1) * sizeof(int32_t));
+    int32_t *red_off = (int32_t *)moemap_malloc(((size_t)h->n_recv + 1) * sizeof(int32_t));
     int rc = 0;
     char *blob = NULL;
-    MM_CUDA_GOTO(cudaMalloc((void **)&blob, total ? total : 256), err, rc, done);
-    p->blob = blob;
-    for (int i = 0; i < 6; i++)
-        if (sizes[i])
-            MM_CUDA_GOTO(cudaMemcpy(blob + off[i], srcs[i], sizes[i], cudaMemcpyHostToDevice),
-                         err, rc, done);
-    p->send_idx = (int32_t *)(blob + off[0]);
-    p->comb_pos = (int32_t *)(blob + off[1]);
-    p->perm = (int32_t *)(blob + off[2]);
-    p->prow = (int32_t *)(blob + off[3]);
-    p->send_tag = (int32_t *)(blob + off[4]);
-    p->comb_w = (float *)(blob + off[5]);
+    if (!p->pstart || !prow || !red_row || !red_off) {
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory uploading a plan");
+        goto done;
+    }
+    {
+        long row = 0, e = 0;
+        for (int sl = 0; sl < h->num_slots; sl++) {
+            row = (row + rows_align - 1) / rows_align * rows_align;
+            p->pstart[sl] = row;
+            for (long i = 0; i < h->slot_rows[sl]; i++)
+                prow[e++] = (int32_t)(row + i);
+            row += h->slot_rows[sl];
+        }
+        p->pstart[h->num_slots] = row;
+        p->n_exp_pad = row;
+    }
+    for (long q = 0; q < h->n_exp; q++)
+        red_row[q] = prow[h->red_row[q]];
+    for (long r = 0; r <= h->n_recv; r++)
+        red_off[r] = (int32_t)h->red_off[r];
+    {
+        size_t nt = (size_t)h->tok_count * h->top_k, ne = (size_t)h->n_exp * 4;
+        enum { NARR = 9 };
+        size_t sizes[NARR] = {(size_t)h->n_send * 4, nt * 4, ne, ne, (size_t)h->n_send * 4,
+                              nt * 4, ((size_t)h->n_recv + 1) * 4, ne, ne};
+        const void *srcs[NARR] = {h->send_idx, h->comb_pos, h->perm, prow, h->send_tag,
+                                  h->comb_w, red_off, red_row, h->red_w};
+        size_t off[NARR], total = 0;
+        for (int i = 0; i < NARR; i++) {
+            off[i] = total;
+            total += (sizes[i] + 255) / 256 * 256;
+        }
+        MM_CUDA_GOTO(cudaMalloc((void **)&blob, total ? total : 256), err, rc, done);
+        p->blob = blob;
+        for (int i = 0; i < NARR; i++)
+            if (sizes[i])
+                MM_CUDA_GOTO(cudaMemcpy(blob + off[i], srcs[i], sizes[i], cudaMemcpyHostToDevice),
+                             err, rc, done);
+        p->send_idx = (int32_t *)(blob + off[0]);
+        p->comb_pos = (int32_t *)(blob + off[1]);
+        p->perm = (int32_t *)(blob + off[2]);
+        p->prow = (int32_t *)(blob + off[3]);
+        p->send_tag = (int32_t *)(blob + off[4]);
+        p->comb_w = (float *)(blob + off[5]);
+        p->red_off = (int32_t *)(blob + off[6]);
+        p->red_row = (int32_t *)(blob + off[7]);
+        p->red_w = (float *)(blob + off[8]);
+    }
 done:
     moemap_free(prow);
+    moemap_free(red_row);
+    moemap_free(red_off);
     return rc;
 }
 
@@ -148,11 +166,12 @@ static int buffers_alloc(rank_state *s, const exec_job *job, const exec_layer_ma
                          const dev_plan *plans, int nplans, moemap_error *err)
 {
     const moemap_exec_params *P = job->params;
-    long ms = 1, mr = 1, mp = 1, mt = 1;
+    long ms = 1, mr = 1, me = 1, mp = 1, mt = 1;
     for (int i = 0; i < nplans; i++) {
         ms = plans[i].h.n_send > ms ? plans[i].h.n_send : ms;
         mr = plans[i].h.n_recv > mr ? plans[i].h.n_recv : mr;
-        mp = plans[i].n_recv_pad > mp ? plans[i].n_recv_pad : mp;
+        me = plans[i].h.n_exp > me ? plans[i].h.n_exp : me;
+        mp = plans[i].n_exp_pad > mp ? plans[i].n_exp_pad : mp;
         mt = plans[i].h.tok_count > mt ? plans[i].h.tok_count : mt;
     }
     size_t row = (size_t)s->H * sizeof(__nv_bfloat16);
@@ -166,7 +185,7 @@ static int buffers_alloc(rank_state *s, const exec_job *job, const exec_layer_ma
     if (P->check) {
         MM_CUDA_CHECK(cudaMalloc((void **)&s->tag_send, ms * sizeof(int32_t)), err);
         MM_CUDA_CHECK(cudaMalloc((void **)&s->tag_recv, mr * sizeof(int32_t)), err);
-        MM_CUDA_CHECK(cudaMalloc((void **)&s->tag_e, mr * sizeof(int32_t)), err);
+        MM_CUDA_CHECK(cudaMalloc((void **)&s->tag_e, me * sizeof(int32_t)), err);
     }
     s->cap_send = ms, s->cap_recv = mr, s->cap_pad = mp, s->cap_tok = mt;
     /* hidden states: token (tok_begin + i) of the iteration; every iteration reuses them */
@@ -288,9 +307,10 @@ static int run_layer(rank_state *s, const exec_layer_map *m, const dev_plan *p, 
     if ((rc = all_to_all(s, s->sendbuf, h->send_counts, s->recvbuf, h->recv_counts,
                          check ? p->send_tag : NULL, s->tag_recv, err)))
         return rc;
-    if ((rc = exec_copy_rows(s->xe, p->prow, s->recvbuf, p->perm, h->n_recv, s->H, s->main, err)))
+    /* regroup by expert: a row whose token chose several experts here feeds each */
+    if ((rc = exec_copy_rows(s->xe, p->prow, s->recvbuf, p->perm, h->n_exp, s->H, s->main, err)))
         return rc;
-    if (check && (rc = exec_copy_tags(s->tag_e, NULL, s->tag_recv, p->perm, h->n_recv, s->main,
+    if (check && (rc = exec_copy_tags(s->tag_e, NULL, s->tag_recv, p->perm, h->n_exp, s->main,
                                       err)))
         return rc;
     MM_CUDA_CHECK(cudaEventRecord(ev[EV_DISPATCHED], s->main), err);
@@ -321,10 +341,13 @@ static int run_layer(rank_state *s, const exec_layer_map *m, const dev_plan *p, 
                   err);
     MM_CUDA_CHECK(cudaEventRecord(ev[EV_WAITED], s->main), err);
 
-    /* combine: results back to arrival order, home, and gate-weighted sum */
-    if ((rc = exec_copy_rows(s->recvbuf, p->perm, s->ye, p->prow, h->n_recv, s->H, s->main, err)))
+    /* combine: each received row becomes its expert rows' weighted sum (weight 1 when the
+     * origin applies the gate weights), goes home, and is summed there */
+    if ((rc = exec_reduce_rows(s->recvbuf, p->red_off, p->red_row, p->red_w, s->ye, h->n_recv,
+                               s->H, s->main, err)))
         return rc;
-    if (check && (rc = exec_copy_tags(s->tag_recv, p->perm, s->tag_e, NULL, h->n_recv, s->main,
+    /* tags back to arrival order (a row's expert rows carry the same tag) */
+    if (check && (rc = exec_copy_tags(s->tag_recv, p->perm, s->tag_e, NULL, h->n_exp, s->main,
                                       err)))
         return rc;
     if ((rc = all_to_all(s, s->recvbuf, h->recv_counts, s->sendbuf, h->send_counts,
@@ -345,7 +368,7 @@ static int check_layer(rank_state *s, const exec_job *job, const exec_layer_map 
     MM_CUDA_CHECK(cudaStreamSynchronize(s->main), err);
     size_t nout = (size_t)h->tok_count * s->H;
     float *out = (float *)moemap_malloc(nout * sizeof(float) + 1);
-    int32_t *te = (int32_t *)moemap_malloc(((size_t)h->n_recv + 1) * 4);
+    int32_t *te = (int32_t *)moemap_malloc(((size_t)h->n_exp + 1) * 4);
     int32_t *ts = (int32_t *)moemap_malloc(((size_t)h->n_send + 1) * 4);
     int rc = 0;
     if (!out || !te || !ts) {
@@ -354,7 +377,7 @@ static int check_layer(rank_state *s, const exec_job *job, const exec_layer_map 
     }
     MM_CUDA_GOTO(cudaMemcpy(out, s->out, nout * sizeof(float), cudaMemcpyDeviceToHost), err, rc,
                  done);
-    MM_CUDA_GOTO(cudaMemcpy(te, s->tag_e, (size_t)h->n_recv * 4, cudaMemcpyDeviceToHost), err, rc,
+    MM_CUDA_GOTO(cudaMemcpy(te, s->tag_e, (size_t)h->n_exp * 4, cudaMemcpyDeviceToHost), err, rc,
                  done);
     MM_CUDA_GOTO(cudaMemcpy(ts, s->tag_send, (size_t)h->n_send * 4, cudaMemcpyDeviceToHost), err,
                  rc, done);
@@ -362,10 +385,11 @@ static int check_layer(rank_state *s, const exec_job *job, const exec_layer_map 
     {
         exec_check_acc arrived;
         memset(&arrived, 0, sizeof arrived);
-        exec_check_tags(te, h->recv_tag, h->n_recv, &arrived);
+        exec_check_tags(te, h->recv_tag, h->n_exp, &arrived);
         acc->tag_errors += arrived.tag_errors;
     }
     exec_check_tags(ts, h->send_tag, h->n_send, acc);
+    acc->rows_expected += h->n_send;
     {
         exec_check_in in;
         memset(&in, 0, sizeof in);
@@ -521,7 +545,7 @@ static int run_placement(rank_state *s, exec_job *job, int pi, long *progress_do
         for (int l = 0; !rc && l < L; l++) {
             dev_plan *p = &plans[it * L + l];
             rc = exec_plan_build(m, job->placements[pi], job->rt, P->tokens_per_iter, it, l,
-                                 s->rank, &p->h, err);
+                                 s->rank, P->dispatch, &p->h, err);
             if (!rc)
                 rc = plan_upload(s, p, err);
         }
