@@ -37,6 +37,9 @@ static void usage(FILE *f)
             "  --sm-limit GPU=N        run GPU's expert compute in a green context of N SMs\n"
             "                          (repeatable)\n"
             "  -s, --seed S            weights and hidden states (default 1)\n"
+            "  --dispatch D            token-gpu (default: a token crosses to a GPU once, its\n"
+            "                          choices there summed before combine) or token-expert\n"
+            "                          (one row per token and choice)\n"
             "  --check                 correctness: outputs against a CPU float64 reference,\n"
             "                          every row back exactly once (small defaults: 256 tokens,\n"
             "                          2 layers, 2 iterations)\n"
@@ -88,8 +91,16 @@ static void print_table(char **paths, int np, moemap_exec_result **res, moemap_e
         ROW("  predicted p90 (us)", s[i].pred_straggler_p90_us);
     }
     ROW("layer time mean (us)", s[i].layer_mean_us);
+    if (have_pred && res[0]->predicted_dispatch_us) {
+        ROW("  predicted, whole layer (us)", s[i].pred_layer_mean_us);
+        ROW("  whole-layer error (%)", 100 * s[i].layer_err);
+    }
     ROW("dispatch all-to-all mean (us)", s[i].dispatch_mean_us);
     ROW("combine all-to-all mean (us)", s[i].combine_mean_us);
+    if (have_pred && res[0]->predicted_dispatch_us) {
+        ROW("  predicted, each (us)", s[i].pred_dispatch_mean_us);
+        ROW("  dispatch+combine error (%)", 100 * s[i].dispatch_err);
+    }
     ROW("barrier wait mean (us)", s[i].wait_mean_us);
     for (int g = 0; g < G; g++) {
         char label[64];
@@ -129,7 +140,8 @@ static const struct option opts[] = {
     {"check", no_argument, NULL, 'C'},            {"compare", no_argument, NULL, 'p'},
     {"json", no_argument, NULL, 'j'},             {"hidden", required_argument, NULL, 'H'},
     {"intermediate", required_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
-    {"out", required_argument, NULL, 'o'},        {NULL, 0, NULL, 0}};
+    {"out", required_argument, NULL, 'o'},        {"dispatch", required_argument, NULL, 'D'},
+    {NULL, 0, NULL, 0}};
 
 /* One option; 0, or 2 after a usage error. */
 static int run_option(int c, run_args *a, moemap_exec_params *p)
@@ -138,6 +150,14 @@ static int run_option(int c, run_args *a, moemap_exec_params *p)
     case 'm': a->model = optarg; return 0;
     case 'l': a->loads = optarg; return 0;
     case 'c': a->cluster_path = optarg; return 0;
+    case 'D': {
+        int d = moemap_dispatch_from_name(optarg);
+        if (d < 0)
+            return cli_usage_error("run", "--dispatch: unknown mode '%s' (token-gpu, "
+                                   "token-expert)", optarg);
+        p->dispatch = (moemap_dispatch)d;
+        return 0;
+    }
     case 'o': a->out_path = optarg; return 0;
     case 'C': a->check = 1; return 0;
     case 'p': return 0; /* several placements are compared whether or not it is given */

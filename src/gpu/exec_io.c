@@ -39,6 +39,14 @@ static const sum_field scalars[] = {
     SF("combine_mean_us", combine_mean_us, 2),
     SF("wait_mean_us", wait_mean_us, 2),
 };
+/* The whole-layer prediction (dispatch and combine in the cost model): absent in run
+ * files from before it, so optional when read. */
+static const sum_field whole_layer[] = {
+    SF("predicted_layer_mean_us", pred_layer_mean_us, 2),
+    SF("layer_error", layer_err, 4),
+    SF("predicted_dispatch_mean_us", pred_dispatch_mean_us, 2),
+    SF("dispatch_error", dispatch_err, 4),
+};
 static const sum_field per_gpu[] = {
     SF("gpu_compute_mean_us", gpu_compute_mean_us, 2),
     SF("gpu_predicted_mean_us", gpu_pred_mean_us, 2),
@@ -70,11 +78,20 @@ static json_t *result_json(const char *path, const moemap_exec_result *r,
     json_t *o = json_object();
     json_object_set_new(o, "placement", json_string(path ? path : ""));
     put_fields(o, s, scalars, NF(scalars), 0);
+    if (r->predicted_dispatch_us)
+        put_fields(o, s, whole_layer, NF(whole_layer), 0);
     put_fields(o, s, per_gpu, NF(per_gpu), G);
     put_fields(o, s, errors, NF(errors), 0);
     size_t n = (size_t)G * r->layers * r->iterations;
     json_object_set_new(o, "compute_us", dlist(r->compute_us, (int)n, 2));
     json_object_set_new(o, "predicted_us", dlist(r->predicted_us, (int)n, 2));
+    /* the phases, and the dispatch the cost model predicts from the plans' exact rows */
+    const struct { const char *key; const double *v; } phases[] = {
+        {"dispatch_us", r->dispatch_us}, {"combine_us", r->combine_us},
+        {"layer_us", r->layer_us}, {"predicted_dispatch_us", r->predicted_dispatch_us}};
+    for (size_t i = 0; i < sizeof phases / sizeof *phases; i++)
+        if (phases[i].v)
+            json_object_set_new(o, phases[i].key, dlist(phases[i].v, (int)n, 2));
     if (r->checked) {
         json_t *c = json_object();
         json_object_set_new(c, "rel_err", mm_json_real(r->check_rel_err, 6));
@@ -107,6 +124,7 @@ int moemap_exec_write(const char *path, const moemap_exec_file *f, moemap_error 
     json_object_set_new(root, "layers", json_integer(r0->layers));
     json_object_set_new(root, "iterations", json_integer(f->params.iterations));
     json_object_set_new(root, "tokens_per_iter", json_integer(f->params.tokens_per_iter));
+    json_object_set_new(root, "dispatch", json_string(moemap_dispatch_name(f->params.dispatch)));
     json_t *arr = json_array();
     for (int i = 0; i < f->num_placements; i++)
         json_array_append_new(arr, result_json(f->files ? f->files[i] : NULL, f->results[i],
@@ -192,9 +210,25 @@ static int read_result(const json_t *o, const char *where, const moemap_exec_res
         if (get_nums(o, per_gpu[i].key, where, (size_t)r->num_gpus,
                      (double *)((char *)s + per_gpu[i].off), err))
             return err->code;
+    for (size_t i = 0; i < NF(whole_layer); i++)
+        if (mm_json_get_num_opt(o, whole_layer[i].key, where, -1e300, 1e300,
+                                (double *)((char *)s + whole_layer[i].off), err))
+            return err->code;
     if (get_nums(o, "compute_us", where, n, r->compute_us, err) ||
         get_nums(o, "predicted_us", where, n, r->predicted_us, err))
         return err->code;
+    double **phases[] = {&r->dispatch_us, &r->combine_us, &r->layer_us,
+                         &r->predicted_dispatch_us};
+    const char *keys[] = {"dispatch_us", "combine_us", "layer_us", "predicted_dispatch_us"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        *phases[i] = NULL;
+        if (!json_object_get(o, keys[i]))
+            continue; /* a run file from before the phases were written */
+        if (!(*phases[i] = moemap_calloc(n ? n : 1, sizeof(double))))
+            return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", where);
+        if (get_nums(o, keys[i], where, n, *phases[i], err))
+            return err->code;
+    }
     return read_check(o, where, r, err);
 }
 
@@ -216,10 +250,17 @@ static int read_header(const json_t *root, const char *name, moemap_exec_file *f
     f->params.layers = (int)layers;
     f->params.iterations = (int)iters;
     f->params.tokens_per_iter = tokens;
+    json_t *dm = json_object_get(root, "dispatch");
+    int d = dm ? moemap_dispatch_from_name(json_string_value(dm)) : MOEMAP_DISPATCH_TOKEN_EXPERT;
+    if (d < 0)
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: dispatch: expected \"token-gpu\" or "
+                                "\"token-expert\"", name);
+    f->params.dispatch = (moemap_dispatch)d;
     memset(shape, 0, sizeof *shape);
     shape->num_gpus = (int)gpus;
     shape->layers = (int)layers;
     shape->iterations = (int)iters;
+    shape->dispatch = f->params.dispatch;
     json_t *names = json_object_get(root, "devices"), *sms = json_object_get(root, "sms");
     for (int g = 0; g < gpus; g++) {
         json_t *nm = json_array_get(names, (size_t)g), *sm = json_array_get(sms, (size_t)g);
