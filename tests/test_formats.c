@@ -23,11 +23,15 @@ TEST(eval_round_trip)
     moemap_eval_layer layers[2] = {{.layer = 3, .mean_us = 90, .p90_us = 95, .p99_us = 99,
                                     .bound_mean_us = 80, .gap = 0.125, .replicas = 5},
                                    {.layer = 7, .mean_us = 120, .p90_us = 130, .p99_us = 140,
-                                    .bound_mean_us = 100, .gap = 0.2, .replicas = 4}};
+                                    .bound_mean_us = 100, .gap = 0.2, .replicas = 4,
+                                    .layer_mean_us = 150, .a2a_mean_us = 30}};
+    double bl_us[3] = {160, 260, 390};
     moemap_eval_summary s = {.num_batches = 3, .batch_us = b_us, .mean_us = 210,
                              .p90_us = 304, .p99_us = 327.4, .bound_mean_us = 180,
                              .gap = 1.0 / 6, .replicas = 9, .moved = -1, .num_layers = 2,
-                             .layers = layers, .num_gpus = 2, .layer_gpu_us = gpu_us};
+                             .layers = layers, .num_gpus = 2, .layer_gpu_us = gpu_us,
+                             .batch_layer_us = bl_us, .layer_mean_us = 270,
+                             .layer_p90_us = 364, .layer_p99_us = 387.4, .a2a_mean_us = 60};
     snprintf(s.strategy, sizeof s.strategy, "eplb");
     moemap_eval_summary *sums[1] = {&s};
     char *files[1] = {"p/eplb.json"};
@@ -55,6 +59,15 @@ TEST(eval_round_trip)
     CHECK_INT_EQ(e->num_gpus, 2);
     REQUIRE(e->layer_gpu_us != NULL);
     CHECK_NEAR(e->layer_gpu_us[2], 60, 1e-9); /* layer 7, GPU 0 */
+    /* the whole layer with dispatch and combine */
+    CHECK_NEAR(e->layer_mean_us, 270, 1e-9);
+    CHECK_NEAR(e->layer_p90_us, 364, 1e-9);
+    CHECK_NEAR(e->layer_p99_us, 387.4, 1e-9);
+    CHECK_NEAR(e->a2a_mean_us, 60, 1e-9);
+    REQUIRE(e->batch_layer_us != NULL);
+    CHECK_NEAR(e->batch_layer_us[2], 390, 1e-9);
+    CHECK_NEAR(e->layers[1].layer_mean_us, 150, 1e-9);
+    CHECK_NEAR(e->layers[1].a2a_mean_us, 30, 1e-9);
     moemap_eval_file_free(r);
 }
 
@@ -156,14 +169,19 @@ TEST(simulate_round_trip)
 TEST(run_round_trip)
 {
     double comp[4] = {10, 11, 12, 13}, pred[4] = {9, 12, 12, 14};
+    double disp[4] = {5, 6, 7, 8}, comb[4] = {6, 7, 8, 9}, lay[4] = {30, 31, 32, 33};
+    double pdisp[4] = {4, 5, 6, 7};
     moemap_exec_result res = {.num_gpus = 2, .layers = 1, .iterations = 2, .compute_us = comp,
                               .predicted_us = pred, .checked = 1, .check_rel_err = 0.004,
-                              .check_rows = 64, .check_rows_expected = 64};
+                              .check_rows = 64, .check_rows_expected = 64,
+                              .dispatch_us = disp, .combine_us = comb, .layer_us = lay,
+                              .predicted_dispatch_us = pdisp};
     snprintf(res.device_names[0], sizeof res.device_names[0], "GPU A");
     snprintf(res.device_names[1], sizeof res.device_names[1], "GPU B");
     res.device_sms[0] = 132;
     res.device_sms[1] = 66;
-    moemap_exec_summary sum = {.straggler_mean_us = 12.5, .straggler_err = -0.02};
+    moemap_exec_summary sum = {.straggler_mean_us = 12.5, .straggler_err = -0.02,
+                               .pred_layer_mean_us = 29, .layer_err = -0.1};
     sum.gpu_compute_mean_us[1] = 12;
     moemap_exec_result *results[1] = {&res};
     char *files[1] = {"moemap.json"};
@@ -171,6 +189,7 @@ TEST(run_round_trip)
     p.hidden = 2048;
     p.intermediate = 1408;
     p.iterations = 2;
+    p.dispatch = MOEMAP_DISPATCH_TOKEN_EXPERT;
     moemap_exec_file f = {1, files, p, results, &sum};
     const char *path = mm_tmp_path("formats_run.json");
     moemap_error err = {0};
@@ -192,6 +211,16 @@ TEST(run_round_trip)
     CHECK_NEAR(r->summaries[0].straggler_mean_us, 12.5, 1e-9);
     CHECK_NEAR(r->summaries[0].gpu_compute_mean_us[1], 12, 1e-9);
     CHECK_NEAR(r->summaries[0].straggler_err, -0.02, 1e-9);
+    /* dispatch mode, phases and the whole-layer prediction */
+    CHECK_INT_EQ(r->params.dispatch, MOEMAP_DISPATCH_TOKEN_EXPERT);
+    CHECK_INT_EQ(x->dispatch, MOEMAP_DISPATCH_TOKEN_EXPERT);
+    REQUIRE(x->dispatch_us && x->combine_us && x->layer_us && x->predicted_dispatch_us);
+    CHECK_NEAR(x->dispatch_us[1], 6, 1e-9);
+    CHECK_NEAR(x->combine_us[2], 8, 1e-9);
+    CHECK_NEAR(x->layer_us[3], 33, 1e-9);
+    CHECK_NEAR(x->predicted_dispatch_us[0], 4, 1e-9);
+    CHECK_NEAR(r->summaries[0].pred_layer_mean_us, 29, 1e-9);
+    CHECK_NEAR(r->summaries[0].layer_err, -0.1, 1e-9);
     moemap_exec_file_free(r);
 }
 

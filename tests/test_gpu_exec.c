@@ -309,10 +309,16 @@ TEST(summary_of_known_numbers)
     /* iteration 0: GPU0 100 us, GPU1 200; iteration 1: 300, 100. Predictions 110/190,
      * 300/100. */
     double c[4] = {100, 200, 300, 100}, p[4] = {110, 190, 300, 100};
+    /* dispatch measured 20 us and combine 40 on every GPU; predicted 10 on GPU 0 and 40
+     * on GPU 1 */
+    double pd[4] = {10, 40, 10, 40};
     for (int i = 0; i < 4; i++) {
         r->compute_us[i] = c[i];
         r->predicted_us[i] = p[i];
         r->layer_us[i] = c[i] + 50;
+        r->dispatch_us[i] = 20;
+        r->combine_us[i] = 40;
+        r->predicted_dispatch_us[i] = pd[i];
     }
     moemap_exec_summary s;
     CHECK_OK(moemap_exec_summarize(r, &s, &err), &err);
@@ -323,6 +329,11 @@ TEST(summary_of_known_numbers)
     /* sample errors 0.1, 0.05, 0, 0 -> median 0.025 */
     CHECK_NEAR(s.median_abs_err, 0.025, 1e-12);
     CHECK_NEAR(s.layer_mean_us, 300, 1e-9);
+    /* whole layer predicted: max(110 + 20, 190 + 80) = 270, max(300 + 20, 100 + 80) = 320 */
+    CHECK_NEAR(s.pred_layer_mean_us, 295, 1e-9);
+    CHECK_NEAR(s.layer_err, 295.0 / 300 - 1, 1e-12);
+    CHECK_NEAR(s.pred_dispatch_mean_us, 25, 1e-9);
+    CHECK_NEAR(s.dispatch_err, (2 * 25.0 - 60) / 60, 1e-12); /* 50 predicted, 60 measured */
     moemap_exec_result_free(r);
 }
 
