@@ -3,7 +3,9 @@
 # operating point, eplb / moemap free / moemap --engine sglang / --engine vllm / moemap
 # --engine sglang with one slot fewer per GPU, each placed by the CLI (wall time of the
 # whole call), then scored together by `moemap eval --json` on the same iterations:
-# mean and p90 straggler, the general bound and the engine-rules bound, ratio to eplb.
+# mean and p90 straggler of the expert compute, the whole layer with dispatch and combine
+# (what the placements are balanced for), the general bound and the engine-rules bound,
+# ratios to eplb.
 # Prints markdown on stdout (bench/results/place_engine.md is its output).
 #
 #   bench/place_engine.sh [BUILD_DIR]          (default build)
@@ -70,18 +72,21 @@ tmp, title, slots = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ev = json.load(open(tmp + "/eval.json"))
 rows = {p["file"].split("/")[-1][:-5]: p for p in ev["placements"]}
 base = rows["eplb"]["mean_us"]
+lbase = rows["eplb"].get("layer_mean_us", 0)
 names = [("eplb", "eplb (token balancing)"), ("free", "moemap, free"),
          ("sglang", "moemap --engine sglang"), ("vllm", "moemap --engine vllm"),
          ("sglang_less", "moemap --engine sglang --slots %d" % (slots - 1))]
 print("\n**%s**\n" % title)
-print("| placement | mean (us) | p90 (us) | / eplb | bound (us) | engine bound (us) | place wall (s) |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| placement | compute mean (us) | p90 (us) | / eplb | whole layer (us) | / eplb | bound (us) | engine bound (us) | place wall (s) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for key, name in names:
     p = rows[key]
     t = float(open("%s/%s.t" % (tmp, key)).read())
     eb = p.get("engine_bound_mean_us", 0)
-    print("| %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.2f |" % (
-        name, p["mean_us"], p["p90_us"], p["mean_us"] / base, p["bound_mean_us"], eb, t))
+    lm = p.get("layer_mean_us", 0)
+    print("| %s | %.1f | %.1f | %.3f | %.1f | %.3f | %.1f | %.1f | %.2f |" % (
+        name, p["mean_us"], p["p90_us"], p["mean_us"] / base, lm, lm / lbase if lbase else 0,
+        p["bound_mean_us"], eb, t))
 EOF
 }
 
@@ -140,7 +145,7 @@ done
 echo
 echo "### Aggregate without --batch-tokens: placed at the default (4,096 tokens), scored at other sizes"
 echo
-echo "moemap / eplb, mean straggler, same rules for both (free = no --engine):"
+echo "moemap / eplb, mean whole layer (dispatch + compute + combine), same rules for both (free = no --engine):"
 echo
 echo "| dump | cluster | rules | 1,024 | 2,048 | 4,096 | 8,192 |"
 echo "|---|---|---|---:|---:|---:|---:|"
@@ -158,7 +163,7 @@ for dump in decode_in2000out100 decode_in1800out100; do
         r=$("$bin" eval --loads "$data/sglang-dsv3-expert-stats/$dump.json" --model deepseek-v3 \
               --cluster "$tmp/c-$kind.json" --batch-tokens $N --json "$tmp/agg-m.json" \
               "$tmp/agg-e.json" 2>/dev/null |
-            python3 -c 'import json,sys; p=json.load(sys.stdin)["placements"]; print("%.3f" % (p[0]["mean_us"]/p[1]["mean_us"]))')
+            python3 -c 'import json,sys; p=json.load(sys.stdin)["placements"]; print("%.3f" % (p[0]["layer_mean_us"]/p[1]["layer_mean_us"]))')
         line="$line $r |"
       done
       echo "$line"

@@ -220,6 +220,21 @@ TEST(comparison_table)
     REQUIRE(text != NULL);
     CHECK_STR_CONTAINS(text, "moemap                 0.70         0.70     7.7%      0.250       "
                              "42.5    50.0%\n");
+    CHECK(strstr(text, "whole layer") == NULL); /* an eval without it: no column */
+    moemap_free(text);
+
+    /* An eval with the whole layer (dispatch and combine): its column after the gap. */
+    p.eval_path = write_text(
+        "report_table_eval4.json",
+        "{\"format\": \"moemap.eval/v1\", \"batches\": 1, \"placements\": [\n"
+        " {\"file\": \"out/tuned.json\", \"strategy\": \"moemap\", \"mean_us\": 700,\n"
+        "  \"p90_us\": 700, \"p99_us\": 700, \"bound_mean_us\": 650, \"gap\": 0.0769,\n"
+        "  \"layer_mean_us\": 1234.5, \"layers\": []}]}\n");
+    CHECK_OK(moemap_report_table(&p, &text, &err), &err);
+    REQUIRE(text != NULL);
+    CHECK_STR_CONTAINS(text, "whole layer");
+    CHECK_STR_CONTAINS(text, "moemap                 0.70         0.70     7.7%         1.23      0.250"
+                             "       42.5    50.0%\n");
     moemap_free(text);
 
     p.eval_path = NULL;

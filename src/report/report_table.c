@@ -1,7 +1,7 @@
 /*
  * report_table.c — the one comparison table the demo prints: per strategy, the
  * predicted straggler time (mean and p99 per batch) and its gap to the lower bound from
- * `moemap eval --json`, next to p90 TTFT, p90 TPOT and SLO attainment from
+ * `moemap eval --json`, the whole layer with dispatch and combine when eval has it, next to p90 TTFT, p90 TPOT and SLO attainment from
  * `moemap simulate --json` for the same placement, and with `--capacity`, the highest
  * request rate it sustains with the target share of requests inside the SLO. Plain text,
  * aligned, so it reads the same in a terminal, a log and the README.
@@ -28,6 +28,7 @@ typedef struct row {
     char name[64];
     char file[64];               /* eval: the placement's file name ("" when unknown) */
     double mean, p99, gap;       /* eval: straggler per batch (us), gap (fraction) */
+    double layer;                /* eval: whole layer per batch (us), NAN when absent */
     double ttft90, tpot90, slo;  /* simulate: seconds, seconds, fraction */
     double capacity;             /* simulate --capacity: req/s sustained at the target */
     int sim_rank;                /* 0 none yet, 1 a run with a policy, 2 without / none */
@@ -70,7 +71,7 @@ static row blank_row(const char *name)
     row r;
     rp_fmt(r.name, sizeof r.name, "%s", name);
     r.file[0] = '\0';
-    r.mean = r.p99 = r.gap = r.ttft90 = r.tpot90 = r.slo = r.capacity = NAN;
+    r.mean = r.p99 = r.gap = r.layer = r.ttft90 = r.tpot90 = r.slo = r.capacity = NAN;
     r.sim_rank = 0;
     return r;
 }
@@ -89,6 +90,7 @@ static int read_eval(const char *path, row *rows, int *n, moemap_error *err)
         r.mean = e->mean_us;
         r.p99 = e->p99_us;
         r.gap = e->bound_mean_us > 0 ? e->gap : NAN;
+        r.layer = e->layer_mean_us > 0 ? e->layer_mean_us : NAN;
         rows[(*n)++] = r;
     }
     moemap_eval_file_free(f);
@@ -157,15 +159,19 @@ int moemap_report_table(const moemap_report_params *p, char **text, moemap_error
         rc = read_simulate(p->simulate_path, rows, &n, p->eval_path == NULL, err);
     if (rc)
         return rc;
-    int with_cap = 0;
-    for (int i = 0; i < n; i++)
+    int with_cap = 0, with_layer = 0;
+    for (int i = 0; i < n; i++) {
         with_cap |= isfinite(rows[i].capacity);
+        with_layer |= isfinite(rows[i].layer);
+    }
     rp_buf b = {0};
-    rp_buf_printf(&b, "%-14s %12s %12s %8s %10s %10s %8s", "strategy", "straggler",
-                  "p99", "gap to", "p90 TTFT", "p90 TPOT", "SLO");
+    rp_buf_printf(&b, "%-14s %12s %12s %8s", "strategy", "straggler", "p99", "gap to");
+    rp_buf_printf(&b, with_layer ? " %12s" : "", "whole layer");
+    rp_buf_printf(&b, " %10s %10s %8s", "p90 TTFT", "p90 TPOT", "SLO");
     rp_buf_printf(&b, with_cap ? " %10s\n" : "\n", "capacity");
-    rp_buf_printf(&b, "%-14s %12s %12s %8s %10s %10s %8s", "", "mean (ms)", "(ms)",
-                  "bound", "(s)", "(ms)", "met");
+    rp_buf_printf(&b, "%-14s %12s %12s %8s", "", "mean (ms)", "(ms)", "bound");
+    rp_buf_printf(&b, with_layer ? " %12s" : "", "mean (ms)");
+    rp_buf_printf(&b, " %10s %10s %8s", "(s)", "(ms)", "met");
     rp_buf_printf(&b, with_cap ? " %10s\n" : "\n", "(req/s)");
     for (int i = 0; i < n; i++) {
         rp_buf_printf(&b, "%-14s ", rows[i].name);
@@ -174,6 +180,10 @@ int moemap_report_table(const moemap_report_params *p, char **text, moemap_error
         cell(&b, rows[i].p99, "%*.2f", 1e-3, 12);
         rp_buf_printf(&b, " ");
         cell(&b, rows[i].gap, "%*.1f%%", 100, 7);
+        if (with_layer) {
+            rp_buf_printf(&b, " ");
+            cell(&b, rows[i].layer, "%*.2f", 1e-3, 12);
+        }
         rp_buf_printf(&b, " ");
         cell(&b, rows[i].ttft90, "%*.3f", 1, 10);
         rp_buf_printf(&b, " ");
