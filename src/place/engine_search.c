@@ -597,7 +597,7 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
     /* w and order: [E + GS] sort keys and order, then [GS] construction items */
     double *w = moemap_malloc((size_t)(E + 2 * GS + G) * sizeof *w);
     int *order = moemap_malloc((size_t)(E + 2 * GS + G) * sizeof *order);
-    double *gtime = moemap_malloc((size_t)G * sizeof *gtime);
+    double *gtime = moemap_malloc((size_t)G * 2 * sizeof *gtime); /* place_layer_mean_us */
     int *used = moemap_malloc((size_t)G * sizeof *used);
     int *crit = moemap_malloc((size_t)G * sizeof *crit);
     int *tgt = moemap_malloc((size_t)G * sizeof *tgt);

@@ -81,7 +81,8 @@ typedef struct solver_tally {
 /* Shared state of the layer workers. */
 typedef struct driver {
     const moemap_loads *loads;
-    const moemap_cluster *cluster;
+    const moemap_cluster *cluster;  /* what the search sees (with dispatch and combine) */
+    const moemap_cluster *measured; /* the cluster as given */
     const moemap_place_params *params;
     const strategy_entry *strategy;
     const int *slots;
@@ -140,6 +141,7 @@ static int place_one(driver *d, int i, double *counts, double *total, double *su
     moemap_rng_seed(&rng, d->params->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(layer_id + 1)));
     place_problem pb = {
         .cluster = d->cluster,
+        .measured = d->measured,
         .num_gpus = d->cluster->num_gpus,
         .slots = d->slots,
         .experts = E,
@@ -525,7 +527,7 @@ static int place_loads(const moemap_loads *loads, const moemap_cluster *cluster,
         goto done;
     int nw = workers_for(num);
     driver d = {
-        .loads = loads, .cluster = with_a2a ? with_a2a : cluster, .params = params, .strategy = st,
+        .loads = loads, .cluster = with_a2a ? with_a2a : cluster, .measured = cluster, .params = params, .strategy = st,
         .slots = slots, .entries = entries, .num = num,
         /* The whole-model budget is shared by the layers (each worker runs num / nw of
          * them); exact's budget is per layer, as place.h documents. */

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "moemap/eval.h"
+
 void place_even_quota(int num_gpus, const int *slots, int experts, int *quota)
 {
     for (int g = 0; g < num_gpus; g++)
@@ -81,18 +83,22 @@ void place_sort_desc(const double *weight, int n, int *order)
 double place_layer_mean_us(const place_problem *pb, const place_result *r, double *gpu_us)
 {
     int G = pb->num_gpus, E = pb->experts;
+    const moemap_cluster *c = pb->measured ? pb->measured : pb->cluster;
+    /* the whole layer unless compute only: the measured curves plus the full dispatch and
+     * combine model (sent rows, latency, per-GPU rows), not the search's linear part */
+    int a2a = pb->measured && !pb->params->a2a.off;
+    moemap_layer_placement lp = {pb->layer_id, r->n, r->reps};
     double sum = 0;
     for (int b = 0; b < pb->num_batches; b++) {
-        const double *c = &pb->counts[(size_t)b * E];
-        for (int g = 0; g < G; g++)
-            gpu_us[g] = 0;
-        for (int i = 0; i < r->n; i++) {
-            double n = r->reps[i].share * c[r->reps[i].expert];
-            gpu_us[r->reps[i].gpu] += moemap_cluster_expert_us(pb->cluster, r->reps[i].gpu, n);
+        const double *cnt = &pb->counts[(size_t)b * E];
+        double m = moemap_eval_layer_batch(c, &lp, cnt, E, gpu_us);
+        if (a2a) {
+            m = 0;
+            double *t = gpu_us + G; /* dispatch of each GPU */
+            moemap_a2a_layer_batch(c, &lp, cnt, E, pb->batch_tokens[b], &pb->params->a2a, t);
+            for (int g = 0; g < G; g++)
+                m = gpu_us[g] + 2 * t[g] > m ? gpu_us[g] + 2 * t[g] : m;
         }
-        double m = 0;
-        for (int g = 0; g < G; g++)
-            m = gpu_us[g] > m ? gpu_us[g] : m;
         sum += m;
     }
     return sum / (pb->num_batches > 0 ? pb->num_batches : 1);

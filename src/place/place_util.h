@@ -19,7 +19,9 @@ void place_sort_desc(const double *weight, int n, int *order);
 int place_same_curve(const moemap_curve *a, const moemap_curve *b);
 
 /* Mean over all of the problem's batches of the straggler time of a layer layout r
- * (replicas with their shares); gpu_us is scratch of num_gpus. */
+ * (replicas with their shares) under the cost model: the whole layer (dispatch +
+ * compute + combine on the measured curves) unless params->a2a.off, else the compute;
+ * gpu_us is scratch of 2 * num_gpus. */
 double place_layer_mean_us(const place_problem *pb, const place_result *r, double *gpu_us);
 
 /* Replaces *out's replicas with eplb's layout when eplb's mean straggler over all the

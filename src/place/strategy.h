@@ -14,7 +14,11 @@
 #include "moemap/place.h"
 
 typedef struct place_problem {
-    const moemap_cluster *cluster;
+    const moemap_cluster *cluster; /* the curves the search balances: the measured ones,
+                                      plus the received part of dispatch and combine
+                                      unless params->a2a.off (moemap_cluster_with_a2a) */
+    const moemap_cluster *measured; /* the cluster as measured: the whole-layer judge
+                                      (place_layer_mean_us); NULL: cluster */
     int num_gpus;
     const int *slots;              /* [num_gpus] slots of each GPU for this layer */
     int experts;

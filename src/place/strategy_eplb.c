@@ -263,7 +263,7 @@ int place_never_worse_than_eplb(const place_problem *pb, place_result *out, int 
                                 int *kept_eplb, moemap_error *err)
 {
     place_result eplb = {0};
-    double *gpu_us = moemap_malloc((size_t)pb->num_gpus * sizeof *gpu_us);
+    double *gpu_us = moemap_malloc((size_t)pb->num_gpus * 2 * sizeof *gpu_us);
     int rc = gpu_us ? place_eplb_global(pb, &eplb, err)
                     : moemap_error_set(err, MOEMAP_ENOMEM, "place: out of memory");
     if (!rc && engine)
