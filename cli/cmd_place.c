@@ -138,10 +138,10 @@ static int fewer_slots_note(const moemap_loads *ld, const moemap_cluster *cl,
         rc = moemap_eval_placement(ld, cl, alt, &ep, &s, err);
     if (!rc && headline_us(s, pp) < mean_us)
         fprintf(stderr, "moemap place: note: with %d slots per GPU (SGLang "
-                "--ep-num-redundant-experts %d) the predicted mean is %.1f us, %.1f%% below "
+                "--ep-num-redundant-experts %d) the predicted %s is %.1f us, %.1f%% below "
                 "this placement's: every filled slot pays the curve's floor\n", S - 1,
-                (S - 1) * G - p->experts, headline_us(s, pp),
-                100 * (1 - headline_us(s, pp) / mean_us));
+                (S - 1) * G - p->experts, pp->a2a.off ? "mean" : "whole layer",
+                headline_us(s, pp), 100 * (1 - headline_us(s, pp) / mean_us));
     moemap_eval_summary_free(s);
     moemap_placement_free(alt);
     return rc;

@@ -38,7 +38,7 @@ check "the SGLang launch flags are printed" \
   grep -q -- "--init-expert-location $tmp/sglang.json --ep-size 32 --ep-num-redundant-experts 32" \
   "$tmp/place.err"
 check "fewer redundant slots predicted faster at decode: the note gives the figure" \
-  grep -q "note: with 8 slots per GPU (SGLang --ep-num-redundant-experts 0) the predicted mean is" \
+  grep -q "note: with 8 slots per GPU (SGLang --ep-num-redundant-experts 0) the predicted whole layer is" \
   "$tmp/place.err"
 ratio=$(grep -o 'moemap [0-9.]*x eplb' "$tmp/place.out" | grep -o '[0-9.]*x' | tr -d x)
 check "summary gives eplb under the same rules (ratio '$ratio')" test -n "$ratio"
