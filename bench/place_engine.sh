@@ -9,6 +9,8 @@
 # Prints markdown on stdout (bench/results/place_engine.md is its output).
 #
 #   bench/place_engine.sh [BUILD_DIR]          (default build)
+#   DISPATCH=off bench/place_engine.sh ...     the compute-only model (--dispatch off on
+#                                              every place and eval): issue 10's figures
 #
 # Workloads: the real SGLang DeepSeek-V3 dumps (decode_in2000out100 at 4,096 tokens per
 # iteration, prefill_in4096 at 16,384), 32 GPUs x 9 slots on the measured H200 curve;
@@ -17,6 +19,7 @@
 set -euo pipefail
 build=${1:-build}
 bin=$build/moemap
+dispatch=(--dispatch "${DISPATCH:-token-gpu}")
 data=${MOEMAP_DATA:-../shared/data}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -49,7 +52,7 @@ place() {
   local label=$1; shift
   local t0 t1
   t0=$(date +%s.%N)
-  "$bin" place "$@" --out "$tmp/$label.json" >"$tmp/$label.out" 2>"$tmp/$label.err"
+  "$bin" place "$@" "${dispatch[@]}" --out "$tmp/$label.json" >"$tmp/$label.out" 2>"$tmp/$label.err"
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >"$tmp/$label.t"
 }
@@ -63,7 +66,7 @@ scenario() {
   place sglang "${in[@]}" --cluster "$cl" --engine sglang
   place vllm "${in[@]}" --cluster "$cl" --engine vllm
   place sglang_less "${in[@]}" --cluster "$cl" --engine sglang --slots $((slots - 1))
-  "$bin" eval "${in[@]}" --cluster "$cl" --engine sglang --json \
+  "$bin" eval "${in[@]}" --cluster "$cl" --engine sglang --json "${dispatch[@]}" \
     "$tmp/eplb.json" "$tmp/free.json" "$tmp/sglang.json" "$tmp/vllm.json" \
     "$tmp/sglang_less.json" >"$tmp/eval.json" 2>/dev/null
   python3 - "$tmp" "$title" "$slots" <<'EOF'
@@ -91,7 +94,7 @@ EOF
 }
 
 h200=data/profiles/h200-deepseek-v3.json
-echo "Command: \`bench/place_engine.sh $build\` ($(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "Command: \`DISPATCH=${DISPATCH:-token-gpu} bench/place_engine.sh $build\` ($(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 for kind in slow nodes pal identical; do
   cluster 32 "$h200" 9 "$kind" "$tmp/c-$kind.json"
 done
@@ -153,15 +156,15 @@ for dump in decode_in2000out100 decode_in1800out100; do
   for kind in slow nodes pal identical; do
     for eng in none sglang; do
       "$bin" place --loads "$data/sglang-dsv3-expert-stats/$dump.json" --model deepseek-v3 \
-        --cluster "$tmp/c-$kind.json" --engine $eng --no-fewer-slots-check \
+        --cluster "$tmp/c-$kind.json" --engine $eng --no-fewer-slots-check "${dispatch[@]}" \
         --out "$tmp/agg-m.json" >/dev/null 2>&1
       "$bin" place --loads "$data/sglang-dsv3-expert-stats/$dump.json" --model deepseek-v3 \
-        --cluster "$tmp/c-$kind.json" --engine $eng --strategy eplb \
+        --cluster "$tmp/c-$kind.json" --engine $eng --strategy eplb "${dispatch[@]}" \
         --out "$tmp/agg-e.json" >/dev/null 2>&1
       line="| $dump | $kind | $([ $eng = none ] && echo free || echo $eng) |"
       for N in 1024 2048 4096 8192; do
         r=$("$bin" eval --loads "$data/sglang-dsv3-expert-stats/$dump.json" --model deepseek-v3 \
-              --cluster "$tmp/c-$kind.json" --batch-tokens $N --json "$tmp/agg-m.json" \
+              --cluster "$tmp/c-$kind.json" --batch-tokens $N --json "${dispatch[@]}" "$tmp/agg-m.json" \
               "$tmp/agg-e.json" 2>/dev/null |
             python3 -c 'import json,sys; p=json.load(sys.stdin)["placements"]; print("%.3f" % (p[0]["layer_mean_us"]/p[1]["layer_mean_us"]))')
         line="$line $r |"

@@ -32,9 +32,9 @@ log="$out/demo.log"
 : >"$log"
 
 if [ $quick -eq 1 ]; then
-  batches=24; gpus=32; duration=30; rate=22; cap_rates=18,20,22,24; cap_duration=20
+  batches=24; gpus=32; duration=30; rate=20; cap_rates=16,18,20,22; cap_duration=20
 else
-  batches=64; gpus=32; duration=120; rate=22; cap_rates=16,18,20,20.5,21,21.5,22,22.5,23,23.5,24,24.5,25,26
+  batches=64; gpus=32; duration=120; rate=20; cap_rates=16,17,18,18.5,19,19.5,20,20.5,21,21.5,22,22.5,23,24
   cap_duration=45
 fi
 drift_at=$((duration / 2))
