@@ -53,95 +53,107 @@ int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo
 int cli_parse_double_list(const char *cmd, const char *flag, const char *s, double **out,
                           int *n);
 
-/* The workload-input flags every command that reads loads shares: --format NAME and
- * --batch-tokens N into a moemap_read_params. 0, or 2 after printing a usage error. */
-int cli_parse_workload_format(const char *cmd, const char *arg, moemap_read_params *rp);
-/* --dispatch token-gpu|token-expert|off into *a2a; 2 after a usage error. */
-int cli_parse_dispatch(const char *cmd, const char *arg, moemap_a2a_params *a2a);
-int cli_parse_batch_tokens(const char *cmd, const char *arg, moemap_read_params *rp);
+/* One flag of a command's table (see cli_parse): its long name (without "--"), short
+ * key (0: none), what its value becomes, and its line in --help. */
+typedef enum cli_kind {
+    CLI_TEXT,   /* no flag: help text printed as it is (a section title, a combined line) */
+    CLI_STR,    /* const char *: the value as given */
+    CLI_SET,    /* int: set to 1; takes no value */
+    CLI_INT,    /* int within [lo, hi] */
+    CLI_LONG,   /* long within [lo, hi] */
+    CLI_SEED,   /* uint64_t within [lo, hi] (hi 0: LONG_MAX) */
+    CLI_DOUBLE, /* double within [lo, hi] */
+    CLI_MS,     /* milliseconds within [lo, hi], stored as seconds (double) */
+    CLI_DLIST,  /* cli_dlist: "1,0.9,0.95" (a later use replaces an earlier one) */
+    CLI_ILIST,  /* cli_ilist: "0,2,5", integers within [lo, hi] */
+    CLI_FN      /* fn(cmd, value, dst): 0, or 2 after a usage error */
+} cli_kind;
 
-/* The input flags that place, eval and validate share, and reading what they name.
- * Add CLI_INPUT_OPTIONS (and, where wanted, CLI_PREVIOUS_OPTION) to the getopt_long
- * table, call cli_input_option from the switch's default, then read with
- * cli_inputs_read. */
-#define CLI_MAX_MIX 8
+typedef struct cli_dlist {
+    double *v; /* malloc'ed */
+    int n;
+} cli_dlist;
+typedef struct cli_ilist {
+    int *v; /* malloc'ed */
+    int n;
+} cli_ilist;
 
+typedef struct cli_flag {
+    const char *name;  /* NULL with help NULL ends the table */
+    char key;
+    cli_kind kind;
+    void *dst;
+    double lo, hi;
+    const char *arg;   /* the value's name in --help ("N", "FILE"), NULL for none */
+    const char *help;  /* the help line; "\n" continues it under the help column, "{}"
+                          shows the current (default) value; NULL: not listed */
+    int (*fn)(const char *cmd, const char *arg, void *dst);
+} cli_flag;
+
+/* A help-only line, and the end of a table. */
+#define CLI_HELP(text) {NULL, 0, CLI_TEXT, NULL, 0, 0, NULL, text, NULL}
+#define CLI_HELP_FLAG CLI_HELP("  -h, --help\n")
+#define CLI_END CLI_HELP(NULL)
+
+typedef struct cli_spec {
+    const char *cmd;      /* "place", "cluster synth": messages name it */
+    const char *usage;    /* --help before the flags */
+    const cli_flag *flags;
+    const char *footer;   /* --help after the flags, or NULL */
+    int width;            /* the help column (0: 26) */
+} cli_spec;
+
+/* Parses argv[1..] by the table: -1 to go on (positional arguments are then
+ * argv[optind..argc)), 0 after printing --help, 2 after a usage error (an unknown flag,
+ * a missing or bad value). */
+int cli_parse(const cli_spec *s, int argc, char **argv);
+void cli_help(const cli_spec *s, FILE *f);
+
+/* The input flags that place, eval and validate share, and reading what they name:
+ * put CLI_INPUT_FLAGS(&in) (and, where wanted, CLI_PREVIOUS_FLAG(&in)) in the table,
+ * then read with cli_inputs_read. */
 typedef struct cli_inputs {
     const char *loads_path;      /* -l, --loads */
     const char *cluster_path;    /* -c, --cluster */
     const char *previous_path;   /* --previous: a placement now in service */
-    moemap_read_params rp;       /* --format, --batch-tokens, --top-k */
-    int batch_given;             /* --batch-tokens was given */
-    int num_mix;                 /* --batch-tokens N1:W1,N2:W2: a mix of operating points */
-    double mix_tokens[CLI_MAX_MIX];
-    double mix_weights[CLI_MAX_MIX];
-    int slots;                   /* --slots: every GPU's slots (0: the cluster's) */
-    const moemap_model *model;   /* -m, --model: top-k for aggregates, SGLang rows */
-    moemap_engine engine;        /* --engine sglang|vllm (default none: a free placement) */
-    moemap_a2a_params a2a;       /* --dispatch token-gpu|token-expert|off */
+    moemap_input_params ip;      /* --format, --batch-tokens, --top-k, --slots, --engine,
+                                    --model; after cli_inputs_read the operating point */
     const char *cmd;             /* the command, for messages */
-    char op_text[160];           /* after cli_inputs_read: the operating point in words
-                                    ("4096", "4096 (80%) and 16384 (20%)"); "" if none */
-    double batch_tokens;         /* after cli_inputs_read: the operating point used (0 when
-                                    the loads were taken as they are) */
 } cli_inputs;
 
-enum {
-    CLI_OPT_FORMAT = 1000, CLI_OPT_BATCH, CLI_OPT_SLOTS, CLI_OPT_PREVIOUS, CLI_OPT_TOPK,
-    CLI_OPT_ENGINE, CLI_OPT_DISPATCH
-};
+int cli_input_format(const char *cmd, const char *arg, void *rp);
+int cli_input_batch(const char *cmd, const char *arg, void *ip);
+int cli_input_model(const char *cmd, const char *arg, void *model);
+int cli_input_engine(const char *cmd, const char *arg, void *engine);
 
-/* getopt_long entries (needs <getopt.h>); the short options are 'l' and 'c'. */
-#define CLI_INPUT_OPTIONS                                                                   \
-    {"loads", required_argument, 0, 'l'}, {"cluster", required_argument, 0, 'c'},          \
-        {"format", required_argument, 0, CLI_OPT_FORMAT},                                  \
-        {"batch-tokens", required_argument, 0, CLI_OPT_BATCH},                             \
-        {"slots", required_argument, 0, CLI_OPT_SLOTS},                                   \
-        {"top-k", required_argument, 0, CLI_OPT_TOPK}, {"model", required_argument, 0, 'm'}, \
-        {"engine", required_argument, 0, CLI_OPT_ENGINE},                                 \
-        {"dispatch", required_argument, 0, CLI_OPT_DISPATCH}
-#define CLI_PREVIOUS_OPTION {"previous", required_argument, 0, CLI_OPT_PREVIOUS}
+#define CLI_INPUT_FLAGS(in)                                                                 \
+    {"loads", 'l', CLI_STR, &(in)->loads_path, 0, 0, "L",                                  \
+     "workload: moemap.loads/v1, SGLang dump (logical_count), CSV,\n"                      \
+     "or an ESFT folder of per-token routing", NULL},                                      \
+    {"format", 0, CLI_FN, &(in)->ip.read, 0, 0, "F",                                       \
+     "esft, sglang, loads or csv (default: detected)", cli_input_format},                  \
+    {"batch-tokens", 0, CLI_FN, &(in)->ip, 0, 0, "N",                                      \
+     "the operating point: tokens per engine iteration. Traces are\n"                      \
+     "cut into N-token batches (default 512); aggregate loads (one\n"                      \
+     "batch) become iterations of N tokens, expected and sampled\n"                        \
+     "(default 128 per GPU, a decode iteration, said on stderr);\n"                        \
+     "N1:W1,N2:W2 mixes sizes (e.g. 4096:0.8,16384:0.2: decode and\n"                      \
+     "prefill iterations, W the share of iterations)", cli_input_batch},                   \
+    {"top-k", 0, CLI_INT, &(in)->ip.read.top_k, 1, 4096, "K",                              \
+     "experts per token (aggregate inputs need it, or --model)", NULL},                    \
+    {"model", 'm', CLI_FN, &(in)->ip.model, 0, 0, "NAME",                                  \
+     "model preset (moemap models): top-k, expert size, SGLang rows", cli_input_model},    \
+    {"cluster", 'c', CLI_STR, &(in)->cluster_path, 0, 0, "C",                              \
+     "cluster profile (moemap.cluster/v1)", NULL},                                         \
+    {"slots", 0, CLI_INT, &(in)->ip.slots, 1, 1000000, "N",                                \
+     "expert slots of every GPU (default: the cluster's)", NULL},                          \
+    {"engine", 0, CLI_FN, &(in)->ip.engine, 0, 0, "E",                                     \
+     "sglang or vllm: place / judge under that engine's rules\n"                           \
+     "(equal slots, every slot filled, equal split over copies)", cli_input_engine}
+#define CLI_PREVIOUS_FLAG(in, text) {"previous", 0, CLI_STR, &(in)->previous_path, 0, 0, "OLD.json", text, NULL}
 
-/* The input flags' help text, shared by place, eval and validate. */
-#define CLI_INPUT_HELP                                                                      \
-    "  -l, --loads L           workload: moemap.loads/v1, SGLang dump (logical_count), CSV,\n" \
-    "                          or an ESFT folder of per-token routing\n"                      \
-    "  --format F              esft, sglang, loads or csv (default: detected)\n"            \
-    "  --batch-tokens N        the operating point: tokens per engine iteration. Traces are\n" \
-    "                          cut into N-token batches (default 512); aggregate loads (one\n" \
-    "                          batch) become iterations of N tokens, expected and sampled\n" \
-    "                          (default 128 per GPU, a decode iteration, said on stderr);\n"  \
-    "                          N1:W1,N2:W2 mixes sizes (e.g. 4096:0.8,16384:0.2: decode and\n" \
-    "                          prefill iterations, W the share of iterations)\n"            \
-    "  --top-k K               experts per token (aggregate inputs need it, or --model)\n"   \
-    "  -m, --model NAME        model preset (moemap models): top-k, expert size, SGLang rows\n" \
-    "  -c, --cluster C         cluster profile (moemap.cluster/v1)\n"                       \
-    "  --slots N               expert slots of every GPU (default: the cluster's)\n"        \
-    "  --engine E              sglang or vllm: place / judge under that engine's rules\n"    \
-    "                          (equal slots, every slot filled, equal split over copies)\n" \
-    CLI_DISPATCH_HELP
-/* Shared by the input flags and simulate. */
-#define CLI_DISPATCH_HELP                                                                   \
-    "  --dispatch D            dispatch and combine in the cost: token-gpu (default: one row\n" \
-    "                          per token and GPU), token-expert (one per token and expert)\n" \
-    "                          or off (expert compute alone, the model before all-to-all)\n"
-
-/* Reads any placement file (moemap, SGLang or vLLM format, detected by content) for the
- * inputs' cluster (SGLang's ranks), model (its rows) and loads (their layers). */
-int cli_is_directory(const char *path);
-int cli_read_placement(const cli_inputs *in, const char *path, const moemap_cluster *cl,
-                       const moemap_loads *ld, moemap_placement **out, moemap_error *err);
-
-cli_inputs cli_inputs_default(void);
-/* The `default:` of a getopt_long switch in a command that takes the input flags: 0 when
- * c is an input flag, taken (with optarg) into *in; else 2 after printing the usage
- * error for a bad value, a missing value (':') or an unknown option. */
-int cli_input_option(const char *cmd, int c, char **argv, cli_inputs *in);
-/* Reads what *in names, in this order, each only when its path is set: the workload into
- * *ld, the cluster into *cl, the previous placement into *prev (ld, cl or prev may be
- * NULL when their path is unset). Returns 0, or the first failure's status with its
- * message in err; what was read before it is left in the outputs for the caller to
- * free. */
+/* moemap_inputs_read of what *in names, saying on stderr what the library notes (the
+ * operating point it assumed). */
 int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
                     moemap_placement **prev, moemap_error *err);
 
@@ -164,13 +176,15 @@ char *cli_command_line(int argc, char **argv);
 /* A --strategy value: 0 when the library knows it, else 2 after a usage error listing
  * the known names (an unknown name is a usage error, like an unknown --model). */
 int cli_check_strategy(const char *cmd, const char *name);
+int cli_strategy(const char *cmd, const char *arg, void *dst); /* a CLI_FN for --strategy */
 
 /* Progress on stderr when it is a terminal (silent otherwise, so logs stay clean):
  * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */
 void cli_progress(const char *what, long done, long total);
 void cli_progress_done(void);
 
-/* 1 when stdout is a terminal (for choosing table vs. plain output). */
-int cli_stdout_is_tty(void);
+/* Prints text (from the library's report builders) on f and frees it: 0, or 1 after
+ * saying "out of memory" when text is NULL. */
+int cli_put(const char *cmd, char *text, FILE *f);
 
 #endif

@@ -10,28 +10,6 @@
 
 #include "cli.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: moemap convert INPUT --out OUT.json [--format F] [--batch-tokens N]\n"
-            "                      [--experts E] [--top-k K]\n\n"
-            "Converts a workload input to moemap.loads/v1.\n"
-            "  INPUT, -l, --loads INPUT\n"
-            "                     an ESFT trace folder (expert_weights_<layer>.txt files) or\n"
-            "                     layer file, an SGLang {\"logical_count\": ...} JSON, a\n"
-            "                     moemap.loads/v1 JSON, or a CSV (row per layer, column per\n"
-            "                     expert); detected by content unless --format is given\n"
-            "  -o, --out FILE     output file ('-' for stdout)\n"
-            "  -f, --format F     esft, sglang, loads or csv (default: detect)\n"
-            "  -b, --batch-tokens N  consecutive tokens per batch for per-token traces\n"
-            "                     (default 512)\n"
-            "  --experts E        routed experts per layer (default: inferred; ESFT 64)\n"
-            "  --top-k K          experts per token (default: ESFT 6; otherwise unknown, then\n"
-            "                     SGLang/CSV batch tokens are token-slots)\n"
-            "  --json             what was written, as JSON on stdout (needs --out FILE)\n"
-            "  -h, --help\n");
-}
-
 void cli_loads_written(const char *out, const moemap_loads *ld, const char *what, int as_json)
 {
     if (!as_json) {
@@ -55,52 +33,40 @@ void cli_loads_written(const char *out, const moemap_loads *ld, const char *what
 
 int cmd_convert(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"loads", required_argument, NULL, 'l'},
-                                         {"format", required_argument, NULL, 'f'},
-                                         {"batch-tokens", required_argument, NULL, 'b'},
-                                         {"experts", required_argument, NULL, 'E'},
-                                         {"top-k", required_argument, NULL, 'K'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     moemap_read_params rp = moemap_read_default_params();
     const char *out = NULL, *input = NULL;
-    long v;
-    int c, as_json = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "l:o:f:b:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'l': input = optarg; break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'f':
-            if (cli_parse_workload_format("convert", optarg, &rp))
-                return 2;
-            break;
-        case 'b':
-            if (cli_parse_batch_tokens("convert", optarg, &rp))
-                return 2;
-            break;
-        case 'E':
-            if (cli_parse_long("convert", "--experts", optarg, 1, 32767, &v))
-                return 2;
-            rp.experts = (int)v;
-            break;
-        case 'K':
-            if (cli_parse_long("convert", "--top-k", optarg, 1, 32767, &v))
-                return 2;
-            rp.top_k = (int)v;
-            break;
-        case 'j': as_json = 1; break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            return cli_usage_error("convert", "unknown option");
-        }
-    }
+    int as_json = 0;
+    const cli_flag flags[] = {
+        CLI_HELP("  INPUT, -l, --loads INPUT\n"),
+        {"loads", 'l', CLI_STR, &input, 0, 0, NULL, NULL, NULL},
+        CLI_HELP(
+         "                     an ESFT trace folder (expert_weights_<layer>.txt files) or\n"
+         "                     layer file, an SGLang {\"logical_count\": ...} JSON, a\n"
+         "                     moemap.loads/v1 JSON, or a CSV (row per layer, column per\n"
+         "                     expert); detected by content unless --format is given\n"),
+        {"out", 'o', CLI_STR, &out, 0, 0, "FILE", "output file ('-' for stdout)", NULL},
+        {"format", 'f', CLI_FN, &rp, 0, 0, "F", "esft, sglang, loads or csv (default: detect)",
+         cli_input_format},
+        {"batch-tokens", 'b', CLI_LONG, &rp.batch_tokens, 1, 100000000, "N",
+         "consecutive tokens per batch for per-token traces\n(default 512)", NULL},
+        {"experts", 0, CLI_INT, &rp.experts, 1, 32767, "E",
+         "routed experts per layer (default: inferred; ESFT 64)", NULL},
+        {"top-k", 0, CLI_INT, &rp.top_k, 1, 32767, "K",
+         "experts per token (default: ESFT 6; otherwise unknown, then\n"
+         "SGLang/CSV batch tokens are token-slots)", NULL},
+        {"json", 0, CLI_SET, &as_json, 0, 0, NULL,
+         "what was written, as JSON on stdout (needs --out FILE)", NULL},
+        CLI_HELP_FLAG,
+        CLI_END};
+    const cli_spec spec = {"convert",
+                           "usage: moemap convert INPUT --out OUT.json [--format F] "
+                           "[--batch-tokens N]\n"
+                           "                      [--experts E] [--top-k K]\n\n"
+                           "Converts a workload input to moemap.loads/v1.\n",
+                           flags, NULL, 21};
+    int rc = cli_parse(&spec, argc, argv);
+    if (rc >= 0)
+        return rc;
     if (!input && optind < argc)
         input = argv[optind++];
     if (!input)
@@ -115,7 +81,7 @@ int cmd_convert(int argc, char **argv)
     moemap_loads *ld = NULL;
     if (moemap_workload_read(input, &rp, &ld, NULL, &err))
         return cli_fail("convert", &err);
-    int rc = moemap_loads_write(ld, out, &err);
+    rc = moemap_loads_write(ld, out, &err);
     if (!rc)
         cli_loads_written(out, ld, "", as_json);
     moemap_loads_free(ld);

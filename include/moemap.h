@@ -20,6 +20,11 @@
 #include "moemap/sim.h"
 #include "moemap/gpu.h"
 #include "moemap/report.h"
+#include "moemap/inputs.h"
+#include "moemap/place_job.h"
+#include "moemap/cluster_synth.h"
+#include "moemap/report_text.h"
+#include "moemap/sim_job.h"
 #include "moemap/abi.h"
 
 #endif

@@ -1,0 +1,66 @@
+/*
+ * moemap/place_job.h — one whole `moemap place` call as the library does it: the
+ * wall-clock budget of the call split between the bounds, the search, the evaluation and
+ * writing; the placement evaluated once; eplb placed under the same rules as the baseline
+ * it is compared with; and, under an engine's rules, whether one slot fewer per GPU would
+ * be faster. Front ends parse, call and print (moemap_text_place).
+ */
+#ifndef MOEMAP_PLACE_JOB_H
+#define MOEMAP_PLACE_JOB_H
+
+#include "moemap/eval.h"
+#include "moemap/inputs.h"
+#include "moemap/migrate.h"
+#include "moemap/place.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+MOEMAP_API_BEGIN
+
+typedef struct moemap_place_job {
+    moemap_place_params place; /* strategy, seed, tail weight, time limit, ... (slots,
+                                  engine, operating point, previous placement and expert
+                                  size are taken from the inputs by moemap_place_job_run) */
+    int time_given;            /* place.time_limit_s was given (else the strategy's
+                                  default: 1 s for the whole call, exact 60 s per layer) */
+    int fewer_check;           /* under an engine's rules, also try one slot fewer */
+    double t_start;            /* when the call began (the budget counts from it; 0: now) */
+    void (*progress)(void *ctx, int done, int total); /* layers placed; may be NULL */
+    /* Results, freed by moemap_place_job_free: */
+    moemap_placement *p;       /* the placement, its prediction recorded */
+    moemap_eval_summary *es;   /* its evaluation */
+    moemap_placement *eplb;    /* the baseline under the same rules (NULL for eplb itself
+                                  and for a re-placement) */
+    moemap_eval_summary *base; /* its evaluation */
+    moemap_eval_bounds *bounds;
+    double took;               /* seconds in moemap_place */
+    double limit_s;            /* the whole call's budget */
+    int fewer_slots;           /* > 0: this many slots per GPU is predicted faster */
+    double fewer_mean_us;      /* ... with this mean straggler time */
+} moemap_place_job;
+
+moemap_place_job moemap_place_job_default(void);
+
+/* Bounds, placement, one evaluation, and the baseline. prev: the placement in service
+ * (may be NULL). */
+int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,
+                         const moemap_cluster *cl, const moemap_placement *prev,
+                         const moemap_input_params *ip, moemap_error *err);
+
+/* Under an engine's rules every slot is filled, and at decode sizes every copy costs the
+ * curve's floor: fewer redundant copies can be faster. Places again with one slot fewer
+ * per GPU in what is left of the budget and sets fewer_slots / fewer_mean_us when that is
+ * predicted faster. Does nothing without an engine, with a previous placement or without
+ * fewer_check. */
+int moemap_place_job_fewer_slots(moemap_place_job *job, const moemap_loads *ld,
+                                 const moemap_cluster *cl, const moemap_placement *prev,
+                                 moemap_error *err);
+
+void moemap_place_job_free(moemap_place_job *job);
+
+MOEMAP_API_END
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,107 @@
+/*
+ * synth_job.c — `moemap cluster synth` as one call (moemap/cluster_synth.h): defaults,
+ * a "tokens:us" curve, the base profile and the variability file read, the cluster built
+ * and the command recorded as its provenance.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moemap/cluster_synth.h"
+
+#define DEFAULT_GPUS_PER_NODE 8
+
+moemap_synth_params moemap_synth_default_params(void)
+{
+    moemap_synth_params p;
+    memset(&p, 0, sizeof p);
+    p.gpus_per_node = DEFAULT_GPUS_PER_NODE;
+    p.seed = 1;
+    p.slots = p.num_gpus = -1;
+    p.intra_node_GBps = p.inter_node_GBps = p.latency_us = -1;
+    return p;
+}
+
+/* One "tokens:us" pair. */
+static int parse_pair(char *tok, double *tokens, double *us, moemap_error *err)
+{
+    char *colon = strchr(tok, ':'), *end;
+    if (!colon)
+        return moemap_error_set(err, MOEMAP_EINVAL, "'%s' is not tokens:us", tok);
+    *colon = '\0';
+    *tokens = strtod(tok, &end);
+    if (!*tok || *end || !(*tokens > 0) || *tokens > 1e12)
+        return moemap_error_set(err, MOEMAP_EINVAL, "tokens: '%s' is not a number in "
+                                "(0, 1e12]", tok);
+    *us = strtod(colon + 1, &end);
+    if (!colon[1] || *end || !(*us >= 0) || *us > 1e12)
+        return moemap_error_set(err, MOEMAP_EINVAL, "us: '%s' is not a number in [0, 1e12]",
+                                colon + 1);
+    return 0;
+}
+
+int moemap_curve_parse(const char *text, moemap_curve *c, moemap_error *err)
+{
+    int cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ',';
+    c->tokens = moemap_malloc((size_t)cap * sizeof *c->tokens);
+    c->us = moemap_malloc((size_t)cap * sizeof *c->us);
+    char *copy = moemap_malloc(strlen(text) + 1), *save = NULL;
+    int n = 0, rc = 0;
+    if (!c->tokens || !c->us || !copy)
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    else
+        strcpy(copy, text);
+    for (char *tok = rc ? NULL : strtok_r(copy, ",", &save); tok && !rc;
+         tok = strtok_r(NULL, ",", &save))
+        if (!(rc = parse_pair(tok, &c->tokens[n], &c->us[n], err)))
+            n++;
+    moemap_free(copy);
+    c->n = n;
+    if (!rc && n == 0)
+        rc = moemap_error_set(err, MOEMAP_EINVAL, "no points");
+    return rc;
+}
+
+/* The command line as the cluster's provenance ("source"). */
+static int set_command(moemap_cluster *c, const char *command, moemap_error *err)
+{
+    const char *rest = strncmp(command, "moemap", 6) ? command : command + 6;
+    json_t *o = json_pack("{s:s,s:s+}", "tool", "moemap cluster synth", "command",
+                          "moemap cluster", rest);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    int rc = text ? moemap_cluster_set_source(c, text, err)
+                  : moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    free(text);
+    return rc;
+}
+
+int moemap_cluster_synth_files(moemap_synth_params *p, const moemap_variability_params *vp,
+                               const char *base_path, const char *varfile, const char *command,
+                               moemap_cluster **out, moemap_gpu_population **pop,
+                               moemap_error *err)
+{
+    moemap_cluster *base = NULL;
+    moemap_curve curve = {0};
+    const moemap_curve *given = p->base;
+    int rc = 0;
+    *out = NULL;
+    *pop = NULL;
+    if (base_path && !(rc = moemap_cluster_read(base_path, &base, err)) &&
+        (rc = moemap_synth_params_from_base(p, base, &curve, err)))
+        moemap_error_prefix(err, "%s", base_path);
+    moemap_synth_params_network_defaults(p);
+    if (!rc && varfile)
+        rc = moemap_gpu_population_read(varfile, vp, pop, err);
+    p->population = *pop;
+    if (!rc)
+        rc = moemap_cluster_synth(p, out, err);
+    if (!rc && command)
+        rc = set_command(*out, command, err);
+    p->base = given;
+    moemap_curve_clear(&curve);
+    moemap_cluster_free(base);
+    return rc;
+}

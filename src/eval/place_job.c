@@ -1,0 +1,150 @@
+/*
+ * place_job.c — one whole `moemap place` call (moemap/place_job.h): the call's budget
+ * split between the bounds, the search, the evaluation and writing; one evaluation of the
+ * placement; eplb under the same rules as the baseline; the one-slot-fewer check.
+ */
+#include <string.h>
+
+#include "base_util.h"
+#include "moemap/place_job.h"
+
+/* The exact strategy's limit is per layer (place.h), the others' the whole call's. */
+#define EXACT_LAYER_LIMIT_S 60
+
+moemap_place_job moemap_place_job_default(void)
+{
+    moemap_place_job job;
+    memset(&job, 0, sizeof job);
+    job.place = moemap_place_default_params();
+    job.fewer_check = 1;
+    return job;
+}
+
+void moemap_place_job_free(moemap_place_job *job)
+{
+    moemap_eval_bounds_free(job->bounds);
+    moemap_eval_summary_free(job->es);
+    moemap_eval_summary_free(job->base);
+    moemap_placement_free(job->eplb);
+    moemap_placement_free(job->p);
+    job->bounds = NULL;
+    job->es = job->base = NULL;
+    job->p = job->eplb = NULL;
+}
+
+/* The budget is the whole call's. The bounds need no placement: computed first (the
+ * one-placement LPs stop at 30% of the budget), their time and what reading took come off
+ * the search's, which also leaves a reserve for evaluating (the placement, and eplb's as
+ * the baseline: ~25 ns per batch and replica slot, measured) and for writing (~1.5 us per
+ * replica slot); with an engine a quarter of the search's time goes to the
+ * one-slot-fewer check. */
+static int budget_and_bounds(moemap_place_job *job, const moemap_loads *ld,
+                             const moemap_cluster *cl, const moemap_placement *prev,
+                             moemap_error *err)
+{
+    moemap_place_params *pp = &job->place;
+    int budgeted = strcmp(pp->strategy, "exact") != 0 && !pp->deterministic;
+    job->limit_s = pp->time_limit_s;
+    double lp_s = budgeted ? 0.3 * pp->time_limit_s - (mm_now_s() - job->t_start) : 0;
+    if (moemap_eval_bounds_create(ld, cl, pp->slots, budgeted && lp_s < 0.001 ? 0.001 : lp_s,
+                                  &job->bounds, err))
+        return 1;
+    if (!budgeted)
+        return 0;
+    double slots_total = 0;
+    for (int g = 0; g < cl->num_gpus; g++)
+        slots_total += pp->slots > 0 ? pp->slots : cl->gpus[g].slots;
+    double layer_slots = (double)ld->num_layers * slots_total;
+    double left = pp->time_limit_s - (mm_now_s() - job->t_start) - 1.5e-6 * layer_slots -
+                  2 * 25e-9 * layer_slots * ld->num_batches;
+    if (job->fewer_check && pp->engine != MOEMAP_ENGINE_NONE && !prev)
+        left *= 0.75;
+    pp->time_limit_s = left > 0.001 ? left : 0.001;
+    return 0;
+}
+
+/* Places, evaluates once, and places eplb under the same rules as the baseline the
+ * summary compares with (not for eplb itself, nor for a re-placement). */
+static int place_and_evaluate(moemap_place_job *job, const moemap_loads *ld,
+                              const moemap_cluster *cl, const moemap_placement *prev,
+                              moemap_error *err)
+{
+    moemap_place_params *pp = &job->place;
+    double t0 = mm_now_s();
+    int rc = moemap_place(ld, cl, pp, &job->p, err);
+    if (rc)
+        return rc;
+    job->took = mm_now_s() - t0;
+    moemap_eval_params ep = moemap_eval_default_params();
+    ep.slots = pp->slots;
+    ep.previous = prev;
+    ep.bounds = job->bounds;
+    if (pp->engine != MOEMAP_ENGINE_NONE)
+        ep.engine_slots = job->p->layers[0].num_replicas / job->p->num_gpus;
+    rc = moemap_eval_placement(ld, cl, job->p, &ep, &job->es, err);
+    if (rc || strncmp(pp->strategy, "eplb", 4) == 0 || prev)
+        return rc;
+    moemap_place_params bp = *pp;
+    bp.strategy = "eplb";
+    bp.progress = NULL;
+    bp.no_predicted = 1;
+    ep.engine_slots = 0;
+    ep.no_bound = 1;
+    rc = moemap_place(ld, cl, &bp, &job->eplb, err);
+    return rc ? rc : moemap_eval_placement(ld, cl, job->eplb, &ep, &job->base, err);
+}
+
+int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,
+                         const moemap_cluster *cl, const moemap_placement *prev,
+                         const moemap_input_params *ip, moemap_error *err)
+{
+    moemap_place_params *pp = &job->place;
+    if (job->t_start <= 0)
+        job->t_start = mm_now_s();
+    pp->slots = ip->slots;
+    pp->engine = ip->engine;
+    pp->batch_tokens = ip->batch_tokens;
+    pp->top_k = ip->read.top_k;
+    if (!job->time_given && strcmp(pp->strategy, "exact") == 0)
+        pp->time_limit_s = EXACT_LAYER_LIMIT_S;
+    pp->previous = prev;
+    pp->expert_bytes = ip->model ? moemap_model_expert_bytes(ip->model)
+                                 : moemap_cluster_expert_bytes(cl);
+    pp->progress = job->progress;
+    pp->no_predicted = 1; /* evaluated once, then recorded */
+    if (budget_and_bounds(job, ld, cl, prev, err) ||
+        place_and_evaluate(job, ld, cl, prev, err))
+        return err->code ? err->code : MOEMAP_EINVAL;
+    return moemap_placement_set_predicted(job->p, job->es, err);
+}
+
+int moemap_place_job_fewer_slots(moemap_place_job *job, const moemap_loads *ld,
+                                 const moemap_cluster *cl, const moemap_placement *prev,
+                                 moemap_error *err)
+{
+    const moemap_placement *p = job->p;
+    int G = p->num_gpus, S = p->layers[0].num_replicas / G;
+    job->fewer_slots = 0;
+    if (!job->fewer_check || job->place.engine == MOEMAP_ENGINE_NONE || prev ||
+        (S - 1) * G < p->experts)
+        return 0;
+    double budget_s = job->limit_s - (mm_now_s() - job->t_start) - 0.05 * job->limit_s;
+    moemap_place_params fp = job->place;
+    fp.slots = S - 1;
+    fp.progress = NULL;
+    fp.time_limit_s = budget_s > 0.001 ? budget_s : 0.001;
+    moemap_placement *alt = NULL;
+    moemap_eval_summary *s = NULL;
+    moemap_eval_params ep = moemap_eval_default_params();
+    ep.no_bound = 1;
+    int rc = moemap_place(ld, cl, &fp, &alt, err);
+    if (!rc)
+        rc = moemap_eval_placement(ld, cl, alt, &ep, &s, err);
+    if (!rc && s->mean_us < job->es->mean_us) {
+        job->fewer_slots = S - 1;
+        job->fewer_mean_us = s->mean_us;
+    }
+    moemap_eval_summary_free(s);
+    moemap_placement_free(alt);
+    return rc;
+}
