@@ -49,10 +49,6 @@ int cli_parse_long(const char *cmd, const char *flag, const char *s, long lo, lo
                    long *out);
 int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
                      double *out);
-/* Comma-separated list of doubles ("1,0.9,0.95"). *out is malloc'ed; caller frees. */
-int cli_parse_double_list(const char *cmd, const char *flag, const char *s, double **out,
-                          int *n);
-
 /* One flag of a command's table (see cli_parse): its long name (without "--"), short
  * key (0: none), what its value becomes, and its line in --help. */
 typedef enum cli_kind {
@@ -70,11 +66,11 @@ typedef enum cli_kind {
 } cli_kind;
 
 typedef struct cli_dlist {
-    double *v; /* malloc'ed */
+    double *v; /* moemap_malloc'ed: free with moemap_free */
     int n;
 } cli_dlist;
 typedef struct cli_ilist {
-    int *v; /* malloc'ed */
+    int *v;    /* moemap_malloc'ed */
     int n;
 } cli_ilist;
 
@@ -150,33 +146,24 @@ int cli_input_engine(const char *cmd, const char *arg, void *engine);
     {"engine", 0, CLI_FN, &(in)->ip.engine, 0, 0, "E",                                     \
      "sglang or vllm: place / judge under that engine's rules\n"                           \
      "(equal slots, every slot filled, equal split over copies)", cli_input_engine}
-#define CLI_PREVIOUS_FLAG(in, text) {"previous", 0, CLI_STR, &(in)->previous_path, 0, 0, "OLD.json", text, NULL}
+#define CLI_PREVIOUS_FLAG(in, text)                                                         \
+    {"previous", 0, CLI_STR, &(in)->previous_path, 0, 0, "OLD.json", text, NULL}
 
 /* moemap_inputs_read of what *in names, saying on stderr what the library notes (the
  * operating point it assumed). */
 int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
                     moemap_placement **prev, moemap_error *err);
 
-/* What gen and convert wrote: with --json an object {out, layers, experts, top_k,
- * batches, tokens} on stdout (out must not be '-' then: the caller refuses it), else a
- * line on stderr unless the workload itself went to stdout. */
-void cli_loads_written(const char *out, const moemap_loads *ld, const char *what, int as_json);
-
 /* "GPU=VALUE" (--sm-limit 1=66, --throttle 3=0.8): GPU in [0, max_gpu], VALUE in
  * [lo, hi]. 0, or 2 after a usage error naming the flag. */
 int cli_parse_gpu_value(const char *cmd, const char *flag, const char *s, int max_gpu,
                         double lo, double hi, int *gpu, double *value);
-/* "0,2,5": integers in [lo, hi] into a malloc'ed array. 0, or 2. */
-int cli_parse_int_list(const char *cmd, const char *flag, const char *s, long lo, long hi,
-                       int **out, int *n);
 /* "moemap ARGS..." (malloc'ed; NULL when out of memory): what a profile records as the
  * command that made it. argv[0] is the subcommand. */
 char *cli_command_line(int argc, char **argv);
 
-/* A --strategy value: 0 when the library knows it, else 2 after a usage error listing
- * the known names (an unknown name is a usage error, like an unknown --model). */
-int cli_check_strategy(const char *cmd, const char *name);
-int cli_strategy(const char *cmd, const char *arg, void *dst); /* a CLI_FN for --strategy */
+/* A CLI_FN for --strategy: an unknown name is a usage error listing the known ones. */
+int cli_strategy(const char *cmd, const char *arg, void *dst);
 
 /* Progress on stderr when it is a terminal (silent otherwise, so logs stay clean):
  * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */

@@ -2,12 +2,10 @@
  * cli_args.c — the one way every subcommand reads its command line: a table of flags
  * (cli_flag) per command, parsed by cli_parse with getopt_long and printed by the same
  * table as the command's --help, so a flag, its short form, its range and its help line
- * are written once. Also the argument shapes several commands share: a per-GPU value
- * "GPU=X", lists of numbers, and the command line itself as a profile's provenance.
+ * are written once.
  */
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +57,7 @@ void cli_help(const cli_spec *s, FILE *f)
             snprintf(key, sizeof key, "-%c, ", fl->key);
         int n = snprintf(left, sizeof left, "  %s--%s%s%s", key, fl->name, fl->arg ? " " : "",
                          fl->arg ? fl->arg : "");
-        fprintf(f, "%s%*s", left, n < width - 1 ? width - n : 1, "");
+        fprintf(f, "%s%*s", left, n < width ? width - n : 2, "");
         print_help_text(f, fl, fl->help, width);
         fputc('\n', f);
     }
@@ -70,16 +68,26 @@ void cli_help(const cli_spec *s, FILE *f)
 /* A list flag's value, replacing what an earlier use gave. */
 static int take_list(const char *cmd, const char *name, const cli_flag *fl, const char *arg)
 {
+    char why[200];
+    double *v;
+    int n;
+    if (moemap_parse_list(arg, fl->kind == CLI_ILIST, (long)fl->lo, (long)fl->hi, &v, &n, why,
+                          sizeof why))
+        return cli_usage_error(cmd, "%s: %s", name, why);
     if (fl->kind == CLI_DLIST) {
         cli_dlist *l = fl->dst;
-        free(l->v);
-        l->v = NULL;
-        return cli_parse_double_list(cmd, name, arg, &l->v, &l->n);
+        moemap_free(l->v);
+        *l = (cli_dlist){v, n};
+        return 0;
     }
     cli_ilist *l = fl->dst;
-    free(l->v);
-    l->v = NULL;
-    return cli_parse_int_list(cmd, name, arg, (long)fl->lo, (long)fl->hi, &l->v, &l->n);
+    moemap_free(l->v);
+    l->v = moemap_malloc((size_t)n * sizeof *l->v);
+    for (int i = 0; l->v && i < n; i++)
+        l->v[i] = (int)v[i];
+    l->n = n;
+    moemap_free(v);
+    return l->v ? 0 : cli_usage_error(cmd, "%s: out of memory", name);
 }
 
 /* One flag's value into its destination; 0, or 2 after a usage error. */
@@ -168,66 +176,4 @@ int cli_parse(const cli_spec *s, int argc, char **argv)
             return 2;
     }
     return -1;
-}
-
-int cli_parse_gpu_value(const char *cmd, const char *flag, const char *s, int max_gpu,
-                        double lo, double hi, int *gpu, double *value)
-{
-    const char *eq = strchr(s, '=');
-    char head[32], what[64];
-    if (!eq || eq == s || (size_t)(eq - s) >= sizeof head)
-        return cli_usage_error(cmd, "%s: '%s' is not GPU=VALUE", flag, s);
-    memcpy(head, s, (size_t)(eq - s));
-    head[eq - s] = '\0';
-    long g;
-    snprintf(what, sizeof what, "%s GPU", flag);
-    if (cli_parse_long(cmd, what, head, 0, max_gpu, &g))
-        return 2;
-    snprintf(what, sizeof what, "%s VALUE", flag);
-    if (cli_parse_double(cmd, what, eq + 1, lo, hi, value))
-        return 2;
-    *gpu = (int)g;
-    return 0;
-}
-
-int cli_parse_int_list(const char *cmd, const char *flag, const char *s, long lo, long hi,
-                       int **out, int *n)
-{
-    double *v;
-    int k;
-    if (cli_parse_double_list(cmd, flag, s, &v, &k))
-        return 2;
-    int *iv = malloc((size_t)(k ? k : 1) * sizeof *iv);
-    int rc = iv ? 0 : cli_usage_error(cmd, "%s: out of memory", flag);
-    for (int i = 0; !rc && i < k; i++) {
-        if (v[i] != floor(v[i]) || v[i] < lo || v[i] > hi)
-            rc = cli_usage_error(cmd, "%s: %g is not an integer in %ld..%ld", flag, v[i], lo,
-                                 hi);
-        else
-            iv[i] = (int)v[i];
-    }
-    free(v);
-    if (rc) {
-        free(iv);
-        return rc;
-    }
-    *out = iv;
-    *n = k;
-    return 0;
-}
-
-char *cli_command_line(int argc, char **argv)
-{
-    size_t len = strlen("moemap") + 1;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    strcpy(s, "moemap");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
 }

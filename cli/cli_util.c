@@ -1,12 +1,11 @@
 /*
- * cli_util.c — error printing, strict flag-value parsing, the input flags and reading
- * shared by place, eval and validate, and terminal progress for the moemap subcommands
- * (see cli.h).
+ * cli_util.c — what the moemap subcommands share besides their flag tables: error
+ * printing, flag values read strictly (through the library's parsers, worded as usage
+ * errors naming the flag), the input flags of place, eval and validate, printing the
+ * library's texts, and terminal progress (see cli.h).
  */
 #include "cli.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,58 +32,39 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_parse_long(const char *cmd, const char *flag, const char *s, long lo, long hi,
                    long *out)
 {
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno)
-        return cli_usage_error(cmd, "%s: '%s' is not an integer", flag, s ? s : "");
-    if (v < lo || v > hi)
-        return cli_usage_error(cmd, "%s: %ld is outside [%ld, %ld]", flag, v, lo, hi);
-    *out = v;
-    return 0;
+    char why[200];
+    return moemap_parse_long(s, lo, hi, out, why, sizeof why)
+               ? cli_usage_error(cmd, "%s: %s", flag, why) : 0;
 }
 
 int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
                      double *out)
 {
-    char *end;
-    errno = 0;
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || !*s || *end || errno || !isfinite(v))
-        return cli_usage_error(cmd, "%s: '%s' is not a number", flag, s ? s : "");
-    if (v < lo || v > hi)
-        return cli_usage_error(cmd, "%s: %g is outside [%g, %g]", flag, v, lo, hi);
-    *out = v;
-    return 0;
+    char why[200];
+    return moemap_parse_double(s, lo, hi, out, why, sizeof why)
+               ? cli_usage_error(cmd, "%s: %s", flag, why) : 0;
 }
 
-int cli_parse_double_list(const char *cmd, const char *flag, const char *s, double **out,
-                          int *n)
+int cli_parse_gpu_value(const char *cmd, const char *flag, const char *s, int max_gpu,
+                        double lo, double hi, int *gpu, double *value)
 {
-    int cap = 1;
-    for (const char *p = s; *p; p++)
-        cap += *p == ',';
-    double *v = malloc((size_t)cap * sizeof *v);
-    if (!v)
-        return cli_usage_error(cmd, "%s: out of memory", flag);
-    char *copy = strdup(s), *save = NULL;
-    int k = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (cli_parse_double(cmd, flag, tok, -1e300, 1e300, &v[k]) != 0) {
-            free(copy);
-            free(v);
-            return 2;
-        }
-        k++;
-    }
-    free(copy);
-    if (k == 0) {
-        free(v);
-        return cli_usage_error(cmd, "%s: empty list", flag);
-    }
-    *out = v;
-    *n = k;
-    return 0;
+    char why[200];
+    return moemap_parse_gpu_value(s, max_gpu, lo, hi, gpu, value, why, sizeof why)
+               ? cli_usage_error(cmd, "%s: %s", flag, why) : 0;
+}
+
+char *cli_command_line(int argc, char **argv)
+{
+    size_t len = strlen("moemap") + 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, "moemap");
+    for (int i = 0; i < argc; i++)
+        strcat(strcat(s, " "), argv[i]);
+    return s;
 }
 
 int cli_input_format(const char *cmd, const char *arg, void *rp)
@@ -102,20 +82,14 @@ int cli_input_format(const char *cmd, const char *arg, void *rp)
 int cli_input_batch(const char *cmd, const char *arg, void *dst)
 {
     moemap_input_params *ip = dst;
-    char buf[256];
+    char buf[256], *save = NULL;
     long n;
     ip->batch_given = 1;
     ip->num_mix = 0;
-    if (!strchr(arg, ',') && !strchr(arg, ':')) {
-        if (cli_parse_long(cmd, "--batch-tokens", arg, 1, 100000000, &n))
-            return 2;
-        ip->read.batch_tokens = n;
-        return 0;
-    }
     if (strlen(arg) >= sizeof buf)
         return cli_usage_error(cmd, "--batch-tokens: '%.40s...' is too long", arg);
     snprintf(buf, sizeof buf, "%s", arg);
-    char *save = NULL;
+    int mix = strchr(arg, ',') || strchr(arg, ':');
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (ip->num_mix == MOEMAP_MAX_MIX)
             return cli_usage_error(cmd, "--batch-tokens: at most %d operating points",
@@ -132,7 +106,9 @@ int cli_input_batch(const char *cmd, const char *arg, void *dst)
         ip->mix_weights[ip->num_mix++] = w;
     }
     if (ip->num_mix == 0)
-        return cli_usage_error(cmd, "--batch-tokens: no operating point in '%s'", arg);
+        return cli_usage_error(cmd, mix ? "--batch-tokens: no operating point in '%s'"
+                                        : "--batch-tokens: '%s' is not an integer", arg);
+    ip->num_mix = mix ? ip->num_mix : 0;
     ip->read.batch_tokens = (long)ip->mix_tokens[0];
     return 0;
 }
@@ -164,6 +140,26 @@ int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
     return rc;
 }
 
+int cli_strategy(const char *cmd, const char *arg, void *dst)
+{
+    char known[512];
+    *(const char **)dst = arg;
+    if (moemap_place_strategy_known(arg, known, sizeof known))
+        return 0;
+    return cli_usage_error(cmd, "unknown strategy '%s' (known: %s)", arg, known);
+}
+
+int cli_put(const char *cmd, char *text, FILE *f)
+{
+    if (!text) {
+        fprintf(stderr, "moemap %s: out of memory\n", cmd);
+        return 1;
+    }
+    fputs(text, f);
+    moemap_free(text);
+    return 0;
+}
+
 static int progress_active;
 
 void cli_progress(const char *what, long done, long total)
@@ -181,34 +177,4 @@ void cli_progress_done(void)
     if (progress_active && isatty(STDERR_FILENO))
         fprintf(stderr, "\r\033[K");
     progress_active = 0;
-}
-
-int cli_put(const char *cmd, char *text, FILE *f)
-{
-    if (!text) {
-        fprintf(stderr, "moemap %s: out of memory\n", cmd);
-        return 1;
-    }
-    fputs(text, f);
-    moemap_free(text);
-    return 0;
-}
-
-int cli_strategy(const char *cmd, const char *arg, void *dst)
-{
-    *(const char **)dst = arg;
-    return cli_check_strategy(cmd, arg);
-}
-
-int cli_check_strategy(const char *cmd, const char *name)
-{
-    char known[512] = "";
-    size_t k = 0;
-    for (const char *const *n = moemap_place_strategy_names(); *n; n++) {
-        if (!strcmp(*n, name))
-            return 0;
-        k += (size_t)snprintf(known + k, k < sizeof known ? sizeof known - k : 0, "%s%s",
-                              k ? ", " : "", *n);
-    }
-    return cli_usage_error(cmd, "unknown strategy '%s' (known: %s)", name, known);
 }

@@ -174,7 +174,7 @@ static int cmd_synth(int argc, char **argv)
         rc = cli_usage_error("cluster synth", "unexpected argument '%s'", argv[optind]);
     if (rc < 0 && !(rc = synth_check(&a)))
         rc = synth_build(&a, argc, argv);
-    free(a.speeds.v);
+    moemap_free(a.speeds.v);
     moemap_curve_clear(&a.curve);
     return rc;
 }
@@ -211,34 +211,22 @@ static int cmd_show(int argc, char **argv)
         rc = cli_put("cluster show",
                      moemap_text_cluster(argv[optind], c, tokens.v ? tokens.v : default_tokens,
                                          tokens.v ? tokens.n : 4, json), stdout);
-    free(tokens.v);
+    moemap_free(tokens.v);
     moemap_cluster_free(c);
     return rc;
 }
 
-/* Reads every file and joins them. */
+/* Merges the files and writes the cluster. */
 static int merge_files(char **files, int n, int one_node, int slots, const char *out)
 {
-    moemap_cluster **parts = calloc((size_t)n, sizeof *parts), *c = NULL;
+    moemap_cluster *c = NULL;
     moemap_error err = {0};
-    int rc = parts ? 0 : moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
-    for (int i = 0; i < n && !rc; i++)
-        rc = moemap_cluster_read(files[i], &parts[i], &err);
-    if (!rc) {
-        rc = moemap_cluster_merge((const moemap_cluster *const *)parts, n, one_node, slots, &c,
-                                  &err);
-        if (rc == MOEMAP_EINVAL && strstr(err.msg, "merge: cluster "))
-            moemap_error_prefix(&err, "%s ... %s", files[0], files[n - 1]);
-    }
-    if (!rc)
-        rc = moemap_cluster_write(c, out, &err);
+    int rc = moemap_cluster_merge_files(files, n, one_node, slots, &c, &err) ||
+             moemap_cluster_write(c, out, &err);
     if (!rc)
         fprintf(strcmp(out, "-") ? stdout : stderr, "merged %d files: %d GPUs on %d nodes, "
                 "%d slots\n", n, c->num_gpus, moemap_cluster_num_nodes(c),
                 moemap_cluster_total_slots(c));
-    for (int i = 0; parts && i < n; i++)
-        moemap_cluster_free(parts[i]);
-    free(parts);
     moemap_cluster_free(c);
     return rc ? cli_fail("cluster merge", &err) : 0;
 }

@@ -4,32 +4,10 @@
  * moemap.loads/v1, the form every later stage reads.
  */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-void cli_loads_written(const char *out, const moemap_loads *ld, const char *what, int as_json)
-{
-    if (!as_json) {
-        if (strcmp(out, "-"))
-            fprintf(stderr, "wrote %s: %d MoE layers x %d experts, %d batches%s\n", out,
-                    ld->num_layers, ld->experts, ld->num_batches, what);
-        return;
-    }
-    double tokens = 0;
-    for (int b = 0; b < ld->num_batches; b++)
-        tokens += ld->batch_tokens[b];
-    json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:i,s:f}", "out", out, "layers", ld->num_layers,
-                          "experts", ld->experts, "top_k", ld->top_k, "batches",
-                          ld->num_batches, "tokens", tokens);
-    char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
-    if (s)
-        printf("%s\n", s);
-    free(s);
-    json_decref(o);
-}
 
 int cmd_convert(int argc, char **argv)
 {
@@ -81,9 +59,10 @@ int cmd_convert(int argc, char **argv)
     moemap_loads *ld = NULL;
     if (moemap_workload_read(input, &rp, &ld, NULL, &err))
         return cli_fail("convert", &err);
-    rc = moemap_loads_write(ld, out, &err);
-    if (!rc)
-        cli_loads_written(out, ld, "", as_json);
+    rc = moemap_loads_write(ld, out, &err)
+             ? cli_fail("convert", &err)
+             : cli_put("convert", moemap_text_loads_written(out, ld, "", as_json),
+                       as_json ? stdout : stderr);
     moemap_loads_free(ld);
-    return rc ? cli_fail("convert", &err) : 0;
+    return rc;
 }

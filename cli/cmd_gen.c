@@ -89,11 +89,12 @@ int cmd_gen(int argc, char **argv)
         return err.code == MOEMAP_EINVAL ? cli_usage_error("gen", "%s", msg)
                                          : cli_fail("gen", &err);
     }
-    rc = moemap_loads_write(ld, out, &err);
     char what[48];
     snprintf(what, sizeof what, " of %ld tokens", p.batch_tokens);
-    if (!rc)
-        cli_loads_written(out, ld, what, as_json);
+    rc = moemap_loads_write(ld, out, &err)
+             ? cli_fail("gen", &err)
+             : cli_put("gen", moemap_text_loads_written(out, ld, what, as_json),
+                       as_json ? stdout : stderr);
     moemap_loads_free(ld);
-    return rc ? cli_fail("gen", &err) : 0;
+    return rc;
 }

@@ -68,12 +68,9 @@ static int add_export(const char *cmd, const char *arg, void *dst)
 static int parse_place(int argc, char **argv, place_opts *o, moemap_place_job *job)
 {
     moemap_place_params *pp = &job->place;
-    char strategies[512] = "";
-    size_t k = 0;
-    for (const char *const *n = moemap_place_strategy_names(); *n && k < sizeof strategies; n++)
-        k += (size_t)snprintf(strategies + k, sizeof strategies - k, "%s%s", k ? ", " : "", *n);
-    snprintf(strategies + k, k < sizeof strategies ? sizeof strategies - k : 0,
-             "\n(default moemap)");
+    char strategies[512];
+    moemap_place_strategy_known(NULL, strategies, sizeof strategies - 20);
+    strcat(strategies, "\n(default moemap)");
     const cli_flag flags[] = {
         CLI_INPUT_FLAGS(&o->in),
         CLI_HELP("strategy:\n"),

@@ -149,9 +149,9 @@ static int run(int argc, char **argv, int rank)
         rc = cli_usage_error(CMD, "unexpected argument \"%s\"", argv[optind]);
     if (rc < 0 && !(rc = profile_params(&a, &p)))
         rc = measure(&p, a.out, rank, argc, argv);
-    free(a.gpus.v);
-    free(a.tokens.v);
-    free(a.group.v);
+    moemap_free(a.gpus.v);
+    moemap_free(a.tokens.v);
+    moemap_free(a.group.v);
     return rc;
 }
 

@@ -178,7 +178,7 @@ int cmd_simulate(int argc, char **argv)
         {"policies", 0, CLI_FN, &job, 0, 0, "LIST", "comma-separated policies to compare",
          set_policies},
         {"strategy", 0, CLI_FN, &sp->strategy, 0, 0, "NAME",
-         "strategy the periodic policy re-runs (default {})", cli_strategy},
+         "strategy the periodic policy re-runs (default eplb)", cli_strategy},
         {"recal-interval", 0, CLI_INT, &sp->recal_interval, 1, 100000000, "N",
          "iterations between re-placements/checks (default {})", NULL},
         {"recal-window", 0, CLI_INT, &sp->recal_window, 1, 1000000, "N",
@@ -231,7 +231,7 @@ int cmd_simulate(int argc, char **argv)
         sp->progress = progress;
         rc = run(&job, json, ts_path);
     }
-    free(rates.v);
+    moemap_free(rates.v);
     moemap_sim_job_free(&job);
     return rc;
 }

@@ -9,7 +9,6 @@
  * failed write to standard output (a full disk, /dev/full) is an error, not exit 0.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,121 +41,23 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
-/* Options whose value is a file the command writes. Every other argument may be an
- * input (a positional file or a flag's value), so an output is compared with all. */
-static const char *const output_flags[] = {"--out", "-o", "--export", "--plan"};
-
-/* The output path an argument names, or NULL ("--out X", "--out=X", "-oX"); *skip is
- * set when the path is the next argument. --timeseries is an output of simulate only
- * (report reads one). */
-static const char *output_of(const char *cmd, char **argv, int i, int argc, int *skip)
-{
-    const char *a = argv[i];
-    *skip = 0;
-    for (size_t k = 0; k <= sizeof output_flags / sizeof *output_flags; k++) {
-        const char *flag = k < sizeof output_flags / sizeof *output_flags ? output_flags[k]
-                           : !strcmp(cmd, "simulate")                    ? "--timeseries"
-                                                                         : NULL;
-        if (!flag)
-            break;
-        size_t n = strlen(flag);
-        if (strncmp(a, flag, n) != 0)
-            continue;
-        const char *v = NULL;
-        if (a[n] == '\0' && i + 1 < argc) {
-            *skip = 1;
-            v = argv[i + 1];
-        } else if (a[n] == '=' && flag[1] == '-') {
-            v = a + n + 1;
-        } else if (a[n] != '\0' && flag[1] != '-') {
-            v = a + n; /* -oFILE */
-        }
-        /* --export FORMAT=FILE */
-        if (v && !strcmp(flag, "--export") && strchr(v, '='))
-            v = strchr(v, '=') + 1;
-        if (v)
-            return v;
-    }
-    return NULL;
-}
-
 /* Refuses (exit 2) an output that is the same file as any other argument, or as another
- * output: writing it would destroy an input the command is still reading. */
+ * output: writing it would destroy an input the command is still reading. --timeseries
+ * is an output of simulate only (report reads one). */
 static int check_outputs(const char *cmd, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        int skip;
-        const char *out = output_of(cmd, argv, i, argc, &skip);
-        if (!out || !strcmp(out, "-"))
-            continue;
-        for (int j = 1; j < argc; j++) {
-            if (j == i || (skip && j == i + 1))
-                continue;
-            int s2;
-            const char *other = output_of(cmd, argv, j, argc, &s2);
-            const char *cand = other ? other : argv[j];
-            if (!other && !strncmp(cand, "--", 2) && strchr(cand, '='))
-                cand = strchr(cand, '=') + 1; /* --loads=FILE */
-            if (!strcmp(cand, "-") || cand == out)
-                continue;
-            if (moemap_same_file(out, cand) || (other && !strcmp(other, out))) {
-                /* The flag as typed, without "=FILE" or a glued "-oFILE" value. */
-                int flen = argv[i][1] == '-' ? (int)strcspn(argv[i], "=") : 2;
-                fprintf(stderr,
-                        "moemap %s: %.*s %s is also %s %s; refusing to overwrite a file the "
-                        "command uses\n",
-                        cmd, flen, argv[i], out, other ? "the output" : "the input", cand);
-                return 2;
-            }
-        }
-    }
-    return 0;
-}
-
-/* SIGTERM, SIGINT, SIGHUP, SIGPIPE: remove temporary files, then die of the signal as
- * before, so the caller still sees how the process ended. */
-static void on_signal(int sig)
-{
-    moemap_outputs_on_signal();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_signal_handlers(void)
-{
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        struct sigaction old;
-        /* A signal the caller chose to ignore (nohup) stays ignored. */
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-            continue;
-        sigaction(sigs[i], &sa, NULL);
-    }
-}
-
-/* "1073741824", "512M", "2G": the input limit. 0 when malformed. */
-static unsigned long long parse_size(const char *s)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-')
+    static const char *const sim_outputs[] = {"--timeseries", NULL};
+    int i, other_out;
+    const char *out, *other;
+    if (!moemap_args_output_clash(argc, argv, strcmp(cmd, "simulate") ? NULL : sim_outputs,
+                                  &i, &out, &other, &other_out))
         return 0;
-    unsigned long long mul = 1;
-    switch (*end) {
-    case 'K': case 'k': mul = 1ULL << 10; end++; break;
-    case 'M': case 'm': mul = 1ULL << 20; end++; break;
-    case 'G': case 'g': mul = 1ULL << 30; end++; break;
-    case 'T': case 't': mul = 1ULL << 40; end++; break;
-    default: break;
-    }
-    if (*end || v > (~0ULL) / mul)
-        return 0;
-    return v * mul;
+    /* The flag as typed, without "=FILE" or a glued "-oFILE" value. */
+    int flen = argv[i][1] == '-' ? (int)strcspn(argv[i], "=") : 2;
+    fprintf(stderr, "moemap %s: %.*s %s is also %s %s; refusing to overwrite a file the "
+            "command uses\n", cmd, flen, argv[i], out, other_out ? "the output" : "the input",
+            other);
+    return 2;
 }
 
 /* Runs one command under the shared file rules (see the top of this file). */
@@ -165,7 +66,7 @@ static int run_command(const cli_command *c, int argc, char **argv)
     int rc = check_outputs(c->name, argc, argv);
     if (rc)
         return rc;
-    install_signal_handlers();
+    moemap_outputs_catch_signals();
     moemap_outputs_hold();
     rc = c->fn(argc, argv);
     moemap_error err = {0};
@@ -195,7 +96,7 @@ int main(int argc, char **argv)
         argv += 2;
     }
     if (limit) {
-        unsigned long long v = parse_size(limit);
+        uint64_t v = moemap_parse_size(limit);
         if (!v) {
             fprintf(stderr, "moemap: --max-input-bytes / MOEMAP_MAX_INPUT_BYTES: '%s' is not "
                             "a size (bytes, or a number with K, M, G or T)\n", limit);

@@ -31,6 +31,11 @@ int moemap_cluster_synth_files(moemap_synth_params *p, const moemap_variability_
                                moemap_cluster **out, moemap_gpu_population **pop,
                                moemap_error *err);
 
+/* Reads the n cluster files and merges them (moemap_cluster_merge); a shape mismatch is
+ * named by the files. */
+int moemap_cluster_merge_files(char *const *files, int n, int one_node, int slots,
+                               moemap_cluster **out, moemap_error *err);
+
 MOEMAP_API_END
 #ifdef __cplusplus
 }

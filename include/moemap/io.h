@@ -75,6 +75,38 @@ void moemap_outputs_on_signal(void);
 /* 1 when a and b name the same existing file (same device and inode), else 0. */
 int moemap_same_file(const char *a, const char *b);
 
+/* Installs handlers for SIGTERM, SIGINT, SIGHUP and SIGPIPE that remove temporary files
+ * (moemap_outputs_on_signal) and then die of the signal as before; a signal the process
+ * ignores (nohup) stays ignored. */
+void moemap_outputs_catch_signals(void);
+
+/* "1073741824", "512M", "2G" (K, M, G, T: powers of 1024) as bytes; 0 when malformed. */
+uint64_t moemap_parse_size(const char *s);
+
+/* Strict parsing of a value typed by a user: the whole text must be the number, within
+ * [lo, hi]. 0, or -1 with what is wrong in why ("'x' is not an integer", "5 is outside
+ * [1, 4]"). */
+int moemap_parse_long(const char *s, long lo, long hi, long *out, char *why, size_t size);
+int moemap_parse_double(const char *s, double lo, double hi, double *out, char *why,
+                        size_t size);
+/* "1,0.9,0.95" into an array allocated with moemap_malloc; ints: each an integer within
+ * [lo, hi] ("%g is not an integer in lo..hi"). An empty list is an error. */
+int moemap_parse_list(const char *s, int ints, long lo, long hi, double **out, int *n,
+                      char *why, size_t size);
+/* "GPU=VALUE" (GPU within [0, max_gpu], VALUE within [lo, hi]). why names the part. */
+int moemap_parse_gpu_value(const char *s, int max_gpu, double lo, double hi, int *gpu,
+                           double *value, char *why, size_t size);
+
+/* A command line's outputs against its inputs: an output (the value of --out, -o,
+ * --export FORMAT=FILE, --plan, and of each flag in extra_outputs, NULL-terminated,
+ * e.g. simulate's --timeseries) that is the same file as any other argument or another
+ * output would destroy a file the command still reads. Returns 0, or 1 with *out_arg the
+ * argument naming the output, *out the file and *other the argument it clashes with
+ * (*other_is_output: 1 when that is an output too). */
+int moemap_args_output_clash(int argc, char **argv, const char *const *extra_outputs,
+                             int *out_arg, const char **out, const char **other,
+                             int *other_is_output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,9 @@ typedef struct moemap_place_job {
 
 moemap_place_job moemap_place_job_default(void);
 
+/* 1 when name (may be NULL) is a strategy's name; list gets every name, ", "-separated. */
+int moemap_place_strategy_known(const char *name, char *list, size_t size);
+
 /* Bounds, placement, one evaluation, and the baseline. prev: the placement in service
  * (may be NULL). */
 int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,

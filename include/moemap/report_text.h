@@ -67,6 +67,12 @@ char *moemap_text_run(char **paths, int np, const moemap_exec_params *p,
 /* moemap profile: every GPU's curve, floor, jitter and NVML readings. */
 char *moemap_text_profile(const moemap_profile_result *r, const char *out);
 
+/* What gen and convert wrote: with json an object {out, layers, experts, top_k, batches,
+ * tokens} for stdout, else the line for stderr ("" when the workload itself went to
+ * stdout, out "-"). what: said after the batch count (" of 4096 tokens"). */
+char *moemap_text_loads_written(const char *out, const moemap_loads *ld, const char *what,
+                                int json);
+
 /* moemap models: the presets as a table, or (json) a JSON array. */
 char *moemap_text_models(int json);
 

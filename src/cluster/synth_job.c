@@ -1,7 +1,7 @@
 /*
  * synth_job.c — `moemap cluster synth` as one call (moemap/cluster_synth.h): defaults,
  * a "tokens:us" curve, the base profile and the variability file read, the cluster built
- * and the command recorded as its provenance.
+ * and the command recorded as its provenance; cluster files merged.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -103,5 +103,25 @@ int moemap_cluster_synth_files(moemap_synth_params *p, const moemap_variability_
     p->base = given;
     moemap_curve_clear(&curve);
     moemap_cluster_free(base);
+    return rc;
+}
+
+int moemap_cluster_merge_files(char *const *files, int n, int one_node, int slots,
+                               moemap_cluster **out, moemap_error *err)
+{
+    moemap_cluster **parts = moemap_calloc((size_t)n, sizeof *parts);
+    int rc = parts ? 0 : moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    *out = NULL;
+    for (int i = 0; i < n && !rc; i++)
+        rc = moemap_cluster_read(files[i], &parts[i], err);
+    if (!rc) {
+        rc = moemap_cluster_merge((const moemap_cluster *const *)parts, n, one_node, slots, out,
+                                  err);
+        if (rc == MOEMAP_EINVAL && strstr(err->msg, "merge: cluster "))
+            moemap_error_prefix(err, "%s ... %s", files[0], files[n - 1]);
+    }
+    for (int i = 0; parts && i < n; i++)
+        moemap_cluster_free(parts[i]);
+    moemap_free(parts);
     return rc;
 }

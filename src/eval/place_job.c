@@ -3,6 +3,7 @@
  * split between the bounds, the search, the evaluation and writing; one evaluation of the
  * placement; eplb under the same rules as the baseline; the one-slot-fewer check.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base_util.h"
@@ -18,6 +19,19 @@ moemap_place_job moemap_place_job_default(void)
     job.place = moemap_place_default_params();
     job.fewer_check = 1;
     return job;
+}
+
+int moemap_place_strategy_known(const char *name, char *list, size_t size)
+{
+    int known = 0;
+    size_t k = 0;
+    list[0] = '\0';
+    for (const char *const *n = moemap_place_strategy_names(); *n; n++) {
+        known |= name && !strcmp(*n, name);
+        if (k < size)
+            k += (size_t)snprintf(list + k, size - k, "%s%s", k ? ", " : "", *n);
+    }
+    return known;
 }
 
 void moemap_place_job_free(moemap_place_job *job)

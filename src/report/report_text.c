@@ -563,3 +563,24 @@ char *moemap_text_place_fewer(const moemap_place_job *job)
                       job->fewer_mean_us, 100 * (1 - job->fewer_mean_us / mean));
     return text_of(&b);
 }
+
+char *moemap_text_loads_written(const char *out, const moemap_loads *ld, const char *what,
+                                int json)
+{
+    rp_buf b = {0};
+    if (!json) {
+        if (strcmp(out, "-"))
+            rp_buf_printf(&b, "wrote %s: %d MoE layers x %d experts, %d batches%s\n", out,
+                          ld->num_layers, ld->experts, ld->num_batches, what);
+        return text_of(&b);
+    }
+    json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:i,s:f}", "out", out, "layers", ld->num_layers,
+                          "experts", ld->experts, "top_k", ld->top_k, "batches",
+                          ld->num_batches, "tokens", total_tokens(ld));
+    char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (s)
+        rp_buf_printf(&b, "%s\n", s);
+    free(s);
+    return s ? text_of(&b) : NULL;
+}
