@@ -52,17 +52,19 @@ int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo
 /* One flag of a command's table (see cli_parse): its long name (without "--"), short
  * key (0: none), what its value becomes, and its line in --help. */
 typedef enum cli_kind {
-    CLI_TEXT,   /* no flag: help text printed as it is (a section title, a combined line) */
-    CLI_STR,    /* const char *: the value as given */
-    CLI_SET,    /* int: set to 1; takes no value */
-    CLI_INT,    /* int within [lo, hi] */
-    CLI_LONG,   /* long within [lo, hi] */
-    CLI_SEED,   /* uint64_t within [lo, hi] (hi 0: LONG_MAX) */
-    CLI_DOUBLE, /* double within [lo, hi] */
-    CLI_MS,     /* milliseconds within [lo, hi], stored as seconds (double) */
+    CLI_TEXT = MOEMAP_OPT_TEXT,     /* no flag: help text printed as it is (a section
+                                       title, a combined line) */
+    CLI_STR = MOEMAP_OPT_STR,       /* const char *: the value as given */
+    CLI_SET = MOEMAP_OPT_SET,       /* int: set to 1; takes no value */
+    CLI_INT = MOEMAP_OPT_INT,       /* int within [lo, hi] */
+    CLI_LONG = MOEMAP_OPT_LONG,     /* long within [lo, hi] */
+    CLI_SEED = MOEMAP_OPT_SEED,     /* uint64_t within [lo, hi] (hi 0: LONG_MAX) */
+    CLI_DOUBLE = MOEMAP_OPT_DOUBLE, /* double within [lo, hi] */
+    CLI_MS = MOEMAP_OPT_MS,         /* milliseconds within [lo, hi], stored as seconds */
     CLI_DLIST,  /* cli_dlist: "1,0.9,0.95" (a later use replaces an earlier one) */
     CLI_ILIST,  /* cli_ilist: "0,2,5", integers within [lo, hi] */
-    CLI_FN      /* fn(cmd, value, dst): 0, or 2 after a usage error */
+    CLI_FN,     /* fn(cmd, value, dst): 0, or 2 after a usage error */
+    CLI_GROUP   /* the library's options (moemap/options.h) of the struct at dst */
 } cli_kind;
 
 typedef struct cli_dlist {
@@ -86,10 +88,19 @@ typedef struct cli_flag {
     int (*fn)(const char *cmd, const char *arg, void *dst);
 } cli_flag;
 
+/* What a CLI_GROUP entry's dst points at. */
+typedef struct cli_group {
+    void *base;
+    const moemap_option *options;
+} cli_group;
+
 /* A help-only line, and the end of a table. */
 #define CLI_HELP(text) {NULL, 0, CLI_TEXT, NULL, 0, 0, NULL, text, NULL}
 #define CLI_HELP_FLAG CLI_HELP("  -h, --help\n")
 #define CLI_END CLI_HELP(NULL)
+/* The library's options of the struct *base (moemap_gen_options(), ...), in their order. */
+#define CLI_GROUP(base, options)                                                            \
+    {NULL, 0, CLI_GROUP, &(cli_group){(base), (options)}, 0, 0, NULL, NULL, NULL}
 
 typedef struct cli_spec {
     const char *cmd;      /* "place", "cluster synth": messages name it */
@@ -97,6 +108,7 @@ typedef struct cli_spec {
     const cli_flag *flags;
     const char *footer;   /* --help after the flags, or NULL */
     int width;            /* the help column (0: 26) */
+    const cli_flag *more; /* a second table after flags (a long one split), or NULL */
 } cli_spec;
 
 /* Parses argv[1..] by the table: -1 to go on (positional arguments are then
@@ -170,6 +182,8 @@ int cli_strategy(const char *cmd, const char *arg, void *dst);
 void cli_progress(const char *what, long done, long total);
 void cli_progress_done(void);
 
+/* Each line of text (may be NULL) on stderr as "moemap <cmd>: <line>". */
+void cli_notes(const char *cmd, const char *text);
 /* Prints text (from the library's report builders) on f and frees it: 0, or 1 after
  * saying "out of memory" when text is NULL. */
 int cli_put(const char *cmd, char *text, FILE *f);

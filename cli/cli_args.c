@@ -6,59 +6,70 @@
  */
 #include <getopt.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-/* The value a kind of flag holds now, as its help's "{}" shows it (the default: help is
- * printed before any flag is taken). */
-static void print_value(FILE *f, const cli_flag *fl)
+#define MAX_FLAGS 128
+
+/* The spec's entries, its table and then `more`, in one list with the library's groups
+ * spelled out; returns how many. */
+static int entries(const cli_spec *s, cli_flag *all)
 {
-    switch (fl->kind) {
-    case CLI_INT: fprintf(f, "%d", *(int *)fl->dst); break;
-    case CLI_LONG: fprintf(f, "%ld", *(long *)fl->dst); break;
-    case CLI_DOUBLE: fprintf(f, "%g", *(double *)fl->dst); break;
-    case CLI_SEED: fprintf(f, "%llu", (unsigned long long)*(uint64_t *)fl->dst); break;
-    case CLI_STR: fprintf(f, "%s", *(const char **)fl->dst ? *(const char **)fl->dst : ""); break;
-    default: break;
-    }
+    int n = 0;
+    const cli_flag *tables[2] = {s->flags, s->more};
+    for (int k = 0; k < 2; k++)
+        for (const cli_flag *t = tables[k]; t && (t->name || t->help || t->kind == CLI_GROUP)
+                                            && n < MAX_FLAGS; t++) {
+            const cli_group *g = t->kind == CLI_GROUP ? t->dst : NULL;
+            for (const moemap_option *o = g ? g->options : NULL;
+                 o && (o->name || o->help) && n < MAX_FLAGS; o++)
+                all[n++] = (cli_flag){o->name, o->key, (cli_kind)o->kind,
+                                      (char *)g->base + o->offset, o->lo, o->hi, o->arg,
+                                      o->help, NULL};
+            if (t->kind != CLI_GROUP)
+                all[n++] = *t;
+        }
+    return n;
 }
 
-/* Help text with "{}" replaced by the flag's value and every line after the first
- * indented to the help column. */
-static void print_help_text(FILE *f, const cli_flag *fl, const char *s, int width)
+/* Help text with "{}" replaced by the flag's value now (the default: help is printed
+ * before any flag is taken) and every line after the first indented to the help column. */
+static void print_help_text(FILE *f, const cli_flag *fl, int width)
 {
-    for (; *s; s++) {
-        if (s[0] == '{' && s[1] == '}') {
-            print_value(f, fl);
-            s++;
-        } else {
-            fputc(*s, f);
-            if (*s == '\n' && s[1])
-                fprintf(f, "%*s", width, "");
+    for (const char *s = fl->help; *s; s++) {
+        if (s[0] == '{' && s[1] == '}' && s++) {
+            switch (fl->kind) {
+            case CLI_INT: fprintf(f, "%d", *(int *)fl->dst); break;
+            case CLI_LONG: fprintf(f, "%ld", *(long *)fl->dst); break;
+            case CLI_DOUBLE: fprintf(f, "%g", *(double *)fl->dst); break;
+            case CLI_SEED: fprintf(f, "%llu", (unsigned long long)*(uint64_t *)fl->dst); break;
+            default: break;
+            }
+        } else if (fputc(*s, f) == '\n' && s[1]) {
+            fprintf(f, "%*s", width, "");
         }
     }
 }
 
 void cli_help(const cli_spec *s, FILE *f)
 {
-    int width = s->width ? s->width : 26;
+    cli_flag all[MAX_FLAGS];
+    int n = entries(s, all), width = s->width ? s->width : 26;
     fputs(s->usage, f);
-    for (const cli_flag *fl = s->flags; fl->name || fl->help; fl++) {
-        if (!fl->help)
-            continue;
-        if (fl->kind == CLI_TEXT) {
+    for (int i = 0; i < n; i++) {
+        const cli_flag *fl = &all[i];
+        if (fl->help && fl->kind == CLI_TEXT)
             fputs(fl->help, f);
+        if (!fl->help || fl->kind == CLI_TEXT)
             continue;
-        }
         char left[96], key[8] = "";
         if (fl->key)
             snprintf(key, sizeof key, "-%c, ", fl->key);
-        int n = snprintf(left, sizeof left, "  %s--%s%s%s", key, fl->name, fl->arg ? " " : "",
+        int k = snprintf(left, sizeof left, "  %s--%s%s%s", key, fl->name, fl->arg ? " " : "",
                          fl->arg ? fl->arg : "");
-        fprintf(f, "%s%*s", left, n < width ? width - n : 2, "");
-        print_help_text(f, fl, fl->help, width);
+        fprintf(f, "%s%*s", left, k < width ? width - k : 2, "");
+        print_help_text(f, fl, width);
         fputc('\n', f);
     }
     if (s->footer)
@@ -75,9 +86,8 @@ static int take_list(const char *cmd, const char *name, const cli_flag *fl, cons
                           sizeof why))
         return cli_usage_error(cmd, "%s: %s", name, why);
     if (fl->kind == CLI_DLIST) {
-        cli_dlist *l = fl->dst;
-        moemap_free(l->v);
-        *l = (cli_dlist){v, n};
+        moemap_free(((cli_dlist *)fl->dst)->v);
+        *(cli_dlist *)fl->dst = (cli_dlist){v, n};
         return 0;
     }
     cli_ilist *l = fl->dst;
@@ -94,6 +104,7 @@ static int take_list(const char *cmd, const char *name, const cli_flag *fl, cons
 static int take(const char *cmd, const char *name, const cli_flag *fl, const char *arg)
 {
     long v;
+    double d;
     long hi = fl->hi > 0 && fl->hi < 9e18 ? (long)fl->hi : LONG_MAX;
     switch (fl->kind) {
     case CLI_STR: *(const char **)fl->dst = arg; return 0;
@@ -110,14 +121,12 @@ static int take(const char *cmd, const char *name, const cli_flag *fl, const cha
         else
             *(uint64_t *)fl->dst = (uint64_t)v;
         return 0;
-    case CLI_DOUBLE: return cli_parse_double(cmd, name, arg, fl->lo, fl->hi, fl->dst);
-    case CLI_MS: {
-        double ms;
-        if (cli_parse_double(cmd, name, arg, fl->lo, fl->hi, &ms))
+    case CLI_DOUBLE:
+    case CLI_MS:
+        if (cli_parse_double(cmd, name, arg, fl->lo, fl->hi, &d))
             return 2;
-        *(double *)fl->dst = ms / 1e3;
+        *(double *)fl->dst = fl->kind == CLI_MS ? d / 1e3 : d;
         return 0;
-    }
     case CLI_DLIST:
     case CLI_ILIST: return take_list(cmd, name, fl, arg);
     case CLI_FN: return fl->fn(cmd, arg, fl->dst);
@@ -125,49 +134,38 @@ static int take(const char *cmd, const char *name, const cli_flag *fl, const cha
     }
 }
 
-/* "-h" or "--help" anywhere before "--": help is printed before any flag is taken, so
- * its "{}" defaults are the defaults. */
-static int wants_help(int argc, char **argv)
+int cli_parse(const cli_spec *s, int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return 1;
-    return 0;
-}
-
-int cli_parse(const cli_spec *s, int argc, char **argv)
-{
-    if (wants_help(argc, argv)) {
-        cli_help(s, stdout);
-        return 0;
-    }
-    struct option opts[128];
-    char shorts[160] = ":";
-    int n = 0;
+            return cli_help(s, stdout), 0;
+    cli_flag all[MAX_FLAGS];
+    struct option opts[MAX_FLAGS + 1];
+    char shorts[2 * MAX_FLAGS + 2] = ":";
+    int n = entries(s, all), no = 0, c;
     size_t k = 1;
-    for (int i = 0; (s->flags[i].name || s->flags[i].help) && n < 127; i++) {
-        const cli_flag *fl = &s->flags[i];
-        if (!fl->name)
+    for (int i = 0; i < n; i++) {
+        if (!all[i].name)
             continue;
-        int has_arg = fl->kind == CLI_SET ? no_argument : required_argument;
-        opts[n++] = (struct option){fl->name, has_arg, NULL, fl->key ? fl->key : 256 + i};
-        if (fl->key && k + 2 < sizeof shorts) {
-            shorts[k++] = fl->key;
+        int has_arg = all[i].kind == CLI_SET ? no_argument : required_argument;
+        opts[no++] = (struct option){all[i].name, has_arg, NULL, all[i].key ? all[i].key
+                                                                             : 256 + i};
+        if (all[i].key) {
+            shorts[k++] = all[i].key;
             if (has_arg == required_argument)
                 shorts[k++] = ':';
         }
     }
-    opts[n] = (struct option){NULL, 0, NULL, 0};
+    opts[no] = (struct option){NULL, 0, NULL, 0};
     shorts[k] = '\0';
-    int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         if (c == ':')
             return cli_usage_error(s->cmd, "%s needs a value", argv[optind - 1]);
-        const cli_flag *hit = c >= 256 ? &s->flags[c - 256] : NULL;
-        for (const cli_flag *fl = s->flags; !hit && c != '?' && (fl->name || fl->help); fl++)
-            hit = fl->name && fl->key == c ? fl : NULL;
+        const cli_flag *hit = c >= 256 ? &all[c - 256] : NULL;
+        for (int i = 0; !hit && c != '?' && i < n; i++)
+            hit = all[i].name && all[i].key == c ? &all[i] : NULL;
         if (!hit)
             return cli_usage_error(s->cmd, "unknown option '%s'", argv[optind - 1]);
         char flag[64];

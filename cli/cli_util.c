@@ -135,8 +135,7 @@ int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
 {
     int rc = moemap_inputs_read(&in->ip, in->loads_path, in->cluster_path, in->previous_path,
                                 ld, cl, prev, err);
-    if (in->ip.note[0])
-        fprintf(stderr, "moemap %s: %s\n", in->cmd, in->ip.note);
+    cli_notes(in->cmd, in->ip.note);
     return rc;
 }
 
@@ -147,6 +146,15 @@ int cli_strategy(const char *cmd, const char *arg, void *dst)
     if (moemap_place_strategy_known(arg, known, sizeof known))
         return 0;
     return cli_usage_error(cmd, "unknown strategy '%s' (known: %s)", arg, known);
+}
+
+void cli_notes(const char *cmd, const char *text)
+{
+    for (const char *s = text; s && *s;) {
+        int n = (int)strcspn(s, "\n");
+        fprintf(stderr, "moemap %s: %.*s\n", cmd, n, s);
+        s += n + (s[n] == '\n');
+    }
 }
 
 int cli_put(const char *cmd, char *text, FILE *f)

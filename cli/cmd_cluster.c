@@ -168,7 +168,7 @@ static int cmd_synth(int argc, char **argv)
          "output file (default '-', stdout; the summary then goes\nto stderr)", NULL},
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {"cluster synth", synth_usage, flags, NULL, 26};
+    const cli_spec spec = {"cluster synth", synth_usage, flags, NULL, 26, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc < 0 && optind < argc)
         rc = cli_usage_error("cluster synth", "unexpected argument '%s'", argv[optind]);
@@ -195,7 +195,7 @@ static int cmd_show(int argc, char **argv)
         "Prints every GPU's node, slots, speed factor, jitter (cv), SM limit and its speed\n"
         "relative to the fastest GPU at a few token counts (1 = fastest; 0.8 = takes\n"
         "1/0.8 = 1.25x as long), and the fastest GPU's time per expert.\n\n",
-        flags, NULL, 26};
+        flags, NULL, 26, NULL};
     double default_tokens[] = {1, 64, 512, 4096};
     int rc = cli_parse(&spec, argc, argv);
     for (int i = 0; rc < 0 && i < tokens.n; i++)
@@ -249,7 +249,7 @@ static int cmd_merge(int argc, char **argv)
         "machines, or a full GPU and an SM-limited one) into one cluster: GPUs in order,\n"
         "each keeping its own measured cost; each file's nodes come after the previous\n"
         "files' nodes. All files must be for the same expert shape.\n\n",
-        flags, NULL, 26};
+        flags, NULL, 26, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc >= 0)
         return rc;

@@ -41,7 +41,7 @@ int cmd_convert(int argc, char **argv)
                            "[--batch-tokens N]\n"
                            "                      [--experts E] [--top-k K]\n\n"
                            "Converts a workload input to moemap.loads/v1.\n",
-                           flags, NULL, 21};
+                           flags, NULL, 21, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc >= 0)
         return rc;

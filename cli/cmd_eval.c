@@ -44,7 +44,7 @@ int cmd_eval(int argc, char **argv)
          NULL},
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {"eval", usage, flags, NULL, 26};
+    const cli_spec spec = {"eval", usage, flags, NULL, 26, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc >= 0)
         return rc;
@@ -65,7 +65,7 @@ int cmd_eval(int argc, char **argv)
     cli_progress_done();
     if (!rc && as_json) {
         moemap_eval_file ef = {ld->num_batches, np, files, sums};
-        rc = moemap_eval_write("-", &ef, &err);
+        rc = moemap_eval_write("-", &ef, &err) ? 1 : 0;
     } else if (!rc) {
         rc = cli_put("eval", moemap_text_eval(ld, cl, &in.ip, files, sums, np, per_layer),
                      stdout) ? -1 : 0;

@@ -15,7 +15,7 @@ int cmd_models(int argc, char **argv)
         CLI_END};
     const cli_spec spec = {"models", "usage: moemap models [--json]\n\n"
                            "Lists the MoE model presets (numbers from each model's published "
-                           "config).\n", flags, NULL, 12};
+                           "config).\n", flags, NULL, 12, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc >= 0)
         return rc;

@@ -32,10 +32,8 @@ static const char usage[] =
 typedef struct place_opts {
     cli_inputs in;
     const char *out_path, *plan_path;
-    const char *exp_arg[MAX_EXPORTS];
-    int fmts[MAX_EXPORTS];
+    const char *exports[MAX_EXPORTS];
     int nexp, approximate, no_fewer, as_json;
-    double time_limit;
 } place_opts;
 
 static void on_progress(void *ctx, int done, int total)
@@ -56,11 +54,9 @@ static int add_export(const char *cmd, const char *arg, void *dst)
     char name[32];
     size_t n = (size_t)(eq - arg);
     snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), arg);
-    int f = moemap_export_format_parse(name);
-    if (f < 0)
+    if (moemap_export_format_parse(name) < 0)
         return cli_usage_error(cmd, "--export: unknown format '%s' (sglang, vllm, moemap)", name);
-    o->exp_arg[o->nexp] = arg;
-    o->fmts[o->nexp++] = f;
+    o->exports[o->nexp++] = arg;
     return 0;
 }
 
@@ -75,23 +71,10 @@ static int parse_place(int argc, char **argv, place_opts *o, moemap_place_job *j
         CLI_INPUT_FLAGS(&o->in),
         CLI_HELP("strategy:\n"),
         {"strategy", 0, CLI_FN, &pp->strategy, 0, 0, "NAME", strategies, cli_strategy},
-        {"seed", 0, CLI_SEED, &pp->seed, 0, 0, "S", "random seed (default 1)", NULL},
-        {"tail-weight", 0, CLI_DOUBLE, &pp->tail_weight, 0, 100, "W",
-         "moemap objective: mean + W * p90 (default 0.5)", NULL},
-        {"time-limit", 0, CLI_DOUBLE, &o->time_limit, 0.001, 86400, "S",
-         "wall-clock budget of the whole command: reading,\nsearch, bounds, writing (default "
-         "1; exact: search\nper layer, default 60)", NULL},
-        {"deterministic", 0, CLI_SET, &pp->deterministic, 0, 0, NULL,
-         "the search stops on its work budget, never on the\nclock: the same placement on any "
-         "machine and load\n(the call may then take longer than --time-limit)", NULL},
-        {"nodes-groups", 0, CLI_INT, &pp->nodes_groups, 1, 1000000, "N",
-         "eplb: hierarchical, N expert groups per node", NULL},
+        CLI_GROUP(pp, moemap_place_search_options()),
         CLI_HELP("re-placement:\n"),
         CLI_PREVIOUS_FLAG(&o->in, "the placement now in service"),
-        {"max-moves", 0, CLI_INT, &pp->max_moves, 1, 100000000, "K",
-         "at most K replica additions per layer vs OLD", NULL},
-        {"move-cost-us-per-GB", 0, CLI_DOUBLE, &pp->move_cost_us_per_gb, 0, 1e12, "X",
-         "objective pays X us per GB of weights copied", NULL},
+        CLI_GROUP(pp, moemap_place_move_options()),
         {"plan", 0, CLI_STR, &o->plan_path, 0, 0, "PLAN.json",
          "write the migration plan from OLD (needs --previous)", NULL},
         CLI_HELP("output:\n"),
@@ -110,8 +93,13 @@ static int parse_place(int argc, char **argv, place_opts *o, moemap_place_job *j
          NULL},
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {"place", usage, flags, NULL, 26};
+    const cli_spec spec = {"place", usage, flags, NULL, 26, NULL};
     int rc = cli_parse(&spec, argc, argv);
+    if (rc < 0) { /* the strategy's default budget, then a --time-limit given over it */
+        pp->time_limit_s = moemap_place_strategy_budget(pp->strategy);
+        o->nexp = 0;
+        rc = cli_parse(&spec, argc, argv);
+    }
     if (rc >= 0)
         return rc;
     if (optind < argc)
@@ -124,37 +112,8 @@ static int parse_place(int argc, char **argv, place_opts *o, moemap_place_job *j
         !o->in.previous_path)
         return cli_usage_error("place", "--max-moves, --move-cost-us-per-GB and --plan need "
                                "--previous");
-    job->time_given = o->time_limit > 0;
-    pp->time_limit_s = job->time_given ? o->time_limit : pp->time_limit_s;
     job->fewer_check = !o->no_fewer;
     return -1;
-}
-
-/* The exports (saying what SGLang needs to load one) and the migration plan. */
-static int write_outputs(const place_opts *o, const moemap_place_job *job,
-                         const moemap_placement *prev, moemap_migration_plan **plan,
-                         moemap_error *err)
-{
-    moemap_export_params xp = moemap_export_default_params();
-    xp.model = o->in.ip.model;
-    xp.approximate = o->approximate;
-    for (int i = 0; i < o->nexp; i++) {
-        moemap_export_info info;
-        const char *file = strchr(o->exp_arg[i], '=') + 1;
-        if (moemap_export_write(job->p, (moemap_export_format)o->fmts[i], &xp, file, &info,
-                                err) != 0)
-            return moemap_error_prefix(err, "--export %s", o->exp_arg[i]), 1;
-        if (info.approximated)
-            fprintf(stderr, "moemap place: --export %s: approximated: %s\n", o->exp_arg[i],
-                    info.note);
-        if (o->fmts[i] == MOEMAP_EXPORT_SGLANG)
-            fprintf(stderr, "moemap place: SGLang loads it with --init-expert-location %s "
-                    "--ep-size %d --ep-num-redundant-experts %d (GPU g = EP rank g)\n", file,
-                    job->p->num_gpus, info.redundant_experts);
-    }
-    return o->plan_path &&
-           (moemap_migration_plan_create(prev, job->p, job->place.expert_bytes, plan, err) ||
-            moemap_migration_plan_write(*plan, o->plan_path, err));
 }
 
 /* The placement written, then the evaluation (--json) or the summary and the note. */
@@ -162,11 +121,18 @@ static int place_and_report(place_opts *o, moemap_place_job *job, moemap_loads *
                             moemap_cluster *cl, moemap_placement *prev, moemap_error *err)
 {
     moemap_migration_plan *plan = NULL;
+    moemap_export_params xp = moemap_export_default_params();
+    xp.model = o->in.ip.model;
+    xp.approximate = o->approximate;
+    char notes[4096];
     int rc = moemap_place_job_run(job, ld, cl, prev, &o->in.ip, err);
     cli_progress_done();
-    if (rc || moemap_placement_write(job->p, o->out_path, err) ||
-        write_outputs(o, job, prev, &plan, err))
-        rc = 1;
+    if (!rc) {
+        rc = moemap_place_job_write(job, o->out_path, o->exports, o->nexp, &xp, prev,
+                                    o->plan_path, &plan, notes, sizeof notes, err);
+        cli_notes("place", notes);
+    }
+    rc = rc ? 1 : 0;
     if (!rc && o->as_json) { /* the placement's evaluation, as moemap eval --json writes it */
         char *files[1] = {(char *)o->out_path};
         moemap_eval_file ef = {ld->num_batches, 1, files, &job->es};
@@ -176,8 +142,7 @@ static int place_and_report(place_opts *o, moemap_place_job *job, moemap_loads *
                  ? -1
                  : moemap_place_job_fewer_slots(job, ld, cl, prev, err) ? 1 : 0;
         char *note = rc ? NULL : moemap_text_place_fewer(job);
-        if (note && note[0])
-            fprintf(stderr, "moemap place: %s", note);
+        cli_notes("place", note);
         moemap_free(note);
     }
     moemap_migration_plan_free(plan);

@@ -143,7 +143,7 @@ static int run(int argc, char **argv, int rank)
          NULL},
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {CMD, usage, flags, footer, 23};
+    const cli_spec spec = {CMD, usage, flags, footer, 23, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc < 0 && optind < argc)
         rc = cli_usage_error(CMD, "unexpected argument \"%s\"", argv[optind]);

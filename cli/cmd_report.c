@@ -85,7 +85,7 @@ int cmd_report(int argc, char **argv)
          "keep the gnuplot scripts and PNGs in DIR", NULL},
         CLI_HELP("  -h, --help         this help\n"),
         CLI_END};
-    const cli_spec spec = {"report", usage, flags, NULL, 21};
+    const cli_spec spec = {"report", usage, flags, NULL, 21, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc >= 0)
         return rc;

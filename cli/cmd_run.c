@@ -132,7 +132,7 @@ int cmd_run(int argc, char **argv)
         {"out", 'o', CLI_STR, &a.out_path, 0, 0, "FILE", "also write the JSON to FILE", NULL},
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {CMD, usage, flags, NULL, 26};
+    const cli_spec spec = {CMD, usage, flags, NULL, 26, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc < 0 && (a.model || a.check)) {
         /* The model's shape and --check's sizes, then the flags given over them. */
@@ -168,8 +168,7 @@ int cmd_run(int argc, char **argv)
         if (res)
             moemap_exec_result_free(res[i]);
     }
-    free(pl), free(res);
-    moemap_cluster_free(cl);
+    free(pl), free(res), moemap_cluster_free(cl);
     moemap_exec_shutdown();
     return rc;
 }

@@ -127,111 +127,104 @@ static int run(moemap_sim_job *job, int json, const char *ts_path)
                                                &job->capacity), stdout);
 }
 
-int cmd_simulate(int argc, char **argv)
+/* What the flags say besides the job's parameters. */
+typedef struct sim_cli {
+    moemap_sim_job job;
+    cli_dlist rates;
+    int compare, json;
+    const char *ts_path;
+} sim_cli;
+
+/* The engine, recalibration, metric and capacity flags (after `first`, the input and
+ * arrival flags) and the parse. */
+static int parse(int argc, char **argv, sim_cli *o, const cli_flag *first)
 {
-    moemap_sim_job job = moemap_sim_job_default();
-    moemap_sim_params *sp = &job.sim;
-    cli_dlist rates = {NULL, 0};
-    int compare = 0, json = 0;
-    const char *ts_path = NULL;
+    moemap_sim_params *sp = &o->job.sim;
     const cli_flag flags[] = {
-        {"model", 'm', CLI_FN, &job.model, 0, 0, "NAME", "model preset (moemap models)",
-         cli_input_model},
-        {"cluster", 'c', CLI_STR, &job.cluster_path, 0, 0, "FILE",
-         "cluster profile (moemap.cluster/v1)", NULL},
-        {"loads", 'l', CLI_STR, &job.loads_path, 0, 0, "PATH",
-         "workload the expert counts are sampled from (any\ninput moemap reads)", NULL},
-        {"batch-tokens", 'b', CLI_LONG, &job.batch_tokens, 1, 100000000, "N",
-         "tokens per batch for per-token traces (default 512)", NULL},
-        {"placement", 'p', CLI_FN, &job, 0, 0, "FILE", "placement (moemap.placement/v1)",
-         add_placement},
-        {"compare", 0, CLI_SET, &compare, 0, 0, NULL,
-         "the remaining arguments are more placements; every\nplacement x policy runs on the "
-         "same arrivals and seed", NULL},
-        CLI_HELP("arrivals (default azure-conv):\n"),
-        {"arrivals", 'a', CLI_STR, &job.arrivals, 0, 0, "NAME|FILE",
-         "azure-conv, azure-code, mooncake-conv,\nmooncake-synth (from $MOEMAP_DATA or "
-         "../shared/data),\nor an Azure CSV / Mooncake JSONL file", NULL},
-        {"poisson", 0, CLI_FN, &job, 0, 0, "RATE",
-         "Poisson arrivals at RATE req/s (lengths resampled\nfrom --arrivals)", set_poisson},
-        {"bursty", 0, CLI_FN, &job, 0, 0, "RATE",
-         "bursty arrivals (hyper-exponential gaps, CV 3)", set_bursty},
-        {"duration", 'd', CLI_DOUBLE, &job.duration_s, 1e-3, 1e7, "S",
-         "serve the arrivals of the first S seconds, then drain\n(default: the whole trace; "
-         "60 for generators)", NULL},
-        {"rate-scale", 0, CLI_DOUBLE, &job.rate_scale, 1e-3, 1e3, "X",
-         "compress the trace's time by X (default 1)", NULL},
         CLI_HELP("engine:\n"),
-        {"max-batch-tokens", 0, CLI_INT, &sp->max_batch_tokens, 1, 10000000, "N",
-         "token budget per iteration (default {})", NULL},
-        {"max-running", 0, CLI_INT, &sp->max_running, 1, 1000000, "N",
-         "concurrent requests (default {})", NULL},
-        {"peak-tflops", 0, CLI_DOUBLE, &sp->peak_tflops, 1e-3, 1e6, "X",
-         "roofline rate of a speed-1 GPU (default {})", NULL},
-        {"mem-GBps", 0, CLI_DOUBLE, &sp->mem_GBps, 1e-3, 1e7, "X",
-         "roofline bandwidth (default {})", NULL},
-        {"jitter", 0, CLI_DOUBLE, &sp->jitter_scale, 0, 100, "X",
-         "scale of each GPU's curve cv (default {}; 0 = off)", NULL},
+        CLI_GROUP(sp, moemap_sim_engine_options()),
         CLI_HELP("recalibration:\n"),
         {"policy", 0, CLI_FN, &sp->policy, 0, 0, "NAME",
          "none, periodic, drift, moemap (default none)", set_policy},
-        {"policies", 0, CLI_FN, &job, 0, 0, "LIST", "comma-separated policies to compare",
+        {"policies", 0, CLI_FN, &o->job, 0, 0, "LIST", "comma-separated policies to compare",
          set_policies},
         {"strategy", 0, CLI_FN, &sp->strategy, 0, 0, "NAME",
          "strategy the periodic policy re-runs (default eplb)", cli_strategy},
-        {"recal-interval", 0, CLI_INT, &sp->recal_interval, 1, 100000000, "N",
-         "iterations between re-placements/checks (default {})", NULL},
-        {"recal-window", 0, CLI_INT, &sp->recal_window, 1, 1000000, "N",
-         "iterations of recorded loads used (default {})", NULL},
-        {"drift-threshold", 0, CLI_DOUBLE, &sp->drift_threshold, 0, 10, "X",
-         "drift/moemap trigger (default {})", NULL},
-        {"event", 0, CLI_FN, &job, 0, 0, "SPEC",
+        CLI_GROUP(sp, moemap_sim_recal_options()),
+        {"event", 0, CLI_FN, &o->job, 0, 0, "SPEC",
          "switch@T=LOADS, slow@T=GPU:FACTOR, recover@T=GPU,\nlost@T=GPU (repeatable)",
          add_event},
         CLI_HELP("metrics and output:\n"),
-        {"slo-ttft-ms", 0, CLI_MS, &sp->slo_ttft_s, 1e-3, 1e9, "X",
-         "TTFT target (default 2000)", NULL},
-        {"slo-tpot-ms", 0, CLI_MS, &sp->slo_tpot_s, 1e-3, 1e9, "X",
-         "TPOT target (default 100)", NULL},
-        {"seed", 's', CLI_SEED, &sp->seed, 0, 0, "N", "random seed (default {})", NULL},
-        {"json", 0, CLI_SET, &json, 0, 0, NULL, "JSON on stdout (keys in docs/simulate.md)",
+        CLI_GROUP(sp, moemap_sim_slo_options()),
+        {"json", 0, CLI_SET, &o->json, 0, 0, NULL, "JSON on stdout (keys in docs/simulate.md)",
          NULL},
-        {"timeseries", 0, CLI_STR, &ts_path, 0, 0, "FILE",
+        {"timeseries", 0, CLI_STR, &o->ts_path, 0, 0, "FILE",
          "JSON with per-second series and markers to FILE", NULL},
         CLI_HELP("capacity (how much load each run sustains):\n"),
-        {"capacity", 0, CLI_DLIST, &rates, 0, 0, "RATES",
+        {"capacity", 0, CLI_DLIST, &o->rates, 0, 0, "RATES",
          "also sweep these request rates (ascending, req/s,\ncomma-separated): Poisson "
          "(--bursty: bursty)\narrivals, lengths resampled from --arrivals, the same\nfor every "
          "run; reports the highest rate with at least\nthe target share of requests inside "
          "the SLO", NULL},
-        {"capacity-duration", 0, CLI_DOUBLE, &job.capacity.duration_s, 1, 86400, "S",
-         "seconds of arrivals per rate (default {})", NULL},
-        {"capacity-target", 0, CLI_DOUBLE, &job.capacity.target, 0.01, 1, "X",
-         "share inside the SLO required (default {})", NULL},
+        CLI_GROUP(&o->job.capacity, moemap_capacity_options()),
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {"simulate", usage, flags, NULL, 28};
-    int rc = cli_parse(&spec, argc, argv);
+    const cli_spec spec = {"simulate", usage, first, NULL, 28, flags};
+    return cli_parse(&spec, argc, argv);
+}
+
+int cmd_simulate(int argc, char **argv)
+{
+    sim_cli o = {.job = moemap_sim_job_default()};
+    moemap_sim_job *job = &o.job;
+    const cli_flag flags[] = {
+        {"model", 'm', CLI_FN, &job->model, 0, 0, "NAME", "model preset (moemap models)",
+         cli_input_model},
+        {"cluster", 'c', CLI_STR, &job->cluster_path, 0, 0, "FILE",
+         "cluster profile (moemap.cluster/v1)", NULL},
+        {"loads", 'l', CLI_STR, &job->loads_path, 0, 0, "PATH",
+         "workload the expert counts are sampled from (any\ninput moemap reads)", NULL},
+        {"batch-tokens", 'b', CLI_LONG, &job->batch_tokens, 1, 100000000, "N",
+         "tokens per batch for per-token traces (default 512)", NULL},
+        {"placement", 'p', CLI_FN, job, 0, 0, "FILE", "placement (moemap.placement/v1)",
+         add_placement},
+        {"compare", 0, CLI_SET, &o.compare, 0, 0, NULL,
+         "the remaining arguments are more placements; every\nplacement x policy runs on the "
+         "same arrivals and seed", NULL},
+        CLI_HELP("arrivals (default azure-conv):\n"),
+        {"arrivals", 'a', CLI_STR, &job->arrivals, 0, 0, "NAME|FILE",
+         "azure-conv, azure-code, mooncake-conv,\nmooncake-synth (from $MOEMAP_DATA or "
+         "../shared/data),\nor an Azure CSV / Mooncake JSONL file", NULL},
+        {"poisson", 0, CLI_FN, job, 0, 0, "RATE",
+         "Poisson arrivals at RATE req/s (lengths resampled\nfrom --arrivals)", set_poisson},
+        {"bursty", 0, CLI_FN, job, 0, 0, "RATE",
+         "bursty arrivals (hyper-exponential gaps, CV 3)", set_bursty},
+        {"duration", 'd', CLI_DOUBLE, &job->duration_s, 1e-3, 1e7, "S",
+         "serve the arrivals of the first S seconds, then drain\n(default: the whole trace; "
+         "60 for generators)", NULL},
+        {"rate-scale", 0, CLI_DOUBLE, &job->rate_scale, 1e-3, 1e3, "X",
+         "compress the trace's time by X (default 1)", NULL},
+        CLI_END};
+    int rc = parse(argc, argv, &o, flags);
     for (; rc < 0 && optind < argc; optind++)
-        rc = !compare ? cli_usage_error("simulate", "unexpected argument '%s' (placements to "
-                                        "compare go after --compare)", argv[optind])
-                      : add_placement("simulate", argv[optind], &job) ? 2 : -1;
-    if (rc < 0 && (!job.model || !job.cluster_path || !job.loads_path || !job.num_placements))
+        rc = !o.compare ? cli_usage_error("simulate", "unexpected argument '%s' (placements "
+                                          "to compare go after --compare)", argv[optind])
+                        : add_placement("simulate", argv[optind], job) ? 2 : -1;
+    if (rc < 0 && (!job->model || !job->cluster_path || !job->loads_path ||
+                   !job->num_placements))
         rc = cli_usage_error("simulate", "--model, --cluster, --loads and --placement are "
                              "required");
-    if (rc < 0 && job.num_placements * (job.num_policies ? job.num_policies : 1) >
+    if (rc < 0 && job->num_placements * (job->num_policies ? job->num_policies : 1) >
                       MOEMAP_SIM_MAX_RUNS)
         rc = cli_usage_error("simulate", "at most %d runs (placements x policies)",
                              MOEMAP_SIM_MAX_RUNS);
-    if (rc < 0)
-        rc = check_rates("simulate", &rates) ? 2 : -1;
-    if (rc < 0) {
-        job.capacity.rates = rates.v;
-        job.capacity.num_rates = rates.n;
-        sp->progress = progress;
-        rc = run(&job, json, ts_path);
+    if (rc < 0 && !(rc = check_rates("simulate", &o.rates) ? 2 : 0)) {
+        job->capacity.rates = o.rates.v;
+        job->capacity.num_rates = o.rates.n;
+        job->sim.progress = progress;
+        rc = run(job, o.json, o.ts_path);
     }
-    moemap_free(rates.v);
-    moemap_sim_job_free(&job);
+    moemap_free(o.rates.v);
+    moemap_sim_job_free(job);
     return rc;
 }

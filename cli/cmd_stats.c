@@ -52,18 +52,7 @@ int cmd_stats(int argc, char **argv)
         {"compare", 0, CLI_STR, &compare, 0, 0, "OTHER",
          "per-layer cosine distance of the expert-load vectors\nbetween INPUT and OTHER (read "
          "the same way)", NULL},
-        {"consistent-threshold", 0, CLI_DOUBLE, &sp.consistent_threshold, 0, 1, "X",
-         "consistent: gets tokens in >= X of the batches ({})", NULL},
-        {"temporal-min-ratio", 0, CLI_DOUBLE, &sp.temporal_min_ratio, 1e-9, 1e6, "X",
-         "hot in a batch: >= X x the batch's mean load per expert\n({})", NULL},
-        {"temporal-max-active", 0, CLI_DOUBLE, &sp.temporal_max_active, 0, 1, "X",
-         "temporal: hot in at least one batch, at most X of them\n({})", NULL},
-        {"temporal-min-contrast", 0, CLI_DOUBLE, &sp.temporal_min_contrast, 0, 1e6, "X",
-         "temporal: its load when hot is >= X x its load in the\nother batches ({})", NULL},
-        {"pairs", 0, CLI_INT, &sp.max_pairs, 0, 100000, "N",
-         "co-activated pairs shown per layer ({})", NULL},
-        {"cluster-corr", 0, CLI_DOUBLE, &sp.cluster_min_corr, -1, 1, "X",
-         "correlation that links hot experts into a cluster ({})", NULL},
+        CLI_GROUP(&sp, moemap_stats_options()),
         {"format", 'f', CLI_FN, &rp, 0, 0, "F", "esft, sglang, loads or csv (default: detect)",
          cli_input_format},
         {"experts", 0, CLI_INT, &rp.experts, 1, 32767, NULL, NULL, NULL},
@@ -81,7 +70,7 @@ int cmd_stats(int argc, char **argv)
         "                    [--format F] [--experts E] [--top-k K]\n\n"
         "Profiles a workload per MoE layer: tokens, load share, skew (busiest/mean, CV,\n"
         "Gini), consistent and temporal experts, co-activated pairs and hot clusters.\n",
-        flags, NULL, 26};
+        flags, NULL, 26, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc >= 0)
         return rc;

@@ -88,7 +88,7 @@ int cmd_validate(int argc, char **argv)
          "{file, ok, layers, replicas, gpus, problems: [...]}", NULL},
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {"validate", usage, flags, NULL, 26};
+    const cli_spec spec = {"validate", usage, flags, NULL, 26, NULL};
     int rc = cli_parse(&spec, argc, argv);
     if (rc >= 0)
         return rc;

@@ -23,6 +23,7 @@
 #include "moemap/inputs.h"
 #include "moemap/place_job.h"
 #include "moemap/cluster_synth.h"
+#include "moemap/options.h"
 #include "moemap/report_text.h"
 #include "moemap/sim_job.h"
 #include "moemap/abi.h"

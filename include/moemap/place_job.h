@@ -9,6 +9,7 @@
 #define MOEMAP_PLACE_JOB_H
 
 #include "moemap/eval.h"
+#include "moemap/export.h"
 #include "moemap/inputs.h"
 #include "moemap/migrate.h"
 #include "moemap/place.h"
@@ -22,8 +23,6 @@ typedef struct moemap_place_job {
     moemap_place_params place; /* strategy, seed, tail weight, time limit, ... (slots,
                                   engine, operating point, previous placement and expert
                                   size are taken from the inputs by moemap_place_job_run) */
-    int time_given;            /* place.time_limit_s was given (else the strategy's
-                                  default: 1 s for the whole call, exact 60 s per layer) */
     int fewer_check;           /* under an engine's rules, also try one slot fewer */
     double t_start;            /* when the call began (the budget counts from it; 0: now) */
     void (*progress)(void *ctx, int done, int total); /* layers placed; may be NULL */
@@ -42,6 +41,10 @@ typedef struct moemap_place_job {
 
 moemap_place_job moemap_place_job_default(void);
 
+/* The default time_limit_s of a strategy: 1 s for the whole call, exact's 60 s per
+ * layer (its limit is per layer, place.h). */
+double moemap_place_strategy_budget(const char *strategy);
+
 /* 1 when name (may be NULL) is a strategy's name; list gets every name, ", "-separated. */
 int moemap_place_strategy_known(const char *name, char *list, size_t size);
 
@@ -59,6 +62,16 @@ int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,
 int moemap_place_job_fewer_slots(moemap_place_job *job, const moemap_loads *ld,
                                  const moemap_cluster *cl, const moemap_placement *prev,
                                  moemap_error *err);
+
+/* Writes the placement to out, each export given as "FORMAT=FILE" (sglang, vllm, moemap)
+ * and, with plan_path, the migration plan from prev (*plan, freed by the caller). notes
+ * gets what the user should be told, a line each: what an export approximated, and the
+ * SGLang flags that load an SGLang export. */
+int moemap_place_job_write(const moemap_place_job *job, const char *out,
+                           const char *const *exports, int num_exports,
+                           const moemap_export_params *xp, const moemap_placement *prev,
+                           const char *plan_path, moemap_migration_plan **plan, char *notes,
+                           size_t notes_size, moemap_error *err);
 
 void moemap_place_job_free(moemap_place_job *job);
 

@@ -21,6 +21,12 @@ moemap_place_job moemap_place_job_default(void)
     return job;
 }
 
+double moemap_place_strategy_budget(const char *strategy)
+{
+    return strategy && !strcmp(strategy, "exact") ? EXACT_LAYER_LIMIT_S
+                                                  : moemap_place_default_params().time_limit_s;
+}
+
 int moemap_place_strategy_known(const char *name, char *list, size_t size)
 {
     int known = 0;
@@ -119,8 +125,6 @@ int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,
     pp->engine = ip->engine;
     pp->batch_tokens = ip->batch_tokens;
     pp->top_k = ip->read.top_k;
-    if (!job->time_given && strcmp(pp->strategy, "exact") == 0)
-        pp->time_limit_s = EXACT_LAYER_LIMIT_S;
     pp->previous = prev;
     pp->expert_bytes = ip->model ? moemap_model_expert_bytes(ip->model)
                                  : moemap_cluster_expert_bytes(cl);
@@ -160,5 +164,47 @@ int moemap_place_job_fewer_slots(moemap_place_job *job, const moemap_loads *ld,
     }
     moemap_eval_summary_free(s);
     moemap_placement_free(alt);
+    return rc;
+}
+
+/* One "FORMAT=FILE" export and what to tell about it. */
+static int write_export(const moemap_placement *p, const char *spec,
+                        const moemap_export_params *xp, char *notes, size_t size,
+                        moemap_error *err)
+{
+    char name[32];
+    const char *eq = strchr(spec, '=');
+    size_t n = eq ? (size_t)(eq - spec) : 0;
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), spec);
+    int fmt = moemap_export_format_parse(name);
+    moemap_export_info info;
+    if (!eq || fmt < 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "--export %s: not FORMAT=FILE", spec);
+    if (moemap_export_write(p, (moemap_export_format)fmt, xp, eq + 1, &info, err))
+        return moemap_error_prefix(err, "--export %s", spec), err->code;
+    size_t k = strlen(notes);
+    if (info.approximated && k < size)
+        k += (size_t)snprintf(notes + k, size - k, "--export %s: approximated: %s\n", spec,
+                              info.note);
+    if (fmt == MOEMAP_EXPORT_SGLANG && k < size)
+        snprintf(notes + k, size - k, "SGLang loads it with --init-expert-location %s "
+                 "--ep-size %d --ep-num-redundant-experts %d (GPU g = EP rank g)\n", eq + 1,
+                 p->num_gpus, info.redundant_experts);
+    return 0;
+}
+
+int moemap_place_job_write(const moemap_place_job *job, const char *out,
+                           const char *const *exports, int num_exports,
+                           const moemap_export_params *xp, const moemap_placement *prev,
+                           const char *plan_path, moemap_migration_plan **plan, char *notes,
+                           size_t notes_size, moemap_error *err)
+{
+    notes[0] = '\0';
+    int rc = moemap_placement_write(job->p, out, err);
+    for (int i = 0; !rc && i < num_exports; i++)
+        rc = write_export(job->p, exports[i], xp, notes, notes_size, err);
+    if (!rc && plan_path &&
+        !(rc = moemap_migration_plan_create(prev, job->p, job->place.expert_bytes, plan, err)))
+        rc = moemap_migration_plan_write(*plan, plan_path, err);
     return rc;
 }
