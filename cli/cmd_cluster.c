@@ -123,17 +123,12 @@ static int cmd_synth(int argc, char **argv)
         {"variability", 'v', CLI_STR, &a.varfile, 0, 0, "FILE",
          "CSV of benchmark runs (e.g. the PAL data's\nsgemm-longhorn-agg.csv): columns uuid "
          "(or GPU_UUID)\nand a time, lower = faster", NULL},
-        {"column", 0, CLI_STR, &a.vp.column, 0, 0, "NAME",
-         "the time column (default perf; PerfVar_classA..D for\n32gpu-variability.csv)", NULL},
-        {"min-runs", 0, CLI_INT, &a.vp.min_runs, 1, 1000000, "N",
-         "drop GPUs with fewer runs (default 3)", NULL},
+        CLI_GROUP(&a.vp, moemap_variability_options()),
         {"normalise", 0, CLI_FN, &a.vp.norm, 0, 0, "MODE",
          "median: the population's median GPU has speed 1\n(default; the base curve stands "
          "for a typical GPU);\nfastest: the fastest GPU has speed 1", set_norm},
         {"normalize", 0, CLI_FN, &a.vp.norm, 0, 0, NULL, NULL, set_norm},
-        {"gpus", 'g', CLI_INT, &p->num_gpus, 1, MOEMAP_MAX_GPUS, "N",
-         "GPUs to draw (without replacement when N <= population)", NULL},
-        {"seed", 's', CLI_SEED, &p->seed, 0, 0x7fffffff, "S", "random seed (default 1)", NULL},
+        CLI_GROUP(p, moemap_synth_draw_options()),
         {"speeds", 0, CLI_DLIST, &a.speeds, 0, 0, "LIST",
          "explicit speeds instead (1,0.95,0.9,...; one per GPU)", NULL},
         {"throttle", 0, CLI_FN, &a, 0, 0, "GPU=F",
@@ -147,23 +142,8 @@ static int cmd_synth(int argc, char **argv)
          "shape, network and slots", NULL},
         {"base-curve", 0, CLI_FN, &a.curve, 0, 0, "LIST",
          "tokens:us pairs instead (1:60,256:75,4096:560)", set_base_curve},
-        {"hidden", 0, CLI_INT, &p->hidden, 1, 1 << 24, NULL, NULL, NULL},
-        {"intermediate", 0, CLI_INT, &p->intermediate, 1, 1 << 24, NULL, NULL, NULL},
-        {"dtype", 0, CLI_STR, &p->dtype, 0, 0, NULL, NULL, NULL},
-        CLI_HELP("  --hidden H, --intermediate I, --dtype D\n"
-                 "                          the expert shape (required with --base-curve; "
-                 "dtype bf16)\nlayout:\n"),
-        {"gpus-per-node", 0, CLI_INT, &p->gpus_per_node, 1, 1000000, "M",
-         "GPU g is on node g / M (default 8)", NULL},
-        {"slots", 0, CLI_INT, &p->slots, 0, 1 << 20, "K",
-         "expert slots per GPU (default: the base profile's first\nGPU; required with "
-         "--base-curve)", NULL},
-        {"intra-GBps", 0, CLI_DOUBLE, &p->intra_node_GBps, 0, 1e9, NULL, NULL, NULL},
-        {"inter-GBps", 0, CLI_DOUBLE, &p->inter_node_GBps, 0, 1e9, NULL, NULL, NULL},
-        {"latency-us", 0, CLI_DOUBLE, &p->latency_us, 0, 1e9, NULL, NULL, NULL},
-        CLI_HELP("  --intra-GBps X, --inter-GBps X, --latency-us X\n"
-                 "                          network (default: the base profile's, else 450, "
-                 "50, 10)\noutput:\n"),
+        CLI_GROUP(p, moemap_synth_shape_options()),
+        CLI_HELP("output:\n"),
         {"out", 'o', CLI_STR, &a.out, 0, 0, "FILE",
          "output file (default '-', stdout; the summary then goes\nto stderr)", NULL},
         CLI_HELP_FLAG,

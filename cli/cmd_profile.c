@@ -119,18 +119,7 @@ static int run(int argc, char **argv, int rank)
         {"sm-limit", 0, CLI_FN, &a, 0, 0, "GPU=N",
          "run GPU's work in a green context of about N SMs (an\nemulated slower GPU; "
          "repeatable; the granted count is\nrecorded as the GPU's sm_limit)", add_sm_limit},
-        {"repeats", 0, CLI_INT, &p.repeats, 3, 100000, "R",
-         "timed runs per token count, median kept (default {})", NULL},
-        {"rounds", 0, CLI_INT, &p.rounds, 1, 100000, "K",
-         "passes over the grid the repeats are spread over, so that\nevery point sees the "
-         "same clock and thermal states\n(default {})", NULL},
-        {"warmup", 0, CLI_INT, &p.warmup, 0, 100000, "W",
-         "untimed runs before each block of timed runs (default {})", NULL},
-        {"settle", 0, CLI_DOUBLE, &p.settle_s, 0, 600, "S",
-         "seconds of the largest size before timing, so a cold GPU\nreaches its working "
-         "clocks and temperature (default {})", NULL},
-        {"max-tokens", 0, CLI_INT, &p.max_tokens, 1, 1 << 20, "N",
-         "largest token count of the default grid (default {})", NULL},
+        CLI_GROUP(&p, moemap_profile_options()),
         {"tokens", 't', CLI_ILIST, &a.tokens, 1, 1 << 20, "LIST",
          "explicit increasing token grid instead", NULL},
         {"group", 0, CLI_ILIST, &a.group, 0, 1 << 20, "LIST",

@@ -4,8 +4,6 @@
  * every problem found, one per line. Exit 0 when valid, 1 otherwise.
  */
 #include <getopt.h>
-#include <jansson.h>
-#include <stdlib.h>
 
 #include "cli.h"
 
@@ -20,63 +18,6 @@ static const char usage[] =
     "are the model's MoE layers with its expert count, and with --engine every GPU\n"
     "fills the same number of slots and every expert's copies split its tokens\n"
     "evenly (what SGLang and vLLM run). Prints OK or each problem.\n\n";
-
-typedef struct printer {
-    const char *file;
-    int shown;
-    json_t *problems;   /* --json: every problem, printed at the end */
-} printer;
-
-static void print_problem(void *ctx, const char *msg)
-{
-    printer *pr = ctx;
-    if (pr->problems)
-        json_array_append_new(pr->problems, json_string(msg));
-    else if (pr->shown++ < 50)
-        printf("%s: %s\n", pr->file, msg);
-}
-
-/* The verdict: a line, or with --json one object with every problem. */
-static void print_verdict(printer *pr, const moemap_placement *p, int n)
-{
-    long reps = 0;
-    for (int l = 0; l < p->num_layers; l++)
-        reps += p->layers[l].num_replicas;
-    if (pr->problems) {
-        json_t *o = json_pack("{s:s,s:b,s:i,s:I,s:i,s:O}", "file", pr->file, "ok", n == 0,
-                              "layers", p->num_layers, "replicas", (json_int_t)reps, "gpus", p->num_gpus,
-                              "problems", pr->problems);
-        char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        json_decref(o);
-    } else if (n == 0) {
-        printf("%s: OK (%d layers, %ld replicas, %d GPUs)\n", pr->file, p->num_layers, reps,
-               p->num_gpus);
-    } else {
-        if (pr->shown > 50)
-            printf("%s: ... %d more not shown\n", pr->file, pr->shown - 50);
-        printf("%s: %d problem%s\n", pr->file, n, n > 1 ? "s" : "");
-    }
-}
-
-/* Every check that applies: the cluster, the loads, the engine's rules, the model. */
-static int check_all(const cli_inputs *in, const moemap_placement *p, const moemap_cluster *cl,
-                     const moemap_loads *ld, printer *pr)
-{
-    int n = moemap_placement_check(p, cl, in->ip.slots, print_problem, pr);
-    if (n < 0)
-        return n;
-    if (ld)
-        n += moemap_placement_check_loads(p, ld, print_problem, pr);
-    if (in->ip.engine != MOEMAP_ENGINE_NONE)
-        n += moemap_placement_check_engine(p, cl, in->ip.slots, in->ip.engine, print_problem,
-                                           pr);
-    if (in->ip.model)
-        n += moemap_placement_check_model(p, in->ip.model, print_problem, pr);
-    return n;
-}
 
 int cmd_validate(int argc, char **argv)
 {
@@ -97,22 +38,16 @@ int cmd_validate(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage_error("validate", "expected exactly one placement file");
     const char *file = argv[optind];
-    printer pr = {file, 0, as_json ? json_array() : NULL};
     moemap_error err = {0};
     moemap_cluster *cl = NULL;
     moemap_loads *ld = NULL;
     moemap_placement *p = NULL;
-    int n = cli_inputs_read(&in, &ld, &cl, NULL, &err) ||
-                    moemap_input_read_placement(&in.ip, file, cl, ld, &p, &err)
-                ? -1
-                : check_all(&in, p, cl, ld, &pr);
-    if (n < -1)
-        moemap_error_set(&err, n, "%s: out of memory", file);
-    if (n < 0)
+    int n = -1;
+    if (cli_inputs_read(&in, &ld, &cl, NULL, &err) ||
+        moemap_input_read_placement(&in.ip, file, cl, ld, &p, &err))
         cli_fail("validate", &err);
     else
-        print_verdict(&pr, p, n);
-    json_decref(pr.problems);
+        cli_put("validate", moemap_text_validate(file, p, cl, ld, &in.ip, as_json, &n), stdout);
     moemap_placement_free(p);
     moemap_loads_free(ld);
     moemap_cluster_free(cl);

@@ -71,6 +71,13 @@ int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
                       void (*progress)(void *ctx, int done, int total),
                       moemap_eval_summary ***out, moemap_error *err);
 
+/* Every check that applies to a placement: against the cluster (with the inputs' slots),
+ * the loads (may be NULL), the engine's rules and the model (when set in ip). Each
+ * problem goes to `problem`; returns how many, or MOEMAP_ENOMEM. */
+int moemap_input_check_placement(const moemap_input_params *ip, const moemap_placement *p,
+                                 const moemap_cluster *cl, const moemap_loads *ld,
+                                 moemap_problem_fn problem, void *ctx);
+
 /* The problems of a placement for the model: another expert count, layers that are not
  * the model's MoE layers. Each is passed to `problem` (may be NULL); returns how many. */
 int moemap_placement_check_model(const moemap_placement *p, const moemap_model *m,

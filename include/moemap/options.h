@@ -57,6 +57,23 @@ const moemap_option *moemap_capacity_options(void);
 const moemap_option *moemap_place_search_options(void);
 const moemap_option *moemap_place_move_options(void);
 
+/* moemap_variability_params: reading GPU speeds from benchmark data; moemap_synth_params:
+ * drawing GPUs (count, seed) and the expert shape, layout and network. */
+const moemap_option *moemap_variability_options(void);
+const moemap_option *moemap_synth_draw_options(void);
+const moemap_option *moemap_synth_shape_options(void);
+
+/* moemap_exec_params: layers, iterations and tokens of a run; moemap_profile_params:
+ * the profiler's repeats, rounds, warm-up and grid. */
+const moemap_option *moemap_exec_options(void);
+const moemap_option *moemap_profile_options(void);
+
+/* moemap_report_params: the inputs; title, layer and gnuplot; the co-activation chart
+ * and where the work files go. */
+const moemap_option *moemap_report_input_options(void);
+const moemap_option *moemap_report_look_options(void);
+const moemap_option *moemap_report_chart_options(void);
+
 MOEMAP_API_END
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include "moemap/place_job.h"
 #include "moemap/model.h"
 #include "moemap/place.h"
+#include "moemap/report.h"
 #include "moemap/sim.h"
 #include "moemap/workload.h"
 
@@ -43,6 +44,14 @@ char *moemap_text_eval(const moemap_loads *ld, const moemap_cluster *cl,
 char *moemap_text_place(const moemap_place_job *job, const moemap_input_params *ip,
                         int replaced, const moemap_migration_plan *plan);
 char *moemap_text_place_fewer(const moemap_place_job *job);
+
+/* moemap validate: every check that applies (moemap_input_check_placement) and the
+ * verdict: each problem as "FILE: problem" (the first 50) and "FILE: OK (...)" or
+ * "FILE: N problems", or with json one object {file, ok, layers, replicas, gpus,
+ * problems}. *problems: how many were found (< 0: out of memory, NULL returned). */
+char *moemap_text_validate(const char *file, const moemap_placement *p,
+                           const moemap_cluster *cl, const moemap_loads *ld,
+                           const moemap_input_params *ip, int json, int *problems);
 
 /* moemap simulate: one row per run (TTFT, TPOT, E2E, SLO, goodput, throughput, barrier
  * idle, migration), and with capacity also each run's capacity sweep. */
@@ -72,6 +81,11 @@ char *moemap_text_profile(const moemap_profile_result *r, const char *out);
  * stdout, out "-"). what: said after the batch count (" of 4096 tokens"). */
 char *moemap_text_loads_written(const char *out, const moemap_loads *ld, const char *what,
                                 int json);
+
+/* moemap report: the comparison table (with table; moemap_report_table, which may fail:
+ * NULL with err set) and the line about the page written to out. */
+char *moemap_text_report(const moemap_report_params *p, const char *out,
+                         const moemap_report_summary *sum, int table, moemap_error *err);
 
 /* moemap models: the presets as a table, or (json) a JSON array. */
 char *moemap_text_models(int json);

@@ -188,3 +188,19 @@ int moemap_placement_check_model(const moemap_placement *p, const moemap_model *
     }
     return n;
 }
+
+int moemap_input_check_placement(const moemap_input_params *ip, const moemap_placement *p,
+                                 const moemap_cluster *cl, const moemap_loads *ld,
+                                 moemap_problem_fn problem, void *ctx)
+{
+    int n = moemap_placement_check(p, cl, ip->slots, problem, ctx);
+    if (n < 0)
+        return n;
+    if (ld)
+        n += moemap_placement_check_loads(p, ld, problem, ctx);
+    if (ip->engine != MOEMAP_ENGINE_NONE)
+        n += moemap_placement_check_engine(p, cl, ip->slots, ip->engine, problem, ctx);
+    if (ip->model)
+        n += moemap_placement_check_model(p, ip->model, problem, ctx);
+    return n;
+}

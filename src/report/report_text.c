@@ -584,3 +584,75 @@ char *moemap_text_loads_written(const char *out, const moemap_loads *ld, const c
     free(s);
     return s ? text_of(&b) : NULL;
 }
+
+/* Where validate's problems go: the text (the first 50) or a JSON array. */
+typedef struct problems {
+    rp_buf *b;
+    const char *file;
+    int shown;
+    json_t *list;
+} problems;
+
+static void add_problem(void *ctx, const char *msg)
+{
+    problems *pr = ctx;
+    if (pr->list)
+        json_array_append_new(pr->list, json_string(msg));
+    else if (pr->shown++ < 50)
+        rp_buf_printf(pr->b, "%s: %s\n", pr->file, msg);
+}
+
+char *moemap_text_validate(const char *file, const moemap_placement *p,
+                           const moemap_cluster *cl, const moemap_loads *ld,
+                           const moemap_input_params *ip, int json, int *problems_found)
+{
+    rp_buf b = {0};
+    problems pr = {&b, file, 0, json ? json_array() : NULL};
+    int n = *problems_found = moemap_input_check_placement(ip, p, cl, ld, add_problem, &pr);
+    long reps = 0;
+    for (int l = 0; l < p->num_layers; l++)
+        reps += p->layers[l].num_replicas;
+    json_t *o = n >= 0 && json ? json_pack("{s:s,s:b,s:i,s:I,s:i,s:O}", "file", file, "ok",
+                                           n == 0, "layers", p->num_layers, "replicas",
+                                           (json_int_t)reps, "gpus", p->num_gpus, "problems",
+                                           pr.list)
+                               : NULL;
+    char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    if (s)
+        rp_buf_printf(&b, "%s\n", s);
+    else if (n == 0)
+        rp_buf_printf(&b, "%s: OK (%d layers, %ld replicas, %d GPUs)\n", file, p->num_layers,
+                      reps, p->num_gpus);
+    else if (n > 0 && pr.shown > 50)
+        rp_buf_printf(&b, "%s: ... %d more not shown\n", file, pr.shown - 50);
+    if (!json && n > 0)
+        rp_buf_printf(&b, "%s: %d problem%s\n", file, n, n > 1 ? "s" : "");
+    free(s);
+    json_decref(o);
+    json_decref(pr.list);
+    if (n < 0 || (json && !s))
+        return rp_buf_free(&b), NULL;
+    return text_of(&b);
+}
+
+char *moemap_text_report(const moemap_report_params *p, const char *out,
+                         const moemap_report_summary *sum, int table, moemap_error *err)
+{
+    rp_buf b = {0};
+    char *text = NULL;
+    if (table && moemap_report_table(p, &text, err))
+        return NULL;
+    if (text)
+        rp_buf_printf(&b, "%s", text);
+    moemap_free(text);
+    rp_buf_printf(&b, "report: %s (%d charts, %.0f KB)", strcmp(out, "-") ? out : "<stdout>",
+                  sum->charts, sum->bytes / 1024.0);
+    if (sum->charts_missing)
+        rp_buf_printf(&b, "; %d not shown for lack of an input (listed on the page)",
+                      sum->charts_missing);
+    rp_buf_printf(&b, "\n");
+    char *s = text_of(&b);
+    if (!s)
+        moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    return s;
+}

@@ -1,0 +1,48 @@
+/*
+ * gpu_options.c — the GPU work's parameters as data (moemap/options.h): the executor's
+ * run (layers, iterations, tokens) and the profiler's timing, with their ranges and help.
+ * Host-only: built into libmoemap with or without CUDA.
+ */
+#include "moemap/gpu_exec.h"
+#include "moemap/gpu_profile.h"
+#include "moemap/options.h"
+
+#define OFF(field) offsetof(moemap_exec_params, field)
+static const moemap_option exec_options[] = {
+    {"layers", 0, MOEMAP_OPT_INT, OFF(layers), 0, 1000, "N",
+     "MoE layers run: the placements' first N (default {};\n0 = all)"},
+    {"iterations", 'i', MOEMAP_OPT_INT, OFF(iterations), 1, 100000, "N",
+     "timed iterations (default {})"},
+    {"warmup", 0, MOEMAP_OPT_INT, OFF(warmup), 0, 100000, "N",
+     "untimed iterations first (default {})"},
+    {"tokens-per-iter", 0, MOEMAP_OPT_LONG, OFF(tokens_per_iter), 1, 1L << 24, "N",
+     "tokens per iteration over all GPUs (default {})"},
+    {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
+#undef OFF
+
+#define OFF(field) offsetof(moemap_profile_params, field)
+static const moemap_option profile_options[] = {
+    {"repeats", 0, MOEMAP_OPT_INT, OFF(repeats), 3, 100000, "R",
+     "timed runs per token count, median kept (default {})"},
+    {"rounds", 0, MOEMAP_OPT_INT, OFF(rounds), 1, 100000, "K",
+     "passes over the grid the repeats are spread over, so that\nevery point sees the "
+     "same clock and thermal states\n(default {})"},
+    {"warmup", 0, MOEMAP_OPT_INT, OFF(warmup), 0, 100000, "W",
+     "untimed runs before each block of timed runs (default {})"},
+    {"settle", 0, MOEMAP_OPT_DOUBLE, OFF(settle_s), 0, 600, "S",
+     "seconds of the largest size before timing, so a cold GPU\nreaches its working "
+     "clocks and temperature (default {})"},
+    {"max-tokens", 0, MOEMAP_OPT_INT, OFF(max_tokens), 1, 1 << 20, "N",
+     "largest token count of the default grid (default {})"},
+    {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
+#undef OFF
+
+const moemap_option *moemap_exec_options(void)
+{
+    return exec_options;
+}
+
+const moemap_option *moemap_profile_options(void)
+{
+    return profile_options;
+}
