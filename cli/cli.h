@@ -13,14 +13,7 @@
 
 #include "moemap.h"
 
-/* Each subcommand is `int cmd_<name>(int argc, char **argv)`, argv[0] being its name. */
-typedef int (*cli_command_fn)(int argc, char **argv);
-typedef struct cli_command {
-    const char *name;
-    cli_command_fn fn;
-    const char *summary;
-} cli_command;
-
+/* The subcommands (main.c's table): argv[0] is the subcommand's name. */
 int cmd_models(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
@@ -52,8 +45,7 @@ int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo
 /* One flag of a command's table (see cli_parse): its long name (without "--"), short
  * key (0: none), what its value becomes, and its line in --help. */
 typedef enum cli_kind {
-    CLI_TEXT = MOEMAP_OPT_TEXT,     /* no flag: help text printed as it is (a section
-                                       title, a combined line) */
+    CLI_TEXT = MOEMAP_OPT_TEXT,     /* no flag: help text as it is (a heading) */
     CLI_STR = MOEMAP_OPT_STR,       /* const char *: the value as given */
     CLI_SET = MOEMAP_OPT_SET,       /* int: set to 1; takes no value */
     CLI_INT = MOEMAP_OPT_INT,       /* int within [lo, hi] */
@@ -115,7 +107,6 @@ typedef struct cli_spec {
  * argv[optind..argc)), 0 after printing --help, 2 after a usage error (an unknown flag,
  * a missing or bad value). */
 int cli_parse(const cli_spec *s, int argc, char **argv);
-void cli_help(const cli_spec *s, FILE *f);
 
 /* The input flags that place, eval and validate share, and reading what they name:
  * put CLI_INPUT_FLAGS(&in) (and, where wanted, CLI_PREVIOUS_FLAG(&in)) in the table,
@@ -170,9 +161,6 @@ int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
  * [lo, hi]. 0, or 2 after a usage error naming the flag. */
 int cli_parse_gpu_value(const char *cmd, const char *flag, const char *s, int max_gpu,
                         double lo, double hi, int *gpu, double *value);
-/* "moemap ARGS..." (malloc'ed; NULL when out of memory): what a profile records as the
- * command that made it. argv[0] is the subcommand. */
-char *cli_command_line(int argc, char **argv);
 
 /* A CLI_FN for --strategy: an unknown name is a usage error listing the known ones. */
 int cli_strategy(const char *cmd, const char *arg, void *dst);

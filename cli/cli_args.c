@@ -52,7 +52,7 @@ static void print_help_text(FILE *f, const cli_flag *fl, int width)
     }
 }
 
-void cli_help(const cli_spec *s, FILE *f)
+static void cli_help(const cli_spec *s, FILE *f)
 {
     cli_flag all[MAX_FLAGS];
     int n = entries(s, all), width = s->width ? s->width : 26;

@@ -53,20 +53,6 @@ int cli_parse_gpu_value(const char *cmd, const char *flag, const char *s, int ma
                ? cli_usage_error(cmd, "%s: %s", flag, why) : 0;
 }
 
-char *cli_command_line(int argc, char **argv)
-{
-    size_t len = strlen("moemap") + 1;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    strcpy(s, "moemap");
-    for (int i = 0; i < argc; i++)
-        strcat(strcat(s, " "), argv[i]);
-    return s;
-}
-
 int cli_input_format(const char *cmd, const char *arg, void *rp)
 {
     int f = moemap_workload_format_parse(arg);
@@ -77,40 +63,11 @@ int cli_input_format(const char *cmd, const char *arg, void *rp)
     return 0;
 }
 
-/* --batch-tokens N, or N1[:W1],N2[:W2],...: a mix of operating points (weights default
- * 1). */
-int cli_input_batch(const char *cmd, const char *arg, void *dst)
+int cli_input_batch(const char *cmd, const char *arg, void *ip)
 {
-    moemap_input_params *ip = dst;
-    char buf[256], *save = NULL;
-    long n;
-    ip->batch_given = 1;
-    ip->num_mix = 0;
-    if (strlen(arg) >= sizeof buf)
-        return cli_usage_error(cmd, "--batch-tokens: '%.40s...' is too long", arg);
-    snprintf(buf, sizeof buf, "%s", arg);
-    int mix = strchr(arg, ',') || strchr(arg, ':');
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (ip->num_mix == MOEMAP_MAX_MIX)
-            return cli_usage_error(cmd, "--batch-tokens: at most %d operating points",
-                                   MOEMAP_MAX_MIX);
-        char *colon = strchr(tok, ':');
-        double w = 1;
-        if (colon)
-            *colon = '\0';
-        if (cli_parse_long(cmd, "--batch-tokens", tok, 1, 100000000, &n) ||
-            (colon && cli_parse_double(cmd, "--batch-tokens (weight)", colon + 1, 1e-6, 1e6,
-                                       &w)))
-            return 2;
-        ip->mix_tokens[ip->num_mix] = (double)n;
-        ip->mix_weights[ip->num_mix++] = w;
-    }
-    if (ip->num_mix == 0)
-        return cli_usage_error(cmd, mix ? "--batch-tokens: no operating point in '%s'"
-                                        : "--batch-tokens: '%s' is not an integer", arg);
-    ip->num_mix = mix ? ip->num_mix : 0;
-    ip->read.batch_tokens = (long)ip->mix_tokens[0];
-    return 0;
+    char why[256];
+    return moemap_input_parse_batch(ip, arg, why, sizeof why)
+               ? cli_usage_error(cmd, "--batch-tokens%s", why) : 0;
 }
 
 int cli_input_model(const char *cmd, const char *arg, void *model)

@@ -24,11 +24,9 @@ typedef struct synth_args {
 
 static int set_norm(const char *cmd, const char *arg, void *dst)
 {
-    if (strcmp(arg, "median") && strcmp(arg, "fastest"))
-        return cli_usage_error(cmd, "--normalise: '%s' is not median or fastest", arg);
-    *(moemap_speed_norm *)dst = !strcmp(arg, "median") ? MOEMAP_SPEED_MEDIAN
-                                                       : MOEMAP_SPEED_FASTEST;
-    return 0;
+    int n = moemap_speed_norm_parse(arg);
+    *(moemap_speed_norm *)dst = n < 0 ? *(moemap_speed_norm *)dst : (moemap_speed_norm)n;
+    return n < 0 ? cli_usage_error(cmd, "--normalise: '%s' is not median or fastest", arg) : 0;
 }
 
 static int add_throttle(const char *cmd, const char *arg, void *dst)
@@ -98,7 +96,7 @@ static int synth_build(synth_args *a, int argc, char **argv)
     moemap_cluster *c = NULL;
     moemap_gpu_population *pop = NULL;
     moemap_error err = {0};
-    char *cmd = cli_command_line(argc, argv);
+    char *cmd = moemap_args_join("moemap", argc, argv);
     int rc = moemap_cluster_synth_files(&a->p, &a->vp, a->base_path, a->varfile, cmd, &c,
                                         &pop, &err) ||
              moemap_cluster_write(c, a->out, &err);
@@ -107,7 +105,7 @@ static int synth_build(synth_args *a, int argc, char **argv)
     else
         rc = cli_put("cluster synth", moemap_text_cluster_synth(c, pop, a->varfile),
                      strcmp(a->out, "-") ? stdout : stderr);
-    free(cmd);
+    moemap_free(cmd);
     moemap_cluster_free(c);
     moemap_gpu_population_free(pop);
     return rc;

@@ -86,7 +86,7 @@ static int measure(const moemap_profile_params *p, const char *out, int rank, in
     moemap_error err = {0};
     moemap_profile_result *res = NULL;
     moemap_cluster *cl = NULL;
-    char *command = cli_command_line(argc, argv);
+    char *command = moemap_args_join("moemap", argc, argv);
     int rc = moemap_profile_run(p, &res, &err);
     cli_progress_done();
     if (rc == 0 && rank == 0)
@@ -98,7 +98,7 @@ static int measure(const moemap_profile_params *p, const char *out, int rank, in
         rc = cli_put(CMD, moemap_text_profile(res, out), stdout);
     moemap_cluster_free(cl);
     moemap_profile_result_free(res);
-    free(command);
+    moemap_free(command);
     return rc;
 }
 

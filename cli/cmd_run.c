@@ -49,16 +49,8 @@ static int execute(const run_args *a, moemap_exec_params *p, char **paths, int n
                    moemap_placement **pl, moemap_exec_result **res, moemap_cluster **cl,
                    moemap_error *err)
 {
-    const moemap_model *m = a->model;
-    moemap_read_params rp = moemap_read_default_params();
-    rp.batch_tokens = a->batch_tokens > 0 ? a->batch_tokens : p->tokens_per_iter;
-    rp.top_k = m ? m->top_k : rp.top_k;
-    rp.experts = m ? m->experts : rp.experts;
-    moemap_loads *ld = NULL;
     moemap_routing *rt = NULL;
-    int rc = moemap_workload_read(a->loads, &rp, &ld, &rt, err);
-    if (!rc && !rt)
-        rc = moemap_exec_routing_from_loads(ld, m ? m->top_k : 0, &rt, err);
+    int rc = moemap_exec_read_routing(a->loads, a->model, a->batch_tokens, p, &rt, err);
     if (!rc && a->cluster_path)
         rc = moemap_cluster_read(a->cluster_path, cl, err);
     for (int i = 0; !rc && i < np; i++)
@@ -67,7 +59,6 @@ static int execute(const run_args *a, moemap_exec_params *p, char **paths, int n
         rc = moemap_exec_run(p, *cl, rt, (const moemap_placement *const *)pl, np, res, err);
     cli_progress_done();
     moemap_routing_free(rt);
-    moemap_loads_free(ld);
     return rc;
 }
 

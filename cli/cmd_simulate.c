@@ -27,29 +27,32 @@ static void progress(void *ctx, long done, long total)
     cli_progress((const char *)ctx, done, total);
 }
 
-/* One --placement (or a placement after --compare). */
-static int add_placement(const char *cmd, const char *arg, void *dst)
+/* A library answer as a usage error naming the flag ("" for none). */
+static int usage_if(int rc, const char *flag, const char *why)
 {
-    moemap_sim_job *job = dst;
-    if (job->num_placements >= MOEMAP_SIM_MAX_RUNS)
-        return cli_usage_error(cmd, "at most %d placements", MOEMAP_SIM_MAX_RUNS);
-    job->placements[job->num_placements++] = arg;
-    return 0;
+    return rc ? cli_usage_error("simulate", "%s%s", flag, why) : 0;
 }
 
-/* One --event, checked now so that a bad one is a usage error. */
-static int add_event(const char *cmd, const char *arg, void *dst)
+static int add_placement(const char *cmd, const char *arg, void *job)
 {
-    moemap_sim_job *job = dst;
-    moemap_sim_event ev;
-    const char *path;
-    moemap_error err = {0};
-    if (job->num_events >= MOEMAP_SIM_MAX_EVENTS)
-        return cli_usage_error(cmd, "at most %d events", MOEMAP_SIM_MAX_EVENTS);
-    if (moemap_sim_event_parse(arg, &ev, &path, &err))
-        return cli_usage_error(cmd, "--event: %s", err.msg);
-    job->events[job->num_events++] = arg;
-    return 0;
+    char why[256];
+    (void)cmd;
+    return usage_if(moemap_sim_job_add_placement(job, arg, why, sizeof why), "", why);
+}
+
+static int add_event(const char *cmd, const char *arg, void *job)
+{
+    char why[256];
+    (void)cmd;
+    return usage_if(moemap_sim_job_add_event(job, arg, why, sizeof why), "--event: ", why);
+}
+
+static int set_policies(const char *cmd, const char *arg, void *job)
+{
+    char why[256];
+    (void)cmd;
+    return usage_if(moemap_sim_job_set_policies(job, arg, why, sizeof why), "--policies: ",
+                    why);
 }
 
 static int set_policy(const char *cmd, const char *arg, void *dst)
@@ -60,48 +63,6 @@ static int set_policy(const char *cmd, const char *arg, void *dst)
                                arg);
     *(moemap_recal_policy *)dst = (moemap_recal_policy)p;
     return 0;
-}
-
-/* --policies LIST. */
-static int set_policies(const char *cmd, const char *arg, void *dst)
-{
-    moemap_sim_job *job = dst;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", arg);
-    job->num_policies = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        int p = moemap_recal_policy_parse(tok);
-        if (p < 0)
-            return cli_usage_error(cmd, "--policies: unknown '%s'", tok);
-        if (job->num_policies >= MOEMAP_SIM_MAX_POLICIES)
-            return cli_usage_error(cmd, "--policies: at most %d", MOEMAP_SIM_MAX_POLICIES);
-        job->policies[job->num_policies++] = (moemap_recal_policy)p;
-    }
-    return 0;
-}
-
-/* --poisson RATE / --bursty RATE. */
-static int set_poisson(const char *cmd, const char *arg, void *dst)
-{
-    moemap_sim_job *job = dst;
-    job->process = MOEMAP_ARRIVALS_POISSON;
-    return cli_parse_double(cmd, "--poisson", arg, 1e-6, 1e6, &job->rate);
-}
-
-static int set_bursty(const char *cmd, const char *arg, void *dst)
-{
-    moemap_sim_job *job = dst;
-    job->process = MOEMAP_ARRIVALS_BURSTY;
-    return cli_parse_double(cmd, "--bursty", arg, 1e-6, 1e6, &job->rate);
-}
-
-/* --capacity RATES: positive and ascending. */
-static int check_rates(const char *cmd, const cli_dlist *r)
-{
-    for (int i = 0; i < r->n; i++)
-        if (!(r->v[i] > 0) || (i > 0 && r->v[i] <= r->v[i - 1]))
-            return cli_usage_error(cmd, "--capacity: rates must be positive and ascending");
-    return r->n > 64 ? cli_usage_error(cmd, "--capacity: at most 64 rates") : 0;
 }
 
 /* Simulates and prints (or writes JSON: the library's writer puts a temporary file in
@@ -132,6 +93,7 @@ typedef struct sim_cli {
     moemap_sim_job job;
     cli_dlist rates;
     int compare, json;
+    double poisson, bursty; /* req/s of a generator */
     const char *ts_path;
 } sim_cli;
 
@@ -195,10 +157,10 @@ int cmd_simulate(int argc, char **argv)
         {"arrivals", 'a', CLI_STR, &job->arrivals, 0, 0, "NAME|FILE",
          "azure-conv, azure-code, mooncake-conv,\nmooncake-synth (from $MOEMAP_DATA or "
          "../shared/data),\nor an Azure CSV / Mooncake JSONL file", NULL},
-        {"poisson", 0, CLI_FN, job, 0, 0, "RATE",
-         "Poisson arrivals at RATE req/s (lengths resampled\nfrom --arrivals)", set_poisson},
-        {"bursty", 0, CLI_FN, job, 0, 0, "RATE",
-         "bursty arrivals (hyper-exponential gaps, CV 3)", set_bursty},
+        {"poisson", 0, CLI_DOUBLE, &o.poisson, 1e-6, 1e6, "RATE",
+         "Poisson arrivals at RATE req/s (lengths resampled\nfrom --arrivals)", NULL},
+        {"bursty", 0, CLI_DOUBLE, &o.bursty, 1e-6, 1e6, "RATE",
+         "bursty arrivals (hyper-exponential gaps, CV 3)", NULL},
         {"duration", 'd', CLI_DOUBLE, &job->duration_s, 1e-3, 1e7, "S",
          "serve the arrivals of the first S seconds, then drain\n(default: the whole trace; "
          "60 for generators)", NULL},
@@ -218,9 +180,12 @@ int cmd_simulate(int argc, char **argv)
                       MOEMAP_SIM_MAX_RUNS)
         rc = cli_usage_error("simulate", "at most %d runs (placements x policies)",
                              MOEMAP_SIM_MAX_RUNS);
-    if (rc < 0 && !(rc = check_rates("simulate", &o.rates) ? 2 : 0)) {
-        job->capacity.rates = o.rates.v;
-        job->capacity.num_rates = o.rates.n;
+    char why[256];
+    if (rc < 0 && !(rc = usage_if(moemap_sim_job_set_rates(job, o.rates.v, o.rates.n, why,
+                                                           sizeof why), "--capacity: ", why))) {
+        job->process = o.bursty > 0 ? MOEMAP_ARRIVALS_BURSTY
+                       : o.poisson > 0 ? MOEMAP_ARRIVALS_POISSON : -1;
+        job->rate = o.bursty > 0 ? o.bursty : o.poisson;
         job->sim.progress = progress;
         rc = run(job, o.json, o.ts_path);
     }

@@ -4,34 +4,8 @@
  * distance to a second workload (--compare) to show how far the load drifted.
  */
 #include <getopt.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
-
-/* Reads, profiles (and compares) and prints. */
-static int profile(const char *input, const char *compare, int json,
-                   const moemap_read_params *rp, const moemap_stats_params *sp,
-                   moemap_error *err)
-{
-    moemap_loads *ld = NULL, *other = NULL;
-    moemap_workload_stats *st = NULL;
-    int rc = moemap_workload_read(input, rp, &ld, NULL, err);
-    if (!rc && compare)
-        rc = moemap_workload_read(compare, rp, &other, NULL, err);
-    if (!rc)
-        rc = moemap_workload_stats_compute(ld, sp, &st, err);
-    if (!rc && compare && (rc = moemap_workload_stats_compare(st, ld, other, err)))
-        moemap_error_prefix(err, "--compare %s", compare);
-    if (!rc && json)
-        rc = moemap_workload_stats_write("-", st, input, compare, err);
-    else if (!rc)
-        rc = cli_put("stats", moemap_text_stats(input, ld, st, compare), stdout);
-    moemap_workload_stats_free(st);
-    moemap_loads_free(ld);
-    moemap_loads_free(other);
-    return rc;
-}
 
 int cmd_stats(int argc, char **argv)
 {
@@ -81,5 +55,14 @@ int cmd_stats(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     moemap_error err = {0};
-    return profile(input, compare, json, &rp, &sp, &err) ? cli_fail("stats", &err) : 0;
+    moemap_loads *ld = NULL;
+    moemap_workload_stats *st = NULL;
+    if (moemap_workload_stats_files(input, compare, &rp, &sp, &ld, &st, &err) ||
+        (json && moemap_workload_stats_write("-", st, input, compare, &err)))
+        rc = cli_fail("stats", &err);
+    else
+        rc = json ? 0 : cli_put("stats", moemap_text_stats(input, ld, st, compare), stdout);
+    moemap_workload_stats_free(st);
+    moemap_loads_free(ld);
+    return rc;
 }

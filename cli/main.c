@@ -14,7 +14,12 @@
 
 #include "cli.h"
 
-static const cli_command commands[] = {
+/* Each subcommand is `int cmd_<name>(int argc, char **argv)`, argv[0] being its name. */
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
     {"models", cmd_models, "list the MoE model presets"},
     {"gen", cmd_gen, "generate a synthetic workload (moemap.loads/v1)"},
     {"convert", cmd_convert, "convert a workload input to moemap.loads/v1"},
@@ -32,11 +37,10 @@ static const cli_command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "moemap %s — expert placement for MoE serving on GPUs of unequal speed\n\n",
-            moemap_version());
-    fprintf(f, "usage: moemap <command> [options]   (moemap <command> --help for details)\n\n");
-    fprintf(f, "  (moemap --max-input-bytes SIZE <command> ...: raise the input file limit)\n\n");
-    fprintf(f, "commands:\n");
+    fprintf(f, "moemap %s — expert placement for MoE serving on GPUs of unequal speed\n\n"
+            "usage: moemap <command> [options]   (moemap <command> --help for details)\n\n"
+            "  (moemap --max-input-bytes SIZE <command> ...: raise the input file limit)\n\n"
+            "commands:\n", moemap_version());
     for (size_t i = 0; i < NUM_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -47,46 +51,37 @@ static void usage(FILE *f)
 static int check_outputs(const char *cmd, int argc, char **argv)
 {
     static const char *const sim_outputs[] = {"--timeseries", NULL};
-    int i, other_out;
-    const char *out, *other;
+    char why[1200];
     if (!moemap_args_output_clash(argc, argv, strcmp(cmd, "simulate") ? NULL : sim_outputs,
-                                  &i, &out, &other, &other_out))
+                                  why, sizeof why))
         return 0;
-    /* The flag as typed, without "=FILE" or a glued "-oFILE" value. */
-    int flen = argv[i][1] == '-' ? (int)strcspn(argv[i], "=") : 2;
-    fprintf(stderr, "moemap %s: %.*s %s is also %s %s; refusing to overwrite a file the "
-            "command uses\n", cmd, flen, argv[i], out, other_out ? "the output" : "the input",
-            other);
+    fprintf(stderr, "moemap %s: %s\n", cmd, why);
     return 2;
 }
 
 /* Runs one command under the shared file rules (see the top of this file). */
-static int run_command(const cli_command *c, int argc, char **argv)
+static int run_command(const char *name, int (*fn)(int, char **), int argc, char **argv)
 {
-    int rc = check_outputs(c->name, argc, argv);
+    int rc = check_outputs(name, argc, argv);
     if (rc)
         return rc;
     moemap_outputs_catch_signals();
     moemap_outputs_hold();
-    rc = c->fn(argc, argv);
+    rc = fn(argc, argv);
     moemap_error err = {0};
     if (fflush(stdout) != 0 || ferror(stdout)) {
         int e = errno;
-        fprintf(stderr, "moemap %s: <stdout>: write failed: %s\n", c->name,
+        fprintf(stderr, "moemap %s: <stdout>: write failed: %s\n", name,
                 e ? strerror(e) : "error on the stream");
         rc = rc ? rc : 1;
     }
     if (moemap_outputs_release(rc == 0, &err) != 0)
-        rc = cli_fail(c->name, &err);
+        rc = cli_fail(name, &err);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
     /* The input limit: MOEMAP_MAX_INPUT_BYTES, or --max-input-bytes SIZE before the
      * command (for real files larger than the default; see docs/limits.md). */
     const char *limit = getenv("MOEMAP_MAX_INPUT_BYTES");
@@ -119,7 +114,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < NUM_COMMANDS; i++)
         if (!strcmp(name, commands[i].name))
-            return run_command(&commands[i], argc - 1, argv + 1);
+            return run_command(name, commands[i].fn, argc - 1, argv + 1);
     fprintf(stderr, "moemap: unknown command '%s'\n", name);
     usage(stderr);
     return 2;

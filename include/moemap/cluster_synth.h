@@ -18,6 +18,9 @@ MOEMAP_API_BEGIN
  * profile, or the nominal network). */
 moemap_synth_params moemap_synth_default_params(void);
 
+/* "median" or "fastest" (a population's speed 1); -1 for another name. */
+int moemap_speed_norm_parse(const char *name);
+
 /* "1:60,256:75,4096:560" (tokens:us pairs) into a curve (moemap_curve_clear frees it);
  * the message names the bad pair. Monotonicity is checked when the cluster is built. */
 int moemap_curve_parse(const char *text, moemap_curve *c, moemap_error *err);

@@ -45,6 +45,13 @@ typedef struct moemap_input_params {
 
 moemap_input_params moemap_input_default_params(void);
 
+/* Parses an operating point, "N" or a mix "N1:W1,N2:W2,..." (weights default 1: the
+ * share of iterations), into ip (batch_given, read.batch_tokens, the mix). 0, or -1 with
+ * what is wrong in why, worded to follow the flag's name (": 'x' is not an integer",
+ * " (weight): 'y' is not a number"). */
+int moemap_input_parse_batch(moemap_input_params *ip, const char *text, char *why,
+                             size_t size);
+
 /* Reads what is named (each path may be NULL, and an output pointer NULL when its path
  * is): the cluster, the workload at the operating point, the previous placement. The
  * workload must have the model's expert count. What was read before a failure is left in

@@ -83,6 +83,10 @@ void moemap_outputs_catch_signals(void);
 /* "1073741824", "512M", "2G" (K, M, G, T: powers of 1024) as bytes; 0 when malformed. */
 uint64_t moemap_parse_size(const char *s);
 
+/* "first ARG1 ARG2 ..." allocated with moemap_malloc (NULL when out of memory): a
+ * command line as the provenance a written file records. */
+char *moemap_args_join(const char *first, int argc, char **argv);
+
 /* Strict parsing of a value typed by a user: the whole text must be the number, within
  * [lo, hi]. 0, or -1 with what is wrong in why ("'x' is not an integer", "5 is outside
  * [1, 4]"). */
@@ -100,12 +104,10 @@ int moemap_parse_gpu_value(const char *s, int max_gpu, double lo, double hi, int
 /* A command line's outputs against its inputs: an output (the value of --out, -o,
  * --export FORMAT=FILE, --plan, and of each flag in extra_outputs, NULL-terminated,
  * e.g. simulate's --timeseries) that is the same file as any other argument or another
- * output would destroy a file the command still reads. Returns 0, or 1 with *out_arg the
- * argument naming the output, *out the file and *other the argument it clashes with
- * (*other_is_output: 1 when that is an output too). */
+ * output would destroy a file the command still reads. 0, or 1 with why naming the flag,
+ * the file and what it clashes with. */
 int moemap_args_output_clash(int argc, char **argv, const char *const *extra_outputs,
-                             int *out_arg, const char **out, const char **other,
-                             int *other_is_output);
+                             char *why, size_t size);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,16 @@ typedef struct moemap_sim_job {
 
 moemap_sim_job moemap_sim_job_default(void);
 
+/* Adds one placement (path), one event (a moemap_sim_event_parse spec, checked now) or the
+ * policies of a comma-separated list ("none,drift"); sets the capacity sweep's rates
+ * (positive, ascending; borrowed). 0, or -1 with what is wrong in why. */
+int moemap_sim_job_add_placement(moemap_sim_job *job, const char *path, char *why,
+                                 size_t size);
+int moemap_sim_job_add_event(moemap_sim_job *job, const char *spec, char *why, size_t size);
+int moemap_sim_job_set_policies(moemap_sim_job *job, const char *list, char *why, size_t size);
+int moemap_sim_job_set_rates(moemap_sim_job *job, const double *rates, int n, char *why,
+                             size_t size);
+
 /* Reads, simulates every run and records it in job->results / labels. The message of a
  * failure names the file or run. */
 int moemap_sim_job_run(moemap_sim_job *job, moemap_error *err);

@@ -245,6 +245,13 @@ void moemap_workload_stats_free(moemap_workload_stats *st);
  * fails naming the layer b lacks. */
 int moemap_workload_stats_compare(moemap_workload_stats *st, const moemap_loads *a,
                                   const moemap_loads *b, moemap_error *err);
+/* Reads the workload at `input` and profiles it; with compare (may be NULL) also reads
+ * that workload the same way and records the per-layer distance to it (the message names
+ * it). *ld and *st are the caller's to free, also after a failure. */
+int moemap_workload_stats_files(const char *input, const char *compare,
+                                const moemap_read_params *rp, const moemap_stats_params *sp,
+                                moemap_loads **ld, moemap_workload_stats **st,
+                                moemap_error *err);
 /* The stats file (moemap.stats/v1, docs/formats.md): st written to path ("-": standard
  * output), with the paths of the workload it profiles and of the one it is compared with
  * (either may be NULL). The reader fills what the file holds (no active_frac/hot_frac). */

@@ -51,8 +51,7 @@ static const char *output_of(char **argv, int i, int argc, const char *const *ex
 }
 
 int moemap_args_output_clash(int argc, char **argv, const char *const *extra_outputs,
-                             int *out_arg, const char **out, const char **other,
-                             int *other_is_output)
+                             char *why, size_t size)
 {
     for (int i = 1; i < argc; i++) {
         int skip;
@@ -70,10 +69,11 @@ int moemap_args_output_clash(int argc, char **argv, const char *const *extra_out
             if (!strcmp(cand, "-") || cand == o)
                 continue;
             if (moemap_same_file(o, cand) || (oo && !strcmp(oo, o))) {
-                *out_arg = i;
-                *out = o;
-                *other = cand;
-                *other_is_output = oo != NULL;
+                /* The flag as typed, without "=FILE" or a glued "-oFILE" value. */
+                int flen = argv[i][1] == '-' ? (int)strcspn(argv[i], "=") : 2;
+                snprintf(why, size, "%.*s %s is also %s %s; refusing to overwrite a file the "
+                         "command uses", flen, argv[i], o, oo ? "the output" : "the input",
+                         cand);
                 return 1;
             }
         }
@@ -188,4 +188,18 @@ int moemap_parse_gpu_value(const char *s, int max_gpu, double lo, double hi, int
         return snprintf(why, size, "VALUE: %s", part), -1;
     *gpu = (int)g;
     return 0;
+}
+
+char *moemap_args_join(const char *first, int argc, char **argv)
+{
+    size_t len = strlen(first) + 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = moemap_malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, first);
+    for (int i = 0; i < argc; i++)
+        strcat(strcat(s, " "), argv[i]);
+    return s;
 }

@@ -22,6 +22,13 @@ moemap_synth_params moemap_synth_default_params(void)
     return p;
 }
 
+int moemap_speed_norm_parse(const char *name)
+{
+    return !strcmp(name, "median") ? MOEMAP_SPEED_MEDIAN
+           : !strcmp(name, "fastest") ? MOEMAP_SPEED_FASTEST
+                                      : -1;
+}
+
 /* One "tokens:us" pair. */
 static int parse_pair(char *tok, double *tokens, double *us, moemap_error *err)
 {

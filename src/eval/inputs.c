@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "moemap/inputs.h"
+#include "moemap/io.h"
 
 moemap_input_params moemap_input_default_params(void)
 {
@@ -15,6 +16,38 @@ moemap_input_params moemap_input_default_params(void)
     memset(&ip, 0, sizeof ip);
     ip.read = moemap_read_default_params();
     return ip;
+}
+
+int moemap_input_parse_batch(moemap_input_params *ip, const char *text, char *why,
+                             size_t size)
+{
+    char buf[256], part[160], *save = NULL;
+    long n;
+    int mix = strchr(text, ',') || strchr(text, ':');
+    ip->batch_given = 1;
+    ip->num_mix = 0;
+    if (strlen(text) >= sizeof buf)
+        return snprintf(why, size, ": '%.40s...' is too long", text), -1;
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        double w = 1;
+        if (ip->num_mix == MOEMAP_MAX_MIX)
+            return snprintf(why, size, ": at most %d operating points", MOEMAP_MAX_MIX), -1;
+        if (colon)
+            *colon = '\0';
+        if (moemap_parse_long(tok, 1, 100000000, &n, part, sizeof part))
+            return snprintf(why, size, ": %s", part), -1;
+        if (colon && moemap_parse_double(colon + 1, 1e-6, 1e6, &w, part, sizeof part))
+            return snprintf(why, size, " (weight): %s", part), -1;
+        ip->mix_tokens[ip->num_mix] = (double)n;
+        ip->mix_weights[ip->num_mix++] = w;
+    }
+    if (ip->num_mix == 0)
+        return snprintf(why, size, ": no operating point in '%s'", text), -1;
+    ip->num_mix = mix ? ip->num_mix : 0;
+    ip->read.batch_tokens = (long)ip->mix_tokens[0];
+    return 0;
 }
 
 static int is_directory(const char *path)

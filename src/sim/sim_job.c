@@ -10,6 +10,8 @@
 
 /* A generator with no --duration serves this many seconds of arrivals. */
 #define GENERATOR_DURATION_S 60
+/* Rates of one capacity sweep (each rate is a whole simulation). */
+#define MAX_RATES 64
 
 moemap_sim_job moemap_sim_job_default(void)
 {
@@ -42,6 +44,57 @@ void moemap_sim_job_free(moemap_sim_job *job)
     job->lengths = job->served = NULL;
     job->cluster = NULL;
     job->loads = NULL;
+}
+
+int moemap_sim_job_add_placement(moemap_sim_job *job, const char *path, char *why,
+                                 size_t size)
+{
+    if (job->num_placements >= MOEMAP_SIM_MAX_RUNS)
+        return snprintf(why, size, "at most %d placements", MOEMAP_SIM_MAX_RUNS), -1;
+    job->placements[job->num_placements++] = path;
+    return 0;
+}
+
+int moemap_sim_job_add_event(moemap_sim_job *job, const char *spec, char *why, size_t size)
+{
+    moemap_sim_event ev;
+    const char *path;
+    moemap_error err = {0};
+    if (job->num_events >= MOEMAP_SIM_MAX_EVENTS)
+        return snprintf(why, size, "at most %d events", MOEMAP_SIM_MAX_EVENTS), -1;
+    if (moemap_sim_event_parse(spec, &ev, &path, &err))
+        return snprintf(why, size, "%s", err.msg), -1;
+    job->events[job->num_events++] = spec;
+    return 0;
+}
+
+int moemap_sim_job_set_policies(moemap_sim_job *job, const char *list, char *why, size_t size)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", list);
+    job->num_policies = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int p = moemap_recal_policy_parse(tok);
+        if (p < 0)
+            return snprintf(why, size, "unknown '%s'", tok), -1;
+        if (job->num_policies >= MOEMAP_SIM_MAX_POLICIES)
+            return snprintf(why, size, "at most %d", MOEMAP_SIM_MAX_POLICIES), -1;
+        job->policies[job->num_policies++] = (moemap_recal_policy)p;
+    }
+    return 0;
+}
+
+int moemap_sim_job_set_rates(moemap_sim_job *job, const double *rates, int n, char *why,
+                             size_t size)
+{
+    for (int i = 0; i < n; i++)
+        if (!(rates[i] > 0) || (i > 0 && rates[i] <= rates[i - 1]))
+            return snprintf(why, size, "rates must be positive and ascending"), -1;
+    if (n > MAX_RATES)
+        return snprintf(why, size, "at most %d rates", MAX_RATES), -1;
+    job->capacity.rates = rates;
+    job->capacity.num_rates = n;
+    return 0;
 }
 
 /* The cluster, loads, placements and events' workloads. */

@@ -1,7 +1,7 @@
 /*
- * gpu_options.c — the GPU work's parameters as data (moemap/options.h): the executor's
- * run (layers, iterations, tokens) and the profiler's timing, with their ranges and help.
- * Host-only: built into libmoemap with or without CUDA.
+ * gpu_host.c — host-only parts of the GPU work, built into libmoemap with or without
+ * CUDA: the executor's and the profiler's parameters as data (moemap/options.h), and the
+ * routing a run executes, read from any workload input.
  */
 #include "moemap/gpu_exec.h"
 #include "moemap/gpu_profile.h"
@@ -45,4 +45,21 @@ const moemap_option *moemap_exec_options(void)
 const moemap_option *moemap_profile_options(void)
 {
     return profile_options;
+}
+
+int moemap_exec_read_routing(const char *path, const moemap_model *m, long batch_tokens,
+                             const moemap_exec_params *p, moemap_routing **out,
+                             moemap_error *err)
+{
+    moemap_read_params rp = moemap_read_default_params();
+    moemap_loads *ld = NULL;
+    rp.batch_tokens = batch_tokens > 0 ? batch_tokens : p->tokens_per_iter;
+    rp.top_k = m ? m->top_k : rp.top_k;
+    rp.experts = m ? m->experts : rp.experts;
+    *out = NULL;
+    int rc = moemap_workload_read(path, &rp, &ld, out, err);
+    if (!rc && !*out)
+        rc = moemap_exec_routing_from_loads(ld, m ? m->top_k : 0, out, err);
+    moemap_loads_free(ld);
+    return rc;
 }
