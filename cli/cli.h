@@ -107,6 +107,9 @@ typedef struct cli_spec {
  * argv[optind..argc)), 0 after printing --help, 2 after a usage error (an unknown flag,
  * a missing or bad value). */
 int cli_parse(const cli_spec *s, int argc, char **argv);
+/* cli_parse for a command whose one input is its argument or -l/--loads (stats,
+ * convert): *input set, and any other argument a usage error. */
+int cli_parse_input(const cli_spec *s, int argc, char **argv, const char **input);
 
 /* The input flags that place, eval and validate share, and reading what they name:
  * put CLI_INPUT_FLAGS(&in) (and, where wanted, CLI_PREVIOUS_FLAG(&in)) in the table,
@@ -169,6 +172,9 @@ int cli_strategy(const char *cmd, const char *arg, void *dst);
  * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */
 void cli_progress(const char *what, long done, long total);
 void cli_progress_done(void);
+/* cli_progress as the library's progress callbacks, ctx being `what`. */
+void cli_progress_int(void *what, int done, int total);
+void cli_progress_long(void *what, long done, long total);
 
 /* Each line of text (may be NULL) on stderr as "moemap <cmd>: <line>". */
 void cli_notes(const char *cmd, const char *text);

@@ -175,3 +175,17 @@ int cli_parse(const cli_spec *s, int argc, char **argv)
     }
     return -1;
 }
+
+int cli_parse_input(const cli_spec *s, int argc, char **argv, const char **input)
+{
+    int rc = cli_parse(s, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (!*input && optind < argc)
+        *input = argv[optind++];
+    if (!*input)
+        return cli_usage_error(s->cmd, "missing INPUT");
+    if (optind < argc)
+        return cli_usage_error(s->cmd, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}

@@ -137,6 +137,16 @@ void cli_progress(const char *what, long done, long total)
     progress_active = 1;
 }
 
+void cli_progress_int(void *what, int done, int total)
+{
+    cli_progress(what, done, total);
+}
+
+void cli_progress_long(void *what, long done, long total)
+{
+    cli_progress(what, done, total);
+}
+
 void cli_progress_done(void)
 {
     if (progress_active && isatty(STDERR_FILENO))

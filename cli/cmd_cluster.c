@@ -121,12 +121,12 @@ static int cmd_synth(int argc, char **argv)
         {"variability", 'v', CLI_STR, &a.varfile, 0, 0, "FILE",
          "CSV of benchmark runs (e.g. the PAL data's\nsgemm-longhorn-agg.csv): columns uuid "
          "(or GPU_UUID)\nand a time, lower = faster", NULL},
-        CLI_GROUP(&a.vp, moemap_variability_options()),
+        CLI_GROUP(&a.vp, moemap_variability_options),
         {"normalise", 0, CLI_FN, &a.vp.norm, 0, 0, "MODE",
          "median: the population's median GPU has speed 1\n(default; the base curve stands "
          "for a typical GPU);\nfastest: the fastest GPU has speed 1", set_norm},
         {"normalize", 0, CLI_FN, &a.vp.norm, 0, 0, NULL, NULL, set_norm},
-        CLI_GROUP(p, moemap_synth_draw_options()),
+        CLI_GROUP(p, moemap_synth_draw_options),
         {"speeds", 0, CLI_DLIST, &a.speeds, 0, 0, "LIST",
          "explicit speeds instead (1,0.95,0.9,...; one per GPU)", NULL},
         {"throttle", 0, CLI_FN, &a, 0, 0, "GPU=F",
@@ -140,7 +140,7 @@ static int cmd_synth(int argc, char **argv)
          "shape, network and slots", NULL},
         {"base-curve", 0, CLI_FN, &a.curve, 0, 0, "LIST",
          "tokens:us pairs instead (1:60,256:75,4096:560)", set_base_curve},
-        CLI_GROUP(p, moemap_synth_shape_options()),
+        CLI_GROUP(p, moemap_synth_shape_options),
         CLI_HELP("output:\n"),
         {"out", 'o', CLI_STR, &a.out, 0, 0, "FILE",
          "output file (default '-', stdout; the summary then goes\nto stderr)", NULL},

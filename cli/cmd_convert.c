@@ -42,15 +42,9 @@ int cmd_convert(int argc, char **argv)
                            "                      [--experts E] [--top-k K]\n\n"
                            "Converts a workload input to moemap.loads/v1.\n",
                            flags, NULL, 21, NULL};
-    int rc = cli_parse(&spec, argc, argv);
+    int rc = cli_parse_input(&spec, argc, argv, &input);
     if (rc >= 0)
         return rc;
-    if (!input && optind < argc)
-        input = argv[optind++];
-    if (!input)
-        return cli_usage_error("convert", "missing INPUT");
-    if (optind < argc)
-        return cli_usage_error("convert", "unexpected argument '%s'", argv[optind]);
     if (!out)
         return cli_usage_error("convert", "missing --out");
     if (as_json && !strcmp(out, "-"))

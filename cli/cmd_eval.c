@@ -26,12 +26,6 @@ static void print_problem(void *ctx, const char *msg)
     fprintf(stderr, "moemap eval: %s: %s\n", (const char *)ctx, msg);
 }
 
-static void on_progress(void *ctx, int done, int total)
-{
-    (void)ctx;
-    cli_progress("eval", done, total);
-}
-
 int cmd_eval(int argc, char **argv)
 {
     cli_inputs in = {.ip = moemap_input_default_params(), .cmd = "eval"};
@@ -60,8 +54,8 @@ int cmd_eval(int argc, char **argv)
     moemap_placement *prev = NULL;
     moemap_eval_summary **sums = NULL;
     rc = cli_inputs_read(&in, &ld, &cl, &prev, &err) ||
-         moemap_eval_files(ld, cl, prev, &in.ip, files, np, print_problem, on_progress, &sums,
-                           &err);
+         moemap_eval_files(ld, cl, prev, &in.ip, files, np, print_problem, cli_progress_int,
+                           (void *)"eval", &sums, &err);
     cli_progress_done();
     if (!rc && as_json) {
         moemap_eval_file ef = {ld->num_batches, np, files, sums};

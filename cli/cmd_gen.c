@@ -47,7 +47,7 @@ int cmd_gen(int argc, char **argv)
          "take layers, dense layers, experts and top-k from a preset\n(moemap models), and "
          "scale --consistent and the temporal\ngroups to its expert count; default "
          "DeepSeek-V3's shape", cli_input_model},
-        CLI_GROUP(&p, moemap_gen_options()),
+        CLI_GROUP(&p, moemap_gen_options),
         CLI_HELP("output:\n"),
         {"out", 'o', CLI_STR, &out, 0, 0, "FILE", "output file (default '-', stdout)", NULL},
         {"json", 0, CLI_SET, &as_json, 0, 0, NULL,

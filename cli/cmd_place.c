@@ -36,12 +36,6 @@ typedef struct place_opts {
     int nexp, approximate, no_fewer, as_json;
 } place_opts;
 
-static void on_progress(void *ctx, int done, int total)
-{
-    (void)ctx;
-    cli_progress("place: layers", done, total);
-}
-
 /* One --export FORMAT=FILE; 0 or 2 after a usage error. */
 static int add_export(const char *cmd, const char *arg, void *dst)
 {
@@ -71,10 +65,10 @@ static int parse_place(int argc, char **argv, place_opts *o, moemap_place_job *j
         CLI_INPUT_FLAGS(&o->in),
         CLI_HELP("strategy:\n"),
         {"strategy", 0, CLI_FN, &pp->strategy, 0, 0, "NAME", strategies, cli_strategy},
-        CLI_GROUP(pp, moemap_place_search_options()),
+        CLI_GROUP(pp, moemap_place_search_options),
         CLI_HELP("re-placement:\n"),
         CLI_PREVIOUS_FLAG(&o->in, "the placement now in service"),
-        CLI_GROUP(pp, moemap_place_move_options()),
+        CLI_GROUP(pp, moemap_place_move_options),
         {"plan", 0, CLI_STR, &o->plan_path, 0, 0, "PLAN.json",
          "write the migration plan from OLD (needs --previous)", NULL},
         CLI_HELP("output:\n"),
@@ -153,7 +147,8 @@ int cmd_place(int argc, char **argv)
 {
     moemap_place_job job = moemap_place_job_default();
     job.t_start = mm_now_s();
-    job.progress = on_progress;
+    job.progress = cli_progress_int;
+    job.place.progress_ctx = (void *)"place: layers";
     place_opts o = {.in = {.ip = moemap_input_default_params(), .cmd = "place"}};
     int rc = parse_place(argc, argv, &o, &job);
     if (rc >= 0)

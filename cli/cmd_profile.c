@@ -119,7 +119,7 @@ static int run(int argc, char **argv, int rank)
         {"sm-limit", 0, CLI_FN, &a, 0, 0, "GPU=N",
          "run GPU's work in a green context of about N SMs (an\nemulated slower GPU; "
          "repeatable; the granted count is\nrecorded as the GPU's sm_limit)", add_sm_limit},
-        CLI_GROUP(&p, moemap_profile_options()),
+        CLI_GROUP(&p, moemap_profile_options),
         {"tokens", 't', CLI_ILIST, &a.tokens, 1, 1 << 20, "LIST",
          "explicit increasing token grid instead", NULL},
         {"group", 0, CLI_ILIST, &a.group, 0, 1 << 20, "LIST",

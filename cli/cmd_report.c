@@ -17,27 +17,21 @@ static const char usage[] =
     "listed on the page as not shown.\n\n"
     "inputs:\n";
 
-static void progress(void *ctx, int done, int total)
-{
-    (void)ctx;
-    cli_progress("report: drawing charts", done, total);
-}
-
 int cmd_report(int argc, char **argv)
 {
     moemap_report_params p = moemap_report_default_params();
     const char *out = NULL;
     int table = 0;
     const cli_flag flags[] = {
-        CLI_GROUP(&p, moemap_report_input_options()),
+        CLI_GROUP(&p, moemap_report_input_options),
         CLI_HELP("options:\n"),
         {"out", 'o', CLI_STR, &out, 0, 0, "FILE",
          "the HTML file to write (required; - for standard output)", NULL},
-        CLI_GROUP(&p, moemap_report_look_options()),
+        CLI_GROUP(&p, moemap_report_look_options),
         {"table", 0, CLI_SET, &table, 0, 0, NULL,
          "also print the comparison table (strategy, straggler\ntime, gap to bound, p90 "
          "TTFT/TPOT, SLO) from --eval and\n--simulate", NULL},
-        CLI_GROUP(&p, moemap_report_chart_options()),
+        CLI_GROUP(&p, moemap_report_chart_options),
         CLI_HELP("  -h, --help         this help\n"),
         CLI_END};
     const cli_spec spec = {"report", usage, flags, NULL, 21, NULL};
@@ -57,7 +51,8 @@ int cmd_report(int argc, char **argv)
     const char *env = getenv("MOEMAP_GNUPLOT");
     if (!p.gnuplot && env && *env)
         p.gnuplot = env;
-    p.progress = progress;
+    p.progress = cli_progress_int;
+    p.progress_ctx = (void *)"report: drawing charts";
     moemap_report_summary sum;
     moemap_error err = {0};
     rc = moemap_report_write(&p, out, &sum, &err);

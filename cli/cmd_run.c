@@ -30,12 +30,6 @@ static int set_sm_limit(const char *cmd, const char *arg, void *dst)
     return 0;
 }
 
-static void progress(void *ctx, long done, long total)
-{
-    (void)ctx;
-    cli_progress("run", done, total);
-}
-
 /* What the flags say besides the executor's parameters. */
 typedef struct run_args {
     const moemap_model *model;
@@ -101,7 +95,7 @@ int cmd_run(int argc, char **argv)
         {"cluster", 'c', CLI_STR, &a.cluster_path, 0, 0, "FILE",
          "moemap.cluster/v1 profile for predictions (taken on the\nsame GPUs, under the same "
          "--sm-limit)", NULL},
-        CLI_GROUP(&p, moemap_exec_options()),
+        CLI_GROUP(&p, moemap_exec_options),
         {"sm-limit", 0, CLI_FN, &p, 0, 0, "GPU=N",
          "run GPU's expert compute in a green context of N SMs\n(repeatable)", set_sm_limit},
         {"seed", 's', CLI_SEED, &p.seed, 0, 0, "S", "weights and hidden states (default {})",
@@ -135,7 +129,8 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error(CMD, "--loads TRACE is required (the routing to execute)");
     if (!a.model && (p.hidden <= 0 || p.intermediate <= 0))
         return cli_usage_error(CMD, "--model M (or --hidden and --intermediate) is required");
-    p.progress = progress;
+    p.progress = cli_progress_long;
+    p.progress_ctx = (void *)CMD;
     moemap_placement **pl = calloc((size_t)np, sizeof *pl);
     moemap_exec_result **res = calloc((size_t)np, sizeof *res);
     moemap_cluster *cl = NULL;

@@ -22,11 +22,6 @@ static const char usage[] =
     "Deterministic for a seed. See docs/simulate.md.\n\n"
     "inputs:\n";
 
-static void progress(void *ctx, long done, long total)
-{
-    cli_progress((const char *)ctx, done, total);
-}
-
 /* A library answer as a usage error naming the flag ("" for none). */
 static int usage_if(int rc, const char *flag, const char *why)
 {
@@ -104,7 +99,7 @@ static int parse(int argc, char **argv, sim_cli *o, const cli_flag *first)
     moemap_sim_params *sp = &o->job.sim;
     const cli_flag flags[] = {
         CLI_HELP("engine:\n"),
-        CLI_GROUP(sp, moemap_sim_engine_options()),
+        CLI_GROUP(sp, moemap_sim_engine_options),
         CLI_HELP("recalibration:\n"),
         {"policy", 0, CLI_FN, &sp->policy, 0, 0, "NAME",
          "none, periodic, drift, moemap (default none)", set_policy},
@@ -112,12 +107,12 @@ static int parse(int argc, char **argv, sim_cli *o, const cli_flag *first)
          set_policies},
         {"strategy", 0, CLI_FN, &sp->strategy, 0, 0, "NAME",
          "strategy the periodic policy re-runs (default eplb)", cli_strategy},
-        CLI_GROUP(sp, moemap_sim_recal_options()),
+        CLI_GROUP(sp, moemap_sim_recal_options),
         {"event", 0, CLI_FN, &o->job, 0, 0, "SPEC",
          "switch@T=LOADS, slow@T=GPU:FACTOR, recover@T=GPU,\nlost@T=GPU (repeatable)",
          add_event},
         CLI_HELP("metrics and output:\n"),
-        CLI_GROUP(sp, moemap_sim_slo_options()),
+        CLI_GROUP(sp, moemap_sim_slo_options),
         {"json", 0, CLI_SET, &o->json, 0, 0, NULL, "JSON on stdout (keys in docs/simulate.md)",
          NULL},
         {"timeseries", 0, CLI_STR, &o->ts_path, 0, 0, "FILE",
@@ -128,7 +123,7 @@ static int parse(int argc, char **argv, sim_cli *o, const cli_flag *first)
          "(--bursty: bursty)\narrivals, lengths resampled from --arrivals, the same\nfor every "
          "run; reports the highest rate with at least\nthe target share of requests inside "
          "the SLO", NULL},
-        CLI_GROUP(&o->job.capacity, moemap_capacity_options()),
+        CLI_GROUP(&o->job.capacity, moemap_capacity_options),
         CLI_HELP_FLAG,
         CLI_END};
     const cli_spec spec = {"simulate", usage, first, NULL, 28, flags};
@@ -186,7 +181,7 @@ int cmd_simulate(int argc, char **argv)
         job->process = o.bursty > 0 ? MOEMAP_ARRIVALS_BURSTY
                        : o.poisson > 0 ? MOEMAP_ARRIVALS_POISSON : -1;
         job->rate = o.bursty > 0 ? o.bursty : o.poisson;
-        job->sim.progress = progress;
+        job->sim.progress = cli_progress_long;
         rc = run(job, o.json, o.ts_path);
     }
     moemap_free(o.rates.v);

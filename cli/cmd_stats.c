@@ -26,7 +26,7 @@ int cmd_stats(int argc, char **argv)
         {"compare", 0, CLI_STR, &compare, 0, 0, "OTHER",
          "per-layer cosine distance of the expert-load vectors\nbetween INPUT and OTHER (read "
          "the same way)", NULL},
-        CLI_GROUP(&sp, moemap_stats_options()),
+        CLI_GROUP(&sp, moemap_stats_options),
         {"format", 'f', CLI_FN, &rp, 0, 0, "F", "esft, sglang, loads or csv (default: detect)",
          cli_input_format},
         {"experts", 0, CLI_INT, &rp.experts, 1, 32767, NULL, NULL, NULL},
@@ -45,15 +45,9 @@ int cmd_stats(int argc, char **argv)
         "Profiles a workload per MoE layer: tokens, load share, skew (busiest/mean, CV,\n"
         "Gini), consistent and temporal experts, co-activated pairs and hot clusters.\n",
         flags, NULL, 26, NULL};
-    int rc = cli_parse(&spec, argc, argv);
+    int rc = cli_parse_input(&spec, argc, argv, &input);
     if (rc >= 0)
         return rc;
-    if (!input && optind < argc)
-        input = argv[optind++];
-    if (!input)
-        return cli_usage_error("stats", "missing INPUT");
-    if (optind < argc)
-        return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     moemap_error err = {0};
     moemap_loads *ld = NULL;
     moemap_workload_stats *st = NULL;

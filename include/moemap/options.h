@@ -43,36 +43,36 @@ typedef struct moemap_option {
 } moemap_option;
 
 /* moemap_gen_params: shape and popularity of a synthetic workload. */
-const moemap_option *moemap_gen_options(void);
+extern const moemap_option moemap_gen_options[];
 /* moemap_stats_params: what counts as consistent, temporal, co-activated. */
-const moemap_option *moemap_stats_options(void);
+extern const moemap_option moemap_stats_options[];
 /* moemap_sim_params: the engine; the recalibration knobs; the SLO. */
-const moemap_option *moemap_sim_engine_options(void);
-const moemap_option *moemap_sim_recal_options(void);
-const moemap_option *moemap_sim_slo_options(void);
+extern const moemap_option moemap_sim_engine_options[];
+extern const moemap_option moemap_sim_recal_options[];
+extern const moemap_option moemap_sim_slo_options[];
 /* moemap_capacity_params: the capacity sweep. */
-const moemap_option *moemap_capacity_options(void);
+extern const moemap_option moemap_capacity_options[];
 /* moemap_place_params: the search (seed, objective, budget, eplb groups) and
  * re-placement (moves and their cost). */
-const moemap_option *moemap_place_search_options(void);
-const moemap_option *moemap_place_move_options(void);
+extern const moemap_option moemap_place_search_options[];
+extern const moemap_option moemap_place_move_options[];
 
 /* moemap_variability_params: reading GPU speeds from benchmark data; moemap_synth_params:
  * drawing GPUs (count, seed) and the expert shape, layout and network. */
-const moemap_option *moemap_variability_options(void);
-const moemap_option *moemap_synth_draw_options(void);
-const moemap_option *moemap_synth_shape_options(void);
+extern const moemap_option moemap_variability_options[];
+extern const moemap_option moemap_synth_draw_options[];
+extern const moemap_option moemap_synth_shape_options[];
 
 /* moemap_exec_params: layers, iterations and tokens of a run; moemap_profile_params:
  * the profiler's repeats, rounds, warm-up and grid. */
-const moemap_option *moemap_exec_options(void);
-const moemap_option *moemap_profile_options(void);
+extern const moemap_option moemap_exec_options[];
+extern const moemap_option moemap_profile_options[];
 
 /* moemap_report_params: the inputs; title, layer and gnuplot; the co-activation chart
  * and where the work files go. */
-const moemap_option *moemap_report_input_options(void);
-const moemap_option *moemap_report_look_options(void);
-const moemap_option *moemap_report_chart_options(void);
+extern const moemap_option moemap_report_input_options[];
+extern const moemap_option moemap_report_look_options[];
+extern const moemap_option moemap_report_chart_options[];
 
 MOEMAP_API_END
 #ifdef __cplusplus

@@ -7,7 +7,7 @@
 #include "moemap/options.h"
 
 #define OFF(field) offsetof(moemap_variability_params, field)
-static const moemap_option variability_options[] = {
+const moemap_option moemap_variability_options[] = {
     {"column", 0, MOEMAP_OPT_STR, OFF(column), 0, 0, "NAME",
      "the time column (default perf; PerfVar_classA..D for\n32gpu-variability.csv)"},
     {"min-runs", 0, MOEMAP_OPT_INT, OFF(min_runs), 1, 1000000, "N",
@@ -16,14 +16,14 @@ static const moemap_option variability_options[] = {
 #undef OFF
 
 #define OFF(field) offsetof(moemap_synth_params, field)
-static const moemap_option draw_options[] = {
+const moemap_option moemap_synth_draw_options[] = {
     {"gpus", 'g', MOEMAP_OPT_INT, OFF(num_gpus), 1, MOEMAP_MAX_GPUS, "N",
      "GPUs to draw (without replacement when N <= population)"},
     {"seed", 's', MOEMAP_OPT_SEED, OFF(seed), 0, 0x7fffffff, "S",
      "random seed (default 1)"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 
-static const moemap_option shape_options[] = {
+const moemap_option moemap_synth_shape_options[] = {
     {"hidden", 0, MOEMAP_OPT_INT, OFF(hidden), 1, 1 << 24, NULL, NULL},
     {"intermediate", 0, MOEMAP_OPT_INT, OFF(intermediate), 1, 1 << 24, NULL, NULL},
     {"dtype", 0, MOEMAP_OPT_STR, OFF(dtype), 0, 0, NULL, NULL},
@@ -44,18 +44,3 @@ static const moemap_option shape_options[] = {
      "                          network (default: the base profile's, else 450, 50, 10)\n"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 #undef OFF
-
-const moemap_option *moemap_variability_options(void)
-{
-    return variability_options;
-}
-
-const moemap_option *moemap_synth_draw_options(void)
-{
-    return draw_options;
-}
-
-const moemap_option *moemap_synth_shape_options(void)
-{
-    return shape_options;
-}

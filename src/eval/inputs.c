@@ -177,7 +177,7 @@ static int eval_one(const moemap_input_params *ip, const char *f, const moemap_c
 int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
                       const moemap_placement *prev, const moemap_input_params *ip,
                       char *const *files, int n, moemap_problem_fn problem,
-                      void (*progress)(void *ctx, int done, int total),
+                      void (*progress)(void *ctx, int done, int total), void *progress_ctx,
                       moemap_eval_summary ***out, moemap_error *err)
 {
     moemap_eval_params ep = moemap_eval_default_params();
@@ -189,7 +189,7 @@ int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
         if (progress)
-            progress(NULL, i, n);
+            progress(progress_ctx, i, n);
         int rc = eval_one(ip, files[i], cl, ld, &ep, problem, &(*out)[i], err);
         if (rc)
             return rc;

@@ -8,7 +8,7 @@
 #include "moemap/options.h"
 
 #define OFF(field) offsetof(moemap_exec_params, field)
-static const moemap_option exec_options[] = {
+const moemap_option moemap_exec_options[] = {
     {"layers", 0, MOEMAP_OPT_INT, OFF(layers), 0, 1000, "N",
      "MoE layers run: the placements' first N (default {};\n0 = all)"},
     {"iterations", 'i', MOEMAP_OPT_INT, OFF(iterations), 1, 100000, "N",
@@ -21,7 +21,7 @@ static const moemap_option exec_options[] = {
 #undef OFF
 
 #define OFF(field) offsetof(moemap_profile_params, field)
-static const moemap_option profile_options[] = {
+const moemap_option moemap_profile_options[] = {
     {"repeats", 0, MOEMAP_OPT_INT, OFF(repeats), 3, 100000, "R",
      "timed runs per token count, median kept (default {})"},
     {"rounds", 0, MOEMAP_OPT_INT, OFF(rounds), 1, 100000, "K",
@@ -36,16 +36,6 @@ static const moemap_option profile_options[] = {
      "largest token count of the default grid (default {})"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 #undef OFF
-
-const moemap_option *moemap_exec_options(void)
-{
-    return exec_options;
-}
-
-const moemap_option *moemap_profile_options(void)
-{
-    return profile_options;
-}
 
 int moemap_exec_read_routing(const char *path, const moemap_model *m, long batch_tokens,
                              const moemap_exec_params *p, moemap_routing **out,

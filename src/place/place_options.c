@@ -7,7 +7,7 @@
 #include "moemap/place.h"
 
 #define OFF(field) offsetof(moemap_place_params, field)
-static const moemap_option search_options[] = {
+const moemap_option moemap_place_search_options[] = {
     {"seed", 0, MOEMAP_OPT_SEED, OFF(seed), 0, 0, "S",
      "random seed (default 1)"},
     {"tail-weight", 0, MOEMAP_OPT_DOUBLE, OFF(tail_weight), 0, 100, "W",
@@ -22,20 +22,10 @@ static const moemap_option search_options[] = {
      "eplb: hierarchical, N expert groups per node"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 
-static const moemap_option move_options[] = {
+const moemap_option moemap_place_move_options[] = {
     {"max-moves", 0, MOEMAP_OPT_INT, OFF(max_moves), 1, 100000000, "K",
      "at most K replica additions per layer vs OLD"},
     {"move-cost-us-per-GB", 0, MOEMAP_OPT_DOUBLE, OFF(move_cost_us_per_gb), 0, 1e12, "X",
      "objective pays X us per GB of weights copied"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 #undef OFF
-
-const moemap_option *moemap_place_search_options(void)
-{
-    return search_options;
-}
-
-const moemap_option *moemap_place_move_options(void)
-{
-    return move_options;
-}

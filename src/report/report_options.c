@@ -6,7 +6,7 @@
 #include "moemap/report.h"
 
 #define OFF(field) offsetof(moemap_report_params, field)
-static const moemap_option input_options[] = {
+const moemap_option moemap_report_input_options[] = {
     {"stats", 0, MOEMAP_OPT_STR, OFF(stats_path), 0, 0, "FILE",
      "moemap stats --json: expert load heatmap, co-activation"},
     {"eval", 0, MOEMAP_OPT_STR, OFF(eval_path), 0, 0, "FILE",
@@ -22,7 +22,7 @@ static const moemap_option input_options[] = {
      "hottest experts\n"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 
-static const moemap_option look_options[] = {
+const moemap_option moemap_report_look_options[] = {
     {"title", 0, MOEMAP_OPT_STR, OFF(title), 0, 0, "TEXT",
      "page title (default \"moemap report\")"},
     {"layer", 0, MOEMAP_OPT_INT, OFF(layer), 0, 100000, "N",
@@ -33,25 +33,10 @@ static const moemap_option look_options[] = {
      "apt-get install gnuplot-nox)"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 
-static const moemap_option chart_options[] = {
+const moemap_option moemap_report_chart_options[] = {
     {"hot", 0, MOEMAP_OPT_INT, OFF(hot_experts), 2, 64, "N",
      "experts in the co-activation matrix (default 16)"},
     {"work-dir", 0, MOEMAP_OPT_STR, OFF(work_dir), 0, 0, "DIR",
      "keep the gnuplot scripts and PNGs in DIR"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 #undef OFF
-
-const moemap_option *moemap_report_input_options(void)
-{
-    return input_options;
-}
-
-const moemap_option *moemap_report_look_options(void)
-{
-    return look_options;
-}
-
-const moemap_option *moemap_report_chart_options(void)
-{
-    return chart_options;
-}

@@ -6,7 +6,7 @@
 #include "moemap/sim.h"
 
 #define OFF(field) offsetof(moemap_sim_params, field)
-static const moemap_option engine_options[] = {
+const moemap_option moemap_sim_engine_options[] = {
     {"max-batch-tokens", 0, MOEMAP_OPT_INT, OFF(max_batch_tokens), 1, 10000000, "N",
      "token budget per iteration (default {})"},
     {"max-running", 0, MOEMAP_OPT_INT, OFF(max_running), 1, 1000000, "N",
@@ -19,7 +19,7 @@ static const moemap_option engine_options[] = {
      "scale of each GPU's curve cv (default {}; 0 = off)"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 
-static const moemap_option recal_options[] = {
+const moemap_option moemap_sim_recal_options[] = {
     {"recal-interval", 0, MOEMAP_OPT_INT, OFF(recal_interval), 1, 100000000, "N",
      "iterations between re-placements/checks (default {})"},
     {"recal-window", 0, MOEMAP_OPT_INT, OFF(recal_window), 1, 1000000, "N",
@@ -28,7 +28,7 @@ static const moemap_option recal_options[] = {
      "drift/moemap trigger (default {})"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 
-static const moemap_option slo_options[] = {
+const moemap_option moemap_sim_slo_options[] = {
     {"slo-ttft-ms", 0, MOEMAP_OPT_MS, OFF(slo_ttft_s), 1e-3, 1e9, "X",
      "TTFT target (default 2000)"},
     {"slo-tpot-ms", 0, MOEMAP_OPT_MS, OFF(slo_tpot_s), 1e-3, 1e9, "X",
@@ -39,30 +39,10 @@ static const moemap_option slo_options[] = {
 #undef OFF
 
 #define OFF(field) offsetof(moemap_capacity_params, field)
-static const moemap_option capacity_options[] = {
+const moemap_option moemap_capacity_options[] = {
     {"capacity-duration", 0, MOEMAP_OPT_DOUBLE, OFF(duration_s), 1, 86400, "S",
      "seconds of arrivals per rate (default {})"},
     {"capacity-target", 0, MOEMAP_OPT_DOUBLE, OFF(target), 0.01, 1, "X",
      "share inside the SLO required (default {})"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 #undef OFF
-
-const moemap_option *moemap_sim_engine_options(void)
-{
-    return engine_options;
-}
-
-const moemap_option *moemap_sim_recal_options(void)
-{
-    return recal_options;
-}
-
-const moemap_option *moemap_sim_slo_options(void)
-{
-    return slo_options;
-}
-
-const moemap_option *moemap_capacity_options(void)
-{
-    return capacity_options;
-}

@@ -7,7 +7,7 @@
 #include "moemap/workload.h"
 
 #define OFF(field) offsetof(moemap_gen_params, field)
-static const moemap_option gen_options[] = {
+const moemap_option moemap_gen_options[] = {
     {"layers", 0, MOEMAP_OPT_INT, OFF(num_layers), 1, 100000, "N",
      "model layers (default {})"},
     {"first-dense", 0, MOEMAP_OPT_INT, OFF(first_dense), 0, 100000, "N",
@@ -50,7 +50,7 @@ static const moemap_option gen_options[] = {
 #undef OFF
 
 #define OFF(field) offsetof(moemap_stats_params, field)
-static const moemap_option stats_options[] = {
+const moemap_option moemap_stats_options[] = {
     {"consistent-threshold", 0, MOEMAP_OPT_DOUBLE, OFF(consistent_threshold), 0, 1, "X",
      "consistent: gets tokens in >= X of the batches ({})"},
     {"temporal-min-ratio", 0, MOEMAP_OPT_DOUBLE, OFF(temporal_min_ratio), 1e-9, 1e6, "X",
@@ -65,13 +65,3 @@ static const moemap_option stats_options[] = {
      "correlation that links hot experts into a cluster ({})"},
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 #undef OFF
-
-const moemap_option *moemap_gen_options(void)
-{
-    return gen_options;
-}
-
-const moemap_option *moemap_stats_options(void)
-{
-    return stats_options;
-}
