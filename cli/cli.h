@@ -127,6 +127,7 @@ int cli_input_format(const char *cmd, const char *arg, void *rp);
 int cli_input_batch(const char *cmd, const char *arg, void *ip);
 int cli_input_model(const char *cmd, const char *arg, void *model);
 int cli_input_engine(const char *cmd, const char *arg, void *engine);
+int cli_input_dispatch(const char *cmd, const char *arg, void *a2a); /* token-gpu|...|off */
 
 #define CLI_INPUT_FLAGS(in)                                                                 \
     {"loads", 'l', CLI_STR, &(in)->loads_path, 0, 0, "L",                                  \
@@ -151,7 +152,11 @@ int cli_input_engine(const char *cmd, const char *arg, void *engine);
      "expert slots of every GPU (default: the cluster's)", NULL},                          \
     {"engine", 0, CLI_FN, &(in)->ip.engine, 0, 0, "E",                                     \
      "sglang or vllm: place / judge under that engine's rules\n"                           \
-     "(equal slots, every slot filled, equal split over copies)", cli_input_engine}
+     "(equal slots, every slot filled, equal split over copies)", cli_input_engine},       \
+    {"dispatch", 0, CLI_FN, &(in)->ip.a2a, 0, 0, "D",                                      \
+     "dispatch and combine in the cost: token-gpu (default: one row\n"                     \
+     "per token and GPU), token-expert (one per token and expert)\n"                       \
+     "or off (expert compute alone, the model before all-to-all)", cli_input_dispatch}
 #define CLI_PREVIOUS_FLAG(in, text)                                                         \
     {"previous", 0, CLI_STR, &(in)->previous_path, 0, 0, "OLD.json", text, NULL}
 

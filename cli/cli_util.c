@@ -87,6 +87,18 @@ int cli_input_engine(const char *cmd, const char *arg, void *engine)
     return 0;
 }
 
+int cli_input_dispatch(const char *cmd, const char *arg, void *dst)
+{
+    moemap_a2a_params *a2a = dst;
+    int d = moemap_dispatch_from_name(arg);
+    if (d < 0 && strcmp(arg, "off"))
+        return cli_usage_error(cmd, "--dispatch: unknown mode '%s' (token-gpu, token-expert, "
+                               "off)", arg);
+    a2a->off = d < 0;
+    a2a->dispatch = d < 0 ? MOEMAP_DISPATCH_TOKEN_GPU : (moemap_dispatch)d;
+    return 0;
+}
+
 int cli_inputs_read(cli_inputs *in, moemap_loads **ld, moemap_cluster **cl,
                     moemap_placement **prev, moemap_error *err)
 {

@@ -36,25 +36,8 @@ typedef struct run_args {
     const char *loads, *cluster_path, *out_path;
     long batch_tokens;
     int json, check, compare;
+    moemap_a2a_params a2a; /* --dispatch: a run has no "off" */
 } run_args;
-
-/* Reads the inputs and runs every placement. */
-static int execute(const run_args *a, moemap_exec_params *p, char **paths, int np,
-                   moemap_placement **pl, moemap_exec_result **res, moemap_cluster **cl,
-                   moemap_error *err)
-{
-    moemap_routing *rt = NULL;
-    int rc = moemap_exec_read_routing(a->loads, a->model, a->batch_tokens, p, &rt, err);
-    if (!rc && a->cluster_path)
-        rc = moemap_cluster_read(a->cluster_path, cl, err);
-    for (int i = 0; !rc && i < np; i++)
-        rc = moemap_placement_read(paths[i], &pl[i], err);
-    if (!rc)
-        rc = moemap_exec_run(p, *cl, rt, (const moemap_placement *const *)pl, np, res, err);
-    cli_progress_done();
-    moemap_routing_free(rt);
-    return rc;
-}
 
 /* On the root rank: the summaries, the JSON and the table. The command's status. */
 static int report(const run_args *a, const moemap_exec_params *p, char **paths, int np,
@@ -80,7 +63,7 @@ static int report(const run_args *a, const moemap_exec_params *p, char **paths, 
 int cmd_run(int argc, char **argv)
 {
     moemap_exec_params p = moemap_exec_default_params();
-    run_args a = {0};
+    run_args a = {.a2a = moemap_a2a_default_params()};
     const cli_flag flags[] = {
         {"model", 'm', CLI_FN, &a.model, 0, 0, "M",
          "model preset giving the expert shape (moemap models)", cli_input_model},
@@ -100,6 +83,9 @@ int cmd_run(int argc, char **argv)
          "run GPU's expert compute in a green context of N SMs\n(repeatable)", set_sm_limit},
         {"seed", 's', CLI_SEED, &p.seed, 0, 0, "S", "weights and hidden states (default {})",
          NULL},
+        {"dispatch", 0, CLI_FN, &a.a2a, 0, 0, "D",
+         "token-gpu (default: a token crosses to a GPU once, its\nchoices there summed before "
+         "combine) or token-expert\n(one row per token and choice)", cli_input_dispatch},
         {"check", 0, CLI_SET, &a.check, 0, 0, NULL,
          "correctness: outputs against a CPU float64 reference,\nevery row back exactly once "
          "(small defaults: 256 tokens,\n2 layers, 2 iterations)", NULL},
@@ -129,25 +115,25 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error(CMD, "--loads TRACE is required (the routing to execute)");
     if (!a.model && (p.hidden <= 0 || p.intermediate <= 0))
         return cli_usage_error(CMD, "--model M (or --hidden and --intermediate) is required");
+    if (a.a2a.off)
+        return cli_usage_error(CMD, "--dispatch: unknown mode 'off' (token-gpu, token-expert)");
+    p.dispatch = a.a2a.dispatch;
     p.progress = cli_progress_long;
     p.progress_ctx = (void *)CMD;
-    moemap_placement **pl = calloc((size_t)np, sizeof *pl);
     moemap_exec_result **res = calloc((size_t)np, sizeof *res);
     moemap_cluster *cl = NULL;
     moemap_error err = {0};
-    if (!pl || !res)
-        rc = (fprintf(stderr, "moemap run: out of memory\n"), 1);
-    else if (execute(&a, &p, argv + optind, np, pl, res, &cl, &err))
+    rc = res ? moemap_exec_run_files(&p, a.loads, a.model, a.batch_tokens, a.cluster_path,
+                                     argv + optind, np, res, &cl, &err)
+             : moemap_error_set(&err, MOEMAP_ENOMEM, "out of memory");
+    cli_progress_done();
+    if (rc)
         rc = cli_fail(CMD, &err);
     else
         rc = moemap_exec_is_root() ? report(&a, &p, argv + optind, np, res, cl, &err) : 0;
-    for (int i = 0; i < np; i++) {
-        if (pl)
-            moemap_placement_free(pl[i]);
-        if (res)
-            moemap_exec_result_free(res[i]);
-    }
-    free(pl), free(res), moemap_cluster_free(cl);
+    for (int i = 0; res && i < np; i++)
+        moemap_exec_result_free(res[i]);
+    free(res), moemap_cluster_free(cl);
     moemap_exec_shutdown();
     return rc;
 }

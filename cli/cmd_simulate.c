@@ -124,6 +124,9 @@ static int parse(int argc, char **argv, sim_cli *o, const cli_flag *first)
          "run; reports the highest rate with at least\nthe target share of requests inside "
          "the SLO", NULL},
         CLI_GROUP(&o->job.capacity, moemap_capacity_options),
+        {"dispatch", 0, CLI_FN, &sp->a2a, 0, 0, "D",
+         "dispatch and combine of every MoE layer: token-gpu\n(default: one row per token and "
+         "GPU), token-expert\nor off (expert compute alone)", cli_input_dispatch},
         CLI_HELP_FLAG,
         CLI_END};
     const cli_spec spec = {"simulate", usage, first, NULL, 28, flags};

@@ -1,12 +1,8 @@
 /*
  * main.c — the moemap command-line tool: dispatches to one subcommand per pipeline stage
- * (see DESIGN.md: profile, stats, place, eval, simulate, run, report, ...).
- *
- * It also holds the rules every command shares about files, so no command can forget
- * them: an output that is the same file as one of the command's inputs is refused
- * before any work; outputs are staged and put in place only when the command succeeds
- * (a failed command writes none of them); a signal removes any temporary file; a
- * failed write to standard output (a full disk, /dev/full) is an error, not exit 0.
+ * (DESIGN.md) under the rules every command shares about files (moemap/io.h): an output
+ * that is also an input is refused first; outputs are put in place only when the command
+ * succeeds; a signal removes temporary files; a failed write to stdout is an error.
  */
 #include <errno.h>
 #include <stdlib.h>

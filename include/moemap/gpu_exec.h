@@ -120,13 +120,15 @@ int moemap_exec_run(const moemap_exec_params *params, const moemap_cluster *clus
  * weights 1/top_k. Deterministic. top_k <= 0 takes loads->top_k. */
 int moemap_exec_routing_from_loads(const moemap_loads *loads, int top_k,
                                    moemap_routing **out, moemap_error *err);
-/* The routing a run executes from any workload input at path: a per-token trace as
- * recorded (cut into batches of batch_tokens, 0: the run's tokens per iteration), other
- * inputs' loads expanded to token choices (top-k and experts from the model, may be
- * NULL). */
-int moemap_exec_read_routing(const char *path, const moemap_model *m, long batch_tokens,
-                             const moemap_exec_params *p, moemap_routing **out,
-                             moemap_error *err);
+/* `moemap run` as one call: the routing from any workload input at loads (a per-token
+ * trace as recorded, cut into batches of batch_tokens, 0: the run's tokens per iteration;
+ * other inputs' loads expanded to token choices, top-k and experts from the model, may be
+ * NULL), the cluster at cluster_path (may be NULL: *cl stays NULL, no predictions) and
+ * the np placement files, then moemap_exec_run into res[np]. *cl is the caller's. */
+int moemap_exec_run_files(const moemap_exec_params *p, const char *loads,
+                          const moemap_model *m, long batch_tokens, const char *cluster_path,
+                          char *const *paths, int np, moemap_exec_result **res,
+                          moemap_cluster **cl, moemap_error *err);
 
 /* Summary of one result (all over iterations x layers). */
 typedef struct moemap_exec_summary {

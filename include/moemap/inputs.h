@@ -34,6 +34,7 @@ typedef struct moemap_input_params {
     int slots;                   /* every GPU's slots (0: the cluster's) */
     const moemap_model *model;   /* top-k for aggregates, SGLang rows; may be NULL */
     moemap_engine engine;        /* the rules placements are made / judged under */
+    moemap_a2a_params a2a;       /* dispatch and combine in the cost (moemap/a2a.h) */
     /* Set by moemap_inputs_read: */
     double batch_tokens;         /* the operating point used (the largest size of a mix;
                                     0 when the loads were taken as they are) */

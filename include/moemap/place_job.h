@@ -36,7 +36,7 @@ typedef struct moemap_place_job {
     double took;               /* seconds in moemap_place */
     double limit_s;            /* the whole call's budget */
     int fewer_slots;           /* > 0: this many slots per GPU is predicted faster */
-    double fewer_mean_us;      /* ... with this mean straggler time */
+    double fewer_mean_us;      /* ... with this headline time (moemap_place_job_headline_us) */
 } moemap_place_job;
 
 moemap_place_job moemap_place_job_default(void);
@@ -72,6 +72,11 @@ int moemap_place_job_write(const moemap_place_job *job, const char *out,
                            const moemap_export_params *xp, const moemap_placement *prev,
                            const char *plan_path, moemap_migration_plan **plan, char *notes,
                            size_t notes_size, moemap_error *err);
+
+/* The figure a placement is judged by: the whole layer (dispatch + compute + combine)
+ * unless the cost model was asked to leave the all-to-all out (place.a2a.off). */
+double moemap_place_job_headline_us(const moemap_place_job *job,
+                                    const moemap_eval_summary *s);
 
 void moemap_place_job_free(moemap_place_job *job);
 

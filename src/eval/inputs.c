@@ -15,6 +15,7 @@ moemap_input_params moemap_input_default_params(void)
     moemap_input_params ip;
     memset(&ip, 0, sizeof ip);
     ip.read = moemap_read_default_params();
+    ip.a2a = moemap_a2a_default_params();
     return ip;
 }
 
@@ -182,6 +183,7 @@ int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
 {
     moemap_eval_params ep = moemap_eval_default_params();
     ep.slots = ip->slots;
+    ep.a2a = ip->a2a;
     ep.previous = prev;
     if (ip->engine != MOEMAP_ENGINE_NONE)
         ep.engine_slots = ip->slots > 0 ? ip->slots : cl->gpus[0].slots;

@@ -40,6 +40,12 @@ int moemap_place_strategy_known(const char *name, char *list, size_t size)
     return known;
 }
 
+double moemap_place_job_headline_us(const moemap_place_job *job,
+                                    const moemap_eval_summary *s)
+{
+    return job->place.a2a.off ? s->mean_us : s->layer_mean_us;
+}
+
 void moemap_place_job_free(moemap_place_job *job)
 {
     moemap_eval_bounds_free(job->bounds);
@@ -97,6 +103,7 @@ static int place_and_evaluate(moemap_place_job *job, const moemap_loads *ld,
     job->took = mm_now_s() - t0;
     moemap_eval_params ep = moemap_eval_default_params();
     ep.slots = pp->slots;
+    ep.a2a = pp->a2a;
     ep.previous = prev;
     ep.bounds = job->bounds;
     if (pp->engine != MOEMAP_ENGINE_NONE)
@@ -123,6 +130,7 @@ int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,
         job->t_start = mm_now_s();
     pp->slots = ip->slots;
     pp->engine = ip->engine;
+    pp->a2a = ip->a2a;
     pp->batch_tokens = ip->batch_tokens;
     pp->top_k = ip->read.top_k;
     pp->previous = prev;
@@ -155,12 +163,14 @@ int moemap_place_job_fewer_slots(moemap_place_job *job, const moemap_loads *ld,
     moemap_eval_summary *s = NULL;
     moemap_eval_params ep = moemap_eval_default_params();
     ep.no_bound = 1;
+    ep.a2a = fp.a2a;
     int rc = moemap_place(ld, cl, &fp, &alt, err);
     if (!rc)
         rc = moemap_eval_placement(ld, cl, alt, &ep, &s, err);
-    if (!rc && s->mean_us < job->es->mean_us) {
+    double alt_us = rc ? 0 : moemap_place_job_headline_us(job, s);
+    if (!rc && alt_us < moemap_place_job_headline_us(job, job->es)) {
         job->fewer_slots = S - 1;
-        job->fewer_mean_us = s->mean_us;
+        job->fewer_mean_us = alt_us;
     }
     moemap_eval_summary_free(s);
     moemap_placement_free(alt);

@@ -1,7 +1,7 @@
 /*
  * gpu_host.c — host-only parts of the GPU work, built into libmoemap with or without
- * CUDA: the executor's and the profiler's parameters as data (moemap/options.h), and the
- * routing a run executes, read from any workload input.
+ * CUDA: the executor's and the profiler's parameters as data (moemap/options.h), and
+ * `moemap run`'s inputs read (the routing from any workload input, cluster, placements).
  */
 #include "moemap/gpu_exec.h"
 #include "moemap/gpu_profile.h"
@@ -37,9 +37,8 @@ const moemap_option moemap_profile_options[] = {
     {NULL, 0, MOEMAP_OPT_TEXT, 0, 0, 0, NULL, NULL}};
 #undef OFF
 
-int moemap_exec_read_routing(const char *path, const moemap_model *m, long batch_tokens,
-                             const moemap_exec_params *p, moemap_routing **out,
-                             moemap_error *err)
+static int read_routing(const char *path, const moemap_model *m, long batch_tokens,
+                        const moemap_exec_params *p, moemap_routing **out, moemap_error *err)
 {
     moemap_read_params rp = moemap_read_default_params();
     moemap_loads *ld = NULL;
@@ -51,5 +50,27 @@ int moemap_exec_read_routing(const char *path, const moemap_model *m, long batch
     if (!rc && !*out)
         rc = moemap_exec_routing_from_loads(ld, m ? m->top_k : 0, out, err);
     moemap_loads_free(ld);
+    return rc;
+}
+
+int moemap_exec_run_files(const moemap_exec_params *p, const char *loads,
+                          const moemap_model *m, long batch_tokens, const char *cluster_path,
+                          char *const *paths, int np, moemap_exec_result **res,
+                          moemap_cluster **cl, moemap_error *err)
+{
+    moemap_routing *rt = NULL;
+    moemap_placement **pl = moemap_calloc((size_t)np, sizeof *pl);
+    int rc = pl ? read_routing(loads, m, batch_tokens, p, &rt, err)
+                : moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
+    if (!rc && cluster_path)
+        rc = moemap_cluster_read(cluster_path, cl, err);
+    for (int i = 0; !rc && i < np; i++)
+        rc = moemap_placement_read(paths[i], &pl[i], err);
+    if (!rc)
+        rc = moemap_exec_run(p, *cl, rt, (const moemap_placement *const *)pl, np, res, err);
+    for (int i = 0; pl && i < np; i++)
+        moemap_placement_free(pl[i]);
+    moemap_free(pl);
+    moemap_routing_free(rt);
     return rc;
 }

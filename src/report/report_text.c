@@ -141,19 +141,29 @@ char *moemap_text_eval(const moemap_loads *ld, const moemap_cluster *cl,
     if (ip->engine != MOEMAP_ENGINE_NONE)
         rp_buf_printf(&b, "; %s-rules bound %.1f", moemap_engine_name(ip->engine),
                       sums[0]->engine_bound_mean_us);
-    rp_buf_printf(&b, "\n%-24s %-14s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s\n",
-                  "placement", "strategy", "mean", "p90", "p99", "bound", "gap%", "fixed",
-                  "fgap%", "max/mean", "replicas", "moved");
+    int a2a = !ip->a2a.off;
+    rp_buf_printf(&b, "\n");
+    if (a2a)
+        rp_buf_printf(&b, "mean .. max/mean: expert compute; layer: the whole layer with "
+                      "dispatch and combine (%s rows), a2a: their part\n",
+                      moemap_dispatch_name(ip->a2a.dispatch));
+    rp_buf_printf(&b, "%-24s %-14s %10s %10s %10s %10s %7s %10s %7s %8s %8s %6s", "placement",
+                  "strategy", "mean", "p90", "p99", "bound", "gap%", "fixed", "fgap%",
+                  "max/mean", "replicas", "moved");
+    rp_buf_printf(&b, a2a ? " %10s %8s\n" : "\n", "layer", "a2a");
     for (int i = 0; i < n; i++) {
         const moemap_eval_summary *s = sums[i];
         char moved[24] = "-";
         if (s->moved >= 0)
             snprintf(moved, sizeof moved, "%ld", s->moved);
         rp_buf_printf(&b, "%-24.24s %-14.14s %10.1f %10.1f %10.1f %10.1f %7.2f %10.1f %7.2f "
-                      "%8.3f %8ld %6s\n", base_name(files[i]), s->strategy, s->mean_us,
+                      "%8.3f %8ld %6s", base_name(files[i]), s->strategy, s->mean_us,
                       s->p90_us, s->p99_us, s->bound_mean_us, 100 * s->gap,
                       s->fixed_bound_mean_us, 100 * s->fixed_gap, s->imbalance, s->replicas,
                       moved);
+        if (a2a)
+            rp_buf_printf(&b, " %10.1f %8.1f", s->layer_mean_us, s->a2a_mean_us);
+        rp_buf_printf(&b, "\n");
     }
     for (int i = 0; per_layer && i < n; i++)
         eval_layers(&b, files[i], sums[i]);
@@ -362,9 +372,18 @@ static void run_table(rp_buf *b, char **paths, int np, moemap_exec_result **res,
         RUN_ROW("  predicted mean (us)", s[i].pred_straggler_mean_us);
         RUN_ROW("  predicted p90 (us)", s[i].pred_straggler_p90_us);
     }
+    int pred_a2a = have_pred && res[0]->predicted_dispatch_us;
     RUN_ROW("layer time mean (us)", s[i].layer_mean_us);
+    if (pred_a2a) {
+        RUN_ROW("  predicted, whole layer (us)", s[i].pred_layer_mean_us);
+        RUN_ROW("  whole-layer error (%)", 100 * s[i].layer_err);
+    }
     RUN_ROW("dispatch all-to-all mean (us)", s[i].dispatch_mean_us);
     RUN_ROW("combine all-to-all mean (us)", s[i].combine_mean_us);
+    if (pred_a2a) {
+        RUN_ROW("  predicted, each (us)", s[i].pred_dispatch_mean_us);
+        RUN_ROW("  dispatch+combine error (%)", 100 * s[i].dispatch_err);
+    }
     RUN_ROW("barrier wait mean (us)", s[i].wait_mean_us);
     for (int g = 0; g < res[0]->num_gpus; g++) {
         char label[64];
@@ -532,13 +551,20 @@ char *moemap_text_place(const moemap_place_job *job, const moemap_input_params *
     rp_buf_printf(&b, "%s: %d layers, %ld replicas, %.3f s: mean %.1f us, p90 %.1f us, bound "
                   "%.1f us, gap %.2f%%", job->p->strategy, job->p->num_layers, es->replicas,
                   job->took, es->mean_us, es->p90_us, es->bound_mean_us, 100 * es->gap);
+    int a2a = !job->place.a2a.off;
+    if (a2a)
+        rp_buf_printf(&b, "; whole layer with dispatch and combine %.1f us (p90 %.1f)",
+                      es->layer_mean_us, es->layer_p90_us);
     if (es->engine_bound_mean_us > 0)
         rp_buf_printf(&b, ", %s-rules bound %.1f us", moemap_engine_name(job->place.engine),
                       es->engine_bound_mean_us);
-    if (base)
-        rp_buf_printf(&b, "; eplb under the same rules: mean %.1f us (%s %.3fx eplb)",
-                      base->mean_us, job->place.strategy,
-                      base->mean_us > 0 ? es->mean_us / base->mean_us : 1.0);
+    if (base) {
+        double mine = moemap_place_job_headline_us(job, es);
+        double theirs = moemap_place_job_headline_us(job, base);
+        rp_buf_printf(&b, "; eplb under the same rules: %s %.1f us (%s %.3fx eplb)",
+                      a2a ? "whole layer" : "mean", theirs, job->place.strategy,
+                      theirs > 0 ? mine / theirs : 1.0);
+    }
     if (ip->op_text[0])
         rp_buf_printf(&b, "; at %s tokens per iteration", ip->op_text);
     if (replaced)
@@ -555,12 +581,13 @@ char *moemap_text_place_fewer(const moemap_place_job *job)
 {
     rp_buf b = {0};
     int S = job->fewer_slots, G = job->p->num_gpus;
-    double mean = job->es->mean_us;
+    double mine = moemap_place_job_headline_us(job, job->es);
     if (S > 0)
         rp_buf_printf(&b, "note: with %d slots per GPU (SGLang --ep-num-redundant-experts %d) "
-                      "the predicted mean is %.1f us, %.1f%% below this placement's: every "
+                      "the predicted %s is %.1f us, %.1f%% below this placement's: every "
                       "filled slot pays the curve's floor\n", S, S * G - job->p->experts,
-                      job->fewer_mean_us, 100 * (1 - job->fewer_mean_us / mean));
+                      job->place.a2a.off ? "mean" : "whole layer", job->fewer_mean_us,
+                      100 * (1 - job->fewer_mean_us / mine));
     return text_of(&b);
 }
 
