@@ -90,6 +90,13 @@ typedef struct cli_group {
 #define CLI_HELP(text) {NULL, 0, CLI_TEXT, NULL, 0, 0, NULL, text, NULL}
 #define CLI_HELP_FLAG CLI_HELP("  -h, --help\n")
 #define CLI_END CLI_HELP(NULL)
+/* --json (every command that prints results takes it, docs/cli.md) into the int *dst. */
+#define CLI_JSON(dst, help) {"json", 0, CLI_SET, (dst), 0, 0, NULL, (help), NULL}
+/* --model, --hidden and --intermediate: an expert shape from a preset or given. */
+#define CLI_SHAPE_FLAGS(model, hidden, inter, arg, help, shape_help)                       \
+    {"model", 'm', CLI_FN, (model), 0, 0, (arg), (help), cli_input_model},                \
+    {"hidden", 0, CLI_INT, (hidden), 8, 1 << 20, NULL, NULL, NULL},                        \
+    {"intermediate", 0, CLI_INT, (inter), 8, 1 << 20, NULL, NULL, NULL}, CLI_HELP(shape_help)
 /* The library's options of the struct *base (moemap_gen_options(), ...), in their order. */
 #define CLI_GROUP(base, options)                                                            \
     {NULL, 0, CLI_GROUP, &(cli_group){(base), (options)}, 0, 0, NULL, NULL, NULL}

@@ -164,7 +164,7 @@ static int cmd_show(int argc, char **argv)
     const cli_flag flags[] = {
         {"tokens", 't', CLI_DLIST, &tokens, 0, 0, "LIST",
          "token counts (default 1,64,512,4096)", NULL},
-        {"json", 0, CLI_SET, &json, 0, 0, NULL, "machine-readable output", NULL},
+        CLI_JSON(&json, "machine-readable output"),
         CLI_HELP_FLAG,
         CLI_END};
     const cli_spec spec = {

@@ -9,6 +9,11 @@
 
 #include "cli.h"
 
+static const char usage[] =
+    "usage: moemap convert INPUT --out OUT.json [--format F] [--batch-tokens N]\n"
+    "                      [--experts E] [--top-k K]\n\n"
+    "Converts a workload input to moemap.loads/v1.\n";
+
 int cmd_convert(int argc, char **argv)
 {
     moemap_read_params rp = moemap_read_default_params();
@@ -32,16 +37,10 @@ int cmd_convert(int argc, char **argv)
         {"top-k", 0, CLI_INT, &rp.top_k, 1, 32767, "K",
          "experts per token (default: ESFT 6; otherwise unknown, then\n"
          "SGLang/CSV batch tokens are token-slots)", NULL},
-        {"json", 0, CLI_SET, &as_json, 0, 0, NULL,
-         "what was written, as JSON on stdout (needs --out FILE)", NULL},
+        CLI_JSON(&as_json, "what was written, as JSON on stdout (needs --out FILE)"),
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {"convert",
-                           "usage: moemap convert INPUT --out OUT.json [--format F] "
-                           "[--batch-tokens N]\n"
-                           "                      [--experts E] [--top-k K]\n\n"
-                           "Converts a workload input to moemap.loads/v1.\n",
-                           flags, NULL, 21, NULL};
+    const cli_spec spec = {"convert", usage, flags, NULL, 21, NULL};
     int rc = cli_parse_input(&spec, argc, argv, &input);
     if (rc >= 0)
         return rc;

@@ -34,8 +34,7 @@ int cmd_eval(int argc, char **argv)
         CLI_INPUT_FLAGS(&in),
         CLI_PREVIOUS_FLAG(&in, "count experts moved relative to this placement"),
         {"layers", 0, CLI_SET, &per_layer, 0, 0, NULL, "also print one row per layer", NULL},
-        {"json", 0, CLI_SET, &as_json, 0, 0, NULL, "machine-readable output (moemap.eval/v1)",
-         NULL},
+        CLI_JSON(&as_json, "machine-readable output (moemap.eval/v1)"),
         CLI_HELP_FLAG,
         CLI_END};
     const cli_spec spec = {"eval", usage, flags, NULL, 26, NULL};

@@ -50,8 +50,7 @@ int cmd_gen(int argc, char **argv)
         CLI_GROUP(&p, moemap_gen_options),
         CLI_HELP("output:\n"),
         {"out", 'o', CLI_STR, &out, 0, 0, "FILE", "output file (default '-', stdout)", NULL},
-        {"json", 0, CLI_SET, &as_json, 0, 0, NULL,
-         "what was written, as JSON on stdout (needs --out FILE)", NULL},
+        CLI_JSON(&as_json, "what was written, as JSON on stdout (needs --out FILE)"),
         CLI_HELP_FLAG,
         CLI_END};
     const cli_spec spec = {"gen", usage, flags, NULL, 26, NULL};

@@ -10,7 +10,7 @@ int cmd_models(int argc, char **argv)
 {
     int json = 0;
     const cli_flag flags[] = {
-        {"json", 0, CLI_SET, &json, 0, 0, NULL, "print the presets as a JSON array", NULL},
+        CLI_JSON(&json, "print the presets as a JSON array"),
         CLI_HELP_FLAG,
         CLI_END};
     const cli_spec spec = {"models", "usage: moemap models [--json]\n\n"

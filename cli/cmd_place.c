@@ -78,9 +78,8 @@ static int parse_place(int argc, char **argv, place_opts *o, moemap_place_job *j
         {"approximate-exports", 0, CLI_SET, &o->approximate, 0, 0, NULL,
          "equalise shares / pad slots where SGLang or vLLM\ncannot express the placement "
          "(else: an error)", NULL},
-        {"json", 0, CLI_SET, &o->as_json, 0, 0, NULL,
-         "print the placement's evaluation (moemap.eval/v1) instead\nof the summary line",
-         NULL},
+        CLI_JSON(&o->as_json, "print the placement's evaluation (moemap.eval/v1) "
+                              "instead\nof the summary line"),
         {"no-fewer-slots-check", 0, CLI_SET, &o->no_fewer, 0, 0, NULL,
          "with --engine, do not also place with one slot fewer\nper GPU (by default, when "
          "that is predicted faster,\na note says so: a smaller --ep-num-redundant-experts)",

@@ -108,11 +108,10 @@ static int run(int argc, char **argv, int rank)
     moemap_profile_params_default(&p);
     profile_args a = {.out = "profile.json"};
     const cli_flag flags[] = {
-        {"model", 'm', CLI_FN, &a.model, 0, 0, "NAME",
-         "expert shape of a preset (see `moemap models`)", cli_input_model},
-        {"hidden", 0, CLI_INT, &a.hidden, 8, 1 << 20, NULL, NULL, NULL},
-        {"intermediate", 0, CLI_INT, &a.inter, 8, 1 << 20, NULL, NULL, NULL},
-        CLI_HELP("  --hidden H --intermediate I   explicit expert shape (multiples of 8)\n"),
+        CLI_SHAPE_FLAGS(&a.model, &a.hidden, &a.inter, "NAME",
+                        "expert shape of a preset (see `moemap models`)",
+                        "  --hidden H --intermediate I   explicit expert shape (multiples of "
+                        "8)\n"),
         {"dtype", 0, CLI_STR, &p.dtype, 0, 0, "bf16", "weight type (only bf16)", NULL},
         {"gpus", 'g', CLI_ILIST, &a.gpus, 0, 1023, "LIST",
          "CUDA devices to profile, e.g. 0,2 (default: all visible)", NULL},

@@ -65,11 +65,9 @@ int cmd_run(int argc, char **argv)
     moemap_exec_params p = moemap_exec_default_params();
     run_args a = {.a2a = moemap_a2a_default_params()};
     const cli_flag flags[] = {
-        {"model", 'm', CLI_FN, &a.model, 0, 0, "M",
-         "model preset giving the expert shape (moemap models)", cli_input_model},
-        {"hidden", 0, CLI_INT, &p.hidden, 8, 1 << 20, NULL, NULL, NULL},
-        {"intermediate", 0, CLI_INT, &p.intermediate, 8, 1 << 20, NULL, NULL, NULL},
-        CLI_HELP("  --hidden N, --intermediate N  override the expert shape\n"),
+        CLI_SHAPE_FLAGS(&a.model, &p.hidden, &p.intermediate, "M",
+                        "model preset giving the expert shape (moemap models)",
+                        "  --hidden N, --intermediate N  override the expert shape\n"),
         {"loads", 'l', CLI_STR, &a.loads, 0, 0, "TRACE",
          "routing: ESFT trace folder (per-token), or any workload\ninput (aggregate loads "
          "are expanded to token choices)", NULL},
@@ -91,8 +89,7 @@ int cmd_run(int argc, char **argv)
          "(small defaults: 256 tokens,\n2 layers, 2 iterations)", NULL},
         {"compare", 0, CLI_SET, &a.compare, 0, 0, NULL,
          "several placements (also implied by giving several)", NULL},
-        {"json", 0, CLI_SET, &a.json, 0, 0, NULL,
-         "JSON output (moemap.run/v1) instead of the table", NULL},
+        CLI_JSON(&a.json, "JSON output (moemap.run/v1) instead of the table"),
         {"out", 'o', CLI_STR, &a.out_path, 0, 0, "FILE", "also write the JSON to FILE", NULL},
         CLI_HELP_FLAG,
         CLI_END};

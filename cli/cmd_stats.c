@@ -7,6 +7,15 @@
 
 #include "cli.h"
 
+static const char usage[] =
+    "usage: moemap stats (INPUT | --loads INPUT) [--batch-tokens N] [--json]\n"
+    "                    [--compare OTHER]\n"
+    "                    [--consistent-threshold X] [--temporal-max-active X]\n"
+    "                    [--temporal-min-ratio X] [--temporal-min-contrast X]\n"
+    "                    [--format F] [--experts E] [--top-k K]\n\n"
+    "Profiles a workload per MoE layer: tokens, load share, skew (busiest/mean, CV,\n"
+    "Gini), consistent and temporal experts, co-activated pairs and hot clusters.\n";
+
 int cmd_stats(int argc, char **argv)
 {
     moemap_read_params rp = moemap_read_default_params();
@@ -19,10 +28,9 @@ int cmd_stats(int argc, char **argv)
         {"loads", 'l', CLI_STR, &input, 0, 0, NULL, NULL, NULL},
         {"batch-tokens", 'b', CLI_LONG, &rp.batch_tokens, 1, 100000000, "N",
          "consecutive tokens per batch for traces (default 512)", NULL},
-        {"json", 0, CLI_SET, &json, 0, 0, NULL,
-         "JSON output (per layer: layer, tokens, max_over_mean, cv,\ngini, consistent, "
-         "temporal, coactive_pairs, clusters,\nload_share; cosine_distance with --compare)",
-         NULL},
+        CLI_JSON(&json, "JSON output (per layer: layer, tokens, max_over_mean, cv,\ngini, "
+                        "consistent, temporal, coactive_pairs, clusters,\nload_share; "
+                        "cosine_distance with --compare)"),
         {"compare", 0, CLI_STR, &compare, 0, 0, "OTHER",
          "per-layer cosine distance of the expert-load vectors\nbetween INPUT and OTHER (read "
          "the same way)", NULL},
@@ -35,16 +43,7 @@ int cmd_stats(int argc, char **argv)
                  "convert)\n"),
         CLI_HELP_FLAG,
         CLI_END};
-    const cli_spec spec = {
-        "stats",
-        "usage: moemap stats (INPUT | --loads INPUT) [--batch-tokens N] [--json]\n"
-        "                    [--compare OTHER]\n"
-        "                    [--consistent-threshold X] [--temporal-max-active X]\n"
-        "                    [--temporal-min-ratio X] [--temporal-min-contrast X]\n"
-        "                    [--format F] [--experts E] [--top-k K]\n\n"
-        "Profiles a workload per MoE layer: tokens, load share, skew (busiest/mean, CV,\n"
-        "Gini), consistent and temporal experts, co-activated pairs and hot clusters.\n",
-        flags, NULL, 26, NULL};
+    const cli_spec spec = {"stats", usage, flags, NULL, 26, NULL};
     int rc = cli_parse_input(&spec, argc, argv, &input);
     if (rc >= 0)
         return rc;

@@ -25,8 +25,7 @@ int cmd_validate(int argc, char **argv)
     int as_json = 0;
     const cli_flag flags[] = {
         CLI_INPUT_FLAGS(&in),
-        {"json", 0, CLI_SET, &as_json, 0, 0, NULL,
-         "{file, ok, layers, replicas, gpus, problems: [...]}", NULL},
+        CLI_JSON(&as_json, "{file, ok, layers, replicas, gpus, problems: [...]}"),
         CLI_HELP_FLAG,
         CLI_END};
     const cli_spec spec = {"validate", usage, flags, NULL, 26, NULL};
