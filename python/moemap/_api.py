@@ -353,9 +353,20 @@ def _engine(engine):
     return e
 
 
+def _a2a(params, dispatch):
+    """Sets params.a2a from dispatch: "token-gpu" (default), "token-expert" or "off"."""
+    if dispatch == "off":
+        params.a2a.off = 1
+        return
+    d = lib.moemap_dispatch_from_name(dispatch.encode())
+    if d < 0:
+        raise MoemapError("dispatch '%s' is not token-gpu, token-expert or off" % dispatch)
+    params.a2a.dispatch = d
+
+
 def place(loads, cluster, strategy="moemap", *, engine=None, batch_tokens=None, top_k=None,
           slots=0, seed=1, time_limit=None, tail_weight=None, nodes_groups=0,
-          previous=None, max_moves=0, no_predicted=False):
+          previous=None, max_moves=0, no_predicted=False, dispatch="token-gpu"):
     """Places every MoE layer of `loads` (Loads, a path, or counts as numpy) on `cluster`
     (Cluster, a path or a dict) with a strategy ("moemap", "eplb", "eplb_global", "gem",
     "vibe", "exact", "linear", "round_robin"); returns a Placement.
@@ -364,7 +375,9 @@ def place(loads, cluster, strategy="moemap", *, engine=None, batch_tokens=None, 
     GPU, all filled, equal shares: what the exports need); None is a free placement.
     batch_tokens: tokens per engine iteration, the operating point an aggregate input
     (an SGLang dump) is expanded to (default: 128 per GPU); top_k: experts per token,
-    needed for such an input when it did not record it."""
+    needed for such an input when it did not record it. dispatch: how the all-to-alls
+    are counted ("token-gpu", the default, "token-expert", or "off" to balance the expert
+    compute alone; docs/placement.md, "Dispatch and combine")."""
     ld = _as_loads(loads)
     c = as_cluster(cluster)
     if c is None:
@@ -383,6 +396,7 @@ def place(loads, cluster, strategy="moemap", *, engine=None, batch_tokens=None, 
     params.max_moves = int(max_moves)
     params.no_predicted = 1 if no_predicted else 0
     params.engine = _engine(engine)
+    _a2a(params, dispatch)
     if batch_tokens is not None:
         params.batch_tokens = float(batch_tokens)
     if top_k is not None:
@@ -394,13 +408,15 @@ def place(loads, cluster, strategy="moemap", *, engine=None, batch_tokens=None, 
 
 
 def evaluate(loads, cluster, placement, *, batch_tokens=None, top_k=None, slots=0,
-             engine_slots=0, previous=None):
+             engine_slots=0, previous=None, dispatch="token-gpu"):
     """Predicted cost of `placement` (a Placement or a file in any format: moemap,
     SGLang, vLLM) on every batch of `loads`: a dict with the model's straggler time per
     batch (mean_us, p90_us, p99_us), the lower bound (bound_mean_us; engine_bound_mean_us
     too with engine_slots), the gap to it, the bound for one fixed placement serving every
-    batch (fixed_bound_mean_us) and the gap to it, the imbalance and one dict per layer
-    ("layers"). An aggregate input is judged at the operating point, as `moemap eval`
+    batch (fixed_bound_mean_us) and the gap to it, the imbalance, the whole layer with
+    dispatch and combine (layer_mean_us, layer_p90_us, layer_p99_us, a2a_mean_us,
+    batch_layer_us; dispatch as for place) and one dict per layer ("layers"). These
+    mean_us etc. are the expert compute. An aggregate input is judged at the operating point, as `moemap eval`
     does: iterations of batch_tokens tokens (default 128 per GPU; top_k as for place)."""
     ld = _as_loads(loads)
     c = as_cluster(cluster)
@@ -415,6 +431,7 @@ def evaluate(loads, cluster, placement, *, batch_tokens=None, top_k=None, slots=
     params = lib.moemap_eval_default_params()
     params.slots = int(slots)
     params.engine_slots = int(engine_slots)
+    _a2a(params, dispatch)
     if previous is not None:
         params.previous = ctypes.cast(previous._ptr, ctypes.c_void_p)
     ptr, err = ctypes.POINTER(_lib.EvalSummary)(), _lib.Error()
@@ -424,14 +441,17 @@ def evaluate(loads, cluster, placement, *, batch_tokens=None, top_k=None, slots=
         s = ptr.contents
         keys = ("mean_us", "p90_us", "p99_us", "bound_mean_us", "bound_p90_us",
                 "engine_bound_mean_us", "gap", "fixed_bound_mean_us", "fixed_gap",
-                "imbalance", "replicas", "moved")
+                "imbalance", "replicas", "moved", "layer_mean_us", "layer_p90_us",
+                "layer_p99_us", "a2a_mean_us")
         out = {k: getattr(s, k) for k in keys}
         out["strategy"] = s.strategy.decode()
         out["batch_us"] = np.ctypeslib.as_array(s.batch_us, shape=(s.num_batches,)).copy()
+        out["batch_layer_us"] = np.ctypeslib.as_array(s.batch_layer_us,
+                                                      shape=(s.num_batches,)).copy()
         out["layers"] = [{k: getattr(s.layers[i], k) for k in
                           ("layer", "mean_us", "p90_us", "p99_us", "bound_mean_us",
                            "engine_bound_mean_us", "gap", "fixed_bound_mean_us", "fixed_gap",
-                           "imbalance", "replicas", "moved")}
+                           "imbalance", "replicas", "moved", "layer_mean_us", "a2a_mean_us")}
                          for i in range(s.num_layers)]
         return out
     finally:

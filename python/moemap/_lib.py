@@ -199,6 +199,7 @@ _SIGNATURES = {
     "moemap_eval_summary_free": (None, [P(EvalSummary)]),
     "moemap_export_format_parse": (c_int, [c_char_p]),
     "moemap_engine_parse": (c_int, [c_char_p]),
+    "moemap_dispatch_from_name": (c_int, [c_char_p]),
     "moemap_export_default_params": (ExportParams, []),
     "moemap_export_write": (c_int, [P(Placement), c_int, P(ExportParams), c_char_p,
                                     P(ExportInfo), P(Error)]),

@@ -177,6 +177,18 @@ class PlaceEvaluateExport(unittest.TestCase):
         means = [row["mean_us"] for row in rows if "mean_us" in row]
         self.assertTrue(means, r.stdout[:300])
         self.assertAlmostEqual(means[0], ours["mean_us"], delta=1e-3 * ours["mean_us"])
+        # the whole layer (dispatch + compute + combine) as the CLI gives it, and the
+        # compute-only model where it equals the compute
+        self.assertAlmostEqual(rows[0]["layer_mean_us"], ours["layer_mean_us"],
+                               delta=1e-3 * ours["layer_mean_us"])
+        self.assertGreater(ours["layer_mean_us"], ours["mean_us"])
+        self.assertEqual(len(ours["batch_layer_us"]), len(ours["batch_us"]))
+        off = moemap.evaluate(self.loads, self.cluster, p, dispatch="off")
+        self.assertAlmostEqual(off["layer_mean_us"], off["mean_us"], delta=1e-9)
+        self.assertEqual(off["a2a_mean_us"], 0)
+        with self.assertRaises(moemap.MoemapError) as cm:
+            moemap.evaluate(self.loads, self.cluster, p, dispatch="ring")
+        self.assertIn("dispatch 'ring'", str(cm.exception))
 
     def test_errors(self):
         with self.assertRaises(moemap.MoemapError) as cm:
