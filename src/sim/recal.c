@@ -283,6 +283,7 @@ static int run_place(recal *r, const char *strategy, int speed_aware, int migrat
          * machine and load (under a sanitizer too) */
         pp.deterministic = 1;
         pp.expert_bytes = r->expert_bytes;
+        pp.a2a = r->params.a2a; /* balance what the simulator times */
         if (migration_aware) {
             pp.previous = itermodel_placement(r->im);
             pp.max_moves = r->params.moemap_max_moves;
