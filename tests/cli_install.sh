@@ -35,6 +35,8 @@ grep -v '^moemap_' "$tmp/exported" > "$tmp/foreign"
 check "nm -D: $(wc -l <"$tmp/exported") symbols, all moemap_ ($(head -3 "$tmp/foreign" | tr '\n' ' '))" \
   test ! -s "$tmp/foreign" -a -s "$tmp/exported"
 check "nm -D: internal place_eplb is not exported" bash -c "! grep -qx place_eplb '$tmp/exported'"
+check "nm: the installed libmoemap.a shows only moemap_ globals (internals are local)" \
+  bash "$src/scripts/check-symbols.sh" "$libdir/libmoemap.a"
 
 # pkg-config, shared and static.
 export PKG_CONFIG_PATH=$libdir/pkgconfig
