@@ -23,7 +23,7 @@ static double U[] = {60, 61, 75, 150, 560};
 static moemap_synth_params base_params(const moemap_gpu_population *pop, int n, uint64_t seed)
 {
     static moemap_curve base = {5, T, U, 0.02};
-    moemap_synth_params p = {0};
+    moemap_synth_params p = moemap_synth_default_params(); /* the nominal network */
     p.num_gpus = n;
     p.gpus_per_node = 4;
     p.seed = seed;
@@ -32,15 +32,13 @@ static moemap_synth_params base_params(const moemap_gpu_population *pop, int n, 
     p.base = &base;
     p.hidden = 7168;
     p.intermediate = 2048;
-    p.intra_node_GBps = 450;
-    p.inter_node_GBps = 50;
-    p.latency_us = 10;
     return p;
 }
 
 static moemap_gpu_population *sgemm(int min_runs)
 {
-    moemap_variability_params vp = {NULL, min_runs, MOEMAP_SPEED_MEDIAN};
+    moemap_variability_params vp = moemap_variability_default_params();
+    vp.min_runs = min_runs;
     moemap_gpu_population *pop = NULL;
     moemap_error err = {0};
     int rc = moemap_gpu_population_read(mm_data_path(SGEMM), &vp, &pop, &err);

@@ -93,8 +93,7 @@ TEST(cli_usage_errors)
 
 TEST(no_cuda_refuses)
 {
-    moemap_profile_params p;
-    moemap_profile_params_default(&p);
+    moemap_profile_params p = moemap_profile_default_params();
     p.hidden = 7168;
     p.intermediate = 2048;
     moemap_profile_result *r = (moemap_profile_result *)1;
@@ -392,7 +391,7 @@ TEST(check_macros_name_the_call)
 static void small_params(moemap_profile_params *p, const int *gpu, const int *tokens,
                          const int *group)
 {
-    moemap_profile_params_default(p);
+    *p = moemap_profile_default_params();
     p->hidden = 512;
     p->intermediate = 256;
     p->gpus = gpu;

@@ -216,10 +216,10 @@ TEST(memory_caps_slots)
     moemap_loads_free(ld);
 }
 
-static void count_progress(void *ctx, int done, int total)
+static void count_progress(void *ctx, const char *what, long done, long total)
 {
     int *seen = ctx;
-    if (done == seen[0] + 1 && total == 3)
+    if (done == seen[0] + 1 && total == 3 && what && strcmp(what, "layers") == 0)
         seen[0] = done;
     else
         seen[1] = 1; /* out of order or wrong total */

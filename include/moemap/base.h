@@ -79,6 +79,16 @@ void moemap_error_prefix(moemap_error *err, const char *fmt, ...)
 #endif
     ;
 
+/* The one progress callback of every long call (moemap_place, moemap_simulate,
+ * moemap_report_write, moemap_exec_run, moemap_profile_gpus): their params carry
+ * `moemap_progress_fn progress` (NULL = none) and `void *progress_ctx`, passed back as
+ * ctx. `what` names the work being counted ("layers", "arrivals", "charts", "steps", or
+ * a GPU and phase while profiling; never NULL, valid during the call only); `done` of
+ * `total` units are finished (total > 0). Calls come one at a time, but possibly from a
+ * worker thread (each params comment says which); the callback must not call back into
+ * the same computation. */
+typedef void (*moemap_progress_fn)(void *ctx, const char *what, long done, long total);
+
 /* Always-on assertion for moemap's own invariants (never for user input): prints
  * file:line and aborts. User input errors must go through moemap_error_set instead. */
 void moemap_assert_fail_(const char *expr, const char *file, int line);

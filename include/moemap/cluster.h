@@ -187,6 +187,8 @@ typedef struct moemap_variability_params {
     int min_runs;           /* GPUs with fewer runs are dropped; 0 = default 3 */
     moemap_speed_norm norm;
 } moemap_variability_params;
+/* column "perf", min_runs 3, MOEMAP_SPEED_MEDIAN (a zeroed struct means the same). */
+moemap_variability_params moemap_variability_default_params(void);
 
 /* Per-GPU statistics of a benchmark run on many nominally identical GPUs. */
 typedef struct moemap_gpu_population {
@@ -227,6 +229,9 @@ typedef struct moemap_synth_params {
     int cv_from_population;       /* 1: each drawn GPU keeps its population jitter as its
                                      cv (else the base curve's cv applies to all) */
 } moemap_synth_params;
+/* Everything zero or NULL except dtype "bf16" and the nominal network (MOEMAP_NET_*):
+ * the caller sets num_gpus, slots, base and the speeds or population. */
+moemap_synth_params moemap_synth_default_params(void);
 
 /* Builds a finalized cluster: GPU speeds drawn from the population with the seed (without
  * replacement when num_gpus <= population size, else with replacement) or taken from

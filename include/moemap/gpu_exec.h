@@ -54,8 +54,9 @@ typedef struct moemap_exec_params {
                                exactly once (small configurations only: slow) */
     uint64_t seed;          /* weights and hidden states (default 1) */
     moemap_dispatch dispatch; /* rows per (token, GPU) (default) or per (token, expert) */
-    /* Progress (may be NULL): called from the calling thread with work done / total. */
-    void (*progress)(void *ctx, long done, long total);
+    /* Progress (may be NULL): called from the calling thread with the timed and warm-up
+     * steps done / total ("steps"). */
+    moemap_progress_fn progress;
     void *progress_ctx;
 } moemap_exec_params;
 

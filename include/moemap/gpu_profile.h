@@ -31,10 +31,6 @@ extern "C" {
 #endif
 MOEMAP_API_BEGIN
 
-/* Called between measurements: `what` names the GPU and phase ("GPU 0 (H200)"). */
-typedef void (*moemap_profile_progress_fn)(void *user, const char *what, long done,
-                                           long total);
-
 typedef struct moemap_profile_params {
     int hidden;                 /* expert shape (required, multiples of 8) */
     int intermediate;
@@ -57,12 +53,14 @@ typedef struct moemap_profile_params {
     const int *group_tokens;    /* the grouped layer: tokens of each expert; NULL = the */
     int num_group;              /* default skewed layer; num_group < 0 = no grouped run */
     uint64_t seed;              /* random weights and inputs */
-    moemap_profile_progress_fn progress; /* may be NULL */
-    void *progress_user;
+    /* Progress (may be NULL): called from the calling thread between measurements, with
+     * `what` naming the GPU and phase ("GPU 0 NVIDIA H200"). */
+    moemap_progress_fn progress;
+    void *progress_ctx;
 } moemap_profile_params;
 
-/* Fills the defaults above (hidden/intermediate 0: the caller must set them). */
-void moemap_profile_params_default(moemap_profile_params *p);
+/* The defaults above (hidden/intermediate 0: the caller must set them). */
+moemap_profile_params moemap_profile_default_params(void);
 
 /* The default grid up to max_tokens: powers of two and the steps between them that
  * cuBLAS tiles change at (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256,

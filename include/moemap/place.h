@@ -88,8 +88,8 @@ typedef struct moemap_place_params {
                                    cost carries the whole-layer figures (default: on, one
                                    row per (token, GPU), bf16) */
     /* Optional: called after each layer is placed (from worker threads, one call at a
-     * time) with the layers done and the total; NULL = none. */
-    void (*progress)(void *ctx, int done, int total);
+     * time) with the layers done and the total ("layers"); NULL = none. */
+    moemap_progress_fn progress;
     void *progress_ctx;
 } moemap_place_params;
 

@@ -34,8 +34,8 @@ typedef struct moemap_report_params {
     int layer;                   /* model layer of the per-GPU time bars; -1: the layer
                                     with the largest straggler spread between strategies */
     int hot_experts;             /* experts shown in the co-activation chart (default 16) */
-    /* Called after each chart is drawn (for a progress line); may be NULL. */
-    void (*progress)(void *ctx, int done, int total);
+    /* Called after each chart is drawn ("charts", from the calling thread); may be NULL. */
+    moemap_progress_fn progress;
     void *progress_ctx;
 } moemap_report_params;
 

@@ -141,8 +141,9 @@ typedef struct moemap_sim_params {
     const moemap_sim_event *events;
     int num_events;
     double timeseries_dt;     /* seconds per time-series bucket (default 1) */
-    /* Progress (optional): called about every 1% of the arrivals. */
-    void (*progress)(void *ctx, long done, long total);
+    /* Progress (optional): called from the calling thread about every 1% of the
+     * arrivals ("arrivals"). */
+    moemap_progress_fn progress;
     void *progress_ctx;
 } moemap_sim_params;
 

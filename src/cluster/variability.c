@@ -194,6 +194,11 @@ static int read_runs(FILE *f, const char *path, const char *column, run_vec *run
     return rc;
 }
 
+moemap_variability_params moemap_variability_default_params(void)
+{
+    return (moemap_variability_params){"perf", 3, MOEMAP_SPEED_MEDIAN};
+}
+
 int moemap_gpu_population_read(const char *path, const moemap_variability_params *params,
                                moemap_gpu_population **out, moemap_error *err)
 {

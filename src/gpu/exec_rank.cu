@@ -581,7 +581,7 @@ static int run_placement(rank_state *s, exec_job *job, int pi, long *progress_do
             job->fail_all(job, s->rank);
         (*progress_done)++;
         if (s->rank == 0 && P->progress)
-            P->progress(P->progress_ctx, *progress_done, progress_total);
+            P->progress(P->progress_ctx, "steps", *progress_done, progress_total);
     }
     if (!rc && other)
         rc = MOEMAP_EGPU;

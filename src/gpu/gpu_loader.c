@@ -152,9 +152,9 @@ static int under_mpi_launcher(void)
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
 }
 
-void moemap_profile_params_default(moemap_profile_params *p)
+moemap_profile_params moemap_profile_default_params(void)
 {
-    mm_profile_params_default(p);
+    return mm_profile_default_params();
 }
 
 int moemap_profile_default_grid(int max_tokens, int *out, int cap)

@@ -273,7 +273,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
     }
     snprintf(what, sizeof what, "GPU %d %s%s", dev, out->name, sm_req ? " (green context)" : "");
     if (p->progress)
-        p->progress(p->progress_user, what, step, steps);
+        p->progress(p->progress_ctx, what, step, steps);
 
     g.ev = (cudaEvent_t *)moemap_calloc((size_t)p->repeats + 1, sizeof *g.ev);
     g.ms = (float *)moemap_calloc((size_t)p->repeats, sizeof *g.ms);
@@ -299,7 +299,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
     out->weight_bytes = 3.0 * H * I * 2;
     out->floor_us = out->weight_bytes / (out->copy_GBps * 1e3);
     if (p->progress)
-        p->progress(p->progress_user, what, ++step, steps);
+        p->progress(p->progress_ctx, what, ++step, steps);
 
     /* NVML is optional: without it the profile is still valid, only the readings miss. */
     if (moemap_nvml_sampler_start(out->pci_bus_id, 10, &nvml, NULL) != MOEMAP_OK)
@@ -317,7 +317,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
         moemap_expert_ffn_tuned_info(g.ffn, n, &pt->candidates, &pt->rank_gate_up,
                                      &pt->rank_down);
         if (p->progress)
-            p->progress(p->progress_user, what, ++step, steps);
+            p->progress(p->progress_ctx, what, ++step, steps);
     }
     for (int e = 0; e < ngroup; e++) {
         int cand, r1, r2;
@@ -375,7 +375,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
                 group_us[r0 + r] = 1000.0 * g.ms[r];
         }
         if (p->progress)
-            p->progress(p->progress_user, what, ++step, steps);
+            p->progress(p->progress_ctx, what, ++step, steps);
     }
     for (int i = 0; i < ngrid; i++) {
         moemap_profile_point *pt = &out->points[i];

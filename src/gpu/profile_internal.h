@@ -14,16 +14,18 @@
 extern "C" {
 #endif
 
-static inline void mm_profile_params_default(moemap_profile_params *p)
+static inline moemap_profile_params mm_profile_default_params(void)
 {
-    memset(p, 0, sizeof *p);
-    p->dtype = "bf16";
-    p->max_tokens = 16384;
-    p->repeats = 200;
-    p->rounds = 20;
-    p->warmup = 2;
-    p->settle_s = 3.0;
-    p->seed = 20261122;
+    moemap_profile_params p;
+    memset(&p, 0, sizeof p);
+    p.dtype = "bf16";
+    p.max_tokens = 16384;
+    p.repeats = 200;
+    p.rounds = 20;
+    p.warmup = 2;
+    p.settle_s = 3.0;
+    p.seed = 20261122;
+    return p;
 }
 
 /* Steps between powers of two where cuBLAS's tile shapes change (multiples of 8 up to 16,

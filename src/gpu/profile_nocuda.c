@@ -4,9 +4,9 @@
  */
 #include "profile_internal.h"
 
-void moemap_profile_params_default(moemap_profile_params *p)
+moemap_profile_params moemap_profile_default_params(void)
 {
-    mm_profile_params_default(p);
+    return mm_profile_default_params();
 }
 
 int moemap_profile_default_grid(int max_tokens, int *out, int cap)

@@ -223,7 +223,7 @@ static void *worker(void *arg)
                 d->solver.worst_gap = res.solver_gap;
         }
         if (!rc && d->params->progress)
-            d->params->progress(d->params->progress_ctx, d->done, d->num);
+            d->params->progress(d->params->progress_ctx, "layers", d->done, d->num);
         pthread_mutex_unlock(&d->lock);
     }
     moemap_free(res.reps);

@@ -152,7 +152,7 @@ static int run_gnuplot(const char *gnuplot, const char *script, const char *err_
 }
 
 int rp_render_charts(rp_page *page, const char *gnuplot, const char *work_dir,
-                     void (*progress)(void *ctx, int done, int total), void *ctx,
+                     moemap_progress_fn progress, void *ctx,
                      moemap_error *err)
 {
     int total = 0, done = 0;
@@ -205,7 +205,7 @@ int rp_render_charts(rp_page *page, const char *gnuplot, const char *work_dir,
                                     "gnuplot wrote no PNG for chart '%s' (%s)", it->id, png);
         done++;
         if (progress)
-            progress(ctx, done, total);
+            progress(ctx, "charts", done, total);
     }
     return 0;
 }

@@ -98,7 +98,7 @@ const char *rp_gp_color(int i);
 
 /* Runs `gnuplot` on every chart of the page inside work_dir and loads the PNGs. */
 int rp_render_charts(rp_page *page, const char *gnuplot, const char *work_dir,
-                     void (*progress)(void *ctx, int done, int total), void *ctx,
+                     moemap_progress_fn progress, void *ctx,
                      moemap_error *err);
 
 /* Writes the whole page as one self-contained HTML file; *bytes gets its size. */

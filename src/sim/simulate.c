@@ -220,7 +220,7 @@ int moemap_simulate(const moemap_model *model, const moemap_cluster *cluster,
         long arrived = scheduler_arrived(st.s);
         if (params->progress && arrived / step != last_report) {
             last_report = arrived / step;
-            params->progress(params->progress_ctx, arrived, arrivals->n);
+            params->progress(params->progress_ctx, "arrivals", arrived, arrivals->n);
         }
     }
     long n;
