@@ -28,14 +28,19 @@ static void check_profile(const char *path, const moemap_gpu_population *pop)
     if (!c->source_json)
         fprintf(stderr, "  %s: no \"source\" (command and machine)\n", path);
     CHECK(c->source_json != NULL);
+    moemap_curve f = {0}; /* f_g's points */
     for (int g = 0; g < c->num_gpus; g++) {
-        const moemap_curve *f = &c->gpus[g].eff;
-        REQUIRE(f->n >= 2);
+        CHECK_OK(moemap_cluster_gpu_curve(c, g, &f, &err), &err);
+        REQUIRE(f.n >= 2);
         /* A measured expert is never free and costs more for many tokens than for one. */
-        CHECK(f->us[0] > 0);
-        CHECK(moemap_curve_eval(f, f->tokens[f->n - 1]) > moemap_curve_eval(f, 1));
+        CHECK(f.us[0] > 0);
+        CHECK(moemap_curve_eval(&f, f.tokens[f.n - 1]) > moemap_curve_eval(&f, 1));
     }
-    const moemap_curve *shape = c->base.n > 0 ? &c->base : &c->gpus[0].eff;
+    if (c->base.n > 0)
+        CHECK_OK(moemap_curve_copy(&c->base, &f, &err), &err);
+    else
+        CHECK_OK(moemap_cluster_gpu_curve(c, 0, &f, &err), &err);
+    const moemap_curve *shape = &f;
     moemap_synth_params p = {0};
     p.num_gpus = 32;
     p.gpus_per_node = 8;
@@ -54,6 +59,7 @@ static void check_profile(const char *path, const moemap_gpu_population *pop)
                        moemap_curve_eval(shape, 1000), 1e-9 * moemap_curve_eval(shape, 1000));
         moemap_cluster_free(s);
     }
+    moemap_curve_clear(&f);
     moemap_cluster_free(c);
 }
 

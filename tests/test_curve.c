@@ -200,7 +200,7 @@ TEST(cluster_cost_functions)
     moemap_cluster *d;
     CHECK_OK(moemap_cluster_clone(c, &d, &err), &err);
     REQUIRE(d);
-    CHECK(d->gpus[2].eff.us != c->gpus[2].eff.us);
+    CHECK(d->gpus[2].curve.us != c->gpus[2].curve.us && d->base.us != c->base.us);
     CHECK_NEAR(moemap_cluster_expert_us(d, 1, 1024), 150 / 0.8, 1e-9);
     moemap_cluster_free(d);
     /* Speed 0 is refused by finalize, naming the GPU. */
@@ -222,6 +222,48 @@ TEST(cluster_cost_functions)
     moemap_cluster_free(NULL);
 }
 
+/* f_g is computed on every call, never cached: an edit counts at once, and f_g as a curve
+ * (for hulls and charts) or compared between GPUs agrees with the cost function bit for
+ * bit. */
+TEST(gpu_cost_is_computed_not_cached)
+{
+    moemap_error err = {0};
+    moemap_cluster *c;
+    CHECK_OK(moemap_cluster_create(4, &c, &err), &err);
+    REQUIRE(c);
+    moemap_curve b = h200();
+    b.cv = 0.02;
+    CHECK_OK(moemap_curve_copy(&b, &c->base, &err), &err);
+    c->gpus[1].speed = 0.7;
+    c->gpus[2].speed = 0.7;
+    CHECK_OK(moemap_cluster_finalize(c, &err), &err);
+    CHECK_NEAR(moemap_cluster_expert_us(c, 1, 1024), 150 / 0.7, 1e-9);
+    c->gpus[1].speed = 0.5; /* no finalize: nothing to rebuild */
+    CHECK_NEAR(moemap_cluster_expert_us(c, 1, 1024), 300, 1e-9);
+    c->gpus[1].speed = 0.7;
+    /* GPU 3's own curve is the base divided by 0.7 point for point: the same cost as
+     * GPUs 1 and 2, another than GPU 0's. */
+    moemap_curve f1 = {0};
+    CHECK_OK(moemap_cluster_gpu_curve(c, 1, &f1, &err), &err);
+    CHECK_INT_EQ(f1.n, b.n);
+    CHECK_NEAR(f1.cv, 0.02, 0);
+    CHECK_OK(moemap_curve_copy(&f1, &c->gpus[3].curve, &err), &err);
+    CHECK_OK(moemap_cluster_finalize(c, &err), &err);
+    CHECK(moemap_cluster_same_cost(c, 1, 2) && moemap_cluster_same_cost(c, 1, 3));
+    CHECK(moemap_cluster_same_cost(c, 3, 2) && moemap_cluster_same_cost(c, 0, 0));
+    CHECK(!moemap_cluster_same_cost(c, 0, 1) && !moemap_cluster_same_cost(c, 3, 0));
+    /* Points divided before interpolating: identical doubles, inside and past the curve. */
+    moemap_rng rng;
+    moemap_rng_seed(&rng, 7);
+    for (int i = 0; i < 2000; i++) {
+        double n = moemap_rng_uniform(&rng) * 9000;
+        CHECK(moemap_cluster_expert_us(c, 1, n) == moemap_curve_eval(&f1, n));
+        CHECK(moemap_cluster_expert_us(c, 3, n) == moemap_cluster_expert_us(c, 2, n));
+    }
+    moemap_curve_clear(&f1);
+    moemap_cluster_free(c);
+}
+
 int main(void)
 {
     RUN(eval_at_points_and_between);
@@ -231,5 +273,6 @@ int main(void)
     RUN(copy_and_clear);
     RUN(sample_jitter_has_mean_and_cv);
     RUN(cluster_cost_functions);
+    RUN(gpu_cost_is_computed_not_cached);
     return mm_test_done();
 }

@@ -533,7 +533,7 @@ TEST(deterministic_for_a_seed_and_jitter_costs)
     moemap_placement *p = split_placement(2);
     moemap_loads *ld = skewed_loads(2);
     REQUIRE(c && p && ld);
-    c->gpus[0].eff.cv = c->gpus[1].eff.cv = 0.1;
+    c->gpus[0].curve.cv = c->gpus[1].curve.cv = 0.1;
     /* Balanced experts: with two equally loaded GPUs, jitter makes E[max] > max E. */
     for (int l = 0; l < 2; l++)
         MOEMAP_LOADS_AT(ld, 0, l, 0) = MOEMAP_LOADS_AT(ld, 0, l, 1) = 50;

@@ -31,6 +31,10 @@ typedef struct moemap_curve {
  * below the first point, the first point's value (a replica with any tokens pays at least
  * the weight-read floor); past the last point, extended with the last segment's slope. */
 double moemap_curve_eval(const moemap_curve *c, double n);
+/* The same for the curve whose times are c's divided by div (> 0): a GPU without its own
+ * curve runs the base curve divided by its speed. Each point is divided before
+ * interpolating, so the result is bit for bit that of evaluating a divided copy. */
+double moemap_curve_eval_div(const moemap_curve *c, double n, double div);
 int moemap_curve_copy(const moemap_curve *src, moemap_curve *dst, moemap_error *err);
 void moemap_curve_clear(moemap_curve *c);
 /* Checks points: n >= 1, tokens > 0 strictly increasing, us >= 0 finite non-decreasing.
@@ -46,10 +50,10 @@ typedef struct moemap_gpu {
     moemap_curve curve;  /* own curve; curve.n == 0 when absent */
     double mem_gb;       /* memory for experts (0 = unconstrained) */
     int sm_limit;        /* SMs the profile was taken under (0 = full GPU) */
-    /* Effective curve f_g (own curve, or base / speed), built by moemap_cluster_finalize;
-     * the cost functions read this one. */
-    moemap_curve eff;
 } moemap_gpu;
+/* The struct holds only what the profile says: f_g is computed from curve, speed and the
+ * cluster's base curve on every call (moemap_cluster_expert_us), never cached, so an
+ * edit to a curve or a speed counts at once. */
 
 typedef struct moemap_cluster {
     int hidden;             /* expert shape the curves were measured for */
@@ -83,19 +87,36 @@ double moemap_cluster_expert_bytes(const moemap_cluster *c);
 int moemap_cluster_create(int num_gpus, moemap_cluster **out, moemap_error *err);
 void moemap_cluster_free(moemap_cluster *c);
 int moemap_cluster_clone(const moemap_cluster *c, moemap_cluster **out, moemap_error *err);
-/* Validates the cluster and (re)builds every GPU's effective curve. Must be called after
- * any change to curves or speeds and before the cost functions are used. */
+/* Validates the cluster: shape, network, every GPU's fields, and that every GPU has a
+ * cost (its own curve, or a base curve to scale by its speed, staying finite). Readers
+ * and synth call it; a caller that builds or edits a cluster calls it before handing the
+ * cluster to the library, since the cost functions trust it. Nothing is built or cached. */
 int moemap_cluster_finalize(moemap_cluster *c, moemap_error *err);
 
 /* moemap.cluster/v1 I/O. read validates and finalizes; messages name the file and field. */
 int moemap_cluster_read(const char *path, moemap_cluster **out, moemap_error *err);
 int moemap_cluster_write(const moemap_cluster *c, const char *path, moemap_error *err);
 
-/* f_g(n): time in microseconds of one expert with n tokens on GPU g. */
+/* f_g(n): time in microseconds of one expert with n tokens on GPU g: its own curve when
+ * it has one, else the base curve divided by its speed. The innermost call of every
+ * search, hence inline and without a cache (see moemap_gpu). */
 static inline double moemap_cluster_expert_us(const moemap_cluster *c, int g, double n)
 {
-    return n > 0 ? moemap_curve_eval(&c->gpus[g].eff, n) : 0.0;
+    const moemap_gpu *gpu = &c->gpus[g];
+    if (!(n > 0))
+        return 0.0;
+    return gpu->curve.n > 0 ? moemap_curve_eval(&gpu->curve, n)
+                            : moemap_curve_eval_div(&c->base, n, gpu->speed);
 }
+/* f_g as a curve of its own, for code that needs its points (hulls, charts, merging):
+ * a copy of the GPU's curve, or of the base curve with every time divided by its speed;
+ * cv is moemap_cluster_gpu_cv. out's previous points are released; the caller clears
+ * it (moemap_curve_clear). */
+int moemap_cluster_gpu_curve(const moemap_cluster *c, int g, moemap_curve *out,
+                             moemap_error *err);
+/* 1 when GPUs g and h cost the same at every token count (their f_g have the same points,
+ * as moemap_cluster_gpu_curve would give them), else 0. Strategies group GPUs by it. */
+int moemap_cluster_same_cost(const moemap_cluster *c, int g, int h);
 
 /* Sum of slots over GPUs. */
 int moemap_cluster_total_slots(const moemap_cluster *c);
@@ -122,7 +143,8 @@ double moemap_cluster_layer_max_us(const moemap_cluster *c, const int *gpu,
  * so the fastest GPU is 1 and one taking twice as long is 0.5 (1 for all when n <= 0).
  * rel[num_gpus] is OUT. */
 void moemap_cluster_relative_speed(const moemap_cluster *c, double n, double *rel);
-/* Run-to-run jitter of GPU g (coefficient of variation of f_g; 0 when unknown). */
+/* Run-to-run jitter of GPU g (coefficient of variation of f_g: its curve's cv when > 0,
+ * else the base curve's; 0 when unknown). */
 double moemap_cluster_gpu_cv(const moemap_cluster *c, int g);
 /* One noisy draw of a curve's time at n tokens: f(n) times a log-normal factor of mean 1
  * and coefficient of variation c->cv (exactly f(n) when cv is 0). Never negative. */
@@ -143,7 +165,7 @@ int moemap_cluster_set_source(moemap_cluster *c, const char *json_object_text,
                               moemap_error *err);
 
 /* Concatenates clusters measured separately (e.g. one `moemap profile` file per machine
- * or SM limit) into one: their GPUs in order, each with its effective curve as its own
+ * or SM limit) into one: their GPUs in order, each with its cost f_g as its own
  * curve (so differing base curves do not matter) and its cv; nodes renumbered so that each
  * part keeps its own nodes after the previous parts' (one_node = 1: all on node 0); base
  * curve and network from the first part; slots >= 0 replaces every GPU's slots (measured

@@ -1,10 +1,13 @@
 /*
- * cluster.c — the cluster handle: creation, cloning, validation and finalisation (each
- * GPU's effective curve f_g), and the cost of a GPU or a whole layer for one batch.
+ * cluster.c — the cluster handle: creation, cloning, validation (finalize), each GPU's
+ * cost f_g as a curve or compared between GPUs, and the cost of a GPU or a whole layer
+ * for one batch.
  *
  * Finalize is the single place where a cluster's invariants are checked, whatever built
  * it (file reader, synthesiser, profiler, a test): afterwards the cost functions run
- * without checks, because they sit in the inner loops of placement and simulation.
+ * without checks, because they sit in the inner loops of placement and simulation. It
+ * builds nothing: f_g is computed from the GPU's curve or the base curve and its speed on
+ * each call, so no derived state can go stale after an edit.
  */
 #include "moemap/cluster.h"
 
@@ -45,10 +48,8 @@ void moemap_cluster_free(moemap_cluster *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < c->num_gpus; i++) {
+    for (int i = 0; i < c->num_gpus; i++)
         moemap_curve_clear(&c->gpus[i].curve);
-        moemap_curve_clear(&c->gpus[i].eff);
-    }
     moemap_curve_clear(&c->base);
     moemap_free(c->gpus);
     moemap_free(c->source_json);
@@ -69,14 +70,10 @@ int moemap_cluster_clone(const moemap_cluster *c, moemap_cluster **out, moemap_e
     for (int i = 0; i < c->num_gpus; i++) {
         d->gpus[i] = c->gpus[i];
         d->gpus[i].curve = (moemap_curve){0};
-        d->gpus[i].eff = (moemap_curve){0};
     }
     rc = moemap_curve_copy(&c->base, &d->base, err);
-    for (int i = 0; i < c->num_gpus && !rc; i++) {
+    for (int i = 0; i < c->num_gpus && !rc; i++)
         rc = moemap_curve_copy(&c->gpus[i].curve, &d->gpus[i].curve, err);
-        if (!rc)
-            rc = moemap_curve_copy(&c->gpus[i].eff, &d->gpus[i].eff, err);
-    }
     if (!rc && c->source_json)
         rc = moemap_cluster_set_source(d, c->source_json, err);
     if (rc) {
@@ -131,24 +128,35 @@ static int check_gpu(const moemap_cluster *c, int i, moemap_error *err)
     return 0;
 }
 
-/* Builds f_g: a copy of the GPU's own curve, or the base curve divided by its speed. */
-static int build_eff(const moemap_cluster *c, moemap_gpu *g, moemap_error *err)
+int moemap_cluster_gpu_curve(const moemap_cluster *c, int g, moemap_curve *out,
+                             moemap_error *err)
 {
-    const moemap_curve *src = g->curve.n > 0 ? &g->curve : &c->base;
-    int rc = moemap_curve_copy(src, &g->eff, err);
+    const moemap_gpu *gpu = &c->gpus[g];
+    int scaled = gpu->curve.n == 0;
+    int rc = moemap_curve_copy(scaled ? &c->base : &gpu->curve, out, err);
     if (rc)
         return rc;
-    if (g->curve.n == 0)
-        for (int k = 0; k < g->eff.n; k++)
-            g->eff.us[k] /= g->speed;
-    /* The GPU's own jitter wins; else the base curve's. */
-    g->eff.cv = g->curve.cv > 0 ? g->curve.cv : c->base.cv;
-    /* An extreme speed can push the scaled times past the range of a double. */
-    for (int k = 0; k < g->eff.n; k++)
-        if (!isfinite(g->eff.us[k]))
-            return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].speed: %g scales the base "
-                                    "curve beyond the range of a double", g->id, g->speed);
+    for (int k = 0; scaled && k < out->n; k++)
+        out->us[k] /= gpu->speed;
+    out->cv = moemap_cluster_gpu_cv(c, g);
     return 0;
+}
+
+int moemap_cluster_same_cost(const moemap_cluster *c, int g, int h)
+{
+    const moemap_gpu *a = &c->gpus[g], *b = &c->gpus[h];
+    /* Both on the base curve: the same speed is the same cost. */
+    if (a->curve.n == 0 && b->curve.n == 0)
+        return a->speed == b->speed;
+    const moemap_curve *ca = a->curve.n > 0 ? &a->curve : &c->base;
+    const moemap_curve *cb = b->curve.n > 0 ? &b->curve : &c->base;
+    double da = a->curve.n > 0 ? 1.0 : a->speed, db = b->curve.n > 0 ? 1.0 : b->speed;
+    if (ca->n != cb->n)
+        return 0;
+    for (int i = 0; i < ca->n; i++)
+        if (ca->tokens[i] != cb->tokens[i] || ca->us[i] / da != cb->us[i] / db)
+            return 0;
+    return 1;
 }
 
 double moemap_dtype_bytes(const char *dtype)
@@ -207,10 +215,14 @@ int moemap_cluster_finalize(moemap_cluster *c, moemap_error *err)
         } else if (c->base.n == 0) {
             return moemap_error_set(err, MOEMAP_EINVAL, "gpus[%d]: has no \"curve\" and the "
                                     "cluster has no \"base_curve\" to scale by its speed", i);
+        } else {
+            /* An extreme speed can push the scaled times past the range of a double. */
+            for (int k = 0; k < c->base.n; k++)
+                if (!isfinite(c->base.us[k] / g->speed))
+                    return moemap_error_set(err, MOEMAP_ERANGE, "gpus[%d].speed: %g scales "
+                                            "the base curve beyond the range of a double", i,
+                                            g->speed);
         }
-        rc = build_eff(c, g, err);
-        if (rc)
-            return rc;
     }
     return 0;
 }
@@ -249,11 +261,10 @@ int moemap_cluster_check_shape(const moemap_cluster *c, int hidden, int intermed
 double moemap_cluster_gpu_layer_us(const moemap_cluster *c, int g, const double *tokens,
                                    int n)
 {
-    const moemap_curve *f = &c->gpus[g].eff;
     double t = 0;
     for (int i = 0; i < n; i++)
         if (tokens[i] > 0)
-            t += moemap_curve_eval(f, tokens[i]);
+            t += moemap_cluster_expert_us(c, g, tokens[i]);
     return t;
 }
 
@@ -264,7 +275,7 @@ double moemap_cluster_layer_max_us(const moemap_cluster *c, const int *gpu,
         per_gpu[g] = 0;
     for (int i = 0; i < n; i++)
         if (tokens[i] > 0)
-            per_gpu[gpu[i]] += moemap_curve_eval(&c->gpus[gpu[i]].eff, tokens[i]);
+            per_gpu[gpu[i]] += moemap_cluster_expert_us(c, gpu[i], tokens[i]);
     double m = 0;
     for (int g = 0; g < c->num_gpus; g++)
         if (per_gpu[g] > m)
@@ -274,7 +285,9 @@ double moemap_cluster_layer_max_us(const moemap_cluster *c, const int *gpu,
 
 double moemap_cluster_gpu_cv(const moemap_cluster *c, int g)
 {
-    return c->gpus[g].eff.cv;
+    /* The GPU's own jitter wins; else the base curve's. */
+    const moemap_gpu *gpu = &c->gpus[g];
+    return gpu->curve.cv > 0 ? gpu->curve.cv : c->base.cv;
 }
 
 void moemap_cluster_relative_speed(const moemap_cluster *c, double n, double *rel)

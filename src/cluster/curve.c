@@ -12,21 +12,26 @@
 #include <math.h>
 #include <string.h>
 
-double moemap_curve_eval(const moemap_curve *c, double n)
+/* The curve at n with every time divided by div, when `divide` (a GPU that runs the base
+ * curve at its speed); inlined into the two entry points, so the plain one pays nothing.
+ * Points are divided before they are combined, as a divided copy of the curve would be. */
+static inline double eval_(const moemap_curve *c, double n, int divide, double div)
 {
     if (!(n > 0) || c->n <= 0)
         return 0.0;
     const double *t = c->tokens, *u = c->us;
+#define U_(i) (divide ? u[i] / div : u[i])
     int last = c->n - 1;
     /* Below the first point: the weight-read floor, flat. */
     if (n <= t[0])
-        return u[0];
+        return U_(0);
     if (n >= t[last]) {
         if (last == 0 || n == t[last])
-            return u[last];
+            return U_(last);
         /* Past the last point: the last segment's slope, never below the last value. */
-        double slope = (u[last] - u[last - 1]) / (t[last] - t[last - 1]);
-        double v = u[last] + (slope > 0 ? slope : 0.0) * (n - t[last]);
+        double ul = U_(last);
+        double slope = (ul - U_(last - 1)) / (t[last] - t[last - 1]);
+        double v = ul + (slope > 0 ? slope : 0.0) * (n - t[last]);
         return v;
     }
     /* t[0] < n < t[last]: branch-free binary search for the last point <= n (random
@@ -40,7 +45,19 @@ double moemap_curve_eval(const moemap_curve *c, double n)
     }
     int lo = (int)(b - t), hi = lo + 1;
     double f = (n - t[lo]) / (t[hi] - t[lo]);
-    return u[lo] + f * (u[hi] - u[lo]);
+    double ulo = U_(lo);
+    return ulo + f * (U_(hi) - ulo);
+#undef U_
+}
+
+double moemap_curve_eval(const moemap_curve *c, double n)
+{
+    return eval_(c, n, 0, 1.0);
+}
+
+double moemap_curve_eval_div(const moemap_curve *c, double n, double div)
+{
+    return eval_(c, n, 1, div);
 }
 
 double moemap_curve_sample(const moemap_curve *c, double n, moemap_rng *rng)

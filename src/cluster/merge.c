@@ -51,19 +51,19 @@ int moemap_cluster_merge(const moemap_cluster *const *parts, int num_parts, int 
             moemap_gpu *dst = &c->gpus[g];
             moemap_curve keep = {0};
             *dst = *src;
-            dst->curve = dst->eff = keep;
+            dst->curve = keep;
             dst->id = g;
             dst->node = one_node ? 0 : node_base + src->node;
             if (slots >= 0)
                 dst->slots = slots;
             max_node = src->node > max_node ? src->node : max_node;
-            /* The effective curve already holds the GPU's own or scaled cost and its cv. */
-            rc = moemap_curve_copy(&src->eff, &dst->curve, err);
+            /* f_g as a curve holds the GPU's own or scaled cost and its cv. */
+            rc = moemap_cluster_gpu_curve(p, k, &dst->curve, err);
             if (rc)
                 break;
             if (dst->curve.n == 0)
                 rc = moemap_error_set(err, MOEMAP_EINVAL, "merge: cluster %d GPU %d has no "
-                                      "effective curve (not finalized)", i, k);
+                                      "curve and its cluster no base curve", i, k);
             dst->speed = 1.0; /* the own curve is the cost; speed is unused */
         }
         node_base += max_node + 1;

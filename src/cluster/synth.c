@@ -134,8 +134,8 @@ int moemap_synth_params_from_base(moemap_synth_params *p, const moemap_cluster *
         return moemap_error_set(err, MOEMAP_EINVAL, "the base profile's GPUs have no slots; "
                                 "give --slots K");
     /* The shape: the base curve, else the first GPU's own (measured) curve. */
-    const moemap_curve *shape = base->base.n > 0 ? &base->base : &base->gpus[0].eff;
-    int rc = moemap_curve_copy(shape, curve, err);
+    int rc = base->base.n > 0 ? moemap_curve_copy(&base->base, curve, err)
+                              : moemap_cluster_gpu_curve(base, 0, curve, err);
     if (rc)
         return rc;
     p->base = curve;

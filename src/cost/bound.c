@@ -40,8 +40,9 @@ typedef struct gpu_class {
     int nh;           /* hull vertices (x, y), x[0] = 0, y[0] = F */
     double *hx, *hy;
     double tail;      /* slope after the last vertex (>= 0) */
-    const moemap_curve *curve; /* the effective curve, for finv */
-    moemap_curve own;  /* a grouped class's curve (curve points here), else n = 0 */
+    const moemap_curve *curve; /* the class's curve f, for finv: always &own */
+    moemap_curve own;  /* f: a member GPU's f_g, or a grouped class's lower envelope */
+    int gpu;           /* a member GPU (before grouping) */
     double key;        /* grouping order: the curve at KEY_TOKENS */
 } gpu_class;
 
@@ -104,16 +105,6 @@ static int build_envelope(moemap_bound *b)
         b->env_tail = s < b->env_tail ? s : b->env_tail;
     }
     return 0;
-}
-
-static int same_curve(const moemap_curve *a, const moemap_curve *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (int i = 0; i < a->n; i++)
-        if (a->tokens[i] != b->tokens[i] || a->us[i] != b->us[i])
-            return 0;
-    return 1;
 }
 
 static double last_slope(const moemap_curve *c)
@@ -224,6 +215,8 @@ static int group_classes(moemap_bound *b)
     for (int j = 0; j < n; j++)
         b->classes[j].key = moemap_curve_eval(b->classes[j].curve, KEY_TOKENS);
     qsort(b->classes, (size_t)n, sizeof *b->classes, cmp_class);
+    for (int j = 0; j < n; j++) /* each class's curve moved with it */
+        b->classes[j].curve = &b->classes[j].own;
     int per = (n + MAX_CLASSES - 1) / MAX_CLASSES;
     gpu_class *g = moemap_calloc((size_t)n, sizeof *g);
     const moemap_curve **cs = moemap_malloc((size_t)per * sizeof *cs);
@@ -254,6 +247,7 @@ static int group_classes(moemap_bound *b)
     for (int j = 0; j < n; j++) {
         moemap_free(b->classes[j].hx);
         moemap_free(b->classes[j].hy);
+        moemap_curve_clear(&b->classes[j].own);
     }
     moemap_free(b->classes);
     b->classes = g;
@@ -274,11 +268,10 @@ int moemap_bound_create(const moemap_cluster *c, int slots, moemap_bound **out,
         return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
     }
     for (int g = 0; g < c->num_gpus; g++) {
-        const moemap_curve *cv = &c->gpus[g].eff;
         int s = slots > 0 ? slots : c->gpus[g].slots;
         int found = -1;
         for (int j = 0; j < b->num_classes && found < 0; j++)
-            if (b->classes[j].slots == s && same_curve(b->classes[j].curve, cv))
+            if (b->classes[j].slots == s && moemap_cluster_same_cost(c, b->classes[j].gpu, g))
                 found = j;
         if (found >= 0) {
             b->classes[found].count++;
@@ -287,8 +280,9 @@ int moemap_bound_create(const moemap_cluster *c, int slots, moemap_bound **out,
         gpu_class *k = &b->classes[b->num_classes++];
         k->count = 1;
         k->slots = s;
-        k->curve = cv;
-        if (build_hull(k, cv) != 0) {
+        k->gpu = g;
+        k->curve = &k->own;
+        if (moemap_cluster_gpu_curve(c, g, &k->own, NULL) != 0 || build_hull(k, k->curve) != 0) {
             moemap_bound_free(b);
             return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
         }

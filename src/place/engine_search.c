@@ -619,7 +619,7 @@ int place_moemap_engine(const place_problem *pb, place_result *out, moemap_error
     for (int g = 0; g < G; g++) {
         s.cls[g] = -1;
         for (int c = 0; c < s.C && s.cls[g] < 0; c++)
-            if (place_same_curve(&pb->cluster->gpus[s.crep[c]].eff, &pb->cluster->gpus[g].eff))
+            if (moemap_cluster_same_cost(pb->cluster, s.crep[c], g))
                 s.cls[g] = c;
         if (s.cls[g] < 0) {
             s.crep[s.C] = g;

@@ -104,12 +104,3 @@ double place_layer_mean_us(const place_problem *pb, const place_result *r, doubl
     return sum / (pb->num_batches > 0 ? pb->num_batches : 1);
 }
 
-int place_same_curve(const moemap_curve *a, const moemap_curve *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (int i = 0; i < a->n; i++)
-        if (a->tokens[i] != b->tokens[i] || a->us[i] != b->us[i])
-            return 0;
-    return 1;
-}

@@ -14,10 +14,6 @@ void place_even_quota(int num_gpus, const int *slots, int experts, int *quota);
 /* order[0..n) = 0..n-1 sorted by weight[] descending, ties by index (deterministic). */
 void place_sort_desc(const double *weight, int n, int *order);
 
-/* 1 when two curves are the same points (GPUs with one curve form a class whose members
- * are interchangeable to a search). */
-int place_same_curve(const moemap_curve *a, const moemap_curve *b);
-
 /* Mean over all of the problem's batches of the straggler time of a layer layout r
  * (replicas with their shares) under the cost model: the whole layer (dispatch +
  * compute + combine on the measured curves) unless params->a2a.off, else the compute;

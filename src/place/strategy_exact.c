@@ -473,17 +473,20 @@ int exact_solve(const place_problem *pb, place_result *out, exact_report *rep,
     m->E = E;
     m->G = G;
     m->B = B;
-    for (int g = 0; g < G; g++)
-        if (pb->cluster->gpus[g].eff.n < 1 || pb->cluster->gpus[g].eff.n + 2 > MAX_LINES) {
-            moemap_free(m);
-            return moemap_error_set(err, MOEMAP_EINVAL,
-                                    "exact: gpu %d's curve has %d points (the MIP takes 1 to "
-                                    "%d)", g, pb->cluster->gpus[g].eff.n, MAX_LINES - 2);
-        }
     rep->convex = 1;
     for (int g = 0; g < G; g++) {
-        int convex;
-        m->nl[g] = minorant_lines(&pb->cluster->gpus[g].eff, m->alpha[g], m->beta[g], &convex);
+        moemap_curve f = {0}; /* f_g's points */
+        int convex, rc = moemap_cluster_gpu_curve(pb->cluster, g, &f, err);
+        if (!rc && (f.n < 1 || f.n + 2 > MAX_LINES))
+            rc = moemap_error_set(err, MOEMAP_EINVAL, "exact: gpu %d's curve has %d points "
+                                  "(the MIP takes 1 to %d)", g, f.n, MAX_LINES - 2);
+        if (rc) {
+            moemap_curve_clear(&f);
+            moemap_free(m);
+            return rc;
+        }
+        m->nl[g] = minorant_lines(&f, m->alpha[g], m->beta[g], &convex);
+        moemap_curve_clear(&f);
         rep->convex &= convex;
     }
     m->ycol = moemap_calloc((size_t)E * G * (B > 0 ? B : 1), sizeof(int));

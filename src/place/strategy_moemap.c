@@ -470,7 +470,7 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
     for (int g = 0; g < G; g++) {
         x.cls[g] = g;
         for (int h = 0; h < g; h++)
-            if (place_same_curve(&pb->cluster->gpus[h].eff, &pb->cluster->gpus[g].eff)) {
+            if (moemap_cluster_same_cost(pb->cluster, h, g)) {
                 x.cls[g] = x.cls[h];
                 break;
             }

@@ -37,7 +37,8 @@ int rp_add_cluster(rp_page *page, const char *path, moemap_error *err)
     /* Token grid: powers of two up to the largest measured point (at least 4096). */
     double nmax = 4096;
     for (int g = 0; g < ng; g++) {
-        const moemap_curve *e = &c->gpus[g].eff;
+        /* f_g's points are its own curve's, or the base curve's (scaled in time only). */
+        const moemap_curve *e = c->gpus[g].curve.n > 0 ? &c->gpus[g].curve : &c->base;
         if (e->n > 0 && e->tokens[e->n - 1] > nmax)
             nmax = e->tokens[e->n - 1];
     }

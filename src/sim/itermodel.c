@@ -215,7 +215,7 @@ int itermodel_create(const moemap_model *model, const moemap_cluster *cluster,
     for (int g = 0; g < G; g++) {
         im->speed[g] = curve_speed(cluster, g, ref);
         im->factor[g] = 1.0;
-        im->cv[g] = cluster->gpus[g].eff.cv * params->jitter_scale;
+        im->cv[g] = moemap_cluster_gpu_cv(cluster, g) * params->jitter_scale;
         im->alive[g] = 1;
     }
     im->alive_n = G;
