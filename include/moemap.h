@@ -1,6 +1,12 @@
 /*
  * moemap.h — the public interface of libmoemap: MoE expert placement that accounts for
  * each GPU's own speed. Include this one header; the components live under moemap/.
+ *
+ * Conventions shared by every component (docs/api.md): moemap_ names; int status with a
+ * moemap_error message; options in a moemap_<x>_params struct started from
+ * moemap_<x>_default_params(); one progress callback type (moemap_progress_fn); objects
+ * in _create/_free pairs, _free(NULL) a no-op; arrays sized by their data; no derived
+ * state in public structs.
  */
 #ifndef MOEMAP_H
 #define MOEMAP_H

@@ -16,7 +16,8 @@
 /* Symbol export. libmoemap.so is built with hidden visibility by default, so only what
  * the public headers declare is exported: MOEMAP_API marks one declaration, and
  * MOEMAP_API_BEGIN / MOEMAP_API_END bracket a header's declarations (every public header
- * does this). Internal functions (src/, place_*, json_*, ...) stay out of the ABI. */
+ * does this). Internal functions (src/, place_*, mm_json_*, ...) stay out of the ABI:
+ * hidden in libmoemap.so, made local in libmoemap.a (docs/api.md, "Symbols"). */
 #if defined(__GNUC__) || defined(__clang__)
 #define MOEMAP_API __attribute__((visibility("default")))
 #define MOEMAP_API_BEGIN _Pragma("GCC visibility push(default)")
