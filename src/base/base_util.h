@@ -18,4 +18,13 @@ int mm_cmp_double(const void *a, const void *b);
  * ctx is a moemap_error: keeps the first problem as MOEMAP_EINVAL, ignores the rest. */
 void mm_keep_first_problem(void *ctx, const char *msg);
 
+/* The reporting half of every check that takes a moemap_problem_fn: counts one problem in
+ * *count and, when fn is not NULL, hands it the printf-formatted message. */
+void mm_problem(void (*fn)(void *ctx, const char *msg), void *ctx, int *count,
+                const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 #endif

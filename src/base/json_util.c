@@ -215,6 +215,32 @@ json_t *mm_json_real(double x, int digits)
     return json_real(r);
 }
 
+json_t *mm_json_real_array(const double *x, size_t n, int digits)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *v = !isfinite(x[i]) ? json_null()
+                    : digits < 0    ? json_real(x[i])
+                                    : mm_json_real(x[i], digits);
+        if (json_array_append_new(a, v) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+json_t *mm_json_int_array(const int *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_integer(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
 int mm_json_check_format(const json_t *root, const char *name, const char *want,
                          const char *hint, moemap_error *err)
 {

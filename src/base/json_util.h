@@ -57,5 +57,9 @@ int mm_json_check_format(const json_t *root, const char *name, const char *want,
 
 /* A real rounded to `digits` decimals, so files stay readable (1.2300000000000002 -> 1.23). */
 json_t *mm_json_real(double x, int digits);
+/* Arrays for the writers: n numbers, each mm_json_real(x[i], digits) (digits < 0: as
+ * they are) and null when not finite (no data); n integers. NULL when out of memory. */
+json_t *mm_json_real_array(const double *x, size_t n, int digits);
+json_t *mm_json_int_array(const int *v, size_t n);
 
 #endif

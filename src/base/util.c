@@ -1,10 +1,12 @@
 /*
  * util.c — see base_util.h: the monotonic clock, the double comparison and the
- * first-problem callback, once for the whole library instead of a private copy in each
+ * problem callbacks of the checks, once for the whole library instead of a private copy in each
  * file that sorts, keeps a deadline or runs a check.
  */
 #include "base_util.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "moemap/base.h"
@@ -27,4 +29,18 @@ void mm_keep_first_problem(void *ctx, const char *msg)
     moemap_error *e = ctx;
     if (e && e->code == 0)
         moemap_error_set(e, MOEMAP_EINVAL, "%s", msg);
+}
+
+void mm_problem(void (*fn)(void *ctx, const char *msg), void *ctx, int *count,
+                const char *fmt, ...)
+{
+    (*count)++;
+    if (!fn)
+        return;
+    char msg[MOEMAP_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fn(ctx, msg);
 }

@@ -7,9 +7,8 @@
 #include "moemap/eval.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 
+#include "base_util.h"
 #include "cost_internal.h"
 
 double moemap_eval_layer_batch(const moemap_cluster *c, const moemap_layer_placement *lp,
@@ -78,40 +77,22 @@ const moemap_layer_placement *mm_placement_layer(const moemap_placement *p, int 
     return NULL;
 }
 
-static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static void report(moemap_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
-{
-    (*count)++;
-    if (!fn)
-        return;
-    char msg[MOEMAP_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fn(ctx, msg);
-}
-
 int moemap_placement_check_loads(const moemap_placement *p, const moemap_loads *loads,
                                  moemap_problem_fn fn, void *ctx)
 {
     int n = 0;
     if (p->experts != loads->experts) {
-        report(fn, ctx, &n, "placement has %d experts per layer but the loads have %d",
+        mm_problem(fn, ctx, &n, "placement has %d experts per layer but the loads have %d",
                p->experts, loads->experts);
         return n;
     }
     for (int l = 0; l < loads->num_layers; l++)
         if (mm_layer_has_tokens(loads, l) && !mm_placement_layer(p, loads->layer_ids[l]))
-            report(fn, ctx, &n, "layer %d: MoE layer of the loads has no placement",
+            mm_problem(fn, ctx, &n, "layer %d: MoE layer of the loads has no placement",
                    loads->layer_ids[l]);
     for (int i = 0; i < p->num_layers; i++)
         if (moemap_loads_find_layer(loads, p->layers[i].layer) < 0)
-            report(fn, ctx, &n, "layer %d: placed but not an MoE layer of the loads",
+            mm_problem(fn, ctx, &n, "layer %d: placed but not an MoE layer of the loads",
                    p->layers[i].layer);
     return n;
 }

@@ -15,14 +15,6 @@
 
 #define EVAL_FORMAT "moemap.eval/v1"
 
-static json_t *num_array(const double *x, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(x[i]));
-    return a;
-}
-
 static json_t *layer_json(const moemap_eval_summary *s, int l)
 {
     const moemap_eval_layer *el = &s->layers[l];
@@ -42,8 +34,9 @@ static json_t *layer_json(const moemap_eval_summary *s, int l)
     if (s->moved >= 0)
         json_object_set_new(lo, "moved", json_integer(el->moved));
     if (s->layer_gpu_us && s->num_gpus > 0)
-        json_object_set_new(lo, "gpu_us", num_array(&s->layer_gpu_us[(size_t)l * s->num_gpus],
-                                                    (size_t)s->num_gpus));
+        json_object_set_new(lo, "gpu_us",
+                            mm_json_real_array(&s->layer_gpu_us[(size_t)l * s->num_gpus],
+                                               (size_t)s->num_gpus, -1));
     return lo;
 }
 
@@ -70,10 +63,11 @@ static json_t *summary_json(const char *file, const moemap_eval_summary *s)
     json_object_set_new(o, "replicas", json_integer(s->replicas));
     json_object_set_new(o, "moved", s->moved >= 0 ? json_integer(s->moved) : json_null());
     if (s->batch_us)
-        json_object_set_new(o, "batch_us", num_array(s->batch_us, (size_t)s->num_batches));
+        json_object_set_new(o, "batch_us",
+                            mm_json_real_array(s->batch_us, (size_t)s->num_batches, -1));
     if (s->batch_layer_us)
         json_object_set_new(o, "batch_layer_us",
-                            num_array(s->batch_layer_us, (size_t)s->num_batches));
+                            mm_json_real_array(s->batch_layer_us, (size_t)s->num_batches, -1));
     json_t *layers = json_array();
     for (int l = 0; l < s->num_layers; l++)
         json_array_append_new(layers, layer_json(s, l));

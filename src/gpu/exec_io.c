@@ -15,14 +15,6 @@
 
 #define RUN_FORMAT "moemap.run/v1"
 
-static json_t *dlist(const double *v, int n, int digits)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, mm_json_real(v[i], digits));
-    return a;
-}
-
 typedef struct sum_field {
     const char *key;
     size_t off;
@@ -66,8 +58,9 @@ static void put_fields(json_t *o, const moemap_exec_summary *s, const sum_field 
 {
     for (size_t i = 0; i < n; i++) {
         const double *v = (const double *)((const char *)s + f[i].off);
-        json_object_set_new(o, f[i].key, gpus ? dlist(v, gpus, f[i].digits)
-                                              : mm_json_real(*v, f[i].digits));
+        json_object_set_new(o, f[i].key,
+                            gpus ? mm_json_real_array(v, (size_t)gpus, f[i].digits)
+                                 : mm_json_real(*v, f[i].digits));
     }
 }
 
@@ -83,15 +76,15 @@ static json_t *result_json(const char *path, const moemap_exec_result *r,
     put_fields(o, s, per_gpu, NF(per_gpu), G);
     put_fields(o, s, errors, NF(errors), 0);
     size_t n = (size_t)G * r->layers * r->iterations;
-    json_object_set_new(o, "compute_us", dlist(r->compute_us, (int)n, 2));
-    json_object_set_new(o, "predicted_us", dlist(r->predicted_us, (int)n, 2));
+    json_object_set_new(o, "compute_us", mm_json_real_array(r->compute_us, n, 2));
+    json_object_set_new(o, "predicted_us", mm_json_real_array(r->predicted_us, n, 2));
     /* the phases, and the dispatch the cost model predicts from the plans' exact rows */
     const struct { const char *key; const double *v; } phases[] = {
         {"dispatch_us", r->dispatch_us}, {"combine_us", r->combine_us},
         {"layer_us", r->layer_us}, {"predicted_dispatch_us", r->predicted_dispatch_us}};
     for (size_t i = 0; i < sizeof phases / sizeof *phases; i++)
         if (phases[i].v)
-            json_object_set_new(o, phases[i].key, dlist(phases[i].v, (int)n, 2));
+            json_object_set_new(o, phases[i].key, mm_json_real_array(phases[i].v, n, 2));
     if (r->checked) {
         json_t *c = json_object();
         json_object_set_new(c, "rel_err", mm_json_real(r->check_rel_err, 6));

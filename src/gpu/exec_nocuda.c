@@ -2,11 +2,10 @@
  * exec_nocuda.c — the executor in builds without CUDA or NCCL: moemap_exec_run returns
  * MOEMAP_ENOTSUP with "built without GPU support", so the CLI and tests give one clear
  * answer instead of a link error. The host-only parts (plan, summaries, routing from
- * loads, CPU reference) are the same code as in GPU builds, included here because the
- * build compiles only *_nocuda.c from src/gpu/ when CUDA is off.
+ * loads, CPU reference: exec_host.c, exec_plan.c) are built in every configuration
+ * (CMakeLists.txt, MOEMAP_GPU_HOST_SOURCES).
  */
-#include "exec_host.c"
-#include "exec_plan.c"
+#include "exec_internal.h"
 
 int moemap_exec_run(const moemap_exec_params *params, const moemap_cluster *cluster,
                     const moemap_routing *routing, const moemap_placement *const *placements,

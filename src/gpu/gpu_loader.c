@@ -152,16 +152,6 @@ static int under_mpi_launcher(void)
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
 }
 
-moemap_profile_params moemap_profile_default_params(void)
-{
-    return mm_profile_default_params();
-}
-
-int moemap_profile_default_grid(int max_tokens, int *out, int cap)
-{
-    return mm_profile_default_grid(max_tokens, out, cap);
-}
-
 int moemap_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
                        moemap_error *err)
 {

@@ -460,7 +460,7 @@ static int check_params(const moemap_profile_params *p, int visible, int *grid, 
         }
         *ngrid = p->num_tokens;
     } else {
-        *ngrid = mm_profile_default_grid(p->max_tokens, grid, MAX_GRID);
+        *ngrid = moemap_profile_default_grid(p->max_tokens, grid, MAX_GRID);
     }
     if (p->group_tokens && p->num_group > 0) {
         if (p->num_group > 1024)

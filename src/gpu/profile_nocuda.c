@@ -1,18 +1,9 @@
 /*
- * profile_nocuda.c — the GPU profiler in a build without CUDA: parameters and the grid
- * work (the CLI can still explain itself), measuring says "built without CUDA".
+ * profile_nocuda.c — the GPU profiler in a build without CUDA: measuring says "built
+ * without CUDA" (parameters and the grid, in profile_params.c, work in every build, so
+ * the CLI can still explain itself).
  */
 #include "profile_internal.h"
-
-moemap_profile_params moemap_profile_default_params(void)
-{
-    return mm_profile_default_params();
-}
-
-int moemap_profile_default_grid(int max_tokens, int *out, int cap)
-{
-    return mm_profile_default_grid(max_tokens, out, cap);
-}
 
 int moemap_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
                        moemap_error *err)

@@ -7,17 +7,7 @@
  * --init-expert-location trivial.
  */
 #include "export_layout.h"
-
-static json_t *int_row(const int *v, int n)
-{
-    json_t *a = json_array();
-    for (int i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_integer(v[i])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
+#include "json_util.h"
 
 json_t *export_sglang_json(const moemap_placement *p, const export_layout *lay,
                            const moemap_export_params *params, moemap_error *err)
@@ -78,7 +68,7 @@ json_t *export_sglang_json(const moemap_placement *p, const export_layout *lay,
         }
         const int *row = entry[r] >= 0 ? lay->phy2log + (size_t)entry[r] * lay->physical
                                        : trivial;
-        if (json_array_append_new(map, int_row(row, lay->physical)) != 0)
+        if (json_array_append_new(map, mm_json_int_array(row, (size_t)lay->physical)) != 0)
             goto oom;
     }
     if (json_object_set_new(root, "physical_to_logical_map", map) != 0) {

@@ -9,7 +9,6 @@
 #include "moemap/placement.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,24 +22,8 @@ typedef struct checker {
     int count;
 } checker;
 
-static void problem(checker *ck, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void problem(checker *ck, const char *fmt, ...)
-{
-    ck->count++;
-    if (!ck->fn)
-        return;
-    char msg[MOEMAP_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ck->fn(ck->ctx, msg);
-}
+/* One problem found: counted, and handed to the caller's callback. */
+#define problem(ck, ...) mm_problem((ck)->fn, (ck)->ctx, &(ck)->count, __VA_ARGS__)
 
 static int cmp_rep(const void *a, const void *b)
 {

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base_util.h"
 #include "cost/cost_internal.h"
 
 #define NBUCKETS 64
@@ -70,12 +71,6 @@ static double curve_speed(const moemap_cluster *c, int g, double ref)
 {
     double t = moemap_cluster_expert_us(c, g, REF_TOKENS);
     return t > 0 && ref > 0 ? ref / t : 1.0;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static void reset_cache(itermodel *im)
@@ -209,7 +204,7 @@ int itermodel_create(const moemap_model *model, const moemap_cluster *cluster,
     } else {
         for (int g = 0; g < G; g++)
             im->scratch[g] = moemap_cluster_expert_us(cluster, g, REF_TOKENS);
-        qsort(im->scratch, (size_t)G, sizeof(double), cmp_d);
+        qsort(im->scratch, (size_t)G, sizeof(double), mm_cmp_double);
         ref = im->scratch[G / 2];
     }
     for (int g = 0; g < G; g++) {

@@ -38,14 +38,6 @@ static json_t *lat_json(const moemap_latency *l)
     return o;
 }
 
-static json_t *num_array(const double *x, int n, int digits)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, num(x[i], digits));
-    return a;
-}
-
 static void capacity_json(json_t *o, const moemap_sim_result *r)
 {
     json_t *sweep = json_array();
@@ -82,7 +74,8 @@ static json_t *run_json(const moemap_sim_result *r, const char *label, int times
     json_object_set_new(o, "mean_iteration_ms", num(r->mean_iteration_ms, 4));
     json_object_set_new(o, "mean_iteration_tokens", num(r->mean_iteration_tokens, 2));
     json_object_set_new(o, "moe_share", num(r->moe_share, 4));
-    json_object_set_new(o, "gpu_idle_s", num_array(r->gpu_idle_s, r->num_gpus, 4));
+    json_object_set_new(o, "gpu_idle_s",
+                        mm_json_real_array(r->gpu_idle_s, (size_t)r->num_gpus, 4));
     json_object_set_new(o, "migration_bytes", num(r->migration_bytes, 0));
     json_object_set_new(o, "migration_stall_s", num(r->migration_stall_s, 6));
     json_object_set_new(o, "replicas_moved", json_integer(r->replicas_moved));
@@ -97,10 +90,11 @@ static json_t *run_json(const moemap_sim_result *r, const char *label, int times
     json_object_set_new(o, "markers", marks);
     if (timeseries) {
         json_t *ts = json_object();
-        json_object_set_new(ts, "time_s", num_array(r->ts_time_s, r->ts_n, 3));
-        json_object_set_new(ts, "p90_ttft_s", num_array(r->ts_p90_ttft_s, r->ts_n, 5));
-        json_object_set_new(ts, "straggler_ms", num_array(r->ts_straggler_ms, r->ts_n, 4));
-        json_object_set_new(ts, "tokens_per_s", num_array(r->ts_tokens_per_s, r->ts_n, 1));
+        size_t tn = (size_t)r->ts_n;
+        json_object_set_new(ts, "time_s", mm_json_real_array(r->ts_time_s, tn, 3));
+        json_object_set_new(ts, "p90_ttft_s", mm_json_real_array(r->ts_p90_ttft_s, tn, 5));
+        json_object_set_new(ts, "straggler_ms", mm_json_real_array(r->ts_straggler_ms, tn, 4));
+        json_object_set_new(ts, "tokens_per_s", mm_json_real_array(r->ts_tokens_per_s, tn, 1));
         json_object_set_new(o, "timeseries", ts);
     }
     return o;

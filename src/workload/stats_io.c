@@ -12,14 +12,6 @@
 
 #define STATS_FORMAT "moemap.stats/v1"
 
-static json_t *int_list(const int *v, int n)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_integer(v[i]));
-    return a;
-}
-
 static json_t *layer_json(const moemap_layer_stats *s, int E, const double *dist)
 {
     json_t *o = json_object();
@@ -28,21 +20,23 @@ static json_t *layer_json(const moemap_layer_stats *s, int E, const double *dist
     json_object_set_new(o, "max_over_mean", mm_json_real(s->max_over_mean, 6));
     json_object_set_new(o, "cv", mm_json_real(s->cv, 6));
     json_object_set_new(o, "gini", mm_json_real(s->gini, 6));
-    json_object_set_new(o, "consistent", int_list(s->consistent, s->num_consistent));
-    json_object_set_new(o, "temporal", int_list(s->temporal, s->num_temporal));
+    json_object_set_new(o, "consistent",
+                        mm_json_int_array(s->consistent, (size_t)s->num_consistent));
+    json_object_set_new(o, "temporal", mm_json_int_array(s->temporal, (size_t)s->num_temporal));
     json_t *pairs = json_array();
     for (int i = 0; i < s->num_pairs; i++) {
         json_t *pr = json_object();
         int ab[2] = {s->pairs[i].a, s->pairs[i].b};
-        json_object_set_new(pr, "experts", int_list(ab, 2));
+        json_object_set_new(pr, "experts", mm_json_int_array(ab, 2));
         json_object_set_new(pr, "corr", mm_json_real(s->pairs[i].corr, 4));
         json_array_append_new(pairs, pr);
     }
     json_object_set_new(o, "coactive_pairs", pairs);
     json_t *cl = json_array();
     for (int c = 0; c < s->num_clusters; c++)
-        json_array_append_new(cl, int_list(s->cluster_experts + s->cluster_start[c],
-                                           s->cluster_start[c + 1] - s->cluster_start[c]));
+        json_array_append_new(cl, mm_json_int_array(s->cluster_experts + s->cluster_start[c],
+                                                    (size_t)(s->cluster_start[c + 1] -
+                                                             s->cluster_start[c])));
     json_object_set_new(o, "clusters", cl);
     json_t *share = json_array();
     for (int e = 0; s->load_share && e < E; e++)
