@@ -171,18 +171,21 @@ TEST(run_round_trip)
     double comp[4] = {10, 11, 12, 13}, pred[4] = {9, 12, 12, 14};
     double disp[4] = {5, 6, 7, 8}, comb[4] = {6, 7, 8, 9}, lay[4] = {30, 31, 32, 33};
     double pdisp[4] = {4, 5, 6, 7};
+    char names[2][64] = {"GPU A", "GPU B"};
+    int sms[2] = {132, 66};
     moemap_exec_result res = {.num_gpus = 2, .layers = 1, .iterations = 2, .compute_us = comp,
                               .predicted_us = pred, .checked = 1, .check_rel_err = 0.004,
                               .check_rows = 64, .check_rows_expected = 64,
                               .dispatch_us = disp, .combine_us = comb, .layer_us = lay,
-                              .predicted_dispatch_us = pdisp};
-    snprintf(res.device_names[0], sizeof res.device_names[0], "GPU A");
-    snprintf(res.device_names[1], sizeof res.device_names[1], "GPU B");
-    res.device_sms[0] = 132;
-    res.device_sms[1] = 66;
+                              .predicted_dispatch_us = pdisp, .device_names = names,
+                              .device_sms = sms};
+    double gpu_comp[2] = {11, 12}, gpu_pred[2] = {10.5, 13}, gpu_rows[2] = {40, 24},
+           gpu_err[2] = {-0.05, 0.08};
     moemap_exec_summary sum = {.straggler_mean_us = 12.5, .straggler_err = -0.02,
-                               .pred_layer_mean_us = 29, .layer_err = -0.1};
-    sum.gpu_compute_mean_us[1] = 12;
+                               .pred_layer_mean_us = 29, .layer_err = -0.1,
+                               .num_gpus = 2, .gpu_compute_mean_us = gpu_comp,
+                               .gpu_pred_mean_us = gpu_pred, .gpu_rows_mean = gpu_rows,
+                               .gpu_mean_err = gpu_err};
     moemap_exec_result *results[1] = {&res};
     char *files[1] = {"moemap.json"};
     moemap_exec_params p = moemap_exec_default_params();
@@ -209,7 +212,12 @@ TEST(run_round_trip)
     CHECK_INT_EQ(x->checked, 1);
     CHECK_INT_EQ(x->check_rows_expected, 64);
     CHECK_NEAR(r->summaries[0].straggler_mean_us, 12.5, 1e-9);
+    CHECK_INT_EQ(r->summaries[0].num_gpus, 2);
     CHECK_NEAR(r->summaries[0].gpu_compute_mean_us[1], 12, 1e-9);
+    CHECK_NEAR(r->summaries[0].gpu_pred_mean_us[0], 10.5, 1e-9);
+    CHECK_NEAR(r->summaries[0].gpu_rows_mean[0], 40, 1e-9);
+    CHECK_NEAR(r->summaries[0].gpu_mean_err[1], 0.08, 1e-9);
+    CHECK(!strcmp(x->device_names[0], "GPU A"));
     CHECK_NEAR(r->summaries[0].straggler_err, -0.02, 1e-9);
     /* dispatch mode, phases and the whole-layer prediction */
     CHECK_INT_EQ(r->params.dispatch, MOEMAP_DISPATCH_TOKEN_EXPERT);

@@ -334,6 +334,12 @@ TEST(summary_of_known_numbers)
     CHECK_NEAR(s.layer_err, 295.0 / 300 - 1, 1e-12);
     CHECK_NEAR(s.pred_dispatch_mean_us, 25, 1e-9);
     CHECK_NEAR(s.dispatch_err, (2 * 25.0 - 60) / 60, 1e-12); /* 50 predicted, 60 measured */
+    CHECK_INT_EQ(s.num_gpus, 2);
+    /* GPU 1: compute 150, predicted 145: its mean error is -5/150. */
+    CHECK_NEAR(s.gpu_mean_err[1], -5.0 / 150, 1e-12);
+    moemap_exec_summary_clear(&s);
+    CHECK(s.gpu_compute_mean_us == NULL && s.num_gpus == 0);
+    moemap_exec_summary_clear(&s); /* a cleared summary clears again */
     moemap_exec_result_free(r);
 }
 

@@ -35,7 +35,9 @@ extern "C" {
 #endif
 MOEMAP_API_BEGIN
 
-#define MOEMAP_EXEC_MAX_GPUS 64
+/* Arrays in these structs are sized by the run (num_gpus), never by a fixed maximum:
+ * results come from moemap_exec_run or moemap_exec_read and go back with
+ * moemap_exec_result_free; a summary's arrays are released by moemap_exec_summary_clear. */
 
 typedef struct moemap_exec_params {
     int hidden;             /* expert hidden size (required, e.g. the model preset's) */
@@ -47,8 +49,10 @@ typedef struct moemap_exec_params {
     long tokens_per_iter;   /* tokens of the trace per iteration, all ranks together
                                (default 4096); iteration i takes trace tokens
                                [i*T, (i+1)*T) modulo the trace length */
-    int sm_limit[MOEMAP_EXEC_MAX_GPUS]; /* > 0: GPU g's expert compute runs in a green
-                               context of this many SMs; 0 = whole GPU */
+    const int *sm_limit;    /* [num_sm_limit], borrowed; NULL = none: sm_limit[g] > 0 runs
+                               GPU g's expert compute in a green context of this many SMs;
+                               0 (or g >= num_sm_limit) = the whole GPU */
+    int num_sm_limit;       /* entries of sm_limit (at most the placement's GPUs) */
     int check;              /* 1: also copy every output back and compare it with a CPU
                                float64 reference; tag every row and verify it returns
                                exactly once (small configurations only: slow) */
@@ -92,8 +96,8 @@ typedef struct moemap_exec_result {
     long check_rows;         /* rows that came back */
     long check_rows_expected;/* rows that had to come back: tokens * top_k */
     long check_tag_errors;   /* rows that came back with the wrong tag, or twice */
-    char device_names[MOEMAP_EXEC_MAX_GPUS][64];
-    int device_sms[MOEMAP_EXEC_MAX_GPUS]; /* SMs the compute actually ran on */
+    char (*device_names)[64];/* [num_gpus] device name of each GPU */
+    int *device_sms;         /* [num_gpus] SMs the compute actually ran on */
 } moemap_exec_result;
 
 #define MOEMAP_EXEC_AT(res, arr, it, l, g) \
@@ -147,17 +151,22 @@ typedef struct moemap_exec_summary {
     double dispatch_mean_us;     /* mean over GPUs and samples */
     double combine_mean_us;
     double wait_mean_us;
-    double gpu_compute_mean_us[MOEMAP_EXEC_MAX_GPUS];
-    double gpu_pred_mean_us[MOEMAP_EXEC_MAX_GPUS];
-    double gpu_rows_mean[MOEMAP_EXEC_MAX_GPUS];
+    int num_gpus;                /* entries of the per-GPU arrays below */
+    double *gpu_compute_mean_us; /* [num_gpus] */
+    double *gpu_pred_mean_us;    /* [num_gpus] */
+    double *gpu_rows_mean;       /* [num_gpus] */
     double median_abs_err;       /* median over (iter, layer, gpu) of |pred-meas|/meas */
-    double gpu_mean_err[MOEMAP_EXEC_MAX_GPUS]; /* (mean pred - mean meas) / mean meas */
+    double *gpu_mean_err;        /* [num_gpus] (mean pred - mean meas) / mean meas */
     double median_gpu_mean_abs_err; /* median over GPUs of |gpu_mean_err| */
     double straggler_err;        /* (pred mean - meas mean) / meas mean */
 } moemap_exec_summary;
 
+/* Fills *out (overwritten: clear a summary before summarising into it again); the
+ * caller releases its arrays with moemap_exec_summary_clear, also after a failure. */
 int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *out,
                           moemap_error *err);
+/* Releases a summary's arrays and zeroes it; NULL or a zeroed summary is a no-op. */
+void moemap_exec_summary_clear(moemap_exec_summary *s);
 
 /* A run file (moemap.run/v1, docs/formats.md): the measurements of several placements
  * run with the same parameters. The writer needs of each result its shape, device names,
@@ -168,7 +177,7 @@ typedef struct moemap_exec_file {
     char **files;                   /* [num_placements] placement paths */
     moemap_exec_params params;
     moemap_exec_result **results;   /* [num_placements] */
-    moemap_exec_summary *summaries; /* [num_placements] */
+    moemap_exec_summary *summaries; /* [num_placements] (cleared by moemap_exec_file_free) */
 } moemap_exec_file;
 int moemap_exec_write(const char *path, const moemap_exec_file *f, moemap_error *err);
 int moemap_exec_read(const char *path, moemap_exec_file **out, moemap_error *err);

@@ -2,8 +2,8 @@
  * exec_host.c — the executor's pieces that need no GPU: default parameters, result
  * allocation and summaries (straggler mean/p90, prediction errors), token-level routing
  * expanded from aggregate loads, and the CPU float64 reference of one expert used by the
- * correctness check. Built in every configuration (exec_nocuda.c includes it) so the CLI
- * and CI can use and test it without CUDA.
+ * correctness check. Built in every configuration (CMakeLists.txt, MOEMAP_GPU_HOST_SOURCES)
+ * so the CLI and CI can use and test it without CUDA.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -53,7 +53,19 @@ void moemap_exec_result_free(moemap_exec_result *r)
     moemap_free(r->layer_us);
     moemap_free(r->rows);
     moemap_free(r->replicas_active);
+    moemap_free(r->device_names);
+    moemap_free(r->device_sms);
     moemap_free(r);
+}
+
+int exec_result_devices_alloc(moemap_exec_result *r, moemap_error *err)
+{
+    size_t G = (size_t)(r->num_gpus > 0 ? r->num_gpus : 1);
+    r->device_names = moemap_calloc(G, sizeof *r->device_names);
+    r->device_sms = moemap_calloc(G, sizeof *r->device_sms);
+    if (!r->device_names || !r->device_sms)
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory for results");
+    return 0;
 }
 
 int exec_result_alloc(int num_gpus, int layers, int iterations, moemap_exec_result **out,
@@ -78,8 +90,8 @@ int exec_result_alloc(int num_gpus, int layers, int iterations, moemap_exec_resu
     r->rows = moemap_calloc(n, sizeof(long));
     r->replicas_active = moemap_calloc(n, sizeof(long));
     if (!r->layer_ids || !r->compute_us || !r->predicted_us || !r->predicted_dispatch_us ||
-        !r->dispatch_us ||
-        !r->wait_us || !r->combine_us || !r->layer_us || !r->rows || !r->replicas_active) {
+        !r->dispatch_us || !r->wait_us || !r->combine_us || !r->layer_us || !r->rows ||
+        !r->replicas_active || exec_result_devices_alloc(r, NULL)) {
         moemap_exec_result_free(r);
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory for results");
     }
@@ -95,6 +107,34 @@ static double median_of(double *x, size_t n)
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+void moemap_exec_summary_clear(moemap_exec_summary *s)
+{
+    if (!s)
+        return;
+    moemap_free(s->gpu_compute_mean_us);
+    moemap_free(s->gpu_pred_mean_us);
+    moemap_free(s->gpu_rows_mean);
+    moemap_free(s->gpu_mean_err);
+    memset(s, 0, sizeof *s);
+}
+
+int exec_summary_alloc(moemap_exec_summary *s, int num_gpus, moemap_error *err)
+{
+    memset(s, 0, sizeof *s);
+    size_t G = (size_t)(num_gpus > 0 ? num_gpus : 1);
+    s->num_gpus = num_gpus;
+    s->gpu_compute_mean_us = moemap_calloc(G, sizeof(double));
+    s->gpu_pred_mean_us = moemap_calloc(G, sizeof(double));
+    s->gpu_rows_mean = moemap_calloc(G, sizeof(double));
+    s->gpu_mean_err = moemap_calloc(G, sizeof(double));
+    if (!s->gpu_compute_mean_us || !s->gpu_pred_mean_us || !s->gpu_rows_mean ||
+        !s->gpu_mean_err) {
+        moemap_exec_summary_clear(s);
+        return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory summarising");
+    }
+    return 0;
+}
+
 int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
                           moemap_error *err)
 {
@@ -102,15 +142,19 @@ int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
     if (!r || r->num_gpus < 1 || r->layers < 1 || r->iterations < 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "empty executor result");
     int G = r->num_gpus;
+    int rc = exec_summary_alloc(s, G, err);
+    if (rc)
+        return rc;
     size_t samples = (size_t)r->layers * r->iterations;
     double *strag = moemap_malloc(samples * sizeof(double));
     double *pstrag = moemap_malloc(samples * sizeof(double));
     double *layer = moemap_malloc(samples * sizeof(double));
     double *player = moemap_malloc(samples * sizeof(double));
     double *errs = moemap_malloc(samples * G * sizeof(double));
-    if (!strag || !pstrag || !layer || !player || !errs) {
+    double *gerr = moemap_malloc((size_t)G * sizeof(double));
+    if (!strag || !pstrag || !layer || !player || !errs || !gerr) {
         moemap_free(strag), moemap_free(pstrag), moemap_free(layer), moemap_free(errs);
-        moemap_free(player);
+        moemap_free(player), moemap_free(gerr);
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory summarising");
     }
     size_t ne = 0;
@@ -161,7 +205,6 @@ int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
     double a2a = s->dispatch_mean_us + s->combine_mean_us;
     s->dispatch_err = pd && a2a > 0 ? (2 * s->pred_dispatch_mean_us - a2a) / a2a : 0;
     s->median_abs_err = median_of(errs, ne);
-    double gerr[MOEMAP_EXEC_MAX_GPUS];
     for (int g = 0; g < G; g++) {
         double c = s->gpu_compute_mean_us[g];
         s->gpu_mean_err[g] = c > 0 ? (s->gpu_pred_mean_us[g] - c) / c : 0;
@@ -173,7 +216,7 @@ int moemap_exec_summarize(const moemap_exec_result *r, moemap_exec_summary *s,
                                  s->straggler_mean_us
                            : 0;
     moemap_free(strag), moemap_free(pstrag), moemap_free(layer), moemap_free(errs);
-    moemap_free(player);
+    moemap_free(player), moemap_free(gerr);
     return 0;
 }
 

@@ -16,6 +16,11 @@
 #include "moemap/a2a.h"
 #include "moemap/gpu_exec.h"
 
+/* GPUs one executor run drives (one process's threads, or MPI ranks): the launcher keeps
+ * its per-rank bookkeeping on the stack, sized by this; building the plan refuses more,
+ * naming it. The public structs are sized by the run instead. */
+#define EXEC_MAX_GPUS 64
+
 #ifdef __CUDACC__
 #define EXEC_HD __host__ __device__ __forceinline__
 #else
@@ -105,6 +110,10 @@ int exec_plan_slot_rows(const exec_layer_map *m, const moemap_placement *p,
 /* Result allocation (zeroed arrays of the right sizes). */
 int exec_result_alloc(int num_gpus, int layers, int iterations, moemap_exec_result **out,
                       moemap_error *err);
+/* The per-GPU device arrays of r (num_gpus set), zeroed: names and SM counts. */
+int exec_result_devices_alloc(moemap_exec_result *r, moemap_error *err);
+/* Zeroes *s and gives it zeroed per-GPU arrays for num_gpus GPUs. */
+int exec_summary_alloc(moemap_exec_summary *s, int num_gpus, moemap_error *err);
 
 /* --- deterministic values ---------------------------------------------------------------
  * value(seed, stream, index) in [-scale, scale): a 64-bit mix of the three, so any element

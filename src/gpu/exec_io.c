@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exec_internal.h"
 #include "json_util.h"
 #include "moemap/gpu_exec.h"
 
@@ -57,10 +58,11 @@ static void put_fields(json_t *o, const moemap_exec_summary *s, const sum_field 
                        int gpus)
 {
     for (size_t i = 0; i < n; i++) {
-        const double *v = (const double *)((const char *)s + f[i].off);
+        const char *at = (const char *)s + f[i].off; /* per GPU: the field is an array */
         json_object_set_new(o, f[i].key,
-                            gpus ? mm_json_real_array(v, (size_t)gpus, f[i].digits)
-                                 : mm_json_real(*v, f[i].digits));
+                            gpus ? mm_json_real_array(*(double *const *)at, (size_t)gpus,
+                                                      f[i].digits)
+                                 : mm_json_real(*(const double *)at, f[i].digits));
     }
 }
 
@@ -137,6 +139,8 @@ void moemap_exec_file_free(moemap_exec_file *f)
             moemap_free(f->files[i]);
         if (f->results)
             moemap_exec_result_free(f->results[i]);
+        if (f->summaries)
+            moemap_exec_summary_clear(&f->summaries[i]);
     }
     moemap_free(f->files);
     moemap_free(f->results);
@@ -184,13 +188,18 @@ static int read_check(const json_t *o, const char *where, moemap_exec_result *r,
 static int read_result(const json_t *o, const char *where, const moemap_exec_result *shape,
                        moemap_exec_result *r, moemap_exec_summary *s, moemap_error *err)
 {
-    *r = *shape; /* gpus, layers, iterations, devices */
-    r->layer_ids = NULL;
+    r->num_gpus = shape->num_gpus;
+    r->layers = shape->layers;
+    r->iterations = shape->iterations;
+    r->dispatch = shape->dispatch;
     size_t n = (size_t)r->num_gpus * r->layers * r->iterations;
     r->compute_us = moemap_calloc(n ? n : 1, sizeof(double));
     r->predicted_us = moemap_calloc(n ? n : 1, sizeof(double));
-    if (!r->compute_us || !r->predicted_us)
+    if (!r->compute_us || !r->predicted_us || exec_result_devices_alloc(r, NULL) ||
+        exec_summary_alloc(s, r->num_gpus, NULL))
         return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", where);
+    memcpy(r->device_names, shape->device_names, (size_t)r->num_gpus * sizeof *r->device_names);
+    memcpy(r->device_sms, shape->device_sms, (size_t)r->num_gpus * sizeof *r->device_sms);
     for (size_t i = 0; i < NF(scalars); i++)
         if (mm_json_get_num(o, scalars[i].key, where, -1e300, 1e300,
                             (double *)((char *)s + scalars[i].off), err))
@@ -201,7 +210,7 @@ static int read_result(const json_t *o, const char *where, const moemap_exec_res
             return err->code;
     for (size_t i = 0; i < NF(per_gpu); i++)
         if (get_nums(o, per_gpu[i].key, where, (size_t)r->num_gpus,
-                     (double *)((char *)s + per_gpu[i].off), err))
+                     *(double **)((char *)s + per_gpu[i].off), err))
             return err->code;
     for (size_t i = 0; i < NF(whole_layer); i++)
         if (mm_json_get_num_opt(o, whole_layer[i].key, where, -1e300, 1e300,
@@ -230,7 +239,7 @@ static int read_header(const json_t *root, const char *name, moemap_exec_file *f
                        moemap_exec_result *shape, moemap_error *err)
 {
     long gpus, hidden, inter, layers, iters, tokens;
-    if (mm_json_get_int(root, "gpus", name, 1, MOEMAP_EXEC_MAX_GPUS, &gpus, err) ||
+    if (mm_json_get_int(root, "gpus", name, 1, MOEMAP_MAX_GPUS, &gpus, err) ||
         mm_json_get_int(root, "hidden", name, 1, 1L << 30, &hidden, err) ||
         mm_json_get_int(root, "intermediate", name, 1, 1L << 30, &inter, err) ||
         mm_json_get_int(root, "layers", name, 0, 1L << 20, &layers, err) ||
@@ -249,11 +258,12 @@ static int read_header(const json_t *root, const char *name, moemap_exec_file *f
         return moemap_error_set(err, MOEMAP_EPARSE, "%s: dispatch: expected \"token-gpu\" or "
                                 "\"token-expert\"", name);
     f->params.dispatch = (moemap_dispatch)d;
-    memset(shape, 0, sizeof *shape);
     shape->num_gpus = (int)gpus;
     shape->layers = (int)layers;
     shape->iterations = (int)iters;
     shape->dispatch = f->params.dispatch;
+    if (exec_result_devices_alloc(shape, NULL))
+        return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", name);
     json_t *names = json_object_get(root, "devices"), *sms = json_object_get(root, "sms");
     for (int g = 0; g < gpus; g++) {
         json_t *nm = json_array_get(names, (size_t)g), *sm = json_array_get(sms, (size_t)g);
@@ -286,7 +296,7 @@ static int parse_run(json_t *root, const char *name, void *ctx, moemap_error *er
         moemap_exec_file_free(f);
         return moemap_error_set(err, MOEMAP_ENOMEM, "%s: out of memory", name);
     }
-    moemap_exec_result shape;
+    moemap_exec_result shape = {0}; /* gpus, layers, iterations, devices */
     int rc = read_header(root, name, f, &shape, err);
     for (size_t i = 0; !rc && i < n; i++) {
         char where[300];
@@ -300,6 +310,8 @@ static int parse_run(json_t *root, const char *name, void *ctx, moemap_error *er
         else
             rc = read_result(o, where, &shape, f->results[i], &f->summaries[i], err);
     }
+    moemap_free(shape.device_names);
+    moemap_free(shape.device_sms);
     if (rc) {
         moemap_exec_file_free(f);
         return rc;

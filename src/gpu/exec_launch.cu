@@ -30,7 +30,7 @@
 
 typedef struct thread_agree {
     pthread_barrier_t barrier;
-    int status[MOEMAP_EXEC_MAX_GPUS];
+    int status[EXEC_MAX_GPUS];
 } thread_agree;
 
 static int agree_threads(exec_job *job, int rank, int status)
@@ -85,18 +85,18 @@ static int run_threads(exec_job *job, moemap_error *err)
     thread_agree agree;
     memset(&agree, 0, sizeof agree);
     pthread_barrier_init(&agree.barrier, NULL, (unsigned)G);
-    ncclComm_t comms[MOEMAP_EXEC_MAX_GPUS];
-    volatile int aborted[MOEMAP_EXEC_MAX_GPUS];
+    ncclComm_t comms[EXEC_MAX_GPUS];
+    volatile int aborted[EXEC_MAX_GPUS];
     memset(comms, 0, sizeof comms);
-    for (int i = 0; i < MOEMAP_EXEC_MAX_GPUS; i++)
+    for (int i = 0; i < EXEC_MAX_GPUS; i++)
         aborted[i] = 0;
     job->agree = agree_threads;
     job->agree_ctx = &agree;
     job->fail_all = fail_threads;
     job->comms = comms;
     job->comm_aborted = aborted;
-    thread_arg args[MOEMAP_EXEC_MAX_GPUS];
-    pthread_t th[MOEMAP_EXEC_MAX_GPUS];
+    thread_arg args[EXEC_MAX_GPUS];
+    pthread_t th[EXEC_MAX_GPUS];
     int started = 0, rc = 0;
     for (int r = 0; r < G; r++) {
         memset(&args[r], 0, sizeof args[r]);
@@ -199,9 +199,9 @@ static int run_mpi(exec_job *job, moemap_error *err)
                    MPI_COMM_WORLD);
         MPI_Reduce(rank ? r->replicas_active : MPI_IN_PLACE, r->replicas_active, n, MPI_LONG,
                    MPI_SUM, 0, MPI_COMM_WORLD);
-        MPI_Reduce(rank ? r->device_sms : MPI_IN_PLACE, r->device_sms, MOEMAP_EXEC_MAX_GPUS,
+        MPI_Reduce(rank ? r->device_sms : MPI_IN_PLACE, r->device_sms, r->num_gpus,
                    MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
-        char names[MOEMAP_EXEC_MAX_GPUS][64];
+        char names[EXEC_MAX_GPUS][64];
         MPI_Gather(r->device_names[rank], 64, MPI_CHAR, names, 64, MPI_CHAR, 0, MPI_COMM_WORLD);
         if (rank == 0)
             memcpy(r->device_names, names, (size_t)size * 64);
@@ -329,7 +329,10 @@ static int check_request(const moemap_exec_params *P, const moemap_cluster *c,
             return rc;
         }
     }
-    for (int g = pl[0]->num_gpus; g < MOEMAP_EXEC_MAX_GPUS; g++)
+    if (P->num_sm_limit < 0 || (P->num_sm_limit > 0 && !P->sm_limit))
+        return moemap_error_set(err, MOEMAP_EINVAL, "sm_limit: %d entries but no array",
+                                P->num_sm_limit);
+    for (int g = pl[0]->num_gpus; g < P->num_sm_limit; g++)
         if (P->sm_limit[g] > 0)
             return moemap_error_set(err, MOEMAP_EINVAL,
                                     "--sm-limit for GPU %d, but the placement has GPUs 0..%d", g,

@@ -5,7 +5,7 @@
  * plan from the same routing and placement, so no plan travels between ranks and the
  * split of an expert's tokens over its replicas is the same everywhere.
  *
- * Pure C with no CUDA: built into every configuration (exec_nocuda.c includes it) so that
+ * Pure C with no CUDA: built into every configuration (CMakeLists.txt, MOEMAP_GPU_HOST_SOURCES) so that
  * CI checks the plan's invariants without a GPU.
  */
 #include <math.h>
@@ -33,9 +33,9 @@ int exec_layer_map_build(const moemap_placement *p, const moemap_routing *rt, in
         return moemap_error_set(err, MOEMAP_EINVAL, "placement has no layers");
     if (layers <= 0 || layers > p->num_layers)
         layers = p->num_layers;
-    if (p->num_gpus < 1 || p->num_gpus > MOEMAP_EXEC_MAX_GPUS)
+    if (p->num_gpus < 1 || p->num_gpus > EXEC_MAX_GPUS)
         return moemap_error_set(err, MOEMAP_ERANGE, "placement has %d GPUs (1..%d supported)",
-                                p->num_gpus, MOEMAP_EXEC_MAX_GPUS);
+                                p->num_gpus, EXEC_MAX_GPUS);
     if (rt->top_k < 1 || rt->num_tokens < 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "routing has no tokens");
     if (p->experts != rt->experts)
@@ -87,7 +87,7 @@ int exec_layer_map_build(const moemap_placement *p, const moemap_routing *rt, in
         goto oom;
     for (int l = 0; l < layers; l++) {
         const moemap_layer_placement *lp = &p->layers[l];
-        int fill[MOEMAP_EXEC_MAX_GPUS] = {0};
+        int fill[EXEC_MAX_GPUS] = {0};
         for (int i = 0; i < lp->num_replicas; i++) {
             int g = lp->replicas[i].gpu;
             out->slot_expert[((size_t)l * G + g) * max_slots + fill[g]++] = lp->replicas[i].expert;
@@ -172,7 +172,7 @@ static int assign_rows(const exec_layer_map *m, const moemap_placement *p,
      * its GPU; the cut points of its share of the rows. */
     for (int e = 0; e < E; e++)
         rep_first[e] = -1;
-    int fill[MOEMAP_EXEC_MAX_GPUS] = {0};
+    int fill[EXEC_MAX_GPUS] = {0};
     for (int i = 0; i < lp->num_replicas; i++)
         rep_next[i] = -1;
     int *tail = moemap_malloc((size_t)E * sizeof(int));

@@ -431,7 +431,7 @@ static int setup(rank_state *s, const exec_job *job, moemap_exec_result *const *
     for (int i = 0; i < L * EV_COUNT; i++)
         MM_CUDA_CHECK(cudaEventCreate(&s->ev[i]), err);
     int sms = prop.multiProcessorCount;
-    int limit = s->rank < MOEMAP_EXEC_MAX_GPUS ? P->sm_limit[s->rank] : 0;
+    int limit = s->rank < P->num_sm_limit ? P->sm_limit[s->rank] : 0;
     if (limit > 0 && limit < prop.multiProcessorCount) {
         if ((rc = moemap_green_ctx_create(s->device, limit, &s->green, err))) {
             moemap_error_prefix(err, "GPU %d: --sm-limit %d", s->rank, limit);
