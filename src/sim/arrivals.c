@@ -172,6 +172,21 @@ static int parse_count(const char *p, const char *end, long *out)
     return 0;
 }
 
+/* The next line of [*p, end) as [*ls, *le), without its '\n' and a '\r' before it (CRLF
+ * files); *p moves past it. 0 when no line is left. Both text traces read line by line. */
+static int next_line(const char **p, const char *end, const char **ls, const char **le)
+{
+    if (*p >= end)
+        return 0;
+    const char *eol = memchr(*p, '\n', (size_t)(end - *p));
+    if (!eol)
+        eol = end;
+    *ls = *p;
+    *le = eol > *p && eol[-1] == '\r' ? eol - 1 : eol;
+    *p = eol < end ? eol + 1 : end;
+    return 1;
+}
+
 int moemap_arrivals_parse_azure(const char *buf, size_t len, const char *name,
                                 moemap_arrivals **out, moemap_error *err)
 {
@@ -179,18 +194,10 @@ int moemap_arrivals_parse_azure(const char *buf, size_t len, const char *name,
     int rc = reqvec_init(&v, err);
     if (rc)
         return rc;
-    const char *p = buf, *end = buf + len;
+    const char *p = buf, *end = buf + len, *ls, *le;
     long line = 0;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            eol = end;
+    while (next_line(&p, end, &ls, &le)) {
         line++;
-        const char *le = eol;
-        if (le > p && le[-1] == '\r')
-            le--;
-        const char *ls = p;
-        p = eol < end ? eol + 1 : end;
         if (le == ls)
             continue; /* blank line */
         if (line == 1 && !isdigit((unsigned char)*ls)) {
@@ -244,24 +251,19 @@ int moemap_arrivals_parse_mooncake(const char *buf, size_t len, const char *name
     int rc = reqvec_init(&v, err);
     if (rc)
         return rc;
-    const char *p = buf, *end = buf + len;
+    const char *p = buf, *end = buf + len, *ls, *le;
     long line = 0;
     char where[600];
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            eol = end;
+    while (next_line(&p, end, &ls, &le)) {
         line++;
-        const char *ls = p;
-        p = eol < end ? eol + 1 : end;
         const char *q = ls;
-        while (q < eol && isspace((unsigned char)*q))
+        while (q < le && isspace((unsigned char)*q))
             q++;
-        if (q == eol)
+        if (q == le)
             continue;
         snprintf(where, sizeof where, "%.400s:%ld", name, line);
         moemap_error jerr = {0};
-        json_t *obj = mm_json_load_buffer(ls, (size_t)(eol - ls), where, &jerr);
+        json_t *obj = mm_json_load_buffer(ls, (size_t)(le - ls), where, &jerr);
         if (!obj) {
             rc = moemap_error_set(err, MOEMAP_EPARSE, "%s", jerr.msg);
             goto fail;
