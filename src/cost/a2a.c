@@ -19,11 +19,7 @@
 
 moemap_a2a_params moemap_a2a_default_params(void)
 {
-    moemap_a2a_params p;
-    memset(&p, 0, sizeof p);
-    p.dispatch = MOEMAP_DISPATCH_TOKEN_GPU;
-    p.act_bytes = 2.0;
-    return p;
+    return (moemap_a2a_params){.dispatch = MOEMAP_DISPATCH_TOKEN_GPU, .act_bytes = 2.0};
 }
 
 const char *moemap_dispatch_name(moemap_dispatch d)

@@ -16,9 +16,7 @@
 
 moemap_eval_params moemap_eval_default_params(void)
 {
-    moemap_eval_params p;
-    memset(&p, 0, sizeof p);
-    return p;
+    return (moemap_eval_params){0};
 }
 
 int moemap_eval_bounds_create(const moemap_loads *loads, const moemap_cluster *c, int slots,

@@ -14,14 +14,8 @@
 
 moemap_exec_params moemap_exec_default_params(void)
 {
-    moemap_exec_params p;
-    memset(&p, 0, sizeof p);
-    p.layers = 4;
-    p.iterations = 10;
-    p.warmup = 2;
-    p.tokens_per_iter = 4096;
-    p.seed = 1;
-    return p;
+    return (moemap_exec_params){.layers = 4, .iterations = 10, .warmup = 2,
+                                .tokens_per_iter = 4096, .seed = 1};
 }
 
 void moemap_exec_check_params(moemap_exec_params *p)

@@ -9,16 +9,9 @@
 
 moemap_profile_params moemap_profile_default_params(void)
 {
-    moemap_profile_params p;
-    memset(&p, 0, sizeof p);
-    p.dtype = "bf16";
-    p.max_tokens = 16384;
-    p.repeats = 200;
-    p.rounds = 20;
-    p.warmup = 2;
-    p.settle_s = 3.0;
-    p.seed = 20261122;
-    return p;
+    return (moemap_profile_params){.dtype = "bf16", .max_tokens = 16384, .repeats = 200,
+                                   .rounds = 20, .warmup = 2, .settle_s = 3.0,
+                                   .seed = 20261122};
 }
 
 /* Steps between powers of two where cuBLAS's tile shapes change (multiples of 8 up to 16,

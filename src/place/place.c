@@ -51,16 +51,9 @@ const char *const *moemap_place_strategy_names(void)
 
 moemap_place_params moemap_place_default_params(void)
 {
-    moemap_place_params p;
-    memset(&p, 0, sizeof p);
-    p.strategy = "moemap";
-    p.seed = 1;
-    p.tail_weight = 0.5;
-    p.time_limit_s = 1.0;
-    p.consistent_threshold = 0.8;
-    p.temporal_max_active = 0.3;
-    p.temporal_min_ratio = 2.0;
-    return p;
+    return (moemap_place_params){.strategy = "moemap", .seed = 1, .tail_weight = 0.5,
+                                 .time_limit_s = 1.0, .consistent_threshold = 0.8,
+                                 .temporal_max_active = 0.3, .temporal_min_ratio = 2.0};
 }
 
 static const strategy_entry *find_strategy(const char *name)

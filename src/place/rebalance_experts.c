@@ -29,10 +29,7 @@
 
 moemap_rebalance_params moemap_rebalance_default_params(void)
 {
-    moemap_rebalance_params p;
-    memset(&p, 0, sizeof p);
-    p.engine = "vllm";
-    return p;
+    return (moemap_rebalance_params){.engine = "vllm"};
 }
 
 int moemap_rebalance_log2phy_width(int num_experts, int num_replicas)

@@ -21,11 +21,7 @@
 
 moemap_report_params moemap_report_default_params(void)
 {
-    moemap_report_params p;
-    memset(&p, 0, sizeof p);
-    p.layer = -1;
-    p.hot_experts = 16;
-    return p;
+    return (moemap_report_params){.layer = -1, .hot_experts = 16};
 }
 
 /* The inputs, in the order their sections appear on the page. */

@@ -16,12 +16,8 @@
 
 moemap_capacity_params moemap_capacity_default_params(void)
 {
-    moemap_capacity_params p;
-    memset(&p, 0, sizeof p);
-    p.duration_s = 60;
-    p.target = 0.9;
-    p.process = MOEMAP_ARRIVALS_POISSON;
-    return p;
+    return (moemap_capacity_params){.duration_s = 60, .target = 0.9,
+                                    .process = MOEMAP_ARRIVALS_POISSON};
 }
 
 int moemap_sim_capacity(const moemap_model *model, const moemap_cluster *cluster,

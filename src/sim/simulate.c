@@ -13,26 +13,13 @@
 
 moemap_sim_params moemap_sim_default_params(void)
 {
-    moemap_sim_params p;
-    memset(&p, 0, sizeof p);
-    p.max_batch_tokens = 8192;
-    p.max_running = 256;
-    p.slo_ttft_s = 2.0;
-    p.slo_tpot_s = 0.1;
-    p.seed = 1;
-    p.peak_tflops = 790;
-    p.mem_GBps = 4300;
-    p.layer_overhead_us = 20;
-    p.jitter_scale = 1.0;
-    p.policy = MOEMAP_RECAL_NONE;
-    p.strategy = "eplb";
-    p.recal_interval = 2000;
-    p.recal_window = 500;
-    p.drift_threshold = 0.05;
-    p.drift_swaps = 2;
-    p.moemap_max_moves = 4;
-    p.timeseries_dt = 1.0;
-    return p;
+    return (moemap_sim_params){.max_batch_tokens = 8192, .max_running = 256, .slo_ttft_s = 2.0,
+                               .slo_tpot_s = 0.1, .seed = 1, .peak_tflops = 790,
+                               .mem_GBps = 4300, .layer_overhead_us = 20, .jitter_scale = 1.0,
+                               .policy = MOEMAP_RECAL_NONE, .strategy = "eplb",
+                               .recal_interval = 2000, .recal_window = 500,
+                               .drift_threshold = 0.05, .drift_swaps = 2,
+                               .moemap_max_moves = 4, .timeseries_dt = 1.0};
 }
 
 static int cmp_event(const void *a, const void *b)

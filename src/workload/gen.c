@@ -27,27 +27,12 @@
 
 moemap_gen_params moemap_gen_default_params(void)
 {
-    moemap_gen_params p;
-    memset(&p, 0, sizeof p);
-    p.num_layers = 61;
-    p.first_dense = 3;
-    p.moe_every = 1;
-    p.experts = 256;
-    p.top_k = 8;
-    p.batches = 256;
-    p.batch_tokens = 4096;
-    p.seed = 1;
-    p.zipf = 0.5;
-    p.consistent = 8;
-    p.consistent_boost = 1.5;
-    p.temporal_groups = 4;
-    p.temporal_size = 4;
-    p.burst_prob = 0.08;
-    p.burst_len = 4;
-    p.burst_boost = 6.0;
-    p.noise = 0.25;
-    p.drift_at = -1;
-    return p;
+    return (moemap_gen_params){.num_layers = 61, .first_dense = 3, .moe_every = 1,
+                               .experts = 256, .top_k = 8, .batches = 256,
+                               .batch_tokens = 4096, .seed = 1, .zipf = 0.5, .consistent = 8,
+                               .consistent_boost = 1.5, .temporal_groups = 4,
+                               .temporal_size = 4, .burst_prob = 0.08, .burst_len = 4,
+                               .burst_boost = 6.0, .noise = 0.25, .drift_at = -1};
 }
 
 void moemap_gen_params_from_model(moemap_gen_params *p, const moemap_model *m)

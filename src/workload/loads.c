@@ -107,12 +107,8 @@ void moemap_routing_free(moemap_routing *rt)
 
 moemap_read_params moemap_read_default_params(void)
 {
-    moemap_read_params p;
-    p.format = MOEMAP_FORMAT_AUTO;
-    p.batch_tokens = 512;
-    p.experts = 0;
-    p.top_k = 0;
-    return p;
+    return (moemap_read_params){.format = MOEMAP_FORMAT_AUTO, .batch_tokens = 512,
+                                .experts = 0, .top_k = 0};
 }
 
 static const char *const format_names[] = {"auto", "esft", "sglang", "loads", "csv"};

@@ -22,11 +22,7 @@
 
 moemap_operating_point moemap_operating_point_default(void)
 {
-    moemap_operating_point op;
-    memset(&op, 0, sizeof op);
-    op.samples = DEFAULT_SAMPLES;
-    op.seed = 1;
-    return op;
+    return (moemap_operating_point){.samples = DEFAULT_SAMPLES, .seed = 1};
 }
 
 double moemap_operating_point_default_tokens(int num_gpus)

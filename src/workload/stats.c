@@ -20,14 +20,9 @@
 
 moemap_stats_params moemap_stats_default_params(void)
 {
-    moemap_stats_params p;
-    p.consistent_threshold = 0.8;
-    p.temporal_max_active = 0.3;
-    p.temporal_min_ratio = 2.0;
-    p.temporal_min_contrast = 1.5;
-    p.max_pairs = 5;
-    p.cluster_min_corr = 0.5;
-    return p;
+    return (moemap_stats_params){.consistent_threshold = 0.8, .temporal_max_active = 0.3,
+                                 .temporal_min_ratio = 2.0, .temporal_min_contrast = 1.5,
+                                 .max_pairs = 5, .cluster_min_corr = 0.5};
 }
 
 static void layer_free(moemap_layer_stats *s)
