@@ -173,7 +173,7 @@ static int parse_count(const char *p, const char *end, long *out)
 }
 
 /* The next line of [*p, end) as [*ls, *le), without its '\n' and a '\r' before it (CRLF
- * files); *p moves past it. 0 when no line is left. Both text traces read line by line. */
+ * files); *p moves past it. 0 when no line is left. */
 static int next_line(const char **p, const char *end, const char **ls, const char **le)
 {
     if (*p >= end)
@@ -187,8 +187,14 @@ static int next_line(const char **p, const char *end, const char **ls, const cha
     return 1;
 }
 
-int moemap_arrivals_parse_azure(const char *buf, size_t len, const char *name,
-                                moemap_arrivals **out, moemap_error *err)
+/* One line [ls, le) of a text trace (line numbers from 1) into v: 0, or an error naming
+ * name:line. */
+typedef int (*line_fn)(reqvec *v, const char *name, long line, const char *ls,
+                       const char *le, moemap_error *err);
+
+/* Both text traces are read line by line into one request vector, then finished. */
+static int parse_lines(const char *buf, size_t len, const char *name, line_fn fn,
+                       moemap_arrivals **out, moemap_error *err)
 {
     reqvec v;
     int rc = reqvec_init(&v, err);
@@ -196,100 +202,94 @@ int moemap_arrivals_parse_azure(const char *buf, size_t len, const char *name,
         return rc;
     const char *p = buf, *end = buf + len, *ls, *le;
     long line = 0;
-    while (next_line(&p, end, &ls, &le)) {
-        line++;
-        if (le == ls)
-            continue; /* blank line */
-        if (line == 1 && !isdigit((unsigned char)*ls)) {
-            /* Header: must name the three columns, in the trace's order. */
-            if ((size_t)(le - ls) < 9 || strncmp(ls, "TIMESTAMP", 9) != 0) {
-                rc = moemap_error_set(err, MOEMAP_EPARSE,
-                                      "%s:1: expected the header "
-                                      "TIMESTAMP,ContextTokens,GeneratedTokens",
-                                      name);
-                goto fail;
-            }
-            continue;
-        }
-        const char *c1 = memchr(ls, ',', (size_t)(le - ls));
-        const char *c2 = c1 ? memchr(c1 + 1, ',', (size_t)(le - c1 - 1)) : NULL;
-        if (!c2 || memchr(c2 + 1, ',', (size_t)(le - c2 - 1))) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE,
-                                  "%s:%ld: expected 3 comma-separated fields", name, line);
-            goto fail;
-        }
-        double t;
-        long prompt, output;
-        if (parse_timestamp(ls, c1, &t)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE,
-                                  "%s:%ld: bad timestamp (expected YYYY-MM-DD HH:MM:SS.f)",
-                                  name, line);
-            goto fail;
-        }
-        if (parse_count(c1 + 1, c2, &prompt) || parse_count(c2 + 1, le, &output)) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE,
-                                  "%s:%ld: token counts must be non-negative integers", name,
-                                  line);
-            goto fail;
-        }
-        if ((rc = check_tokens(prompt, name, line, "ContextTokens", err)) ||
-            (rc = check_tokens(output, name, line, "GeneratedTokens", err)))
-            goto fail;
-        if ((rc = reqvec_push(&v, t, prompt > 0 ? prompt : 1, output > 0 ? output : 1, err)))
-            goto fail;
+    while (!rc && next_line(&p, end, &ls, &le))
+        rc = fn(&v, name, ++line, ls, le, err);
+    if (rc) {
+        moemap_arrivals_free(v.a);
+        return rc;
     }
     return finish(&v, name, out, err);
-fail:
-    moemap_arrivals_free(v.a);
-    return rc;
+}
+
+/* Azure: "TIMESTAMP,ContextTokens,GeneratedTokens" rows after an optional header. */
+static int azure_line(reqvec *v, const char *name, long line, const char *ls, const char *le,
+                      moemap_error *err)
+{
+    if (le == ls)
+        return 0; /* blank line */
+    if (line == 1 && !isdigit((unsigned char)*ls)) {
+        /* Header: must name the three columns, in the trace's order. */
+        if ((size_t)(le - ls) < 9 || strncmp(ls, "TIMESTAMP", 9) != 0)
+            return moemap_error_set(err, MOEMAP_EPARSE,
+                                    "%s:1: expected the header "
+                                    "TIMESTAMP,ContextTokens,GeneratedTokens",
+                                    name);
+        return 0;
+    }
+    const char *c1 = memchr(ls, ',', (size_t)(le - ls));
+    const char *c2 = c1 ? memchr(c1 + 1, ',', (size_t)(le - c1 - 1)) : NULL;
+    if (!c2 || memchr(c2 + 1, ',', (size_t)(le - c2 - 1)))
+        return moemap_error_set(err, MOEMAP_EPARSE,
+                                "%s:%ld: expected 3 comma-separated fields", name, line);
+    double t;
+    long prompt, output;
+    if (parse_timestamp(ls, c1, &t))
+        return moemap_error_set(err, MOEMAP_EPARSE,
+                                "%s:%ld: bad timestamp (expected YYYY-MM-DD HH:MM:SS.f)",
+                                name, line);
+    if (parse_count(c1 + 1, c2, &prompt) || parse_count(c2 + 1, le, &output))
+        return moemap_error_set(err, MOEMAP_EPARSE,
+                                "%s:%ld: token counts must be non-negative integers", name,
+                                line);
+    int rc;
+    if ((rc = check_tokens(prompt, name, line, "ContextTokens", err)) ||
+        (rc = check_tokens(output, name, line, "GeneratedTokens", err)))
+        return rc;
+    return reqvec_push(v, t, prompt > 0 ? prompt : 1, output > 0 ? output : 1, err);
+}
+
+int moemap_arrivals_parse_azure(const char *buf, size_t len, const char *name,
+                                moemap_arrivals **out, moemap_error *err)
+{
+    return parse_lines(buf, len, name, azure_line, out, err);
+}
+
+/* Mooncake: one JSON object per line with timestamp (ms), input_length, output_length. */
+static int mooncake_line(reqvec *v, const char *name, long line, const char *ls,
+                         const char *le, moemap_error *err)
+{
+    const char *q = ls;
+    while (q < le && isspace((unsigned char)*q))
+        q++;
+    if (q == le)
+        return 0; /* blank line */
+    char where[600];
+    snprintf(where, sizeof where, "%.400s:%ld", name, line);
+    moemap_error jerr = {0};
+    json_t *obj = mm_json_load_buffer(ls, (size_t)(le - ls), where, &jerr);
+    if (!obj)
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s", jerr.msg);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return moemap_error_set(err, MOEMAP_EPARSE, "%s: expected a JSON object", where);
+    }
+    double ts;
+    long in, outl;
+    int rc = mm_json_get_num(obj, "timestamp", where, 0, 1e12, &ts, err);
+    if (!rc)
+        rc = mm_json_get_int(obj, "input_length", where, 0, MAX_TOKENS, &in, err);
+    if (!rc)
+        rc = mm_json_get_int(obj, "output_length", where, 0, MAX_TOKENS, &outl, err);
+    json_decref(obj);
+    if (rc)
+        return rc;
+    return reqvec_push(v, ts / 1000.0, in > 0 ? in : 1, outl > 0 ? outl : 1, err);
 }
 
 int moemap_arrivals_parse_mooncake(const char *buf, size_t len, const char *name,
                                    moemap_arrivals **out, moemap_error *err)
 {
-    reqvec v;
-    int rc = reqvec_init(&v, err);
-    if (rc)
-        return rc;
-    const char *p = buf, *end = buf + len, *ls, *le;
-    long line = 0;
-    char where[600];
-    while (next_line(&p, end, &ls, &le)) {
-        line++;
-        const char *q = ls;
-        while (q < le && isspace((unsigned char)*q))
-            q++;
-        if (q == le)
-            continue;
-        snprintf(where, sizeof where, "%.400s:%ld", name, line);
-        moemap_error jerr = {0};
-        json_t *obj = mm_json_load_buffer(ls, (size_t)(le - ls), where, &jerr);
-        if (!obj) {
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s", jerr.msg);
-            goto fail;
-        }
-        double ts;
-        long in, outl;
-        if (!json_is_object(obj)) {
-            json_decref(obj);
-            rc = moemap_error_set(err, MOEMAP_EPARSE, "%s: expected a JSON object", where);
-            goto fail;
-        }
-        rc = mm_json_get_num(obj, "timestamp", where, 0, 1e12, &ts, err);
-        if (!rc)
-            rc = mm_json_get_int(obj, "input_length", where, 0, MAX_TOKENS, &in, err);
-        if (!rc)
-            rc = mm_json_get_int(obj, "output_length", where, 0, MAX_TOKENS, &outl, err);
-        json_decref(obj);
-        if (rc)
-            goto fail;
-        if ((rc = reqvec_push(&v, ts / 1000.0, in > 0 ? in : 1, outl > 0 ? outl : 1, err)))
-            goto fail;
-    }
-    return finish(&v, name, out, err);
-fail:
-    moemap_arrivals_free(v.a);
-    return rc;
+    return parse_lines(buf, len, name, mooncake_line, out, err);
 }
 
 int moemap_arrivals_read(const char *path, moemap_arrivals **out, moemap_error *err)
