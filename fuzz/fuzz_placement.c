@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     moemap_placement *p = NULL, *q = NULL;
     moemap_error err = {0};
-    if (moemap_placement_parse_buffer((const char *)data, size, "fuzz", &p, &err) != 0)
+    if (mm_placement_parse_buffer((const char *)data, size, "fuzz", &p, &err) != 0)
         return 0;
     int n = moemap_placement_check(p, NULL, 0, NULL, NULL);
     if (moemap_placement_clone(p, &q, &err) == 0) {

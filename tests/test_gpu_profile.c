@@ -239,17 +239,17 @@ static void fixture_free(fixture *f)
 
 /* Runs the expert at T tokens on stream s (poisoned output first) and returns the error
  * against the reference. */
-static double ffn_error(moemap_expert_ffn *ffn, fixture *f, int T, cudaStream_t s, int tune)
+static double ffn_error(mm_expert_ffn *ffn, fixture *f, int T, cudaStream_t s, int tune)
 {
     moemap_error err = {0};
     cudaMemset(f->dy, 0xff, (size_t)MAXT * H * 2); /* bf16 0xffff is a NaN */
     cudaDeviceSynchronize();
     if (tune) {
         const void *w13 = f->dw13, *w2 = f->dw2;
-        CHECK_OK(moemap_expert_ffn_tune(ffn, T, 1, &w13, &w2, f->dx, f->dy, &err), &err);
+        CHECK_OK(mm_expert_ffn_tune(ffn, T, 1, &w13, &w2, f->dx, f->dy, &err), &err);
         cudaMemsetAsync(f->dy, 0xff, (size_t)MAXT * H * 2, s);
     }
-    CHECK_OK(moemap_expert_ffn_run(ffn, T, f->dx, f->dw13, f->dw2, f->dy, &err), &err);
+    CHECK_OK(mm_expert_ffn_run(ffn, T, f->dx, f->dw13, f->dw2, f->dy, &err), &err);
     if (cudaStreamSynchronize(s) != cudaSuccess)
         return INFINITY;
     cudaMemcpy(f->hy, f->dy, (size_t)T * H * 2, cudaMemcpyDeviceToHost);
@@ -266,9 +266,9 @@ TEST(expert_ffn_matches_cpu)
     REQUIRE(fixture_init(&f) == 0);
     cudaStream_t s;
     REQUIRE(cudaStreamCreate(&s) == cudaSuccess);
-    moemap_expert_ffn *ffn = NULL;
+    mm_expert_ffn *ffn = NULL;
     moemap_error err = {0};
-    CHECK_OK(moemap_expert_ffn_create(H, I, MAXT, s, &ffn, &err), &err);
+    CHECK_OK(mm_expert_ffn_create(H, I, MAXT, s, &ffn, &err), &err);
     REQUIRE(ffn);
     static const int sizes[] = {1, 7, 33, 130, 160};
     for (int i = 0; i < 5; i++) {
@@ -277,24 +277,24 @@ TEST(expert_ffn_matches_cpu)
             fprintf(stderr, "  %d tokens: rel error %g\n", sizes[i], e);
         CHECK(e < 1e-2);
         int cand = 0, r1, r2;
-        CHECK_OK(moemap_expert_ffn_tuned_info(ffn, sizes[i], &cand, &r1, &r2), &err);
+        CHECK_OK(mm_expert_ffn_tuned_info(ffn, sizes[i], &cand, &r1, &r2), &err);
         CHECK(cand >= 1 && r1 >= 0 && r1 < cand && r2 >= 0 && r2 < cand);
     }
     /* Autotune off: the heuristic's pick is used and is just as correct. */
-    moemap_expert_ffn_set_autotune(ffn, 0);
+    mm_expert_ffn_set_autotune(ffn, 0);
     CHECK(ffn_error(ffn, &f, 21, s, 0) < 1e-2);
     /* Bad calls. */
-    CHECK_INT_EQ(moemap_expert_ffn_run(ffn, MAXT + 1, f.dx, f.dw13, f.dw2, f.dy, &err),
+    CHECK_INT_EQ(mm_expert_ffn_run(ffn, MAXT + 1, f.dx, f.dw13, f.dw2, f.dy, &err),
                  MOEMAP_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "max_tokens");
-    CHECK_INT_EQ(moemap_expert_ffn_run(ffn, 4, (char *)f.dx + 2, f.dw13, f.dw2, f.dy, &err),
+    CHECK_INT_EQ(mm_expert_ffn_run(ffn, 4, (char *)f.dx + 2, f.dw13, f.dw2, f.dy, &err),
                  MOEMAP_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "aligned");
-    moemap_expert_ffn *bad = NULL;
-    CHECK_INT_EQ(moemap_expert_ffn_create(100, 130, 4, s, &bad, &err), MOEMAP_EINVAL);
+    mm_expert_ffn *bad = NULL;
+    CHECK_INT_EQ(mm_expert_ffn_create(100, 130, 4, s, &bad, &err), MOEMAP_EINVAL);
     CHECK(bad == NULL);
-    moemap_expert_ffn_free(ffn);
-    moemap_expert_ffn_free(NULL);
+    mm_expert_ffn_free(ffn);
+    mm_expert_ffn_free(NULL);
     cudaStreamDestroy(s);
     fixture_free(&f);
 }
@@ -303,9 +303,9 @@ TEST(grouped_equals_single_runs)
 {
     fixture f;
     REQUIRE(fixture_init(&f) == 0);
-    moemap_expert_ffn *ffn = NULL;
+    mm_expert_ffn *ffn = NULL;
     moemap_error err = {0};
-    CHECK_OK(moemap_expert_ffn_create(H, I, MAXT, 0, &ffn, &err), &err);
+    CHECK_OK(mm_expert_ffn_create(H, I, MAXT, 0, &ffn, &err), &err);
     REQUIRE(ffn);
     int tokens[3] = {5, 0, 17};
     size_t stride = (size_t)32 * H * 2; /* 256-byte aligned slices of dy */
@@ -313,12 +313,12 @@ TEST(grouped_equals_single_runs)
     const void *w13[3] = {f.dw13, f.dw13, f.dw13}, *w2[3] = {f.dw2, f.dw2, f.dw2};
     void *y[3] = {f.dy, (char *)f.dy + stride, (char *)f.dy + 2 * stride};
     cudaMemset(f.dy, 0xff, (size_t)MAXT * H * 2);
-    CHECK_OK(moemap_expert_ffn_run_grouped(ffn, 3, tokens, x, w13, w2, y, &err), &err);
+    CHECK_OK(mm_expert_ffn_run_grouped(ffn, 3, tokens, x, w13, w2, y, &err), &err);
     uint16_t *grouped = malloc((size_t)MAXT * H * 2), *single = malloc((size_t)MAXT * H * 2);
     cudaMemcpy(grouped, f.dy, (size_t)MAXT * H * 2, cudaMemcpyDeviceToHost);
     cudaMemset(f.dy, 0xff, (size_t)MAXT * H * 2);
     for (int e = 0; e < 3; e++)
-        CHECK_OK(moemap_expert_ffn_run(ffn, tokens[e], x[e], w13[e], w2[e], y[e], &err), &err);
+        CHECK_OK(mm_expert_ffn_run(ffn, tokens[e], x[e], w13[e], w2[e], y[e], &err), &err);
     cudaMemcpy(single, f.dy, (size_t)MAXT * H * 2, cudaMemcpyDeviceToHost);
     /* Same algorithms, same inputs: bit-identical; the 0-token expert left its output. */
     CHECK(memcmp(grouped, single, (size_t)MAXT * H * 2) == 0);
@@ -326,12 +326,12 @@ TEST(grouped_equals_single_runs)
     CHECK(y1[0] == 0xffff && y1[(size_t)5 * H - 1] == 0xffff);
     CHECK(isfinite(bf2f(grouped[0])) && isfinite(bf2f(grouped[2 * stride / 2 + 17 * H - 1])));
     int bad_tokens[2] = {3, MAXT + 5};
-    CHECK_INT_EQ(moemap_expert_ffn_run_grouped(ffn, 2, bad_tokens, x, w13, w2, y, &err),
+    CHECK_INT_EQ(mm_expert_ffn_run_grouped(ffn, 2, bad_tokens, x, w13, w2, y, &err),
                  MOEMAP_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "expert 1 of 2");
     free(grouped);
     free(single);
-    moemap_expert_ffn_free(ffn);
+    mm_expert_ffn_free(ffn);
     fixture_free(&f);
 }
 
@@ -339,38 +339,38 @@ TEST(green_context)
 {
     moemap_error err = {0};
     int total = 0, minp = 0, align = 0;
-    CHECK_OK(moemap_green_ctx_query(0, &total, &minp, &align, &err), &err);
+    CHECK_OK(mm_green_ctx_query(0, &total, &minp, &align, &err), &err);
     REQUIRE(total > 0 && align >= 1);
-    moemap_green_ctx *g = NULL;
-    CHECK_OK(moemap_green_ctx_create(0, total / 2, &g, &err), &err);
+    mm_green_ctx *g = NULL;
+    CHECK_OK(mm_green_ctx_create(0, total / 2, &g, &err), &err);
     REQUIRE(g);
-    int got = moemap_green_ctx_sm_count(g);
+    int got = mm_green_ctx_sm_count(g);
     CHECK(got >= minp && got <= total && got % align == 0);
     CHECK(abs(got - total / 2) <= align / 2 + 1);
-    CHECK_INT_EQ(moemap_green_ctx_requested(g), total / 2);
-    CHECK_OK(moemap_green_ctx_make_current(g, &err), &err);
+    CHECK_INT_EQ(mm_green_ctx_requested(g), total / 2);
+    CHECK_OK(mm_green_ctx_make_current(g, &err), &err);
     /* Work on the slice computes the same function. */
     fixture f;
     REQUIRE(fixture_init(&f) == 0);
-    moemap_expert_ffn *ffn = NULL;
-    CHECK_OK(moemap_expert_ffn_create(H, I, MAXT, moemap_green_ctx_stream(g), &ffn, &err), &err);
+    mm_expert_ffn *ffn = NULL;
+    CHECK_OK(mm_expert_ffn_create(H, I, MAXT, mm_green_ctx_stream(g), &ffn, &err), &err);
     if (ffn)
-        CHECK(ffn_error(ffn, &f, 48, moemap_green_ctx_stream(g), 1) < 1e-2);
-    moemap_expert_ffn_free(ffn);
+        CHECK(ffn_error(ffn, &f, 48, mm_green_ctx_stream(g), 1) < 1e-2);
+    mm_expert_ffn_free(ffn);
     fixture_free(&f);
-    moemap_green_ctx_free(g);
+    mm_green_ctx_free(g);
     /* The primary context is current again: plain runtime calls work. */
     void *p = NULL;
     CHECK(cudaMalloc(&p, 256) == cudaSuccess);
     cudaFree(p);
 
-    CHECK_INT_EQ(moemap_green_ctx_create(0, 0, &g, &err), MOEMAP_EINVAL);
+    CHECK_INT_EQ(mm_green_ctx_create(0, 0, &g, &err), MOEMAP_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "SM limit 0");
-    CHECK_INT_EQ(moemap_green_ctx_create(0, total + 1, &g, &err), MOEMAP_EINVAL);
-    CHECK_INT_EQ(moemap_green_ctx_create(999, 8, &g, &err), MOEMAP_EINVAL);
+    CHECK_INT_EQ(mm_green_ctx_create(0, total + 1, &g, &err), MOEMAP_EINVAL);
+    CHECK_INT_EQ(mm_green_ctx_create(999, 8, &g, &err), MOEMAP_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "GPU 999 does not exist");
     CHECK(g == NULL);
-    moemap_green_ctx_free(NULL);
+    mm_green_ctx_free(NULL);
 }
 
 static int failing_call(moemap_error *err)
@@ -455,7 +455,7 @@ TEST(profile_small_shape)
 
     /* The same under an SM limit: the granted count is recorded. */
     int total = 0;
-    CHECK_OK(moemap_green_ctx_query(0, &total, NULL, NULL, &err), &err);
+    CHECK_OK(mm_green_ctx_query(0, &total, NULL, NULL, &err), &err);
     int lim_gpu[1] = {0}, lim_sms[1] = {total / 2};
     p.sm_limit_gpu = lim_gpu;
     p.sm_limit_sms = lim_sms;

@@ -161,7 +161,7 @@ TEST(file_round_trip)
 static int parse(const char *text, moemap_error *err)
 {
     moemap_placement *p = NULL;
-    int rc = moemap_placement_parse_buffer(text, strlen(text), "p.json", &p, err);
+    int rc = mm_placement_parse_buffer(text, strlen(text), "p.json", &p, err);
     moemap_placement_free(p);
     return rc;
 }
@@ -192,7 +192,7 @@ TEST(reader_messages_name_the_path)
     moemap_placement *p = NULL;
     const char *ok = "{\"format\": \"moemap.placement/v1\", \"gpus\": 1, \"layers\": [{\"layer\": "
                      "2, \"replicas\": [{\"expert\": 3, \"gpu\": 0, \"share\": 1}]}]}";
-    CHECK_OK(moemap_placement_parse_buffer(ok, strlen(ok), "q.json", &p, &err), &err);
+    CHECK_OK(mm_placement_parse_buffer(ok, strlen(ok), "q.json", &p, &err), &err);
     CHECK(p && p->experts == 4);
     moemap_placement_free(p);
     CHECK(moemap_placement_read("/nonexistent/p.json", &p, &err) == MOEMAP_EIO);
@@ -210,7 +210,7 @@ TEST(allocation_failures_fail_cleanly)
         moemap_error err = {0};
         moemap_placement *p = NULL, *q = NULL;
         moemap_alloc_fail_after(n);
-        int rc = moemap_placement_parse_buffer(text, strlen(text), "p.json", &p, &err);
+        int rc = mm_placement_parse_buffer(text, strlen(text), "p.json", &p, &err);
         if (rc == 0)
             rc = moemap_placement_clone(p, &q, &err);
         moemap_alloc_fail_after(-1);

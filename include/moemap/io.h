@@ -28,6 +28,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+MOEMAP_API_BEGIN
 
 /* The largest input file any reader accepts unless moemap_set_max_input_bytes raises
  * it: 1 GiB, four times the largest real trace we know of (an ESFT layer file). */
@@ -109,6 +110,7 @@ int moemap_parse_gpu_value(const char *s, int max_gpu, double lo, double hi, int
 int moemap_args_output_clash(int argc, char **argv, const char *const *extra_outputs,
                              char *why, size_t size);
 
+MOEMAP_API_END
 #ifdef __cplusplus
 }
 #endif

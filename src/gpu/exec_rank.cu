@@ -40,8 +40,8 @@ typedef struct rank_state {
     int rank, G, device, H, I, k;
     CUcontext primary;
     cudaStream_t main, cstream;
-    moemap_green_ctx *green;
-    moemap_expert_ffn *ffn;
+    mm_green_ctx *green;
+    mm_expert_ffn *ffn;
     ncclComm_t comm;
     int have_comm;
     cudaEvent_t *ev;        /* [layers * EV_COUNT] on main */
@@ -58,7 +58,7 @@ typedef struct rank_state {
 
 static int use_green(rank_state *s, moemap_error *err)
 {
-    return s->green ? moemap_green_ctx_make_current(s->green, err) : 0;
+    return s->green ? mm_green_ctx_make_current(s->green, err) : 0;
 }
 
 static int use_primary(rank_state *s, moemap_error *err)
@@ -250,9 +250,9 @@ static int tune_counts(rank_state *s, const exec_layer_map *m, const dev_plan *p
     int rc = 0;
     for (long c = 1; c <= maxc && nsets > 0 && !rc; c++)
         if (seen[c])
-            rc = moemap_expert_ffn_tune(s->ffn, (int)c, nsets, w13, w2, s->xe, s->ye, err);
+            rc = mm_expert_ffn_tune(s->ffn, (int)c, nsets, w13, w2, s->xe, s->ye, err);
     moemap_free(seen);
-    moemap_expert_ffn_set_autotune(s->ffn, 0);
+    mm_expert_ffn_set_autotune(s->ffn, 0);
     return rc;
 }
 
@@ -324,10 +324,10 @@ static int run_layer(rank_state *s, const exec_layer_map *m, const dev_plan *p, 
     for (int sl = 0; sl < h->num_slots; sl++) {
         if (h->slot_rows[sl] == 0)
             continue;
-        if ((rc = moemap_expert_ffn_run(s->ffn, (int)h->slot_rows[sl],
-                                        (char *)s->xe + p->pstart[sl] * row, s->w13[l * S + sl],
-                                        s->w2[l * S + sl], (char *)s->ye + p->pstart[sl] * row,
-                                        err)))
+        if ((rc = mm_expert_ffn_run(s->ffn, (int)h->slot_rows[sl],
+                                    (char *)s->xe + p->pstart[sl] * row, s->w13[l * S + sl],
+                                    s->w2[l * S + sl], (char *)s->ye + p->pstart[sl] * row,
+                                    err)))
             return rc;
     }
     MM_CUDA_CHECK(cudaEventRecord(cev[1], s->cstream), err);
@@ -433,12 +433,12 @@ static int setup(rank_state *s, const exec_job *job, moemap_exec_result *const *
     int sms = prop.multiProcessorCount;
     int limit = s->rank < P->num_sm_limit ? P->sm_limit[s->rank] : 0;
     if (limit > 0 && limit < prop.multiProcessorCount) {
-        if ((rc = moemap_green_ctx_create(s->device, limit, &s->green, err))) {
+        if ((rc = mm_green_ctx_create(s->device, limit, &s->green, err))) {
             moemap_error_prefix(err, "GPU %d: --sm-limit %d", s->rank, limit);
             return rc;
         }
-        sms = moemap_green_ctx_sm_count(s->green);
-        s->cstream = moemap_green_ctx_stream(s->green);
+        sms = mm_green_ctx_sm_count(s->green);
+        s->cstream = mm_green_ctx_stream(s->green);
         if ((rc = use_green(s, err)))
             return rc;
     } else {
@@ -448,7 +448,7 @@ static int setup(rank_state *s, const exec_job *job, moemap_exec_result *const *
     for (int i = 0; i < L * 2; i++)
         MM_CUDA_CHECK(cudaEventCreate(&s->cev[i]), err);
     long max_tok = P->tokens_per_iter; /* an expert gets at most one row per token */
-    if ((rc = moemap_expert_ffn_create(s->H, s->I, (int)max_tok, s->cstream, &s->ffn, err)))
+    if ((rc = mm_expert_ffn_create(s->H, s->I, (int)max_tok, s->cstream, &s->ffn, err)))
         return rc;
     if ((rc = use_primary(s, err)))
         return rc;
@@ -464,15 +464,15 @@ static void state_free(rank_state *s, const exec_job *job)
 {
     buffers_free(s, job->layers);
     if (s->green)
-        moemap_green_ctx_make_current(s->green, NULL);
-    moemap_expert_ffn_free(s->ffn);
+        mm_green_ctx_make_current(s->green, NULL);
+    mm_expert_ffn_free(s->ffn);
     for (int i = 0; s->cev && i < job->layers * 2; i++)
         if (s->cev[i])
             cudaEventDestroy(s->cev[i]);
     if (s->primary)
         cuCtxSetCurrent(s->primary);
     if (s->green)
-        moemap_green_ctx_free(s->green); /* destroys its stream */
+        mm_green_ctx_free(s->green); /* destroys its stream */
     else if (s->cstream)
         cudaStreamDestroy(s->cstream);
     if (s->primary)
@@ -552,7 +552,7 @@ static int run_placement(rank_state *s, exec_job *job, int pi, long *progress_do
     if (!rc)
         rc = buffers_alloc(s, job, m, plans, nplans, err);
     if (!rc && (rc = use_green(s, err)) == 0) {
-        moemap_expert_ffn_set_autotune(s->ffn, 1);
+        mm_expert_ffn_set_autotune(s->ffn, 1);
         rc = tune_counts(s, m, plans, nplans, L, err);
         int rc2 = use_primary(s, err);
         rc = rc ? rc : rc2;

@@ -42,7 +42,7 @@ typedef struct shape {
     gemm up, down;
 } shape;
 
-struct moemap_expert_ffn {
+struct mm_expert_ffn {
     int hidden, inter, max_tokens;
     int autotune;
     cudaStream_t stream;
@@ -109,8 +109,8 @@ static int grid_for(long work, int block)
     return g < 1 ? 1 : (int)g;
 }
 
-extern "C" int moemap_fill_bf16_random(void *p, size_t n, float scale, uint64_t seed,
-                                       cudaStream_t stream, moemap_error *err)
+extern "C" int mm_fill_bf16_random(void *p, size_t n, float scale, uint64_t seed,
+                                   cudaStream_t stream, moemap_error *err)
 {
     if (n == 0)
         return MOEMAP_OK;
@@ -143,7 +143,7 @@ static int gemm_init(gemm *g, uint64_t m, uint64_t n, uint64_t k, int64_t lda, i
 }
 
 /* Heuristic candidates for one GEMM, best-ranked first. */
-static int candidates(moemap_expert_ffn *f, gemm *g, cublasLtMatmulHeuristicResult_t *res,
+static int candidates(mm_expert_ffn *f, gemm *g, cublasLtMatmulHeuristicResult_t *res,
                       int *count, moemap_error *err)
 {
     int got = 0;
@@ -166,7 +166,7 @@ static int candidates(moemap_expert_ffn *f, gemm *g, cublasLtMatmulHeuristicResu
  * reduction dimension is how such skinny GEMMs reach the memory floor. Each variant is
  * validated with cublasLtMatmulAlgoCheck (and must fit the workspace); the timing decides
  * whether it is kept. Appends to res[*count..max). */
-static void add_split_variants(moemap_expert_ffn *f, gemm *g,
+static void add_split_variants(mm_expert_ffn *f, gemm *g,
                                cublasLtMatmulHeuristicResult_t *res, int *count, int max)
 {
     static const uint32_t splits[] = {2, 4, 8, 16};
@@ -212,7 +212,7 @@ static void add_split_variants(moemap_expert_ffn *f, gemm *g,
     }
 }
 
-static shape *find_shape(const moemap_expert_ffn *f, int tokens)
+static shape *find_shape(const mm_expert_ffn *f, int tokens)
 {
     for (int i = 0; i < f->nshapes; i++)
         if (f->shapes[i].tokens == tokens)
@@ -221,7 +221,7 @@ static shape *find_shape(const moemap_expert_ffn *f, int tokens)
 }
 
 /* The layouts of a token count, with the heuristic's first pick as the algorithm. */
-static int add_shape(moemap_expert_ffn *f, int tokens, shape **out, moemap_error *err)
+static int add_shape(mm_expert_ffn *f, int tokens, shape **out, moemap_error *err)
 {
     if (f->nshapes == f->cap) {
         int cap = f->cap ? 2 * f->cap : 32;
@@ -256,7 +256,7 @@ static int add_shape(moemap_expert_ffn *f, int tokens, shape **out, moemap_error
     return MOEMAP_OK;
 }
 
-static int matmul(moemap_expert_ffn *f, const gemm *g, const cublasLtMatmulAlgo_t *algo,
+static int matmul(mm_expert_ffn *f, const gemm *g, const cublasLtMatmulAlgo_t *algo,
                   const void *a, const void *b, void *c, moemap_error *err)
 {
     const float alpha = 1.0f, beta = 0.0f;
@@ -266,7 +266,7 @@ static int matmul(moemap_expert_ffn *f, const gemm *g, const cublasLtMatmulAlgo_
     return MOEMAP_OK;
 }
 
-static int silu_mul(moemap_expert_ffn *f, int tokens, moemap_error *err)
+static int silu_mul(mm_expert_ffn *f, int tokens, moemap_error *err)
 {
     long work = (long)tokens * (f->inter / 8);
     silu_mul_kernel<<<grid_for(work, 256), 256, 0, f->stream>>>(f->h, tokens, f->inter);
@@ -276,9 +276,9 @@ static int silu_mul(moemap_expert_ffn *f, int tokens, moemap_error *err)
 
 /* ---- public ------------------------------------------------------------------------- */
 
-extern "C" int moemap_expert_ffn_create(int hidden, int intermediate, int max_tokens,
-                                        cudaStream_t stream, moemap_expert_ffn **out,
-                                        moemap_error *err)
+extern "C" int mm_expert_ffn_create(int hidden, int intermediate, int max_tokens,
+                                    cudaStream_t stream, mm_expert_ffn **out,
+                                    moemap_error *err)
 {
     *out = NULL;
     if (hidden < 8 || hidden % 8 || intermediate < 8 || intermediate % 8)
@@ -288,7 +288,7 @@ extern "C" int moemap_expert_ffn_create(int hidden, int intermediate, int max_to
     if (max_tokens < 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "max tokens %d: must be at least 1",
                                 max_tokens);
-    moemap_expert_ffn *f = (moemap_expert_ffn *)moemap_calloc(1, sizeof *f);
+    mm_expert_ffn *f = (mm_expert_ffn *)moemap_calloc(1, sizeof *f);
     if (!f)
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory (expert FFN)");
     f->hidden = hidden;
@@ -320,11 +320,11 @@ extern "C" int moemap_expert_ffn_create(int hidden, int intermediate, int max_to
     return MOEMAP_OK;
 fail:
     moemap_error_prefix(err, "expert FFN %dx%d, %d tokens", hidden, intermediate, max_tokens);
-    moemap_expert_ffn_free(f);
+    mm_expert_ffn_free(f);
     return rc;
 }
 
-extern "C" void moemap_expert_ffn_free(moemap_expert_ffn *f)
+extern "C" void mm_expert_ffn_free(mm_expert_ffn *f)
 {
     if (!f)
         return;
@@ -348,12 +348,12 @@ extern "C" void moemap_expert_ffn_free(moemap_expert_ffn *f)
     moemap_free(f);
 }
 
-extern "C" void moemap_expert_ffn_set_autotune(moemap_expert_ffn *f, int on)
+extern "C" void mm_expert_ffn_set_autotune(mm_expert_ffn *f, int on)
 {
     f->autotune = on;
 }
 
-static int check_tokens(const moemap_expert_ffn *f, int tokens, moemap_error *err)
+static int check_tokens(const mm_expert_ffn *f, int tokens, moemap_error *err)
 {
     if (tokens < 0 || tokens > f->max_tokens)
         return moemap_error_set(err, MOEMAP_EINVAL,
@@ -381,7 +381,7 @@ static float median_f(float *v, int n)
  * round) would let that drift pick the winner (seen on an H200: two profiles picked
  * different algorithms at 3072 and 4096 tokens, 4-5% apart).
  * `b` is the GEMM's input, `c` its output. */
-static int tune_gemm(moemap_expert_ffn *f, gemm *g, int tokens, int nsets,
+static int tune_gemm(mm_expert_ffn *f, gemm *g, int tokens, int nsets,
                      const void *const *w, const void *b, void *c, int *ncand,
                      moemap_error *err)
 {
@@ -466,9 +466,9 @@ static int tune_gemm(moemap_expert_ffn *f, gemm *g, int tokens, int nsets,
     return MOEMAP_OK;
 }
 
-extern "C" int moemap_expert_ffn_tune(moemap_expert_ffn *f, int tokens, int nsets,
-                                      const void *const *w13, const void *const *w2,
-                                      const void *x, void *y, moemap_error *err)
+extern "C" int mm_expert_ffn_tune(mm_expert_ffn *f, int tokens, int nsets,
+                                  const void *const *w13, const void *const *w2,
+                                  const void *x, void *y, moemap_error *err)
 {
     int rc = check_tokens(f, tokens, err);
     if (rc || tokens == 0)
@@ -490,8 +490,8 @@ extern "C" int moemap_expert_ffn_tune(moemap_expert_ffn *f, int tokens, int nset
     return MOEMAP_OK;
 }
 
-extern "C" int moemap_expert_ffn_run(moemap_expert_ffn *f, int tokens, const void *x,
-                                     const void *w13, const void *w2, void *y, moemap_error *err)
+extern "C" int mm_expert_ffn_run(mm_expert_ffn *f, int tokens, const void *x,
+                                 const void *w13, const void *w2, void *y, moemap_error *err)
 {
     int rc = check_tokens(f, tokens, err);
     if (rc || tokens == 0)
@@ -502,7 +502,7 @@ extern "C" int moemap_expert_ffn_run(moemap_expert_ffn *f, int tokens, const voi
     shape *s = find_shape(f, tokens);
     if (!s) {
         if (f->autotune)
-            rc = moemap_expert_ffn_tune(f, tokens, 1, &w13, &w2, x, y, err);
+            rc = mm_expert_ffn_tune(f, tokens, 1, &w13, &w2, x, y, err);
         else
             rc = add_shape(f, tokens, &s, err);
         if (rc)
@@ -516,13 +516,13 @@ extern "C" int moemap_expert_ffn_run(moemap_expert_ffn *f, int tokens, const voi
     return MOEMAP_OK;
 }
 
-extern "C" int moemap_expert_ffn_run_grouped(moemap_expert_ffn *f, int n, const int *tokens,
-                                             const void *const *x, const void *const *w13,
-                                             const void *const *w2, void *const *y,
-                                             moemap_error *err)
+extern "C" int mm_expert_ffn_run_grouped(mm_expert_ffn *f, int n, const int *tokens,
+                                         const void *const *x, const void *const *w13,
+                                         const void *const *w2, void *const *y,
+                                         moemap_error *err)
 {
     for (int e = 0; e < n; e++) {
-        int rc = moemap_expert_ffn_run(f, tokens[e], x[e], w13[e], w2[e], y[e], err);
+        int rc = mm_expert_ffn_run(f, tokens[e], x[e], w13[e], w2[e], y[e], err);
         if (rc) {
             moemap_error_prefix(err, "expert %d of %d", e, n);
             return rc;
@@ -531,8 +531,8 @@ extern "C" int moemap_expert_ffn_run_grouped(moemap_expert_ffn *f, int n, const 
     return MOEMAP_OK;
 }
 
-extern "C" int moemap_expert_ffn_tuned_info(const moemap_expert_ffn *f, int tokens,
-                                            int *ncand, int *rank_gate_up, int *rank_down)
+extern "C" int mm_expert_ffn_tuned_info(const mm_expert_ffn *f, int tokens,
+                                        int *ncand, int *rank_gate_up, int *rank_down)
 {
     const shape *s = find_shape(f, tokens);
     *ncand = s ? s->candidates : 0;

@@ -8,7 +8,7 @@
 
 #include "cuda_check.h"
 
-struct moemap_green_ctx {
+struct mm_green_ctx {
     CUgreenCtx green;   /* the green context */
     CUcontext ctx;      /* the same as a CUcontext (cuCtxFromGreenCtx) */
     CUstream stream;    /* non-blocking stream bound to the green context */
@@ -32,8 +32,8 @@ static int device_sm_resource(int device, CUdevice *dev, CUdevResource *res, moe
     return MOEMAP_OK;
 }
 
-int moemap_green_ctx_query(int device, int *total_sms, int *min_partition, int *alignment,
-                           moemap_error *err)
+int mm_green_ctx_query(int device, int *total_sms, int *min_partition, int *alignment,
+                       moemap_error *err)
 {
     CUdevice dev;
     CUdevResource res;
@@ -64,7 +64,7 @@ static int round_sms(int want, int total, int min_part, int align)
     return r;
 }
 
-int moemap_green_ctx_create(int device, int sms, moemap_green_ctx **out, moemap_error *err)
+int mm_green_ctx_create(int device, int sms, mm_green_ctx **out, moemap_error *err)
 {
     *out = NULL;
     CUdevice dev;
@@ -79,7 +79,7 @@ int moemap_green_ctx_create(int device, int sms, moemap_green_ctx **out, moemap_
     int want = round_sms(sms, total, (int)res.sm.minSmPartitionSize,
                          (int)res.sm.smCoscheduledAlignment);
 
-    moemap_green_ctx *g = (moemap_green_ctx *)moemap_calloc(1, sizeof *g);
+    mm_green_ctx *g = (mm_green_ctx *)moemap_calloc(1, sizeof *g);
     if (!g)
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory (green context)");
     g->device = device;
@@ -103,11 +103,11 @@ int moemap_green_ctx_create(int device, int sms, moemap_green_ctx **out, moemap_
     *out = g;
     return MOEMAP_OK;
 fail:
-    moemap_green_ctx_free(g);
+    mm_green_ctx_free(g);
     return rc;
 }
 
-void moemap_green_ctx_free(moemap_green_ctx *g)
+void mm_green_ctx_free(mm_green_ctx *g)
 {
     if (!g)
         return;
@@ -124,27 +124,27 @@ void moemap_green_ctx_free(moemap_green_ctx *g)
     moemap_free(g);
 }
 
-cudaStream_t moemap_green_ctx_stream(const moemap_green_ctx *g)
+cudaStream_t mm_green_ctx_stream(const mm_green_ctx *g)
 {
     return (cudaStream_t)g->stream;
 }
 
-int moemap_green_ctx_sm_count(const moemap_green_ctx *g)
+int mm_green_ctx_sm_count(const mm_green_ctx *g)
 {
     return g->sm_count;
 }
 
-int moemap_green_ctx_requested(const moemap_green_ctx *g)
+int mm_green_ctx_requested(const mm_green_ctx *g)
 {
     return g->requested;
 }
 
-CUcontext moemap_green_ctx_context(const moemap_green_ctx *g)
+CUcontext mm_green_ctx_context(const mm_green_ctx *g)
 {
     return g->ctx;
 }
 
-int moemap_green_ctx_make_current(const moemap_green_ctx *g, moemap_error *err)
+int mm_green_ctx_make_current(const mm_green_ctx *g, moemap_error *err)
 {
     MM_CU_CHECK(cuCtxSetCurrent(g->ctx), err);
     return MOEMAP_OK;

@@ -24,14 +24,14 @@ typedef struct nvml_api {
     int (*power_limit)(nvml_device, unsigned *);
 } nvml_api;
 
-struct moemap_nvml_sampler {
+struct mm_nvml_sampler {
     nvml_api api;
     nvml_device dev;
     int period_ms;
     pthread_t thread;
     pthread_mutex_t mu;
     int stop;
-    moemap_nvml_stats st;
+    mm_nvml_stats st;
     double clock_sum, power_sum, temp_sum;
 };
 
@@ -71,7 +71,7 @@ static int load(nvml_api *a, moemap_error *err)
     return MOEMAP_OK;
 }
 
-static void take_sample(moemap_nvml_sampler *s)
+static void take_sample(mm_nvml_sampler *s)
 {
     unsigned mhz = 0, mw = 0, c = 0;
     int ok_clock = s->api.clock(s->dev, NVML_CLOCK_SM, &mhz) == NVML_OK;
@@ -80,7 +80,7 @@ static void take_sample(moemap_nvml_sampler *s)
     if (!ok_clock || !ok_power || !ok_temp)
         return;
     pthread_mutex_lock(&s->mu);
-    moemap_nvml_stats *st = &s->st;
+    mm_nvml_stats *st = &s->st;
     double w = mw / 1000.0;
     if (st->samples == 0 || mhz < st->sm_clock_mhz_min)
         st->sm_clock_mhz_min = mhz;
@@ -99,7 +99,7 @@ static void take_sample(moemap_nvml_sampler *s)
 
 static void *sampler_main(void *arg)
 {
-    moemap_nvml_sampler *s = arg;
+    mm_nvml_sampler *s = arg;
     struct timespec ts = {s->period_ms / 1000, (long)(s->period_ms % 1000) * 1000000L};
     for (;;) {
         pthread_mutex_lock(&s->mu);
@@ -113,11 +113,11 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
-int moemap_nvml_sampler_start(const char *pci_bus_id, int period_ms, moemap_nvml_sampler **out,
-                              moemap_error *err)
+int mm_nvml_sampler_start(const char *pci_bus_id, int period_ms, mm_nvml_sampler **out,
+                          moemap_error *err)
 {
     *out = NULL;
-    moemap_nvml_sampler *s = moemap_calloc(1, sizeof *s);
+    mm_nvml_sampler *s = moemap_calloc(1, sizeof *s);
     if (!s)
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory (NVML sampler)");
     int rc = load(&s->api, err);
@@ -149,7 +149,7 @@ fail:
     return rc;
 }
 
-void moemap_nvml_sampler_stop(moemap_nvml_sampler *s, moemap_nvml_stats *stats)
+void mm_nvml_sampler_stop(mm_nvml_sampler *s, mm_nvml_stats *stats)
 {
     if (!s)
         return;
@@ -158,7 +158,7 @@ void moemap_nvml_sampler_stop(moemap_nvml_sampler *s, moemap_nvml_stats *stats)
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
     pthread_mutex_destroy(&s->mu);
-    moemap_nvml_stats st = s->st;
+    mm_nvml_stats st = s->st;
     if (st.samples > 0) {
         st.sm_clock_mhz_mean = s->clock_sum / st.samples;
         st.power_w_mean = s->power_sum / st.samples;

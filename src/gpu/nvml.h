@@ -16,23 +16,23 @@
 extern "C" {
 #endif
 
-typedef struct moemap_nvml_stats {
+typedef struct mm_nvml_stats {
     int samples;                       /* readings taken (0 = no NVML readings) */
     double sm_clock_mhz_mean, sm_clock_mhz_min, sm_clock_mhz_max;
     double power_w_mean, power_w_max;
     double temp_c_mean, temp_c_max;
     double power_limit_w;              /* enforced power limit, 0 when unknown */
-} moemap_nvml_stats;
+} mm_nvml_stats;
 
-typedef struct moemap_nvml_sampler moemap_nvml_sampler;
+typedef struct mm_nvml_sampler mm_nvml_sampler;
 
 /* Starts sampling the GPU with PCI bus id `pci_bus_id` (as cudaDeviceGetPCIBusId gives it)
  * every period_ms milliseconds. Returns MOEMAP_ENOTSUP with a reason when NVML cannot be
  * loaded or does not know the GPU; callers treat that as "no readings", not as failure. */
-int moemap_nvml_sampler_start(const char *pci_bus_id, int period_ms, moemap_nvml_sampler **out,
-                              moemap_error *err);
+int mm_nvml_sampler_start(const char *pci_bus_id, int period_ms, mm_nvml_sampler **out,
+                          moemap_error *err);
 /* Stops the thread, fills *stats (if non-NULL) and frees the sampler. NULL is a no-op. */
-void moemap_nvml_sampler_stop(moemap_nvml_sampler *s, moemap_nvml_stats *stats);
+void mm_nvml_sampler_stop(mm_nvml_sampler *s, mm_nvml_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -46,8 +46,8 @@ __global__ void delay_kernel(unsigned long long ns)
 typedef struct gpu_run {
     const moemap_profile_params *p;
     cudaStream_t stream;
-    moemap_green_ctx *green;
-    moemap_expert_ffn *ffn;
+    mm_green_ctx *green;
+    mm_expert_ffn *ffn;
     int nsets;
     char *wpool, *xpool, *ypool;   /* device allocations */
     const void **w13, **w2;        /* [nsets] */
@@ -91,16 +91,16 @@ static int alloc_buffers(gpu_run *g, int H, int I, int max_tokens, double l2_byt
         g->w13[s] = base;
         g->w2[s] = base + w13b;
         /* Scaled like trained weights (1/sqrt(fan-in)) so activations stay O(1). */
-        if ((rc = moemap_fill_bf16_random(base, (size_t)2 * I * H, 1.0f / sqrtf((float)H),
-                                          seed + 2 * s, g->stream, err)) ||
-            (rc = moemap_fill_bf16_random(base + w13b, (size_t)H * I, 1.0f / sqrtf((float)I),
-                                          seed + 2 * s + 1, g->stream, err)))
+        if ((rc = mm_fill_bf16_random(base, (size_t)2 * I * H, 1.0f / sqrtf((float)H),
+                                      seed + 2 * s, g->stream, err)) ||
+            (rc = mm_fill_bf16_random(base + w13b, (size_t)H * I, 1.0f / sqrtf((float)I),
+                                      seed + 2 * s + 1, g->stream, err)))
             return rc;
     }
     for (int i = 0; i < X_SETS; i++) {
         g->x[i] = g->xpool + i * xb;
-        if ((rc = moemap_fill_bf16_random(g->x[i], (size_t)max_tokens * H, 1.0f,
-                                          seed + 1000003 + i, g->stream, err)))
+        if ((rc = mm_fill_bf16_random(g->x[i], (size_t)max_tokens * H, 1.0f,
+                                      seed + 1000003 + i, g->stream, err)))
             return rc;
     }
     for (int i = 0; i < Y_SETS; i++)
@@ -117,7 +117,7 @@ static void free_buffers(gpu_run *g)
                 cudaEventDestroy(g->ev[i]);
     moemap_free(g->ev);
     moemap_free(g->ms);
-    moemap_expert_ffn_free(g->ffn);
+    mm_expert_ffn_free(g->ffn);
     cudaFree(g->wpool);
     cudaFree(g->xpool);
     cudaFree(g->ypool);
@@ -131,8 +131,8 @@ static void free_buffers(gpu_run *g)
 static int run_single(gpu_run *g, int tokens, moemap_error *err)
 {
     long r = g->rot++;
-    return moemap_expert_ffn_run(g->ffn, tokens, g->x[r % X_SETS], g->w13[r % g->nsets],
-                                 g->w2[r % g->nsets], g->y[r % Y_SETS], err);
+    return mm_expert_ffn_run(g->ffn, tokens, g->x[r % X_SETS], g->w13[r % g->nsets],
+                             g->w2[r % g->nsets], g->y[r % Y_SETS], err);
 }
 
 /* The grouped layer: expert e gets its own weight set (nsets >= experts). */
@@ -141,9 +141,9 @@ static int run_group(gpu_run *g, const int *tokens, int n, moemap_error *err)
     long r = g->rot++;
     for (int e = 0; e < n; e++) {
         long k = r * n + e;
-        int rc = moemap_expert_ffn_run(g->ffn, tokens[e], g->x[k % X_SETS],
-                                       g->w13[k % g->nsets], g->w2[k % g->nsets],
-                                       g->y[k % Y_SETS], err);
+        int rc = mm_expert_ffn_run(g->ffn, tokens[e], g->x[k % X_SETS],
+                                   g->w13[k % g->nsets], g->w2[k % g->nsets],
+                                   g->y[k % Y_SETS], err);
         if (rc)
             return rc;
     }
@@ -240,8 +240,8 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
             max_tokens = group[e];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    moemap_nvml_sampler *nvml = NULL;
-    moemap_nvml_stats ns;
+    mm_nvml_sampler *nvml = NULL;
+    mm_nvml_stats ns;
     memset(&ns, 0, sizeof ns);
     char what[128];
     int rounds = p->rounds < 1 ? 1 : (p->rounds > p->repeats ? p->repeats : p->rounds);
@@ -254,11 +254,11 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
         snprintf(out->host, sizeof out->host, "unknown");
     MM_CUDA_GOTO(cudaSetDevice(dev), err, rc, fail);
     if (sm_req > 0) {
-        if ((rc = moemap_green_ctx_create(dev, sm_req, &g.green, err)) ||
-            (rc = moemap_green_ctx_make_current(g.green, err)))
+        if ((rc = mm_green_ctx_create(dev, sm_req, &g.green, err)) ||
+            (rc = mm_green_ctx_make_current(g.green, err)))
             goto fail;
-        g.stream = moemap_green_ctx_stream(g.green);
-        out->sm_limit = moemap_green_ctx_sm_count(g.green);
+        g.stream = mm_green_ctx_stream(g.green);
+        out->sm_limit = mm_green_ctx_sm_count(g.green);
     } else {
         MM_CUDA_GOTO(cudaStreamCreateWithFlags(&g.stream, cudaStreamNonBlocking), err, rc, fail);
     }
@@ -292,7 +292,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
     for (int i = 0; i <= p->repeats; i++)
         MM_CUDA_GOTO(cudaEventCreate(&g.ev[i]), err, rc, fail);
     if ((rc = alloc_buffers(&g, H, I, max_tokens, out->l2_mb * 1e6, ngroup, err)) ||
-        (rc = moemap_expert_ffn_create(H, I, max_tokens, g.stream, &g.ffn, err)) ||
+        (rc = mm_expert_ffn_create(H, I, max_tokens, g.stream, &g.ffn, err)) ||
         (rc = copy_bandwidth(&g, &out->copy_GBps, err)))
         goto fail;
     out->weight_sets = g.nsets;
@@ -302,7 +302,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
         p->progress(p->progress_ctx, what, ++step, steps);
 
     /* NVML is optional: without it the profile is still valid, only the readings miss. */
-    if (moemap_nvml_sampler_start(out->pci_bus_id, 10, &nvml, NULL) != MOEMAP_OK)
+    if (mm_nvml_sampler_start(out->pci_bus_id, 10, &nvml, NULL) != MOEMAP_OK)
         nvml = NULL;
 
     /* Algorithm choice for every size first, so no tuning lands inside timed runs. */
@@ -310,22 +310,22 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
         int n = grid[i];
         moemap_profile_point *pt = &out->points[i];
         pt->tokens = n;
-        if ((rc = moemap_expert_ffn_tune(g.ffn, n, g.nsets, g.w13, g.w2, g.x[0], g.y[0], err))) {
+        if ((rc = mm_expert_ffn_tune(g.ffn, n, g.nsets, g.w13, g.w2, g.x[0], g.y[0], err))) {
             moemap_error_prefix(err, "GPU %d, %d tokens", dev, n);
             goto fail;
         }
-        moemap_expert_ffn_tuned_info(g.ffn, n, &pt->candidates, &pt->rank_gate_up,
-                                     &pt->rank_down);
+        mm_expert_ffn_tuned_info(g.ffn, n, &pt->candidates, &pt->rank_gate_up,
+                                 &pt->rank_down);
         if (p->progress)
             p->progress(p->progress_ctx, what, ++step, steps);
     }
     for (int e = 0; e < ngroup; e++) {
         int cand, r1, r2;
         out->group_tokens[e] = group[e];
-        int known = moemap_expert_ffn_tuned_info(g.ffn, group[e], &cand, &r1, &r2) == 0;
+        int known = mm_expert_ffn_tuned_info(g.ffn, group[e], &cand, &r1, &r2) == 0;
         if (group[e] > 0 && (!known || cand == 0) &&
-            (rc = moemap_expert_ffn_tune(g.ffn, group[e], g.nsets, g.w13, g.w2, g.x[0],
-                                         g.y[0], err)))
+            (rc = mm_expert_ffn_tune(g.ffn, group[e], g.nsets, g.w13, g.w2, g.x[0],
+                                     g.y[0], err)))
             goto fail;
     }
     out->num_group = ngroup;
@@ -390,7 +390,7 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
         double mn, mx;
         summarise(group_us, p->repeats, &out->group_measured_us, &mn, &mx, &out->group_cv);
     }
-    moemap_nvml_sampler_stop(nvml, &ns);
+    mm_nvml_sampler_stop(nvml, &ns);
     nvml = NULL;
     out->nvml_samples = ns.samples;
     out->sm_clock_mhz_mean = ns.sm_clock_mhz_mean;
@@ -410,11 +410,11 @@ static int profile_gpu(const moemap_profile_params *p, int dev, int sm_req, cons
     for (int e = 0; e < ngroup; e++)
         out->group_predicted_us += moemap_curve_eval(&out->curve, group[e]);
 fail:
-    moemap_nvml_sampler_stop(nvml, NULL);
+    mm_nvml_sampler_stop(nvml, NULL);
     moemap_free(group_us);
     free_buffers(&g);
     if (g.green)
-        moemap_green_ctx_free(g.green);
+        mm_green_ctx_free(g.green);
     else if (g.stream)
         cudaStreamDestroy(g.stream);
     clock_gettime(CLOCK_MONOTONIC, &t1);

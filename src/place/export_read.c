@@ -469,7 +469,7 @@ int moemap_placement_read_any(const char *path, const moemap_import_params *para
         *fmt = (moemap_export_format)found;
     if (!rc)
         rc = found == MOEMAP_EXPORT_MOEMAP
-                 ? moemap_placement_parse_buffer(buf, len, path, out, err)
+                 ? mm_placement_parse_buffer(buf, len, path, out, err)
                  : moemap_export_parse((moemap_export_format)found, buf, len, path, params, out,
                                        err);
     moemap_free(buf);

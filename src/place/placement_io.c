@@ -151,8 +151,8 @@ static int parse_cb(json_t *root, const char *name, void *out, moemap_error *err
     return parse_root(root, name, out, err);
 }
 
-int moemap_placement_parse_buffer(const char *buf, size_t len, const char *name,
-                                  moemap_placement **out, moemap_error *err)
+int mm_placement_parse_buffer(const char *buf, size_t len, const char *name,
+                              moemap_placement **out, moemap_error *err)
 {
     *out = NULL;
     return mm_json_read_buffer(buf, len, name, parse_cb, out, err);

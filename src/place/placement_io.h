@@ -12,7 +12,7 @@
 
 /* Parses a moemap.placement/v1 document held in buf[0..len); `name` stands for the file
  * name in messages. Same checks and messages as moemap_placement_read. */
-int moemap_placement_parse_buffer(const char *buf, size_t len, const char *name,
-                                  moemap_placement **out, moemap_error *err);
+int mm_placement_parse_buffer(const char *buf, size_t len, const char *name,
+                              moemap_placement **out, moemap_error *err);
 
 #endif
