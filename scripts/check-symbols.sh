@@ -7,10 +7,27 @@
 # scheduler_* ...) because the build hides them: libmoemap.so by hidden visibility,
 # libmoemap.a by being one relocatable object whose hidden symbols are made local
 # (CMakeLists.txt). This check is what keeps that true; ctest runs it as check_symbols.
+#
+# check-symbols.sh --internal ARCHIVE SHARED: the other direction: every moemap_ global of
+# the internal archive (moemap_internal, where internals stay global) is exported by the
+# shared library, i.e. the public prefix is never worn by an internal function.
 # Exit 0 when every library is clean, 1 naming each library and symbol that is not.
 set -u
-[ $# -gt 0 ] || { echo "usage: check-symbols.sh LIBRARY..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: check-symbols.sh LIBRARY... | --internal ARCHIVE SHARED" >&2; exit 2; }
 command -v nm >/dev/null || { echo "check-symbols: nm not found (binutils)"; exit 1; }
+if [ "$1" = --internal ]; then
+  [ $# -eq 3 ] || { echo "usage: check-symbols.sh --internal ARCHIVE SHARED" >&2; exit 2; }
+  hidden=$(comm -13 <(nm -D --defined-only "$3" | awk 'NF == 3 {print $3}' | sort -u) \
+                    <(nm -g --defined-only "$2" | awk 'NF == 3 {print $3}' | grep '^moemap_' | sort -u))
+  if [ -n "$hidden" ]; then
+    echo "check-symbols: $2: moemap_ functions that $3 does not export (internal ones take an"
+    echo "  internal prefix such as mm_; public ones belong between MOEMAP_API_BEGIN/END):"
+    printf '  %s\n' $hidden
+    exit 1
+  fi
+  echo "check-symbols: every moemap_ global of $2 is exported by $3"
+  exit 0
+fi
 status=0
 for lib in "$@"; do
   if [ ! -f "$lib" ]; then echo "check-symbols: $lib: no such library"; status=1; continue; fi
