@@ -163,15 +163,26 @@ TEST(sample_jitter_has_mean_and_cv)
     CHECK(moemap_curve_sample(&c, 0, &rng) == 0.0);
 }
 
+/* n GPUs of speed 1 on the H200 base curve with jitter cv (NULL when creation failed). */
+static moemap_cluster *h200_cluster(int n, double cv)
+{
+    moemap_error err = {0};
+    moemap_cluster *c = NULL;
+    moemap_curve b = h200();
+    b.cv = cv;
+    if (moemap_cluster_create(n, &c, &err) || moemap_curve_copy(&b, &c->base, &err)) {
+        fprintf(stderr, "  %s\n", err.msg);
+        moemap_cluster_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 TEST(cluster_cost_functions)
 {
     moemap_error err = {0};
-    moemap_cluster *c;
-    CHECK_OK(moemap_cluster_create(3, &c, &err), &err);
+    moemap_cluster *c = h200_cluster(3, 0.01);
     REQUIRE(c);
-    moemap_curve b = h200();
-    b.cv = 0.01;
-    CHECK_OK(moemap_curve_copy(&b, &c->base, &err), &err);
     c->gpus[1].speed = 0.8;
     /* GPU 2 has its own curve: twice the base everywhere, and its own jitter. */
     double u2[5];
@@ -228,12 +239,8 @@ TEST(cluster_cost_functions)
 TEST(gpu_cost_is_computed_not_cached)
 {
     moemap_error err = {0};
-    moemap_cluster *c;
-    CHECK_OK(moemap_cluster_create(4, &c, &err), &err);
+    moemap_cluster *c = h200_cluster(4, 0.02);
     REQUIRE(c);
-    moemap_curve b = h200();
-    b.cv = 0.02;
-    CHECK_OK(moemap_curve_copy(&b, &c->base, &err), &err);
     c->gpus[1].speed = 0.7;
     c->gpus[2].speed = 0.7;
     CHECK_OK(moemap_cluster_finalize(c, &err), &err);
@@ -245,7 +252,7 @@ TEST(gpu_cost_is_computed_not_cached)
      * GPUs 1 and 2, another than GPU 0's. */
     moemap_curve f1 = {0};
     CHECK_OK(moemap_cluster_gpu_curve(c, 1, &f1, &err), &err);
-    CHECK_INT_EQ(f1.n, b.n);
+    CHECK_INT_EQ(f1.n, c->base.n);
     CHECK_NEAR(f1.cv, 0.02, 0);
     CHECK_OK(moemap_curve_copy(&f1, &c->gpus[3].curve, &err), &err);
     CHECK_OK(moemap_cluster_finalize(c, &err), &err);

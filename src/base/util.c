@@ -35,12 +35,12 @@ void mm_problem(void (*fn)(void *ctx, const char *msg), void *ctx, int *count,
                 const char *fmt, ...)
 {
     (*count)++;
-    if (!fn)
-        return;
-    char msg[MOEMAP_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (fn) {
+        char msg[MOEMAP_ERROR_MSG_MAX];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        fn(ctx, msg);
+    }
     va_end(ap);
-    fn(ctx, msg);
 }
