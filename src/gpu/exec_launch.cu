@@ -12,6 +12,9 @@
  * Before every step that would block inside NCCL (joining the communicator, starting a
  * placement's timed loop) the ranks agree on success on the host, so a rank that failed
  * its setup makes all of them return the error instead of hanging.
+ *
+ * Built only with NCCL: without it the module's table has no executor and gpu_loader.c
+ * answers MOEMAP_ENOTSUP, naming the missing library.
  */
 #ifdef MOEMAP_HAVE_NCCL
 #include <pthread.h>
@@ -434,23 +437,4 @@ done:
         }
     return rc;
 }
-#else /* CUDA without NCCL */
-#include "exec_internal.h"
-#include "gpu_module.h"
-
-int mm_gpu_exec_run(const moemap_exec_params *params, const moemap_cluster *cluster,
-                    const moemap_routing *routing, const moemap_placement *const *placements,
-                    int num_placements, moemap_exec_result **results, moemap_error *err)
-{
-    (void)params, (void)cluster, (void)routing, (void)placements;
-    for (int i = 0; results && i < num_placements; i++)
-        results[i] = NULL;
-    return moemap_error_set(err, MOEMAP_ENOTSUP,
-                            "built without GPU support for the executor: CUDA was found but "
-                            "not NCCL (install NCCL next to the CUDA toolkit and rebuild)");
-}
-
-int mm_gpu_exec_is_root(void) { return 1; }
-
-void mm_gpu_exec_shutdown(void) {}
-#endif
+#endif /* MOEMAP_HAVE_NCCL; without it the module has no executor (gpu_module.c) */

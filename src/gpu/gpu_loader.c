@@ -183,6 +183,11 @@ int moemap_exec_run(const moemap_exec_params *params, const moemap_cluster *clus
     for (int i = 0; results && i < num_placements; i++)
         results[i] = NULL;
     const mm_gpu_module *m = gpu(err);
+    if (m && !m->exec_run)
+        return moemap_error_set(err, MOEMAP_ENOTSUP,
+                                "built without GPU support for the executor: CUDA was found "
+                                "but not NCCL (install NCCL next to the CUDA toolkit and "
+                                "rebuild)");
     return m ? m->exec_run(params, cluster, routing, placements, num_placements, results, err)
              : MOEMAP_ENOTSUP;
 }
@@ -192,11 +197,11 @@ int moemap_exec_is_root(void)
     if (!under_mpi_launcher())
         return 1;
     const mm_gpu_module *m = gpu(NULL);
-    return m ? m->exec_is_root() : 1;
+    return m && m->exec_is_root ? m->exec_is_root() : 1;
 }
 
 void moemap_exec_shutdown(void)
 {
-    if (module)
+    if (module && module->exec_shutdown)
         module->exec_shutdown();
 }

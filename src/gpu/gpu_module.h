@@ -36,15 +36,15 @@ typedef struct mm_gpu_module {
     int (*exec_run)(const moemap_exec_params *params, const moemap_cluster *cluster,
                     const moemap_routing *routing, const moemap_placement *const *placements,
                     int num_placements, moemap_exec_result **results, moemap_error *err);
-    int (*exec_is_root)(void);
-    void (*exec_shutdown)(void);
+    int (*exec_is_root)(void);     /* the three exec entries are NULL in a module built */
+    void (*exec_shutdown)(void);   /* without NCCL (no executor) */
     int (*mpi_init)(int *argc, char ***argv);
     void (*mpi_finalize)(void);
 } mm_gpu_module;
 
 typedef const mm_gpu_module *(*mm_gpu_module_fn)(void);
 
-/* The module's implementations (profile.cu, exec_launch.cu, profile_mpi.c). */
+/* The module's implementations (profile.cu, profile_mpi.c; exec_launch.cu with NCCL only). */
 int mm_gpu_profile_run(const moemap_profile_params *p, moemap_profile_result **out,
                        moemap_error *err);
 int mm_gpu_exec_run(const moemap_exec_params *params, const moemap_cluster *cluster,
