@@ -184,9 +184,9 @@ int cli_strategy(const char *cmd, const char *arg, void *dst);
  * "what: 45% (9/20)" redrawn in place; cli_progress_done ends the line. */
 void cli_progress(const char *what, long done, long total);
 void cli_progress_done(void);
-/* cli_progress as the library's progress callbacks, ctx being `what`. */
-void cli_progress_int(void *what, int done, int total);
-void cli_progress_long(void *what, long done, long total);
+/* cli_progress as the library's moemap_progress_fn: the label is ctx (a const char *)
+ * when set, else the library's own `what`. */
+void cli_progress_fn(void *ctx, const char *what, long done, long total);
 
 /* Each line of text (may be NULL) on stderr as "moemap <cmd>: <line>". */
 void cli_notes(const char *cmd, const char *text);

@@ -149,14 +149,9 @@ void cli_progress(const char *what, long done, long total)
     progress_active = 1;
 }
 
-void cli_progress_int(void *what, int done, int total)
+void cli_progress_fn(void *ctx, const char *what, long done, long total)
 {
-    cli_progress(what, done, total);
-}
-
-void cli_progress_long(void *what, long done, long total)
-{
-    cli_progress(what, done, total);
+    cli_progress(ctx ? (const char *)ctx : what, done, total);
 }
 
 void cli_progress_done(void)

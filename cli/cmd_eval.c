@@ -53,7 +53,7 @@ int cmd_eval(int argc, char **argv)
     moemap_placement *prev = NULL;
     moemap_eval_summary **sums = NULL;
     rc = cli_inputs_read(&in, &ld, &cl, &prev, &err) ||
-         moemap_eval_files(ld, cl, prev, &in.ip, files, np, print_problem, cli_progress_int,
+         moemap_eval_files(ld, cl, prev, &in.ip, files, np, print_problem, cli_progress_fn,
                            (void *)"eval", &sums, &err);
     cli_progress_done();
     if (!rc && as_json) {

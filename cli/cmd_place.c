@@ -146,7 +146,7 @@ int cmd_place(int argc, char **argv)
 {
     moemap_place_job job = moemap_place_job_default();
     job.t_start = mm_now_s();
-    job.progress = cli_progress_int;
+    job.place.progress = cli_progress_fn;
     job.place.progress_ctx = (void *)"place: layers";
     place_opts o = {.in = {.ip = moemap_input_default_params(), .cmd = "place"}};
     int rc = parse_place(argc, argv, &o, &job);

@@ -48,12 +48,6 @@ static int add_sm_limit(const char *cmd, const char *arg, void *dst)
     return 0;
 }
 
-static void on_progress(void *user, const char *what, long done, long total)
-{
-    (void)user;
-    cli_progress(what, done, total);
-}
-
 /* The expert shape and the lists into the profiler's parameters. 0, or 2. */
 static int profile_params(profile_args *a, moemap_profile_params *p)
 {
@@ -75,7 +69,7 @@ static int profile_params(profile_args *a, moemap_profile_params *p)
     p->num_tokens = a->tokens.n;
     p->group_tokens = a->group.v;
     p->num_group = a->no_group ? -1 : a->group.n;
-    p->progress = on_progress;
+    p->progress = cli_progress_fn; /* the library names the GPU and phase */
     return 0;
 }
 
@@ -104,8 +98,7 @@ static int measure(const moemap_profile_params *p, const char *out, int rank, in
 
 static int run(int argc, char **argv, int rank)
 {
-    moemap_profile_params p;
-    moemap_profile_params_default(&p);
+    moemap_profile_params p = moemap_profile_default_params();
     profile_args a = {.out = "profile.json"};
     const cli_flag flags[] = {
         CLI_SHAPE_FLAGS(&a.model, &a.hidden, &a.inter, "NAME",

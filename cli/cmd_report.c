@@ -51,7 +51,7 @@ int cmd_report(int argc, char **argv)
     const char *env = getenv("MOEMAP_GNUPLOT");
     if (!p.gnuplot && env && *env)
         p.gnuplot = env;
-    p.progress = cli_progress_int;
+    p.progress = cli_progress_fn;
     p.progress_ctx = (void *)"report: drawing charts";
     moemap_report_summary sum;
     moemap_error err = {0};

@@ -19,17 +19,6 @@ static const char usage[] =
     "bf16 expert FFNs through cuBLASLt) under each placement over the same trace tokens,\n"
     "and compares measured with predicted times. Needs a build with CUDA and NCCL.\n";
 
-static int set_sm_limit(const char *cmd, const char *arg, void *dst)
-{
-    int g;
-    double sms;
-    if (cli_parse_gpu_value(cmd, "--sm-limit", arg, MOEMAP_EXEC_MAX_GPUS - 1, 1, 100000, &g,
-                            &sms))
-        return 2;
-    ((moemap_exec_params *)dst)->sm_limit[g] = (int)sms;
-    return 0;
-}
-
 /* What the flags say besides the executor's parameters. */
 typedef struct run_args {
     const moemap_model *model;
@@ -37,7 +26,21 @@ typedef struct run_args {
     long batch_tokens;
     int json, check, compare;
     moemap_a2a_params a2a; /* --dispatch: a run has no "off" */
+    int sm_limit[MOEMAP_MAX_GPUS], num_sm_limit; /* --sm-limit, per GPU (params borrow it) */
 } run_args;
+
+/* --sm-limit GPU=N into the table of limits (dst: the run_args). */
+static int set_sm_limit(const char *cmd, const char *arg, void *dst)
+{
+    run_args *a = dst;
+    int g;
+    double sms;
+    if (cli_parse_gpu_value(cmd, "--sm-limit", arg, MOEMAP_MAX_GPUS - 1, 1, 100000, &g, &sms))
+        return 2;
+    a->sm_limit[g] = (int)sms;
+    a->num_sm_limit = g + 1 > a->num_sm_limit ? g + 1 : a->num_sm_limit;
+    return 0;
+}
 
 /* On the root rank: the summaries, the JSON and the table. The command's status. */
 static int report(const run_args *a, const moemap_exec_params *p, char **paths, int np,
@@ -56,6 +59,8 @@ static int report(const run_args *a, const moemap_exec_params *p, char **paths, 
                    : cli_put(CMD, moemap_text_run(paths, np, p, res, sum, cl != NULL), stdout);
     for (int i = 0; !rc && p->check && i < np; i++)
         rc |= !moemap_exec_check_passed(res[i]);
+    for (int i = 0; sum && i < np; i++)
+        moemap_exec_summary_clear(&sum[i]);
     free(sum);
     return rc;
 }
@@ -77,7 +82,7 @@ int cmd_run(int argc, char **argv)
          "moemap.cluster/v1 profile for predictions (taken on the\nsame GPUs, under the same "
          "--sm-limit)", NULL},
         CLI_GROUP(&p, moemap_exec_options),
-        {"sm-limit", 0, CLI_FN, &p, 0, 0, "GPU=N",
+        {"sm-limit", 0, CLI_FN, &a, 0, 0, "GPU=N",
          "run GPU's expert compute in a green context of N SMs\n(repeatable)", set_sm_limit},
         {"seed", 's', CLI_SEED, &p.seed, 0, 0, "S", "weights and hidden states (default {})",
          NULL},
@@ -115,7 +120,9 @@ int cmd_run(int argc, char **argv)
     if (a.a2a.off)
         return cli_usage_error(CMD, "--dispatch: unknown mode 'off' (token-gpu, token-expert)");
     p.dispatch = a.a2a.dispatch;
-    p.progress = cli_progress_long;
+    p.sm_limit = a.sm_limit;
+    p.num_sm_limit = a.num_sm_limit;
+    p.progress = cli_progress_fn;
     p.progress_ctx = (void *)CMD;
     moemap_exec_result **res = calloc((size_t)np, sizeof *res);
     moemap_cluster *cl = NULL;

@@ -183,7 +183,7 @@ int cmd_simulate(int argc, char **argv)
         job->process = o.bursty > 0 ? MOEMAP_ARRIVALS_BURSTY
                        : o.poisson > 0 ? MOEMAP_ARRIVALS_POISSON : -1;
         job->rate = o.bursty > 0 ? o.bursty : o.poisson;
-        job->sim.progress = cli_progress_long;
+        job->sim.progress = cli_progress_fn;
         rc = run(job, o.json, o.ts_path);
     }
     moemap_free(o.rates.v);

@@ -13,6 +13,7 @@
 #include "harness.h"
 
 #include "moemap/cluster.h"
+#include "moemap/cluster_synth.h"
 #include "base_util.h"
 
 #define SGEMM "gpu-variability-pal/aggregated_data/sim/sgemm-longhorn-agg.csv"
@@ -23,7 +24,7 @@ static double U[] = {60, 61, 75, 150, 560};
 static moemap_synth_params base_params(const moemap_gpu_population *pop, int n, uint64_t seed)
 {
     static moemap_curve base = {5, T, U, 0.02};
-    moemap_synth_params p = moemap_synth_default_params(); /* the nominal network */
+    moemap_synth_params p = moemap_synth_default_params();
     p.num_gpus = n;
     p.gpus_per_node = 4;
     p.seed = seed;
@@ -32,6 +33,7 @@ static moemap_synth_params base_params(const moemap_gpu_population *pop, int n, 
     p.base = &base;
     p.hidden = 7168;
     p.intermediate = 2048;
+    moemap_synth_params_network_defaults(&p); /* the nominal network */
     return p;
 }
 

@@ -251,9 +251,7 @@ typedef struct moemap_synth_params {
     int cv_from_population;       /* 1: each drawn GPU keeps its population jitter as its
                                      cv (else the base curve's cv applies to all) */
 } moemap_synth_params;
-/* Everything zero or NULL except dtype "bf16" and the nominal network (MOEMAP_NET_*):
- * the caller sets num_gpus, slots, base and the speeds or population. */
-moemap_synth_params moemap_synth_default_params(void);
+/* Defaults: moemap_synth_default_params (moemap/cluster_synth.h). */
 
 /* Builds a finalized cluster: GPU speeds drawn from the population with the seed (without
  * replacement when num_gpus <= population size, else with replacement) or taken from

@@ -70,13 +70,14 @@ int moemap_input_read_placement(const moemap_input_params *ip, const char *path,
 /* Reads, checks (moemap_placement_check; each problem goes to `problem` with the file's
  * path as ctx) and evaluates every placement file on the loads, with the inputs' slots
  * and engine rules and experts moved from prev (may be NULL). progress (may be NULL) is
- * called with progress_ctx before each file. *out: n summaries in an array allocated with moemap_calloc,
+ * called with progress_ctx and "files" before each file. *out: n summaries in an array
+ * allocated with moemap_calloc,
  * each freed with moemap_eval_summary_free, the array with moemap_free; on failure the
  * summaries done are left there. */
 int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
                       const moemap_placement *prev, const moemap_input_params *ip,
                       char *const *files, int n, moemap_problem_fn problem,
-                      void (*progress)(void *ctx, int done, int total), void *progress_ctx,
+                      moemap_progress_fn progress, void *progress_ctx,
                       moemap_eval_summary ***out, moemap_error *err);
 
 /* Every check that applies to a placement: against the cluster (with the inputs' slots),

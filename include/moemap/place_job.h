@@ -25,7 +25,6 @@ typedef struct moemap_place_job {
                                   size are taken from the inputs by moemap_place_job_run) */
     int fewer_check;           /* under an engine's rules, also try one slot fewer */
     double t_start;            /* when the call began (the budget counts from it; 0: now) */
-    void (*progress)(void *ctx, int done, int total); /* layers placed; may be NULL */
     /* Results, freed by moemap_place_job_free: */
     moemap_placement *p;       /* the placement, its prediction recorded */
     moemap_eval_summary *es;   /* its evaluation */

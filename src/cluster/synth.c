@@ -153,14 +153,6 @@ int moemap_synth_params_from_base(moemap_synth_params *p, const moemap_cluster *
     return 0;
 }
 
-moemap_synth_params moemap_synth_default_params(void)
-{
-    return (moemap_synth_params){.dtype = "bf16",
-                                 .intra_node_GBps = MOEMAP_NET_INTRA_NODE_GBPS,
-                                 .inter_node_GBps = MOEMAP_NET_INTER_NODE_GBPS,
-                                 .latency_us = MOEMAP_NET_LATENCY_US};
-}
-
 void moemap_synth_params_network_defaults(moemap_synth_params *p)
 {
     if (p->intra_node_GBps < 0)

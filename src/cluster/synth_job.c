@@ -13,13 +13,10 @@
 
 moemap_synth_params moemap_synth_default_params(void)
 {
-    moemap_synth_params p;
-    memset(&p, 0, sizeof p);
-    p.gpus_per_node = DEFAULT_GPUS_PER_NODE;
-    p.seed = 1;
-    p.slots = p.num_gpus = -1;
-    p.intra_node_GBps = p.inter_node_GBps = p.latency_us = -1;
-    return p;
+    /* -1: taken from the base profile, else nominal (moemap_synth_params_from_base) */
+    return (moemap_synth_params){.gpus_per_node = DEFAULT_GPUS_PER_NODE, .seed = 1,
+                                 .slots = -1, .num_gpus = -1, .intra_node_GBps = -1,
+                                 .inter_node_GBps = -1, .latency_us = -1};
 }
 
 int moemap_speed_norm_parse(const char *name)

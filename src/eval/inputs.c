@@ -12,11 +12,8 @@
 
 moemap_input_params moemap_input_default_params(void)
 {
-    moemap_input_params ip;
-    memset(&ip, 0, sizeof ip);
-    ip.read = moemap_read_default_params();
-    ip.a2a = moemap_a2a_default_params();
-    return ip;
+    return (moemap_input_params){.read = moemap_read_default_params(),
+                                 .a2a = moemap_a2a_default_params()};
 }
 
 int moemap_input_parse_batch(moemap_input_params *ip, const char *text, char *why,
@@ -178,7 +175,7 @@ static int eval_one(const moemap_input_params *ip, const char *f, const moemap_c
 int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
                       const moemap_placement *prev, const moemap_input_params *ip,
                       char *const *files, int n, moemap_problem_fn problem,
-                      void (*progress)(void *ctx, int done, int total), void *progress_ctx,
+                      moemap_progress_fn progress, void *progress_ctx,
                       moemap_eval_summary ***out, moemap_error *err)
 {
     moemap_eval_params ep = moemap_eval_default_params();
@@ -191,7 +188,7 @@ int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
         return moemap_error_set(err, MOEMAP_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
         if (progress)
-            progress(progress_ctx, i, n);
+            progress(progress_ctx, "files", i, n);
         int rc = eval_one(ip, files[i], cl, ld, &ep, problem, &(*out)[i], err);
         if (rc)
             return rc;

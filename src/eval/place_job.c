@@ -14,11 +14,7 @@
 
 moemap_place_job moemap_place_job_default(void)
 {
-    moemap_place_job job;
-    memset(&job, 0, sizeof job);
-    job.place = moemap_place_default_params();
-    job.fewer_check = 1;
-    return job;
+    return (moemap_place_job){.place = moemap_place_default_params(), .fewer_check = 1};
 }
 
 double moemap_place_strategy_budget(const char *strategy)
@@ -136,7 +132,6 @@ int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,
     pp->previous = prev;
     pp->expert_bytes = ip->model ? moemap_model_expert_bytes(ip->model)
                                  : moemap_cluster_expert_bytes(cl);
-    pp->progress = job->progress;
     pp->no_predicted = 1; /* evaluated once, then recorded */
     if (budget_and_bounds(job, ld, cl, prev, err) ||
         place_and_evaluate(job, ld, cl, prev, err))

@@ -15,15 +15,10 @@
 
 moemap_sim_job moemap_sim_job_default(void)
 {
-    moemap_sim_job job;
-    memset(&job, 0, sizeof job);
-    job.arrivals = "azure-conv";
-    job.process = -1;
-    job.batch_tokens = moemap_read_default_params().batch_tokens;
-    job.rate_scale = 1;
-    job.sim = moemap_sim_default_params();
-    job.capacity = moemap_capacity_default_params();
-    return job;
+    return (moemap_sim_job){.arrivals = "azure-conv", .process = -1,
+                            .batch_tokens = moemap_read_default_params().batch_tokens,
+                            .rate_scale = 1, .sim = moemap_sim_default_params(),
+                            .capacity = moemap_capacity_default_params()};
 }
 
 void moemap_sim_job_free(moemap_sim_job *job)
