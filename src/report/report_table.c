@@ -166,11 +166,13 @@ int moemap_report_table(const moemap_report_params *p, char **text, moemap_error
     }
     rp_buf b = {0};
     rp_buf_printf(&b, "%-14s %12s %12s %8s", "strategy", "straggler", "p99", "gap to");
-    rp_buf_printf(&b, with_layer ? " %12s" : "", "whole layer");
+    if (with_layer)
+        rp_buf_printf(&b, " %12s", "whole layer");
     rp_buf_printf(&b, " %10s %10s %8s", "p90 TTFT", "p90 TPOT", "SLO");
     rp_buf_printf(&b, with_cap ? " %10s\n" : "\n", "capacity");
     rp_buf_printf(&b, "%-14s %12s %12s %8s", "", "mean (ms)", "(ms)", "bound");
-    rp_buf_printf(&b, with_layer ? " %12s" : "", "mean (ms)");
+    if (with_layer)
+        rp_buf_printf(&b, " %12s", "mean (ms)");
     rp_buf_printf(&b, " %10s %10s %8s", "(s)", "(ms)", "met");
     rp_buf_printf(&b, with_cap ? " %10s\n" : "\n", "(req/s)");
     for (int i = 0; i < n; i++) {
