@@ -191,7 +191,9 @@ void cli_progress_fn(void *ctx, const char *what, long done, long total);
 /* Each line of text (may be NULL) on stderr as "moemap <cmd>: <line>". */
 void cli_notes(const char *cmd, const char *text);
 /* Prints text (from the library's report builders) on f and frees it: 0, or 1 after
- * saying "out of memory" when text is NULL. */
+ * saying "out of memory" when text is NULL. Text for stdout goes to stderr when an
+ * output is "-" (cli_stdout_taken, set by main.c): the file's bytes stay alone there. */
+extern int cli_stdout_taken;
 int cli_put(const char *cmd, char *text, FILE *f);
 
 #endif

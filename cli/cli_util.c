@@ -126,13 +126,15 @@ void cli_notes(const char *cmd, const char *text)
     }
 }
 
+int cli_stdout_taken;
+
 int cli_put(const char *cmd, char *text, FILE *f)
 {
     if (!text) {
         fprintf(stderr, "moemap %s: out of memory\n", cmd);
         return 1;
     }
-    fputs(text, f);
+    fputs(text, f == stdout && cli_stdout_taken ? stderr : f);
     moemap_free(text);
     return 0;
 }

@@ -42,14 +42,16 @@ static void usage(FILE *f)
 }
 
 /* Refuses (exit 2) an output that is the same file as any other argument, or as another
- * output: writing it would destroy an input the command is still reading. --timeseries
- * is an output of simulate only (report reads one). */
+ * output: writing it would destroy an input the command is still reading; and "-" given
+ * to two inputs or two outputs. --timeseries is an output of simulate only (report reads
+ * one). */
 static int check_outputs(const char *cmd, int argc, char **argv)
 {
     static const char *const sim_outputs[] = {"--timeseries", NULL};
+    const char *const *extra = strcmp(cmd, "simulate") ? NULL : sim_outputs;
     char why[1200];
-    if (!moemap_args_output_clash(argc, argv, strcmp(cmd, "simulate") ? NULL : sim_outputs,
-                                  why, sizeof why))
+    cli_stdout_taken = moemap_args_stdout_output(argc, argv, extra);
+    if (!moemap_args_output_clash(argc, argv, extra, why, sizeof why))
         return 0;
     fprintf(stderr, "moemap %s: %s\n", cmd, why);
     return 2;

@@ -42,7 +42,8 @@ uint64_t moemap_max_input_bytes(void);
 /* Reads a whole input file into a moemap_malloc'ed, NUL-terminated buffer. Refuses a
  * directory ("is a directory"), a device or other file it cannot size, and a file over
  * the input limit, each with a message naming the path; MOEMAP_EIO when it cannot be
- * opened or read. "-" reads standard input (limit counted as it comes). */
+ * opened or read. "-" reads standard input (limit counted as it comes), once per
+ * process: a second "-" is refused (MOEMAP_EINVAL), and so is a terminal (MOEMAP_EIO). */
 int moemap_read_file(const char *path, char **buf, size_t *len, moemap_error *err);
 
 /* An output file being written. */
@@ -105,10 +106,16 @@ int moemap_parse_gpu_value(const char *s, int max_gpu, double lo, double hi, int
 /* A command line's outputs against its inputs: an output (the value of --out, -o,
  * --export FORMAT=FILE, --plan, and of each flag in extra_outputs, NULL-terminated,
  * e.g. simulate's --timeseries) that is the same file as any other argument or another
- * output would destroy a file the command still reads. 0, or 1 with why naming the flag,
- * the file and what it clashes with. */
+ * output would destroy a file the command still reads. Standard input and output are
+ * checked the same way: "-" may be given to one input (an argument "-", "--flag=-",
+ * "-X-", or a value ending in "=-" such as an event's file) and to one output, and to no
+ * output when --json prints on standard output. 0, or 1 with why naming the flags, the
+ * files and what they clash with. */
 int moemap_args_output_clash(int argc, char **argv, const char *const *extra_outputs,
                              char *why, size_t size);
+/* 1 when one of the outputs (as moemap_args_output_clash finds them) is "-": what the
+ * command would print on standard output then goes to standard error. */
+int moemap_args_stdout_output(int argc, char **argv, const char *const *extra_outputs);
 
 MOEMAP_API_END
 #ifdef __cplusplus

@@ -1,7 +1,8 @@
 /*
  * args.c — the rules every command of the command-line tool shares about its files,
  * kept in the library so that no command (and no other front end) can forget them: an
- * output that is the same file as one of the inputs is found before any work; temporary
+ * output that is the same file as one of the inputs is found before any work, and so is
+ * standard input given to two inputs or standard output to two outputs; temporary
  * files are removed on a signal; sizes are read as bytes with K, M, G or T; numbers,
  * lists and "GPU=VALUE" typed by a user are read strictly, saying what is wrong.
  */
@@ -50,9 +51,83 @@ static const char *output_of(char **argv, int i, int argc, const char *const *ex
     }
 }
 
+/* Whether an argument that is not an output reads standard input: "-" itself, a flag's
+ * value glued to it ("--loads=-", "-l-") or a file inside a value ("switch@10=-"). */
+static int reads_stdin(const char *a)
+{
+    size_t n = strlen(a);
+    return !strcmp(a, "-") || (n >= 2 && a[n - 2] == '=' && a[n - 1] == '-') ||
+           (n == 3 && a[0] == '-' && a[1] != '-' && a[2] == '-');
+}
+
+/* argv[i] as a user would find it in the command line: with its flag when it is a
+ * flag's value ("--loads -", "--export sglang=-"), else the argument itself. */
+static void name_arg(char **argv, int i, char *dst, size_t size)
+{
+    if ((argv[i][0] != '-' || !argv[i][1]) && i > 1 && argv[i - 1][0] == '-' && argv[i - 1][1])
+        snprintf(dst, size, "%s %s", argv[i - 1], argv[i]);
+    else
+        snprintf(dst, size, "%s", argv[i]);
+}
+
+/* Standard input and output are one stream each: at most one input reads "-" (a second
+ * would find it empty), at most one output writes "-", and --json (which prints on
+ * standard output) takes none. */
+static int std_streams(int argc, char **argv, const char *const *extra, char *why, size_t size)
+{
+    int in_at = 0, out_at = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        int skip;
+        const char *o = output_of(argv, i, argc, extra, &skip);
+        char a[256], b[256];
+        json |= !strcmp(argv[i], "--json");
+        if (o && strcmp(o, "-")) {
+            i += skip;
+        } else if (o && out_at) {
+            name_arg(argv, out_at, a, sizeof a);
+            name_arg(argv, i + skip, b, sizeof b);
+            snprintf(why, size, "%s and %s: both write to standard output; give '-' to one "
+                     "output only", a, b);
+            return 1;
+        } else if (o) {
+            out_at = i += skip;
+        } else if (reads_stdin(argv[i]) && in_at) {
+            name_arg(argv, in_at, a, sizeof a);
+            name_arg(argv, i, b, sizeof b);
+            snprintf(why, size, "%s and %s: both read standard input, which can be read once; "
+                     "give '-' to one input only", a, b);
+            return 1;
+        } else if (reads_stdin(argv[i])) {
+            in_at = i;
+        }
+    }
+    if (json && out_at) {
+        char a[256];
+        name_arg(argv, out_at, a, sizeof a);
+        snprintf(why, size, "--json prints on standard output, so %s cannot write there too "
+                 "(give it a FILE)", a);
+        return 1;
+    }
+    return 0;
+}
+
+int moemap_args_stdout_output(int argc, char **argv, const char *const *extra_outputs)
+{
+    for (int i = 1; i < argc; i++) {
+        int skip;
+        const char *o = output_of(argv, i, argc, extra_outputs, &skip);
+        if (o && !strcmp(o, "-"))
+            return 1;
+        i += skip;
+    }
+    return 0;
+}
+
 int moemap_args_output_clash(int argc, char **argv, const char *const *extra_outputs,
                              char *why, size_t size)
 {
+    if (std_streams(argc, argv, extra_outputs, why, size))
+        return 1;
     for (int i = 1; i < argc; i++) {
         int skip;
         const char *o = output_of(argv, i, argc, extra_outputs, &skip);

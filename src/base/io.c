@@ -56,6 +56,16 @@ int moemap_read_file(const char *path, char **buf, size_t *len, moemap_error *er
     *buf = NULL;
     *len = 0;
     int is_stdin = strcmp(path, "-") == 0;
+    /* Standard input can be read once: a second reader would find it empty and say
+     * something about an empty file instead. */
+    static int stdin_taken;
+    if (is_stdin && stdin_taken)
+        return moemap_error_set(err, MOEMAP_EINVAL, "-: standard input was already read by "
+                                "another input (give '-' to one input only)");
+    if (is_stdin && isatty(STDIN_FILENO))
+        return moemap_error_set(err, MOEMAP_EIO, "-: standard input is a terminal; redirect "
+                                "or pipe a file into it ('< FILE')");
+    stdin_taken |= is_stdin;
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return moemap_error_set(err, MOEMAP_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -247,17 +257,19 @@ int moemap_outfile_open(const char *path, moemap_outfile **out, moemap_error *er
             }
         }
     }
-    if (fd < 0) {
-        int e = errno;
+    if (fd < 0) { /* the message first: path points into o */
+        int rc = moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", path,
+                                  strerror(errno));
         moemap_free(o);
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", path, strerror(e));
+        return rc;
     }
     o->f = fdopen(fd, "wb");
     if (!o->f) {
-        int e = errno;
+        int rc = moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", path,
+                                  strerror(errno));
         close(fd);
         moemap_outfile_abort(o);
-        return moemap_error_set(err, MOEMAP_EIO, "%s: cannot create: %s", path, strerror(e));
+        return rc;
     }
     *out = o;
     return 0;
