@@ -87,7 +87,8 @@ static int synth_check(synth_args *a)
     if (a->curve.n && p->slots < 0)
         return cli_usage_error(cmd, "--base-curve needs --slots K");
     p->base = a->curve.n ? &a->curve : NULL;
-    return 0;
+    moemap_error err = {0}; /* speeds, throttles, the curve: still flags, so usage errors */
+    return moemap_synth_params_check(p, &err) ? cli_usage_error(cmd, "%s", err.msg + 7) : 0;
 }
 
 /* Builds the cluster, writes it and says what it is. */

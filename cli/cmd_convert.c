@@ -5,7 +5,6 @@
  */
 #include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 
@@ -46,8 +45,6 @@ int cmd_convert(int argc, char **argv)
         return rc;
     if (!out)
         return cli_usage_error("convert", "missing --out");
-    if (as_json && !strcmp(out, "-"))
-        return cli_usage_error("convert", "--json needs --out FILE (the workload is stdout)");
     moemap_error err = {0};
     moemap_loads *ld = NULL;
     if (moemap_workload_read(input, &rp, &ld, NULL, &err))

@@ -99,8 +99,6 @@ static int parse_place(int argc, char **argv, place_opts *o, moemap_place_job *j
         return cli_usage_error("place", "unexpected argument '%s'", argv[optind]);
     if (!o->in.loads_path || !o->in.cluster_path || !o->out_path)
         return cli_usage_error("place", "--loads, --cluster and --out are required");
-    if (o->as_json && !strcmp(o->out_path, "-"))
-        return cli_usage_error("place", "--json needs --out FILE (the placement is stdout)");
     if ((pp->max_moves > 0 || pp->move_cost_us_per_gb > 0 || o->plan_path) &&
         !o->in.previous_path)
         return cli_usage_error("place", "--max-moves, --move-cost-us-per-GB and --plan need "

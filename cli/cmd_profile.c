@@ -82,12 +82,13 @@ static int measure(const moemap_profile_params *p, const char *out, int rank, in
     moemap_cluster *cl = NULL;
     char *command = moemap_args_join("moemap", argc, argv);
     int rc = moemap_profile_run(p, &res, &err);
+    int bad_flag = rc == MOEMAP_EINVAL; /* a parameter the profiler refused: a flag's value */
     cli_progress_done();
     if (rc == 0 && rank == 0)
         rc = moemap_profile_to_cluster(res, command, &cl, &err) ||
              moemap_cluster_write(cl, out, &err);
     if (rc)
-        rc = cli_fail(CMD, &err);
+        rc = bad_flag ? cli_usage_error(CMD, "%s", err.msg) : cli_fail(CMD, &err);
     else if (rank == 0)
         rc = cli_put(CMD, moemap_text_profile(res, out), stdout);
     moemap_cluster_free(cl);

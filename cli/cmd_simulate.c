@@ -173,6 +173,8 @@ int cmd_simulate(int argc, char **argv)
                    !job->num_placements))
         rc = cli_usage_error("simulate", "--model, --cluster, --loads and --placement are "
                              "required");
+    if (rc < 0 && o.poisson > 0 && o.bursty > 0)
+        rc = cli_usage_error("simulate", "--poisson and --bursty: give one arrival process");
     if (rc < 0 && job->num_placements * (job->num_policies ? job->num_policies : 1) >
                       MOEMAP_SIM_MAX_RUNS)
         rc = cli_usage_error("simulate", "at most %d runs (placements x policies)",

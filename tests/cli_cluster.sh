@@ -99,14 +99,14 @@ expect_fail "variability without --gpus" "--variability needs --gpus N" \
   --intermediate 1 --slots 1
 expect_fail "base curve without shape" "--base-curve needs --hidden and --intermediate" \
   "$bin" cluster synth --speeds 1 --base-curve "$curve" --slots 1
-expect_fail "non-monotone base curve" "base_curve.us[1]: 50 us at 64 tokens is below" \
+expect_rc "non-monotone base curve: a usage error" 2 "base_curve.us[1]: 50 us at 64 tokens is below" \
   "$bin" cluster synth --speeds 1 --base-curve 1:60,64:50 --hidden 1 --intermediate 1 --slots 1
 expect_fail "bad base curve syntax" "--base-curve: '64' is not tokens:us" \
   "$bin" cluster synth --speeds 1 --base-curve 1:60,64 --hidden 1 --intermediate 1 --slots 1
-expect_fail "throttle out of range" "throttle of GPU 40, but the cluster has GPUs 0..31" \
+expect_rc "throttle out of range: a usage error" 2 "throttle of GPU 40, but the cluster has GPUs 0..31" \
   synth --throttle 40=0.5 --out "$tmp/x.json"
 expect_fail "throttle syntax" "--throttle: '3' is not GPU=VALUE" synth --throttle 3
-expect_fail "negative speed" "gpus[1].speed: -0.9 must be a finite number > 0" \
+expect_rc "negative speed: a usage error" 2 "speed -0.9 of GPU 1 must be a finite number > 0" \
   "$bin" cluster synth --speeds 1,-0.9 --base-curve "$curve" --hidden 1 --intermediate 1 --slots 1
 expect_fail "missing column" "no time column \"nope\"" synth --column nope
 expect_fail "too few runs" "no GPU has at least 100000 runs" synth --min-runs 100000

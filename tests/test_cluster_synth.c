@@ -282,7 +282,7 @@ TEST(synth_explicit_speeds_and_errors)
     p.num_speeds = 4;
     speeds[2] = -1;
     CHECK(moemap_cluster_synth(&p, &c, &err) == MOEMAP_ERANGE);
-    CHECK_STR_CONTAINS(err.msg, "gpus[2].speed");
+    CHECK_STR_CONTAINS(err.msg, "speed -1 of GPU 2");
     speeds[2] = 0.9;
     int tg[] = {4};
     double tf[] = {0.5};
@@ -292,6 +292,22 @@ TEST(synth_explicit_speeds_and_errors)
     CHECK(moemap_cluster_synth(&p, &c, &err) == MOEMAP_ERANGE);
     CHECK_STR_CONTAINS(err.msg, "throttle of GPU 4");
     p.num_throttle = 0;
+    /* What the command line gives is checked before any file is read (a usage error). */
+    CHECK_OK(moemap_synth_params_check(&p, &err), &err);
+    double bad_tokens[] = {5, 1}, bad_us[] = {9, 10};
+    moemap_curve backwards = {0};
+    backwards.tokens = bad_tokens;
+    backwards.us = bad_us;
+    backwards.n = 2;
+    const moemap_curve *good = p.base;
+    p.base = &backwards;
+    CHECK(moemap_synth_params_check(&p, &err) == MOEMAP_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "synth: base_curve.tokens[1]: 1 is not above tokens[0] = 5");
+    p.base = good;
+    p.dtype = "fp7";
+    CHECK(moemap_cluster_synth(&p, &c, &err) == MOEMAP_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "\"fp7\" is not a known weight type");
+    p.dtype = NULL;
     p.base = NULL;
     CHECK(moemap_cluster_synth(&p, &c, &err) == MOEMAP_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "base curve is required");

@@ -258,6 +258,12 @@ typedef struct moemap_synth_params {
  * speeds, then throttled; all GPUs share the base curve scaled by their speed. */
 int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
                          moemap_error *err);
+/* What a caller gives directly, checked before any file is read (moemap_cluster_synth
+ * checks it too): the GPU count, every speed finite and > 0, throttles of existing GPUs
+ * by factors > 0, a base curve (when set) as moemap_curve_check wants it, and a known
+ * dtype (when set). MOEMAP_ERANGE (a number out of range) or MOEMAP_EINVAL with
+ * what is wrong: for a front end, a usage error. */
+int moemap_synth_params_check(const moemap_synth_params *p, moemap_error *err);
 /* Fills what p leaves unset from a base profile (a measured or earlier cluster): the
  * curve shape (its base curve, else its first GPU's curve: copied into *curve, which p->base
  * then points at; the caller clears it), the expert shape (hidden/intermediate < 1; when

@@ -22,7 +22,7 @@ moemap_synth_params moemap_synth_default_params(void);
 int moemap_speed_norm_parse(const char *name);
 
 /* "1:60,256:75,4096:560" (tokens:us pairs) into a curve (moemap_curve_clear frees it);
- * the message names the bad pair. Monotonicity is checked when the cluster is built. */
+ * the message names the bad pair. Monotonicity is checked by moemap_synth_params_check. */
 int moemap_curve_parse(const char *text, moemap_curve *c, moemap_error *err);
 
 /* Builds the cluster p describes, reading base_path (may be NULL: p->base is the curve)

@@ -15,14 +15,42 @@
 #include <stdio.h>
 #include <string.h>
 
-int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
-                         moemap_error *err)
+int moemap_synth_params_check(const moemap_synth_params *p, moemap_error *err)
 {
-    *out = NULL;
     if (p->num_gpus < 1 || p->num_gpus > MOEMAP_MAX_GPUS)
         return moemap_error_set(err, MOEMAP_ERANGE,
                                 "synth: %d GPUs is outside 1..%d, the limit (docs/limits.md)",
                                 p->num_gpus, MOEMAP_MAX_GPUS);
+    for (int g = 0; p->speeds && g < p->num_speeds; g++)
+        if (!isfinite(p->speeds[g]) || p->speeds[g] <= 0)
+            return moemap_error_set(err, MOEMAP_ERANGE, "synth: speed %g of GPU %d must be a "
+                                    "finite number > 0", p->speeds[g], g);
+    for (int i = 0; i < p->num_throttle; i++) {
+        if (p->throttle_gpu[i] < 0 || p->throttle_gpu[i] >= p->num_gpus)
+            return moemap_error_set(err, MOEMAP_ERANGE, "synth: throttle of GPU %d, but the "
+                                    "cluster has GPUs 0..%d", p->throttle_gpu[i],
+                                    p->num_gpus - 1);
+        if (!isfinite(p->throttle_factor[i]) || p->throttle_factor[i] <= 0)
+            return moemap_error_set(err, MOEMAP_ERANGE, "synth: throttle factor %g of GPU %d "
+                                    "must be > 0", p->throttle_factor[i], p->throttle_gpu[i]);
+    }
+    int rc = p->base ? moemap_curve_check(p->base, "base_curve", err) : 0;
+    if (rc)
+        return moemap_error_prefix(err, "synth"), rc;
+    if (p->dtype && moemap_dtype_bytes(p->dtype) == 0)
+        return moemap_error_set(err, MOEMAP_EINVAL, "synth: dtype \"%.20s\" is not a known "
+                                "weight type (bf16, fp16, fp32, fp8, int8, int4, mxfp4)",
+                                p->dtype);
+    return 0;
+}
+
+int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
+                         moemap_error *err)
+{
+    *out = NULL;
+    int check = moemap_synth_params_check(p, err);
+    if (check)
+        return check;
     if (p->gpus_per_node < 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "synth: %d GPUs per node must be >= 0",
                                 p->gpus_per_node);
@@ -35,9 +63,6 @@ int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
         return moemap_error_set(err, MOEMAP_EINVAL, "synth: expert shape hidden %d, "
                                 "intermediate %d: both must be >= 1", p->hidden,
                                 p->intermediate);
-    if (p->dtype && strlen(p->dtype) >= sizeof(((moemap_cluster *)0)->dtype))
-        return moemap_error_set(err, MOEMAP_EINVAL, "synth: dtype \"%.20s\" is too long",
-                                p->dtype);
     if ((p->population != NULL) == (p->speeds != NULL))
         return moemap_error_set(err, MOEMAP_EINVAL, "synth: give either a GPU population "
                                 "or explicit speeds (exactly one)");
@@ -49,15 +74,6 @@ int moemap_cluster_synth(const moemap_synth_params *p, moemap_cluster **out,
                                 "a population (not explicit speeds)");
     if (p->population && p->population->n < 1)
         return moemap_error_set(err, MOEMAP_EINVAL, "synth: the GPU population is empty");
-    for (int i = 0; i < p->num_throttle; i++) {
-        if (p->throttle_gpu[i] < 0 || p->throttle_gpu[i] >= p->num_gpus)
-            return moemap_error_set(err, MOEMAP_ERANGE, "synth: throttle of GPU %d, but the "
-                                    "cluster has GPUs 0..%d", p->throttle_gpu[i],
-                                    p->num_gpus - 1);
-        if (!isfinite(p->throttle_factor[i]) || p->throttle_factor[i] <= 0)
-            return moemap_error_set(err, MOEMAP_ERANGE, "synth: throttle factor %g of GPU %d "
-                                    "must be > 0", p->throttle_factor[i], p->throttle_gpu[i]);
-    }
     moemap_cluster *c;
     int rc = moemap_cluster_create(p->num_gpus, &c, err);
     if (rc)
