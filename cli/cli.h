@@ -36,12 +36,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
-/* Strict number parsing for flag values: the whole string must be a number within
- * [lo, hi]. On failure prints a usage error naming the flag and returns 2. */
-int cli_parse_long(const char *cmd, const char *flag, const char *s, long lo, long hi,
-                   long *out);
-int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
-                     double *out);
+/* The rules every command keeps (docs/cli.md), at the end of every --help. */
+#define CLI_CONVENTIONS                                                                     \
+    "\nA file named '-' is standard input or output (one input and one output at most).\n" \
+    "Exit status: 0 done, 1 the work failed, 2 a usage error. See docs/cli.md.\n"
 /* One flag of a command's table (see cli_parse): its long name (without "--"), short
  * key (0: none), what its value becomes, and its line in --help. */
 typedef enum cli_kind {

@@ -74,6 +74,7 @@ static void cli_help(const cli_spec *s, FILE *f)
     }
     if (s->footer)
         fputs(s->footer, f);
+    fputs(CLI_CONVENTIONS, f);
 }
 
 /* A list flag's value, replacing what an earlier use gave. */
@@ -105,6 +106,7 @@ static int take(const char *cmd, const char *name, const cli_flag *fl, const cha
 {
     long v;
     double d;
+    char why[200];
     long hi = fl->hi > 0 && fl->hi < 9e18 ? (long)fl->hi : LONG_MAX;
     switch (fl->kind) {
     case CLI_STR: *(const char **)fl->dst = arg; return 0;
@@ -112,8 +114,8 @@ static int take(const char *cmd, const char *name, const cli_flag *fl, const cha
     case CLI_INT:
     case CLI_LONG:
     case CLI_SEED:
-        if (cli_parse_long(cmd, name, arg, (long)fl->lo, hi, &v))
-            return 2;
+        if (moemap_parse_long(arg, (long)fl->lo, hi, &v, why, sizeof why))
+            return cli_usage_error(cmd, "%s: %s", name, why);
         if (fl->kind == CLI_INT)
             *(int *)fl->dst = (int)v;
         else if (fl->kind == CLI_LONG)
@@ -123,8 +125,8 @@ static int take(const char *cmd, const char *name, const cli_flag *fl, const cha
         return 0;
     case CLI_DOUBLE:
     case CLI_MS:
-        if (cli_parse_double(cmd, name, arg, fl->lo, fl->hi, &d))
-            return 2;
+        if (moemap_parse_double(arg, fl->lo, fl->hi, &d, why, sizeof why))
+            return cli_usage_error(cmd, "%s: %s", name, why);
         *(double *)fl->dst = fl->kind == CLI_MS ? d / 1e3 : d;
         return 0;
     case CLI_DLIST:

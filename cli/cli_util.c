@@ -29,22 +29,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
-int cli_parse_long(const char *cmd, const char *flag, const char *s, long lo, long hi,
-                   long *out)
-{
-    char why[200];
-    return moemap_parse_long(s, lo, hi, out, why, sizeof why)
-               ? cli_usage_error(cmd, "%s: %s", flag, why) : 0;
-}
-
-int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
-                     double *out)
-{
-    char why[200];
-    return moemap_parse_double(s, lo, hi, out, why, sizeof why)
-               ? cli_usage_error(cmd, "%s: %s", flag, why) : 0;
-}
-
 int cli_parse_gpu_value(const char *cmd, const char *flag, const char *s, int max_gpu,
                         double lo, double hi, int *gpu, double *value)
 {

@@ -39,6 +39,7 @@ static void usage(FILE *f)
             "commands:\n", moemap_version());
     for (size_t i = 0; i < NUM_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs(CLI_CONVENTIONS, f);
 }
 
 /* Refuses (exit 2) an output that is the same file as any other argument, or as another
