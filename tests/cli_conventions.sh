@@ -189,6 +189,8 @@ expect_rc "profile: no shape" 2 "give --model NAME" "$bin" profile
 expect_rc "report: missing --out" 2 "--out FILE is required" "$bin" report --stats "$tmp/j.stats"
 expect_rc "report: a stats file given as eval" 1 "expected \"moemap.eval/v1\"" \
   "$bin" report --eval "$tmp/j.stats" --out "$tmp/r.html"
-expect_rc "unknown command" 2 "unknown command 'nope'" bash -c "'$bin' nope 2>&1 >/dev/null | head -1 >&2; exit \${PIPESTATUS[0]}"
+"$bin" nope >/dev/null 2>"$tmp/err"; rc=$?
+check "unknown command: 2, the usage after the error line" \
+  test $rc -eq 2 -a "$(head -1 "$tmp/err")" = "moemap: unknown command 'nope'"
 
 mm_done
