@@ -16,13 +16,17 @@
  *       one-placement bound.
  *   bench_scale bound  [--data DIR] [--gpus ...] [--batches B]
  *       The per-batch bound of every layer and batch of the DeepSeek-V3 loads, by the
- *       original sorted-loss algorithm and by loss selection: time of each, the speed-up,
- *       and whether every value is the same.
+ *       bisection (main's algorithm before: one bisection, losses selected) and by the new one (a table for
+ *       the busiest expert, regula falsi for pieces and tokens), cold and warm-started
+ *       from the previous batch as mm_bound_loads does: time of each, the speed-up, the
+ *       worst relative difference and how many new values the original finds feasible
+ *       (at or above the true bound: must be 0).
  *   bench_scale budget [--data DIR] [--gpus G] [--batches B]
  *       `moemap` on DeepSeek-V3 at --time-limit 0.1, 0.3, 1 and 3: wall time of the call
  *       and quality (mean straggler, gap to both bounds).
  * Results are Markdown on stdout.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +225,9 @@ static int bound(const int *gpus, int ng, int batches)
     moemap_loads *ld = make_loads("deepseek-v3", batches);
     printf("DeepSeek-V3 loads: %d MoE layers x %d experts, %d batches of 4096 tokens; one "
            "thread\n\n", ld->num_layers, ld->experts, ld->num_batches);
-    printf("| GPUs | slots/GPU | sorted s | selection s | speed-up | same values |\n");
-    printf("|---|---|---|---|---|---|\n");
+    printf("| GPUs | slots/GPU | bisection s | new s | speed-up | new, warm s | speed-up | "
+           "worst rel. difference | above T* |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
     for (int k = 0; k < ng; k++) {
         int s = slots_for(ld->experts, gpus[k]);
         moemap_cluster *c = make_cluster(gpus[k], s);
@@ -231,11 +236,11 @@ static int bound(const int *gpus, int ng, int batches)
         if (moemap_bound_create(c, 0, &bd, &err) != 0)
             die("bound", &err);
         size_t n = (size_t)ld->num_layers * ld->num_batches, i = 0;
-        double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+        double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *w = malloc(n * sizeof *w);
         double t0 = mm_now_s();
         for (int l = 0; l < ld->num_layers; l++)
             for (int bt = 0; bt < ld->num_batches; bt++)
-                a[i++] = mm_bound_layer_batch_sorted(bd, &MOEMAP_LOADS_AT(ld, bt, l, 0),
+                a[i++] = mm_bound_layer_batch_bisect(bd, &MOEMAP_LOADS_AT(ld, bt, l, 0),
                                                      ld->experts);
         double t1 = mm_now_s();
         i = 0;
@@ -244,12 +249,32 @@ static int bound(const int *gpus, int ng, int batches)
                 b[i++] = moemap_bound_layer_batch(bd, &MOEMAP_LOADS_AT(ld, bt, l, 0),
                                                   ld->experts);
         double t2 = mm_now_s();
-        size_t same = 0;
-        for (i = 0; i < n; i++)
-            same += a[i] == b[i];
-        printf("| %d | %d | %.3f | %.3f | %.1fx | %zu of %zu |\n", gpus[k], s, t1 - t0, t2 - t1,
-               (t1 - t0) / (t2 - t1), same, n);
+        i = 0;
+        for (int l = 0; l < ld->num_layers; l++) {
+            double guess = 0;
+            for (int bt = 0; bt < ld->num_batches; bt++)
+                w[i++] = mm_bound_layer_batch_from(bd, &MOEMAP_LOADS_AT(ld, bt, l, 0),
+                                                   ld->experts, &guess);
+        }
+        double t3 = mm_now_s();
+        double worst = 0;
+        size_t above = 0;
+        i = 0;
+        for (int l = 0; l < ld->num_layers; l++)
+            for (int bt = 0; bt < ld->num_batches; bt++, i++) {
+                const double *cnt = &MOEMAP_LOADS_AT(ld, bt, l, 0);
+                for (int v = 0; v < 2; v++) {
+                    double x = v ? w[i] : b[i];
+                    double d = a[i] > 0 ? fabs(x - a[i]) / a[i] : fabs(x);
+                    worst = d > worst ? d : worst;
+                    above += x > 0 && mm_bound_feasible_at(bd, cnt, ld->experts, x) != 0;
+                }
+            }
+        printf("| %d | %d | %.3f | %.3f | %.1fx | %.3f | %.1fx | %.1e | %zu of %zu |\n", gpus[k],
+               s, t1 - t0, t2 - t1, (t1 - t0) / (t2 - t1), t3 - t2, (t1 - t0) / (t3 - t2), worst,
+               above, 2 * n);
         fflush(stdout);
+        free(w);
         free(a);
         free(b);
         moemap_bound_free(bd);

@@ -61,9 +61,16 @@ struct moemap_bound {
     double *env_x, *env_y;
     double env_tail;
     int env_zero;     /* some GPU has no curve: phi = 0 */
+    /* Condition (c) as a table: S(T) = sum over the classes of count * finv(T) at every
+     * distinct point of the curves (c_bp, sorted), and its slope on [c_bp[i], c_bp[i+1])
+     * (the last: past the last point), where S is linear (see solve_single). */
+    int c_n;
+    double *c_bp, *c_S, *c_slope;
+    int has_free;     /* a GPU with slots and no curve: every T is feasible, the bound 0 */
 };
 
 static double last_slope(const moemap_curve *c);
+static int build_single_table(moemap_bound *b);
 
 static int build_envelope(moemap_bound *b)
 {
@@ -293,7 +300,7 @@ int moemap_bound_create(const moemap_cluster *c, int slots, moemap_bound **out,
         moemap_bound_free(b);
         return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
     }
-    if (build_envelope(b) != 0) {
+    if (build_envelope(b) != 0 || build_single_table(b) != 0) {
         moemap_bound_free(b);
         return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
     }
@@ -313,6 +320,9 @@ void moemap_bound_free(moemap_bound *b)
     moemap_free(b->classes);
     moemap_free(b->env_x);
     moemap_free(b->env_y);
+    moemap_free(b->c_bp);
+    moemap_free(b->c_S);
+    moemap_free(b->c_slope);
     moemap_free(b);
 }
 
@@ -369,6 +379,14 @@ static double curve_inv(const moemap_curve *c, double T)
 static double pieces_cap(const gpu_class *k, double T, int p)
 {
     return (double)p * hull_inv(k, T / p);
+}
+
+/* Tokens lost by one more piece: m(p) - m(p + 1). A class whose curve ends flat serves
+ * any number of tokens (m infinite for every p), and loses none: INF - INF would be NaN,
+ * which made the test fail at any T where extra pieces were needed. */
+static double piece_loss(double m, double next)
+{
+    return isinf(m) && isinf(next) ? 0.0 : m - next;
 }
 
 typedef struct loss_entry {
@@ -464,7 +482,7 @@ static int extra_by_sort(const moemap_bound *b, const class_state *st, double T,
         double m = st[j].m;
         for (int p = st[j].p; p < st[j].K; p++) {
             double next = pieces_cap(k, T, p + 1);
-            all[ns].loss = m - next;
+            all[ns].loss = piece_loss(m, next);
             all[ns].count = k->count;
             ns++;
             m = next;
@@ -536,7 +554,7 @@ static int feasible(const moemap_bound *b, double T, double N, double A, double 
         double m = st[j].m;
         for (int p = st[j].p; p < st[j].K; p++) {
             double next = pieces_cap(k, T, p + 1);
-            sc->all[ns].loss = m - next;
+            sc->all[ns].loss = piece_loss(m, next);
             sc->all[ns].count = k->count;
             ns++;
             m = next;
@@ -548,10 +566,39 @@ static int feasible(const moemap_bound *b, double T, double N, double A, double 
     return pieces >= A && tokens >= N;
 }
 
-/* The bound of one batch; by_sort selects the original sorted path (for the test that
- * compares the two). */
-static double layer_batch(const moemap_bound *b, const double *counts, int experts,
-                          int by_sort)
+/* The scratch of one bound computation: 16 KB on the stack covers a few hundred classes;
+ * more come from the heap. */
+typedef struct scratch_mem {
+    _Alignas(double) unsigned char stack_buf[16384];
+    unsigned char *mem;
+} scratch_mem;
+
+static int scratch_get(const moemap_bound *b, scratch_mem *m, bound_scratch *sc)
+{
+    size_t cap = 0;
+    for (int j = 0; j < b->num_classes; j++)
+        cap += (size_t)b->classes[j].slots;
+    size_t need = (size_t)b->num_classes * sizeof(class_state) + cap * sizeof(loss_entry);
+    m->mem = need <= sizeof m->stack_buf ? m->stack_buf : moemap_malloc(need);
+    if (!m->mem)
+        return MOEMAP_ENOMEM;
+    sc->all = (loss_entry *)m->mem;
+    sc->st = (class_state *)(m->mem + cap * sizeof(loss_entry));
+    return 0;
+}
+
+static void scratch_put(scratch_mem *m)
+{
+    if (m->mem != m->stack_buf)
+        moemap_free(m->mem);
+}
+
+/* The bound of one batch by the original algorithm: one bisection on all three
+ * conditions together, from T = 1 doubled until feasible, to 1e-9 relative (by_sort: the
+ * sorted loss list). Kept as the reference the fast path is tested against
+ * (mm_bound_layer_batch_sorted, mm_bound_feasible_at) and timed against (bench_scale). */
+static double layer_batch_ref(const moemap_bound *b, const double *counts, int experts,
+                              int by_sort)
 {
     double N = 0, A = 0, cmax = 0;
     for (int e = 0; e < experts; e++) {
@@ -564,19 +611,10 @@ static double layer_batch(const moemap_bound *b, const double *counts, int exper
     }
     if (A == 0)
         return 0.0;
-    size_t cap = 0;
-    for (int j = 0; j < b->num_classes; j++)
-        cap += (size_t)b->classes[j].slots;
-    size_t C = (size_t)b->num_classes;
-    size_t need = C * sizeof(class_state) + cap * sizeof(loss_entry);
-    /* 16 KB on the stack covers a few hundred classes; more come from the heap. */
-    _Alignas(double) unsigned char stack_buf[16384];
-    unsigned char *mem = need <= sizeof stack_buf ? stack_buf : moemap_malloc(need);
-    if (!mem)
-        return 0.0; /* out of memory: 0 is still a valid (trivial) bound */
+    scratch_mem m;
     bound_scratch sc;
-    sc.all = (loss_entry *)mem;
-    sc.st = (class_state *)(mem + cap * sizeof(loss_entry));
+    if (scratch_get(b, &m, &sc))
+        return 0.0; /* out of memory: 0 is still a valid (trivial) bound */
     double lo = 0, hi = 1;
     while (!feasible(b, hi, N, A, cmax, &sc, by_sort)) {
         lo = hi;
@@ -593,19 +631,327 @@ static double layer_batch(const moemap_bound *b, const double *counts, int exper
         else
             lo = mid;
     }
-    if (mem != stack_buf)
-        moemap_free(mem);
+    scratch_put(&m);
     return lo;
+}
+
+/* Condition (c)'s tokens at T: what the busiest expert can get with one piece on every
+ * GPU that has a slot and whose floor fits in T (as feasible() counts them). */
+static double single_tokens(const moemap_bound *b, double T)
+{
+    double single = 0;
+    for (int j = 0; j < b->num_classes; j++) {
+        const gpu_class *k = &b->classes[j];
+        if (k->slots <= 0 || k->curve->n <= 0)
+            continue;
+        if (k->floor_us > 0 && floor(T / k->floor_us) < 1)
+            continue;
+        single += k->count * curve_inv(k->curve, T);
+    }
+    return single;
+}
+
+/* The table of single_tokens for solve_single: S is linear between consecutive points of
+ * the classes' curves (each finv is, and a class enters at its floor, which is one of
+ * them), so its value at each point and its slope on each interval (measured at the
+ * interval's middle) give it everywhere. */
+static int build_single_table(moemap_bound *b)
+{
+    int total = 0;
+    for (int j = 0; j < b->num_classes; j++) {
+        const gpu_class *k = &b->classes[j];
+        if (k->slots > 0 && k->curve->n <= 0)
+            b->has_free = 1;
+        if (k->slots > 0)
+            total += k->curve->n;
+    }
+    if (total == 0)
+        return 0;
+    b->c_bp = moemap_malloc((size_t)total * sizeof *b->c_bp);
+    b->c_S = moemap_malloc((size_t)total * sizeof *b->c_S);
+    b->c_slope = moemap_malloc((size_t)total * sizeof *b->c_slope);
+    if (!b->c_bp || !b->c_S || !b->c_slope)
+        return MOEMAP_ENOMEM;
+    int n = 0;
+    for (int j = 0; j < b->num_classes; j++)
+        if (b->classes[j].slots > 0)
+            for (int i = 0; i < b->classes[j].curve->n; i++)
+                b->c_bp[n++] = b->classes[j].curve->us[i];
+    qsort(b->c_bp, (size_t)n, sizeof *b->c_bp, mm_cmp_double);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || b->c_bp[i] != b->c_bp[u - 1])
+            b->c_bp[u++] = b->c_bp[i];
+    b->c_n = u;
+    for (int i = 0; i < u; i++)
+        b->c_S[i] = single_tokens(b, b->c_bp[i]);
+    for (int i = 0; i < u; i++) {
+        double x0 = b->c_bp[i];
+        double x1 = i + 1 < u ? 0.5 * (x0 + b->c_bp[i + 1]) : x0 + (x0 > 1 ? x0 : 1);
+        double s = (single_tokens(b, x1) - b->c_S[i]) / (x1 - x0);
+        b->c_slope[i] = isfinite(s) && s > 0 ? s : 0;
+    }
+    return 0;
+}
+
+/* The largest T found infeasible for condition (c) alone (-1: none is feasible): the
+ * table gives the root, single_tokens confirms a point just below it. */
+static double solve_single(const moemap_bound *b, double cmax)
+{
+    const double *bp = b->c_bp, *S = b->c_S;
+    int n = b->c_n;
+    if (n == 0)
+        return -1;
+    int lo = 0, hi = n; /* the first point where S >= cmax */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (S[mid] >= cmax)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    double T;
+    if (lo == 0) {
+        T = bp[0]; /* S jumps from 0 at the lowest floor */
+    } else {
+        int i = lo - 1;
+        double s = b->c_slope[i];
+        T = s > 0 ? bp[i] + (cmax - S[i]) / s : INFINITY;
+        if (lo < n && !(T < bp[lo]))
+            T = bp[lo];
+        if (!isfinite(T))
+            return -1;
+    }
+    /* A point just below the root, confirmed infeasible by the direct sum (rounding in
+     * the table could put T a hair above the root). */
+    double step = 1e-12;
+    for (int it = 0; it < 40; it++, step *= 4) {
+        double t = T * (1 - step);
+        if (single_tokens(b, t) < cmax)
+            return t;
+    }
+    return -1; /* not reached for valid curves; the caller then bisects */
+}
+
+/* Conditions (a)+(b) at T: feasible() without (c), with *g = tokens - N (the surplus the
+ * root finder interpolates; -INFINITY when even K pieces per GPU are fewer than A). */
+static int feasible_ab(const moemap_bound *b, double T, double N, double A, bound_scratch *sc,
+                       double *g)
+{
+    double tokens = 0, pieces = 0;
+    class_state *st = sc->st;
+    for (int j = 0; j < b->num_classes; j++) {
+        const gpu_class *k = &b->classes[j];
+        int K = k->slots;
+        if (k->floor_us > 0) {
+            double byfloor = floor(T / k->floor_us);
+            if (byfloor < K)
+                K = (int)byfloor;
+        }
+        st[j].K = K > 0 ? K : 0;
+        st[j].p = 0;
+        if (K <= 0)
+            continue;
+        int p = 1;
+        double m = pieces_cap(k, T, 1);
+        while (p < K) {
+            double next = pieces_cap(k, T, p + 1);
+            if (!(next > m))
+                break;
+            m = next;
+            p++;
+        }
+        tokens += k->count * m;
+        pieces += (double)k->count * p;
+        st[j].p = p;
+        st[j].m = m;
+    }
+    if (pieces < A) {
+        int ns = 0;
+        for (int j = 0; j < b->num_classes; j++) {
+            const gpu_class *k = &b->classes[j];
+            double m = st[j].m;
+            for (int p = st[j].p; p < st[j].K; p++) {
+                double next = pieces_cap(k, T, p + 1);
+                sc->all[ns].loss = piece_loss(m, next);
+                sc->all[ns].count = k->count;
+                ns++;
+                m = next;
+            }
+        }
+        double lost = 0;
+        pieces += take_smallest(sc->all, ns, A - pieces, &lost);
+        tokens -= lost;
+    }
+    if (pieces < A) {
+        *g = -INFINITY;
+        return 0;
+    }
+    *g = tokens - N;
+    return *g >= 0;
+}
+
+/* The largest T found infeasible for (a)+(b), within 1e-9 of the least feasible one (0:
+ * every T > 0 is feasible; -1: none is, too few slots). The tokens the cluster can serve grow piecewise linearly with T, so
+ * regula falsi (Illinois: the end that stays twice has its surplus halved) lands on the
+ * root in a few steps where bisection takes ~45 (doubling from 1, then 30 halvings); a
+ * point that lands within rounding of the root is confirmed from the other side at
+ * 0.9e-9 (closing the bracket), and every fourth step is a bisection when the bracket did
+ * not shrink enough, so it never does worse than bisection. guess > 0 (the previous
+ * batch's root) starts the bracket there. */
+static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch *sc,
+                       double guess)
+{
+    double lo = 0, glo = -INFINITY, hi = 1, ghi = 0, g;
+    if (guess > 0 && isfinite(guess)) {
+        double step = 1.0 / 256;
+        if (feasible_ab(b, guess, N, A, sc, &g)) {
+            hi = guess, ghi = g;
+            for (;;) {
+                double t = hi / (1 + step);
+                if (!(t > 1e-300))
+                    return 0; /* feasible at every T > 0 */
+                if (!feasible_ab(b, t, N, A, sc, &g)) {
+                    lo = t, glo = g;
+                    break;
+                }
+                hi = t, ghi = g, step *= 4;
+            }
+        } else {
+            lo = guess, glo = g;
+            for (;;) {
+                double t = lo * (1 + step);
+                if (t > 1e18)
+                    return -1;
+                if (feasible_ab(b, t, N, A, sc, &g)) {
+                    hi = t, ghi = g;
+                    break;
+                }
+                lo = t, glo = g, step *= 4;
+            }
+        }
+    } else {
+        while (!feasible_ab(b, hi, N, A, sc, &g)) {
+            lo = hi, glo = g;
+            hi *= 2;
+            if (hi > 1e18)
+                return -1; /* too few slots for the experts: never feasible */
+        }
+        ghi = g;
+    }
+    int side = 0;
+    double width4 = hi - lo;
+    for (int it = 0; it < 200 && hi - lo > 1e-9 * hi; it++) {
+        int secant = isfinite(glo) && ghi > glo && (it % 4 != 3 || hi - lo < 0.25 * width4);
+        if (it % 4 == 3)
+            width4 = hi - lo;
+        double t = secant ? lo + (hi - lo) * (-glo) / (ghi - glo) : 0.5 * (lo + hi);
+        if (!(t > lo && t < hi))
+            t = 0.5 * (lo + hi), secant = 0;
+        int ok = feasible_ab(b, t, N, A, sc, &g);
+        if (ok) {
+            hi = t, ghi = g;
+            if (side > 0)
+                glo *= 0.5;
+            side = 1;
+        } else {
+            lo = t, glo = g;
+            if (side < 0)
+                ghi *= 0.5;
+            side = -1;
+        }
+        if (secant && fabs(g) <= 1e-10 * N && hi - lo > 1e-9 * hi) {
+            double t2 = ok ? t * (1 - 0.9e-9) : t * (1 + 0.9e-9);
+            if (t2 > lo && t2 < hi) {
+                if (feasible_ab(b, t2, N, A, sc, &g))
+                    hi = t2, ghi = g;
+                else
+                    lo = t2, glo = g;
+            }
+        }
+    }
+    /* The secant lands within rounding of the root, where the selection's sum (in another
+     * order than the original's sorted one) may decide the other way: step back by 1e-11,
+     * far more than rounding moves the root, so no algorithm finds the value feasible. */
+    return lo * (1 - 1e-11);
+}
+
+/* The bound of one batch: the three conditions hold together exactly when (c) and (a)+(b)
+ * each do, both are monotone in T, so T* is the larger of their roots: (c)'s from a table
+ * (it depends on the busiest expert only), (a)+(b)'s by regula falsi (it depends on N and
+ * A only). The value returned is infeasible for one of them, so never above T*, and
+ * within 1e-9 relative of it (test_eval compares with the original bisection). */
+static double layer_batch(const moemap_bound *b, const double *counts, int experts,
+                          double *guess)
+{
+    double N = 0, A = 0, cmax = 0;
+    for (int e = 0; e < experts; e++) {
+        if (counts[e] > 0) {
+            N += counts[e];
+            A += 1;
+            if (counts[e] > cmax)
+                cmax = counts[e];
+        }
+    }
+    if (A == 0 || b->has_free)
+        return 0.0;
+    double t1 = solve_single(b, cmax);
+    if (t1 < 0)
+        return layer_batch_ref(b, counts, experts, 0); /* not expected: the safe path */
+    scratch_mem m;
+    bound_scratch sc;
+    if (scratch_get(b, &m, &sc))
+        return 0.0; /* out of memory: 0 is still a valid (trivial) bound */
+    double t2 = solve_ab(b, N, A, &sc, guess ? *guess : 0);
+    scratch_put(&m);
+    if (t2 < 0)
+        return 0.0; /* as the original: no placement at all, the trivial bound */
+    if (guess)
+        *guess = t2;
+    return t1 > t2 ? t1 : t2;
 }
 
 double moemap_bound_layer_batch(const moemap_bound *b, const double *counts, int experts)
 {
-    return layer_batch(b, counts, experts, 0);
+    return layer_batch(b, counts, experts, NULL);
+}
+
+double mm_bound_layer_batch_from(const moemap_bound *b, const double *counts, int experts,
+                                 double *guess)
+{
+    return layer_batch(b, counts, experts, guess);
+}
+
+double mm_bound_layer_batch_bisect(const moemap_bound *b, const double *counts, int experts)
+{
+    return layer_batch_ref(b, counts, experts, 0);
 }
 
 double mm_bound_layer_batch_sorted(const moemap_bound *b, const double *counts, int experts)
 {
-    return layer_batch(b, counts, experts, 1);
+    return layer_batch_ref(b, counts, experts, 1);
+}
+
+int mm_bound_feasible_at(const moemap_bound *b, const double *counts, int experts, double T)
+{
+    double N = 0, A = 0, cmax = 0;
+    for (int e = 0; e < experts; e++) {
+        if (counts[e] > 0) {
+            N += counts[e];
+            A += 1;
+            if (counts[e] > cmax)
+                cmax = counts[e];
+        }
+    }
+    if (A == 0)
+        return 1;
+    scratch_mem m;
+    bound_scratch sc;
+    if (scratch_get(b, &m, &sc))
+        return -1;
+    int ok = feasible(b, T, N, A, cmax, &sc, 1);
+    scratch_put(&m);
+    return ok;
 }
 
 double mm_bound_fastest_us(const moemap_bound *b, double n)
@@ -658,9 +1004,10 @@ static void *loads_worker(void *arg)
         pthread_mutex_unlock(&j->lock);
         if (l >= ld->num_layers)
             return NULL;
+        double guess = 0; /* the previous batch's root of (a)+(b): the next one is near */
         for (int bt = 0; bt < ld->num_batches; bt++)
             j->out[(size_t)l * ld->num_batches + bt] =
-                moemap_bound_layer_batch(j->b, &MOEMAP_LOADS_AT(ld, bt, l, 0), ld->experts);
+                layer_batch(j->b, &MOEMAP_LOADS_AT(ld, bt, l, 0), ld->experts, &guess);
     }
 }
 

@@ -1,16 +1,28 @@
 /*
  * bound_internal.h — what bound.c offers inside libmoemap beyond moemap/eval.h: the
- * per-batch bound by its original algorithm (every class's losses sorted at every
- * bisection step), which the selection in moemap_bound_layer_batch must match exactly
- * (tests/test_eval.c compares the two; bench/bench_bound.c times them).
+ * per-batch bound by its original algorithm (one bisection, every class's losses sorted
+ * at every step), which moemap_bound_layer_batch must match within 1e-9 relative and never
+ * exceed (tests/test_eval.c compares the two; bench/bench_scale.c times them).
  */
 #ifndef MOEMAP_COST_BOUND_INTERNAL_H
 #define MOEMAP_COST_BOUND_INTERNAL_H
 
 #include "moemap/eval.h"
 
-/* moemap_bound_layer_batch computed with the sorted loss list instead of the merge. */
+/* The per-batch bound by the original algorithm (one bisection on all conditions, the
+ * sorted loss list): the reference moemap_bound_layer_batch is tested and timed against. */
 double mm_bound_layer_batch_sorted(const moemap_bound *b, const double *counts, int experts);
+/* The same bisection with the losses selected, not sorted: the algorithm before the
+ * regula falsi (what bench_scale bound times as "bisection"). */
+double mm_bound_layer_batch_bisect(const moemap_bound *b, const double *counts, int experts);
+/* moemap_bound_layer_batch starting its search at *guess (> 0: the previous batch's root
+ * of the pieces-and-tokens conditions, 0: none), which it then updates: what
+ * mm_bound_loads does along each layer's batches. */
+double mm_bound_layer_batch_from(const moemap_bound *b, const double *counts, int experts,
+                                 double *guess);
+/* Whether the original algorithm finds T feasible for the batch (1/0; -1: out of memory):
+ * a value at or above the true bound T* is feasible, so a lower bound must not be. */
+int mm_bound_feasible_at(const moemap_bound *b, const double *counts, int experts, double T);
 
 
 /* A lower bound on min over the GPUs of f_g(n) for n > 0, exact at the curves' points:
