@@ -733,6 +733,52 @@ static double solve_single(const moemap_bound *b, double cmax)
     return -1; /* not reached for valid curves; the caller then bisects */
 }
 
+/* The losses of class k's extra pieces p0+1..K at T (m0 = m(p0)) into e: one entry for
+ * each run of pieces whose size T/p stays on one segment of the hull, where m is linear
+ * in p (m(p) = (T - p a) / s for the segment's line a + s x) and every loss is a / s, and
+ * one entry per piece where the size crosses a vertex. At DeepSeek-V3 decode sizes every
+ * piece of a GPU lies on its curve's last segment: one entry per class instead of K - 1,
+ * and two hull_inv instead of K. Returns the entries written. */
+static int class_losses(const gpu_class *k, double T, int p0, int K, double m0, loss_entry *e)
+{
+    int ne = 0, p = p0;
+    double m = m0;
+    while (p < K) {
+        double y = T / p;
+        int lo = 1, hi = k->nh; /* the segment holding y: the first vertex above it */
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (k->hy[mid] > y)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        int i = lo; /* i == nh: the tail ray past the last vertex */
+        double sl = i < k->nh ? (k->hy[i] - k->hy[i - 1]) / (k->hx[i] - k->hx[i - 1]) : k->tail;
+        double lower = k->hy[i - 1];
+        if (sl > 0 && lower > 0 && isfinite(m)) {
+            double qmax = floor(T / lower); /* pieces p..q all have T/q >= lower */
+            int q = qmax < K ? (int)qmax : K;
+            if (q >= p + 2) {
+                double a = k->hy[i - 1] - sl * k->hx[i - 1];
+                e[ne].loss = a / sl;
+                e[ne].count = k->count * (q - p);
+                ne++;
+                m = pieces_cap(k, T, q);
+                p = q;
+                continue;
+            }
+        }
+        double next = pieces_cap(k, T, p + 1);
+        e[ne].loss = piece_loss(m, next);
+        e[ne].count = k->count;
+        ne++;
+        m = next;
+        p++;
+    }
+    return ne;
+}
+
 /* Conditions (a)+(b) at T: feasible() without (c), with *g = tokens - N (the surplus the
  * root finder interpolates; -INFINITY when even K pieces per GPU are fewer than A). */
 static int feasible_ab(const moemap_bound *b, double T, double N, double A, bound_scratch *sc,
@@ -768,17 +814,8 @@ static int feasible_ab(const moemap_bound *b, double T, double N, double A, boun
     }
     if (pieces < A) {
         int ns = 0;
-        for (int j = 0; j < b->num_classes; j++) {
-            const gpu_class *k = &b->classes[j];
-            double m = st[j].m;
-            for (int p = st[j].p; p < st[j].K; p++) {
-                double next = pieces_cap(k, T, p + 1);
-                sc->all[ns].loss = piece_loss(m, next);
-                sc->all[ns].count = k->count;
-                ns++;
-                m = next;
-            }
-        }
+        for (int j = 0; j < b->num_classes; j++)
+            ns += class_losses(&b->classes[j], T, st[j].p, st[j].K, st[j].m, sc->all + ns);
         double lost = 0;
         pieces += take_smallest(sc->all, ns, A - pieces, &lost);
         tokens -= lost;
