@@ -251,10 +251,10 @@ static int bound(const int *gpus, int ng, int batches)
         double t2 = mm_now_s();
         i = 0;
         for (int l = 0; l < ld->num_layers; l++) {
-            double guess = 0;
+            mm_bound_warm warm = {0};
             for (int bt = 0; bt < ld->num_batches; bt++)
                 w[i++] = mm_bound_layer_batch_from(bd, &MOEMAP_LOADS_AT(ld, bt, l, 0),
-                                                   ld->experts, &guess);
+                                                   ld->experts, &warm);
         }
         double t3 = mm_now_s();
         double worst = 0;

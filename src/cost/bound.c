@@ -829,88 +829,105 @@ static int feasible_ab(const moemap_bound *b, double T, double N, double A, boun
 }
 
 /* The largest T found infeasible for (a)+(b), within 1e-9 of the least feasible one (0:
- * every T > 0 is feasible; -1: none is, too few slots). The tokens the cluster can serve grow piecewise linearly with T, so
- * regula falsi (Illinois: the end that stays twice has its surplus halved) lands on the
- * root in a few steps where bisection takes ~45 (doubling from 1, then 30 halvings); a
- * point that lands within rounding of the root is confirmed from the other side at
- * 0.9e-9 (closing the bracket), and every fourth step is a bisection when the bracket did
- * not shrink enough, so it never does worse than bisection. guess > 0 (the previous
- * batch's root) starts the bracket there. */
-static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch *sc,
-                       double guess)
+ * every T > 0 is feasible; -1: none is, too few slots). The tokens the cluster can serve
+ * grow piecewise linearly with T, so regula falsi (Illinois: the end that stays twice has
+ * its surplus halved) lands on the root in a few steps where bisection takes ~45
+ * (doubling from 1, then 30 halvings); a point that lands within rounding of the root is
+ * confirmed from the other side at 0.9e-9 (closing the bracket), and every fourth step is
+ * a bisection when the bracket did not shrink enough, so it never does worse than
+ * bisection. A warm start (w->t > 0: the previous batch's root, w->slope its surplus per
+ * us) first tries where that slope puts the root: with batches alike, the bracket closes
+ * in three evaluations. */
+typedef struct ab_search {
+    double lo, glo, hi, ghi; /* infeasible and feasible ends, their surpluses */
+    int have_lo, have_hi;
+    double near;             /* a point within rounding of the root, 0: none */
+    int near_ok;
+} ab_search;
+
+static int ab_probe(const moemap_bound *b, double N, double A, bound_scratch *sc,
+                    ab_search *s, double t, double *g)
 {
-    double lo = 0, glo = -INFINITY, hi = 1, ghi = 0, g;
-    if (guess > 0 && isfinite(guess)) {
-        double step = 1.0 / 256;
-        if (feasible_ab(b, guess, N, A, sc, &g)) {
-            hi = guess, ghi = g;
-            for (;;) {
-                double t = hi / (1 + step);
-                if (!(t > 1e-300))
-                    return 0; /* feasible at every T > 0 */
-                if (!feasible_ab(b, t, N, A, sc, &g)) {
-                    lo = t, glo = g;
-                    break;
-                }
-                hi = t, ghi = g, step *= 4;
-            }
-        } else {
-            lo = guess, glo = g;
-            for (;;) {
-                double t = lo * (1 + step);
-                if (t > 1e18)
-                    return -1;
-                if (feasible_ab(b, t, N, A, sc, &g)) {
-                    hi = t, ghi = g;
-                    break;
-                }
-                lo = t, glo = g, step *= 4;
-            }
-        }
-    } else {
-        while (!feasible_ab(b, hi, N, A, sc, &g)) {
-            lo = hi, glo = g;
-            hi *= 2;
-            if (hi > 1e18)
-                return -1; /* too few slots for the experts: never feasible */
-        }
-        ghi = g;
-    }
+    int ok = feasible_ab(b, t, N, A, sc, g);
+    if (ok && (!s->have_hi || t < s->hi))
+        s->hi = t, s->ghi = *g, s->have_hi = 1;
+    else if (!ok && (!s->have_lo || t > s->lo))
+        s->lo = t, s->glo = *g, s->have_lo = 1;
+    s->near = isfinite(*g) && fabs(*g) <= 1e-10 * N ? t : 0;
+    s->near_ok = ok;
+    return ok;
+}
+
+static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch *sc,
+                       mm_bound_warm *w)
+{
+    ab_search s = {0};
+    double g, slope = w && w->slope > 0 ? w->slope : 0;
+    double t = w && w->t > 0 && isfinite(w->t) ? w->t : 1;
+    int warm = w && w->t > 0;
+    double step = warm ? 1.0 / 256 : 1.0; /* warm: 4 times further each; cold: doubling */
+    double seen = 0; /* the surplus per us over the first bracket */
     int side = 0;
-    double width4 = hi - lo;
-    for (int it = 0; it < 200 && hi - lo > 1e-9 * hi; it++) {
-        int secant = isfinite(glo) && ghi > glo && (it % 4 != 3 || hi - lo < 0.25 * width4);
+    double width4 = INFINITY;
+    ab_probe(b, N, A, sc, &s, t, &g);
+    for (int it = 0; it < 300; it++) {
+        if (s.have_lo && s.have_hi && s.hi - s.lo <= 1e-9 * s.hi)
+            break;
+        if (s.near > 0) { /* within rounding of the root: look just across it */
+            t = s.near_ok ? s.near * (1 - 0.9e-9) : s.near * (1 + 0.9e-9);
+            s.near = 0;
+            if ((!s.have_lo || t > s.lo) && (!s.have_hi || t < s.hi)) {
+                ab_probe(b, N, A, sc, &s, t, &g);
+                continue;
+            }
+        }
+        if (!s.have_lo || !s.have_hi) { /* one side only: the slope's guess, else step out */
+            double from = s.have_hi ? s.hi : s.lo, gf = s.have_hi ? s.ghi : s.glo;
+            t = slope > 0 && isfinite(gf) ? from - gf / slope : 0;
+            if (!(t > 0.5 * from && t < 2 * from) || (s.have_hi ? t >= from : t <= from)) {
+                t = s.have_hi ? from / (1 + step) : from * (1 + step);
+                step *= warm ? 4 : 1;
+            }
+            slope = 0; /* one guess from the slope; then the steps */
+            if (!(t > 1e-300))
+                return 0; /* feasible at every T > 0 */
+            if (t > 1e18)
+                return -1; /* too few slots for the experts: never feasible */
+            ab_probe(b, N, A, sc, &s, t, &g);
+            if (s.have_lo && s.have_hi && isfinite(s.glo) && s.hi - s.lo > 1e-6 * s.hi)
+                seen = (s.ghi - s.glo) / (s.hi - s.lo);
+            continue;
+        }
+        /* A bracket: regula falsi (Illinois), a bisection when it does not shrink. */
+        int secant = isfinite(s.glo) && s.ghi > s.glo &&
+                     (it % 4 != 3 || s.hi - s.lo < 0.25 * width4);
         if (it % 4 == 3)
-            width4 = hi - lo;
-        double t = secant ? lo + (hi - lo) * (-glo) / (ghi - glo) : 0.5 * (lo + hi);
-        if (!(t > lo && t < hi))
-            t = 0.5 * (lo + hi), secant = 0;
-        int ok = feasible_ab(b, t, N, A, sc, &g);
-        if (ok) {
-            hi = t, ghi = g;
+            width4 = s.hi - s.lo;
+        t = secant ? s.lo + (s.hi - s.lo) * (-s.glo) / (s.ghi - s.glo) : 0.5 * (s.lo + s.hi);
+        if (!(t > s.lo && t < s.hi))
+            t = 0.5 * (s.lo + s.hi);
+        double keep_lo = s.glo, keep_hi = s.ghi;
+        if (ab_probe(b, N, A, sc, &s, t, &g)) {
             if (side > 0)
-                glo *= 0.5;
+                s.glo = 0.5 * keep_lo;
             side = 1;
         } else {
-            lo = t, glo = g;
             if (side < 0)
-                ghi *= 0.5;
+                s.ghi = 0.5 * keep_hi;
             side = -1;
         }
-        if (secant && fabs(g) <= 1e-10 * N && hi - lo > 1e-9 * hi) {
-            double t2 = ok ? t * (1 - 0.9e-9) : t * (1 + 0.9e-9);
-            if (t2 > lo && t2 < hi) {
-                if (feasible_ab(b, t2, N, A, sc, &g))
-                    hi = t2, ghi = g;
-                else
-                    lo = t2, glo = g;
-            }
-        }
     }
-    /* The secant lands within rounding of the root, where the selection's sum (in another
-     * order than the original's sorted one) may decide the other way: step back by 1e-11,
-     * far more than rounding moves the root, so no algorithm finds the value feasible. */
-    return lo * (1 - 1e-11);
+    if (!s.have_lo)
+        return 0;
+    if (w) {
+        w->t = s.lo;
+        if (seen > 0 && isfinite(seen))
+            w->slope = seen;
+    }
+    /* The root is found within rounding, where the selection's sum (in another order than
+     * the original's sorted one) may decide the other way: step back by 1e-11, far more
+     * than rounding moves the root, so no algorithm finds the value feasible. */
+    return s.lo * (1 - 1e-11);
 }
 
 /* The bound of one batch: the three conditions hold together exactly when (c) and (a)+(b)
@@ -919,7 +936,7 @@ static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch 
  * A only). The value returned is infeasible for one of them, so never above T*, and
  * within 1e-9 relative of it (test_eval compares with the original bisection). */
 static double layer_batch(const moemap_bound *b, const double *counts, int experts,
-                          double *guess)
+                          mm_bound_warm *w)
 {
     double N = 0, A = 0, cmax = 0;
     for (int e = 0; e < experts; e++) {
@@ -939,12 +956,14 @@ static double layer_batch(const moemap_bound *b, const double *counts, int exper
     bound_scratch sc;
     if (scratch_get(b, &m, &sc))
         return 0.0; /* out of memory: 0 is still a valid (trivial) bound */
-    double t2 = solve_ab(b, N, A, &sc, guess ? *guess : 0);
+    mm_bound_warm keep = w ? *w : (mm_bound_warm){0};
+    double t2 = solve_ab(b, N, A, &sc, w);
     scratch_put(&m);
-    if (t2 < 0)
-        return 0.0; /* as the original: no placement at all, the trivial bound */
-    if (guess)
-        *guess = t2;
+    if (t2 < 0) {
+        if (w)
+            *w = keep; /* as the original: no placement at all, the trivial bound */
+        return 0.0;
+    }
     return t1 > t2 ? t1 : t2;
 }
 
@@ -954,9 +973,9 @@ double moemap_bound_layer_batch(const moemap_bound *b, const double *counts, int
 }
 
 double mm_bound_layer_batch_from(const moemap_bound *b, const double *counts, int experts,
-                                 double *guess)
+                                 mm_bound_warm *w)
 {
-    return layer_batch(b, counts, experts, guess);
+    return layer_batch(b, counts, experts, w);
 }
 
 double mm_bound_layer_batch_bisect(const moemap_bound *b, const double *counts, int experts)
@@ -1041,10 +1060,10 @@ static void *loads_worker(void *arg)
         pthread_mutex_unlock(&j->lock);
         if (l >= ld->num_layers)
             return NULL;
-        double guess = 0; /* the previous batch's root of (a)+(b): the next one is near */
+        mm_bound_warm w = {0}; /* the previous batch's root: the next one is near */
         for (int bt = 0; bt < ld->num_batches; bt++)
             j->out[(size_t)l * ld->num_batches + bt] =
-                layer_batch(j->b, &MOEMAP_LOADS_AT(ld, bt, l, 0), ld->experts, &guess);
+                layer_batch(j->b, &MOEMAP_LOADS_AT(ld, bt, l, 0), ld->experts, &w);
     }
 }
 

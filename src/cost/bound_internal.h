@@ -15,11 +15,15 @@ double mm_bound_layer_batch_sorted(const moemap_bound *b, const double *counts, 
 /* The same bisection with the losses selected, not sorted: the algorithm before the
  * regula falsi (what bench_scale bound times as "bisection"). */
 double mm_bound_layer_batch_bisect(const moemap_bound *b, const double *counts, int experts);
-/* moemap_bound_layer_batch starting its search at *guess (> 0: the previous batch's root
- * of the pieces-and-tokens conditions, 0: none), which it then updates: what
+/* Where the previous batch's search for the pieces-and-tokens root ended: the root t
+ * (0: none yet) and the surplus tokens per us there. */
+typedef struct mm_bound_warm {
+    double t, slope;
+} mm_bound_warm;
+/* moemap_bound_layer_batch starting its search from *w, which it then updates: what
  * mm_bound_loads does along each layer's batches. */
 double mm_bound_layer_batch_from(const moemap_bound *b, const double *counts, int experts,
-                                 double *guess);
+                                 mm_bound_warm *w);
 /* Whether the original algorithm finds T feasible for the batch (1/0; -1: out of memory):
  * a value at or above the true bound T* is feasible, so a lower bound must not be. */
 int mm_bound_feasible_at(const moemap_bound *b, const double *counts, int experts, double T);
