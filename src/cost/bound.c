@@ -40,6 +40,8 @@ typedef struct gpu_class {
     int nh;           /* hull vertices (x, y), x[0] = 0, y[0] = F */
     double *hx, *hy;
     double tail;      /* slope after the last vertex (>= 0) */
+    double *dxdy;     /* [nh] dx/dy of the segment ending at vertex i (0 where flat) */
+    double inv_tail;  /* 1 / tail (INFINITY when flat) */
     const moemap_curve *curve; /* the class's curve f, for finv: always &own */
     moemap_curve own;  /* f: a member GPU's f_g, or a grouped class's lower envelope */
     int gpu;           /* a member GPU (before grouping) */
@@ -153,6 +155,14 @@ static int build_hull(gpu_class *k, const moemap_curve *c)
     while (h >= 2 && (k->hy[h - 1] - k->hy[h - 2]) > k->tail * (k->hx[h - 1] - k->hx[h - 2]))
         h--;
     k->nh = h;
+    k->dxdy = moemap_calloc((size_t)h, sizeof *k->dxdy);
+    if (!k->dxdy)
+        return MOEMAP_ENOMEM;
+    for (int i = 1; i < h; i++) {
+        double dy = k->hy[i] - k->hy[i - 1];
+        k->dxdy[i] = dy > 0 ? (k->hx[i] - k->hx[i - 1]) / dy : 0;
+    }
+    k->inv_tail = k->tail > 0 ? 1 / k->tail : INFINITY;
     return 0;
 }
 
@@ -255,6 +265,7 @@ static int group_classes(moemap_bound *b)
         moemap_free(b->classes[j].hx);
         moemap_free(b->classes[j].hy);
         moemap_curve_clear(&b->classes[j].own);
+        moemap_free(b->classes[j].dxdy);
     }
     moemap_free(b->classes);
     b->classes = g;
@@ -315,6 +326,7 @@ void moemap_bound_free(moemap_bound *b)
     for (int j = 0; j < b->num_classes; j++) {
         moemap_free(b->classes[j].hx);
         moemap_free(b->classes[j].hy);
+        moemap_free(b->classes[j].dxdy);
         moemap_curve_clear(&b->classes[j].own);
     }
     moemap_free(b->classes);
@@ -411,6 +423,8 @@ typedef struct class_state {
 typedef struct bound_scratch {
     class_state *st;  /* [num_classes] */
     loss_entry *all;  /* [sum of slots] every class's losses at one T */
+    double *mv;       /* [most slots + 2] m(p) of one class (feasible_ab) */
+    int *seg;         /* [most slots + 2] the hull segment of its piece size T / p */
 } bound_scratch;
 
 /* Sum of take x loss over the smallest losses until `need` pieces are taken (an entry
@@ -575,15 +589,22 @@ typedef struct scratch_mem {
 
 static int scratch_get(const moemap_bound *b, scratch_mem *m, bound_scratch *sc)
 {
-    size_t cap = 0;
-    for (int j = 0; j < b->num_classes; j++)
+    size_t cap = 0, most = 0;
+    for (int j = 0; j < b->num_classes; j++) {
         cap += (size_t)b->classes[j].slots;
-    size_t need = (size_t)b->num_classes * sizeof(class_state) + cap * sizeof(loss_entry);
+        most = (size_t)b->classes[j].slots > most ? (size_t)b->classes[j].slots : most;
+    }
+    most += 2;
+    size_t need = cap * sizeof(loss_entry) + most * sizeof(double) +
+                  (size_t)b->num_classes * sizeof(class_state) + most * sizeof(int);
     m->mem = need <= sizeof m->stack_buf ? m->stack_buf : moemap_malloc(need);
     if (!m->mem)
         return MOEMAP_ENOMEM;
+    /* in order of alignment: the entries and doubles, then the states, then the ints */
     sc->all = (loss_entry *)m->mem;
-    sc->st = (class_state *)(m->mem + cap * sizeof(loss_entry));
+    sc->mv = (double *)(m->mem + cap * sizeof(loss_entry));
+    sc->st = (class_state *)((unsigned char *)sc->mv + most * sizeof(double));
+    sc->seg = (int *)((unsigned char *)sc->st + (size_t)b->num_classes * sizeof(class_state));
     return 0;
 }
 
@@ -733,59 +754,20 @@ static double solve_single(const moemap_bound *b, double cmax)
     return -1; /* not reached for valid curves; the caller then bisects */
 }
 
-/* The losses of class k's extra pieces p0+1..K at T (m0 = m(p0)) into e: one entry for
- * each run of pieces whose size T/p stays on one segment of the hull, where m is linear
- * in p (m(p) = (T - p a) / s for the segment's line a + s x) and every loss is a / s, and
- * one entry per piece where the size crosses a vertex. At DeepSeek-V3 decode sizes every
- * piece of a GPU lies on its curve's last segment: one entry per class instead of K - 1,
- * and two hull_inv instead of K. Returns the entries written. */
-static int class_losses(const gpu_class *k, double T, int p0, int K, double m0, loss_entry *e)
-{
-    int ne = 0, p = p0;
-    double m = m0;
-    while (p < K) {
-        double y = T / p;
-        int lo = 1, hi = k->nh; /* the segment holding y: the first vertex above it */
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (k->hy[mid] > y)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        int i = lo; /* i == nh: the tail ray past the last vertex */
-        double sl = i < k->nh ? (k->hy[i] - k->hy[i - 1]) / (k->hx[i] - k->hx[i - 1]) : k->tail;
-        double lower = k->hy[i - 1];
-        if (sl > 0 && lower > 0 && isfinite(m)) {
-            double qmax = floor(T / lower); /* pieces p..q all have T/q >= lower */
-            int q = qmax < K ? (int)qmax : K;
-            if (q >= p + 2) {
-                double a = k->hy[i - 1] - sl * k->hx[i - 1];
-                e[ne].loss = a / sl;
-                e[ne].count = k->count * (q - p);
-                ne++;
-                m = pieces_cap(k, T, q);
-                p = q;
-                continue;
-            }
-        }
-        double next = pieces_cap(k, T, p + 1);
-        e[ne].loss = piece_loss(m, next);
-        e[ne].count = k->count;
-        ne++;
-        m = next;
-        p++;
-    }
-    return ne;
-}
-
 /* Conditions (a)+(b) at T: feasible() without (c), with *g = tokens - N (the surplus the
  * root finder interpolates; -INFINITY when even K pieces per GPU are fewer than A). */
 static int feasible_ab(const moemap_bound *b, double T, double N, double A, bound_scratch *sc,
                        double *g)
 {
     double tokens = 0, pieces = 0;
-    class_state *st = sc->st;
+    int ns = 0;
+    double *mv = sc->mv;
+    int *seg = sc->seg;
+    loss_entry *all = sc->all;
+    /* Per class: m(p) = p * hinv(T / p) for every p <= K in one pass (the piece size
+     * falls as p grows, so the hull segment is found by walking down, not by a bisection
+     * per p), its peak, and the losses after the peak, one entry per run of pieces on
+     * one segment (their losses are equal: m is linear in p there). */
     for (int j = 0; j < b->num_classes; j++) {
         const gpu_class *k = &b->classes[j];
         int K = k->slots;
@@ -794,30 +776,40 @@ static int feasible_ab(const moemap_bound *b, double T, double N, double A, boun
             if (byfloor < K)
                 K = (int)byfloor;
         }
-        st[j].K = K > 0 ? K : 0;
-        st[j].p = 0;
         if (K <= 0)
             continue;
-        int p = 1;
-        double m = pieces_cap(k, T, 1);
-        while (p < K) {
-            double next = pieces_cap(k, T, p + 1);
-            if (!(next > m))
-                break;
-            m = next;
-            p++;
+        const double *hx = k->hx, *hy = k->hy;
+        int h = k->nh, i = h;
+        for (int p = 1; p <= K; p++) {
+            double y = T / p;
+            while (i > 1 && hy[i - 1] > y)
+                i--;
+            double x;
+            if (i < h)
+                x = hx[i - 1] + (y - hy[i - 1]) * k->dxdy[i];
+            else
+                x = k->tail > 0 ? hx[h - 1] + (y - hy[h - 1]) * k->inv_tail : INFINITY;
+            mv[p] = p * x;
+            seg[p] = i;
         }
-        tokens += k->count * m;
+        int p = 1;
+        while (p < K && mv[p + 1] > mv[p])
+            p++;
+        tokens += k->count * mv[p];
         pieces += (double)k->count * p;
-        st[j].p = p;
-        st[j].m = m;
+        while (p < K) {
+            int q = p + 1;
+            while (q < K && seg[q + 1] == seg[p] && seg[q] == seg[p] && isfinite(mv[q + 1]))
+                q++;
+            all[ns].loss = isfinite(mv[p]) ? (mv[p] - mv[q]) / (q - p) : piece_loss(mv[p], mv[q]);
+            all[ns].count = k->count * (q - p);
+            ns++;
+            p = q;
+        }
     }
     if (pieces < A) {
-        int ns = 0;
-        for (int j = 0; j < b->num_classes; j++)
-            ns += class_losses(&b->classes[j], T, st[j].p, st[j].K, st[j].m, sc->all + ns);
         double lost = 0;
-        pieces += take_smallest(sc->all, ns, A - pieces, &lost);
+        pieces += take_smallest(all, ns, A - pieces, &lost);
         tokens -= lost;
     }
     if (pieces < A) {
