@@ -425,6 +425,9 @@ typedef struct bound_scratch {
     loss_entry *all;  /* [sum of slots] every class's losses at one T */
     double *mv;       /* [most slots + 2] m(p) of one class (feasible_ab) */
     int *seg;         /* [most slots + 2] the hull segment of its piece size T / p */
+    int *start;       /* [num_classes + 1] where each class's losses begin in all */
+    int *heap;        /* [num_classes] classes by their largest loss left (drop_largest) */
+    int *end;         /* [num_classes] each class's last loss not yet dropped */
 } bound_scratch;
 
 /* Sum of take x loss over the smallest losses until `need` pieces are taken (an entry
@@ -595,8 +598,9 @@ static int scratch_get(const moemap_bound *b, scratch_mem *m, bound_scratch *sc)
         most = (size_t)b->classes[j].slots > most ? (size_t)b->classes[j].slots : most;
     }
     most += 2;
-    size_t need = cap * sizeof(loss_entry) + most * sizeof(double) +
-                  (size_t)b->num_classes * sizeof(class_state) + most * sizeof(int);
+    size_t C = (size_t)b->num_classes;
+    size_t need = cap * sizeof(loss_entry) + most * sizeof(double) + C * sizeof(class_state) +
+                  (most + 3 * C + 1) * sizeof(int);
     m->mem = need <= sizeof m->stack_buf ? m->stack_buf : moemap_malloc(need);
     if (!m->mem)
         return MOEMAP_ENOMEM;
@@ -604,7 +608,10 @@ static int scratch_get(const moemap_bound *b, scratch_mem *m, bound_scratch *sc)
     sc->all = (loss_entry *)m->mem;
     sc->mv = (double *)(m->mem + cap * sizeof(loss_entry));
     sc->st = (class_state *)((unsigned char *)sc->mv + most * sizeof(double));
-    sc->seg = (int *)((unsigned char *)sc->st + (size_t)b->num_classes * sizeof(class_state));
+    sc->seg = (int *)((unsigned char *)sc->st + C * sizeof(class_state));
+    sc->start = sc->seg + most;
+    sc->heap = sc->start + C + 1;
+    sc->end = sc->heap + C;
     return 0;
 }
 
@@ -754,6 +761,54 @@ static double solve_single(const moemap_bound *b, double cmax)
     return -1; /* not reached for valid curves; the caller then bisects */
 }
 
+/* The sum of count x loss over the smallest `need` pieces when most are taken: every
+ * class's losses increase along its list (m is concave in p), so the pieces left out are
+ * the `drop` largest, found at the lists' ends by a max-heap of the classes (drop
+ * entries popped, log C each) instead of a selection over every entry. */
+static void heap_down(const loss_entry *e, const int *end, int *heap, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, big = i;
+        if (l < n && e[end[heap[l]]].loss > e[end[heap[big]]].loss)
+            big = l;
+        if (r < n && e[end[heap[r]]].loss > e[end[heap[big]]].loss)
+            big = r;
+        if (big == i)
+            return;
+        int t = heap[i];
+        heap[i] = heap[big];
+        heap[big] = t;
+        i = big;
+    }
+}
+
+static double drop_largest(loss_entry *e, const int *start, int C, double drop, double total,
+                           int *heap, int *end)
+{
+    int n = 0;
+    for (int j = 0; j < C; j++) {
+        end[j] = start[j + 1] - 1; /* the class's last (largest) entry */
+        if (end[j] >= start[j])
+            heap[n++] = j;
+    }
+    for (int i = n / 2 - 1; i >= 0; i--)
+        heap_down(e, end, heap, n, i);
+    double removed = 0;
+    while (drop > 0 && n > 0) {
+        int j = heap[0];
+        loss_entry *x = &e[end[j]];
+        double t = drop < x->count ? drop : x->count;
+        removed += t * x->loss;
+        drop -= t;
+        if (t < x->count)
+            break; /* the entry is only partly dropped: done */
+        if (--end[j] < start[j])
+            heap[0] = heap[--n];
+        heap_down(e, end, heap, n, 0);
+    }
+    return total - removed;
+}
+
 /* Conditions (a)+(b) at T: feasible() without (c), with *g = tokens - N (the surplus the
  * root finder interpolates; -INFINITY when even K pieces per GPU are fewer than A). */
 static int feasible_ab(const moemap_bound *b, double T, double N, double A, bound_scratch *sc,
@@ -776,6 +831,7 @@ static int feasible_ab(const moemap_bound *b, double T, double N, double A, boun
             if (byfloor < K)
                 K = (int)byfloor;
         }
+        sc->start[j] = ns;
         if (K <= 0)
             continue;
         const double *hx = k->hx, *hy = k->hy;
@@ -807,9 +863,21 @@ static int feasible_ab(const moemap_bound *b, double T, double N, double A, boun
             p = q;
         }
     }
+    sc->start[b->num_classes] = ns;
     if (pieces < A) {
-        double lost = 0;
-        pieces += take_smallest(all, ns, A - pieces, &lost);
+        double lost = 0, weight = 0, total = 0;
+        for (int e = 0; e < ns; e++)
+            weight += all[e].count, total += all[e].count * all[e].loss;
+        double need = A - pieces;
+        if (need >= weight) {
+            lost = total, pieces += weight;
+        } else if (weight - need < need) { /* most are taken: drop the largest */
+            lost = drop_largest(all, sc->start, b->num_classes, weight - need, total, sc->heap,
+                                sc->end);
+            pieces = A;
+        } else {
+            pieces += take_smallest(all, ns, need, &lost);
+        }
         tokens -= lost;
     }
     if (pieces < A) {
