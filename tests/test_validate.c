@@ -3,8 +3,11 @@
  * precise message per problem (expert or GPU out of range, bad share, expert without a
  * replica, shares not summing to 1, slots exceeded, two replicas of one expert on a GPU,
  * a layer listed twice), round trips through the file format, reader messages that name
- * the JSON path, and allocation failures that fail cleanly.
+ * the JSON path, the streaming reader against the whole-tree one, and allocation failures
+ * that fail cleanly.
  */
+#include <jansson.h>
+
 #include "harness.h"
 #include "place_fixtures.h"
 #include "place/placement_io.h"
@@ -199,6 +202,67 @@ TEST(reader_messages_name_the_path)
     CHECK_STR_CONTAINS(err.msg, "/nonexistent/p.json");
 }
 
+/* The reader streams files in moemap's own key order (one layer's tree at a time) and
+ * reads any other order through the whole tree: both must give the same placement. */
+TEST(streaming_reader_equals_tree_reader)
+{
+    moemap_error err = {0};
+    moemap_rng rng;
+    moemap_rng_seed(&rng, 3);
+    moemap_placement *p;
+    REQUIRE(moemap_placement_create(8, 16, 5, &p, &err) == 0);
+    for (int l = 0; l < 5; l++) {
+        moemap_replica r[40];
+        int n = 0;
+        for (int e = 0; e < 16; e++) {
+            int copies = 1 + (int)moemap_rng_below(&rng, 3);
+            for (int c = 0; c < copies; c++)
+                r[n++] = (moemap_replica){e, (int)moemap_rng_below(&rng, 8), 1.0 / copies};
+        }
+        REQUIRE(moemap_placement_set_layer(p, l, 3 + 2 * l, r, n, &err) == 0);
+    }
+    snprintf(p->strategy, sizeof p->strategy, "t\"q");
+    p->predicted_json = moemap_strdup("{\"mean_us\":12.5,\"gap\":0.25}");
+    const char *path = mm_tmp_path("validate_stream.json");
+    CHECK_OK(moemap_placement_write(p, path, &err), &err);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr), *moved = json_object();
+    REQUIRE(doc && moved);
+    /* the same document with "layers" first: the tree path */
+    json_object_set(moved, "layers", json_object_get(doc, "layers"));
+    json_object_update_missing(moved, doc);
+    char *text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    char *other = json_dumps(moved, JSON_COMPACT);
+    REQUIRE(text && other);
+    moemap_placement *a = NULL, *b = NULL;
+    CHECK_OK(mm_placement_parse_buffer(text, strlen(text), "a.json", &a, &err), &err);
+    CHECK_OK(mm_placement_parse_buffer(other, strlen(other), "b.json", &b, &err), &err);
+    REQUIRE(a && b);
+    CHECK(strcmp(a->strategy, "t\"q") == 0 && strcmp(b->strategy, a->strategy) == 0);
+    CHECK(strcmp(a->predicted_json, b->predicted_json) == 0);
+    CHECK_INT_EQ(a->num_layers, 5);
+    CHECK_INT_EQ(b->num_layers, 5);
+    int same = a->num_gpus == b->num_gpus && a->experts == b->experts;
+    for (int l = 0; l < 5 && same; l++) {
+        same &= a->layers[l].layer == b->layers[l].layer &&
+                a->layers[l].num_replicas == b->layers[l].num_replicas &&
+                a->layers[l].num_replicas == p->layers[l].num_replicas;
+        for (int i = 0; same && i < a->layers[l].num_replicas; i++)
+            same &= a->layers[l].replicas[i].expert == b->layers[l].replicas[i].expert &&
+                    a->layers[l].replicas[i].gpu == b->layers[l].replicas[i].gpu &&
+                    a->layers[l].replicas[i].share == b->layers[l].replicas[i].share &&
+                    a->layers[l].replicas[i].gpu == p->layers[l].replicas[i].gpu;
+    }
+    CHECK(same);
+    free(text);
+    free(other);
+    json_decref(doc);
+    json_decref(moved);
+    moemap_placement_free(a);
+    moemap_placement_free(b);
+    moemap_placement_free(p);
+}
+
 TEST(allocation_failures_fail_cleanly)
 {
     const char *text = "{\"format\": \"moemap.placement/v1\", \"gpus\": 2, \"experts\": 2, "
@@ -235,6 +299,7 @@ int main(void)
     RUN(several_problems_counted);
     RUN(file_round_trip);
     RUN(reader_messages_name_the_path);
+    RUN(streaming_reader_equals_tree_reader);
     RUN(allocation_failures_fail_cleanly);
     return mm_test_done();
 }

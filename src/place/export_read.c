@@ -450,6 +450,78 @@ static int detect_cb(json_t *root, const char *name, void *ctx, moemap_error *er
     return 0;
 }
 
+/* detect_cb's answer from the top-level keys alone, without building the document's
+ * tree (for a 16,704-replica placement that tree was 10 MB, built once to detect and
+ * again to parse): the keys are read off the text, the values skipped by matching
+ * brackets and quotes. -1 when unsure — not an object, a key with an escape, no key
+ * that names a format, text it cannot follow — and detect_cb decides on the tree, with
+ * jansson's message for a syntax error. */
+static int detect_by_keys(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
+        i = 3;
+#define WS() while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++
+    WS();
+    if (i >= n || s[i++] != '{')
+        return -1;
+    int has_format = 0, has_sglang = 0, has_vllm = 0;
+    for (;;) {
+        WS();
+        if (i < n && s[i] == '}')
+            break;
+        if (i >= n || s[i] != '"')
+            return -1;
+        size_t k0 = ++i;
+        while (i < n && s[i] != '"' && s[i] != '\\')
+            i++;
+        if (i >= n || s[i] != '"')
+            return -1; /* an escape in a key: let jansson read it */
+        size_t klen = i++ - k0;
+        has_format |= klen == 6 && !memcmp(s + k0, "format", 6);
+        has_sglang |= klen == 23 && !memcmp(s + k0, "physical_to_logical_map", 23);
+        has_vllm |= klen == 7 && !memcmp(s + k0, "phy2log", 7);
+        WS();
+        if (i >= n || s[i++] != ':')
+            return -1;
+        /* skip the value: strings (with escapes) and nesting; a scalar ends at , or } */
+        int depth = 0;
+        for (; i < n; i++) {
+            char c = s[i];
+            if (c == '"') {
+                for (i++; i < n && s[i] != '"'; i++)
+                    if (s[i] == '\\')
+                        i++;
+                if (i >= n)
+                    return -1;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                if (depth == 0)
+                    break;
+                if (--depth < 0)
+                    return -1;
+            } else if (c == ',' && depth == 0) {
+                break;
+            }
+        }
+        if (i >= n)
+            return -1;
+        if (s[i] == ',')
+            i++;
+        else if (s[i] != '}')
+            return -1;
+    }
+#undef WS
+    if (has_format)
+        return MOEMAP_EXPORT_MOEMAP;
+    if (has_sglang)
+        return MOEMAP_EXPORT_SGLANG;
+    if (has_vllm)
+        return MOEMAP_EXPORT_VLLM;
+    return -1;
+}
+
 int moemap_placement_read_any(const char *path, const moemap_import_params *params,
                               moemap_placement **out, moemap_export_format *fmt,
                               moemap_error *err)
@@ -463,7 +535,7 @@ int moemap_placement_read_any(const char *path, const moemap_import_params *para
     size_t len = 0;
     int found = -1;
     int rc = moemap_read_file(path, &buf, &len, err);
-    if (!rc)
+    if (!rc && (found = detect_by_keys(buf, len)) < 0)
         rc = mm_json_read_buffer(buf, len, path, detect_cb, &found, err);
     if (!rc && fmt)
         *fmt = (moemap_export_format)found;

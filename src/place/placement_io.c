@@ -153,17 +153,208 @@ static int parse_cb(json_t *root, const char *name, void *out, moemap_error *err
     return parse_root(root, name, out, err);
 }
 
+/* --- the streaming reader ------------------------------------------------------------
+ * A DeepSeek-V3 placement on 32 GPUs (16,704 replicas, 1 MB of text) becomes a jansson
+ * tree of ~70,000 nodes, 10 MB: most of what `moemap validate` used. The streaming path
+ * walks the top-level object itself and has jansson parse one value at a time (each
+ * layer with JSON_DISABLE_EOF_CHECK, converted and freed before the next), so at most one
+ * layer's tree lives at once. It takes only the happy path of the files moemap writes
+ * ("format", "gpus" and "experts" before "layers"): on anything else — a syntax error,
+ * another key order, a value out of range, a duplicate key — it declines and the whole
+ * document goes through the tree path above, which gives the usual messages. */
+
+typedef struct stream_in {
+    const char *s;
+    size_t n, i;
+} stream_in;
+
+static void sp_ws(stream_in *in)
+{
+    while (in->i < in->n && (in->s[in->i] == ' ' || in->s[in->i] == '\n' ||
+                             in->s[in->i] == '\r' || in->s[in->i] == '\t'))
+        in->i++;
+}
+
+static int sp_char(stream_in *in, char c)
+{
+    sp_ws(in);
+    if (in->i < in->n && in->s[in->i] == c) {
+        in->i++;
+        return 1;
+    }
+    return 0;
+}
+
+/* One JSON value at the cursor, parsed by jansson; the cursor moves past it. */
+static json_t *sp_value(stream_in *in)
+{
+    sp_ws(in);
+    json_error_t jerr;
+    json_t *v = json_loadb(in->s + in->i, in->n - in->i,
+                           JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+                           &jerr);
+    if (v)
+        in->i += (size_t)jerr.position;
+    return v;
+}
+
+typedef struct stream_out {
+    moemap_replica *reps;   /* every layer's replicas, one after the other */
+    long nreps, cap;
+    int *ids, *counts;      /* per layer */
+    int nl, lcap;
+} stream_out;
+
+/* A layer object into out; 1 (decline) when it is anything but well-formed and in range. */
+static int sp_layer(const json_t *lo, long gpus, long experts, stream_out *out)
+{
+    json_t *id = json_object_get(lo, "layer"), *reps = json_object_get(lo, "replicas");
+    if (!json_is_object(lo) || !json_is_integer(id) || json_integer_value(id) < 0 ||
+        json_integer_value(id) > MAX_IDS || !json_is_array(reps))
+        return 1;
+    size_t nr = json_array_size(reps);
+    if (out->nl == out->lcap) {
+        int cap = out->lcap ? 2 * out->lcap : 64;
+        int *a = moemap_realloc(out->ids, (size_t)cap * sizeof *a);
+        if (a)
+            out->ids = a;
+        int *b = a ? moemap_realloc(out->counts, (size_t)cap * sizeof *b) : NULL;
+        if (!b)
+            return 1;
+        out->counts = b;
+        out->lcap = cap;
+    }
+    if (out->nreps + (long)nr > out->cap) {
+        long cap = out->cap ? out->cap : 4096;
+        while (cap < out->nreps + (long)nr)
+            cap *= 2;
+        moemap_replica *r = moemap_realloc(out->reps, (size_t)cap * sizeof *r);
+        if (!r)
+            return 1;
+        out->reps = r;
+        out->cap = cap;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        if (parse_replica(json_array_get(reps, i), "", gpus, experts, &out->reps[out->nreps + i],
+                          NULL) != 0)
+            return 1;
+    }
+    out->ids[out->nl] = (int)json_integer_value(id);
+    out->counts[out->nl] = (int)nr;
+    out->nl++;
+    out->nreps += (long)nr;
+    return 0;
+}
+
+/* The streaming parse: 0 with *out set, 1 when it declines (nothing is reported). */
+static int parse_stream(const char *buf, size_t len, moemap_placement **out)
+{
+    stream_in in = {buf, len, 0};
+    stream_out so = {0};
+    json_t *meta = json_object(); /* every top-level value but the layers */
+    int declined = !meta || !sp_char(&in, '{'), layers_seen = 0, first = 1;
+    long gpus = 0, experts = 0;
+    while (!declined && !sp_char(&in, '}')) {
+        if (!first && !sp_char(&in, ',')) {
+            declined = 1;
+            break;
+        }
+        first = 0;
+        json_t *key = sp_value(&in);
+        const char *k = json_string_value(key);
+        if (!k || !sp_char(&in, ':') || json_object_get(meta, k) ||
+            (layers_seen && !strcmp(k, "layers"))) {
+            json_decref(key);
+            declined = 1;
+            break;
+        }
+        if (strcmp(k, "layers") == 0) {
+            /* format, gpus and experts first, as moemap writes them, so that each layer
+             * is checked as it comes */
+            json_t *fmt = json_object_get(meta, "format"), *g = json_object_get(meta, "gpus"),
+                   *e = json_object_get(meta, "experts");
+            declined = !json_is_string(fmt) || strcmp(json_string_value(fmt), FORMAT_NAME) ||
+                       !json_is_integer(g) || json_integer_value(g) < 1 ||
+                       json_integer_value(g) > MAX_IDS || !json_is_integer(e) ||
+                       json_integer_value(e) < 1 || json_integer_value(e) > MAX_IDS ||
+                       !sp_char(&in, '[');
+            if (!declined) {
+                gpus = (long)json_integer_value(g);
+                experts = (long)json_integer_value(e);
+            }
+            for (int n = 0; !declined && !sp_char(&in, ']'); n++) {
+                if (n > 0 && !sp_char(&in, ',')) {
+                    declined = 1;
+                    break;
+                }
+                json_t *lo = sp_value(&in);
+                declined = !lo || sp_layer(lo, gpus, experts, &so);
+                json_decref(lo);
+            }
+            layers_seen = 1;
+        } else {
+            json_t *v = sp_value(&in);
+            declined = !v || json_object_set_new(meta, k, v) != 0;
+        }
+        json_decref(key);
+    }
+    sp_ws(&in);
+    declined |= !layers_seen || in.i != in.n;
+    json_t *strategy = declined ? NULL : json_object_get(meta, "strategy");
+    json_t *predicted = declined ? NULL : json_object_get(meta, "predicted");
+    declined |= (strategy && !json_is_string(strategy)) ||
+                (predicted && !json_is_object(predicted));
+    moemap_placement *p = NULL;
+    if (!declined)
+        declined = moemap_placement_create((int)gpus, (int)experts, so.nl, &p, NULL) != 0;
+    long at = 0;
+    for (int l = 0; !declined && l < so.nl; l++) {
+        declined = moemap_placement_set_layer(p, l, so.ids[l], so.reps + at, so.counts[l],
+                                              NULL) != 0;
+        at += so.counts[l];
+    }
+    if (!declined && strategy)
+        snprintf(p->strategy, sizeof p->strategy, "%s", json_string_value(strategy));
+    if (!declined && predicted) {
+        char *t = json_dumps(predicted, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        p->predicted_json = t ? moemap_strdup(t) : NULL;
+        free(t);
+        declined = !p->predicted_json;
+    }
+    json_decref(meta);
+    moemap_free(so.reps);
+    moemap_free(so.ids);
+    moemap_free(so.counts);
+    if (declined) {
+        moemap_placement_free(p);
+        return 1;
+    }
+    *out = p;
+    return 0;
+}
+
 int mm_placement_parse_buffer(const char *buf, size_t len, const char *name,
                               moemap_placement **out, moemap_error *err)
 {
     *out = NULL;
+    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) /* as mm_json_load_buffer */
+        buf += 3, len -= 3;
+    if (parse_stream(buf, len, out) == 0)
+        return 0;
     return mm_json_read_buffer(buf, len, name, parse_cb, out, err);
 }
 
 int moemap_placement_read(const char *path, moemap_placement **out, moemap_error *err)
 {
     *out = NULL;
-    return mm_json_read_file(path, parse_cb, out, err);
+    char *buf;
+    size_t len;
+    int rc = moemap_read_file(path, &buf, &len, err);
+    if (rc)
+        return rc;
+    rc = mm_placement_parse_buffer(buf, len, path, out, err);
+    moemap_free(buf);
+    return rc;
 }
 
 /* The writer streams the text instead of building jansson's tree of a whole placement
