@@ -57,8 +57,8 @@ void moemap_place_job_free(moemap_place_job *job)
 /* The budget is the whole call's. The bounds need no placement: computed first (the
  * one-placement LPs stop at 30% of the budget), their time and what reading took come off
  * the search's, which also leaves a reserve for evaluating (the placement, and eplb's as
- * the baseline: ~25 ns per batch and replica slot, measured) and for writing (~1.5 us per
- * replica slot); with an engine a quarter of the search's time goes to the
+ * the baseline: ~25 ns per batch and replica slot, measured) and for writing (~0.3 us per
+ * replica slot since the placement is streamed); with an engine a quarter of the search's time goes to the
  * one-slot-fewer check. */
 static int budget_and_bounds(moemap_place_job *job, const moemap_loads *ld,
                              const moemap_cluster *cl, const moemap_placement *prev,
@@ -77,7 +77,7 @@ static int budget_and_bounds(moemap_place_job *job, const moemap_loads *ld,
     for (int g = 0; g < cl->num_gpus; g++)
         slots_total += pp->slots > 0 ? pp->slots : cl->gpus[g].slots;
     double layer_slots = (double)ld->num_layers * slots_total;
-    double left = pp->time_limit_s - (mm_now_s() - job->t_start) - 1.5e-6 * layer_slots -
+    double left = pp->time_limit_s - (mm_now_s() - job->t_start) - 0.3e-6 * layer_slots -
                   2 * 25e-9 * layer_slots * ld->num_batches;
     if (job->fewer_check && pp->engine != MOEMAP_ENGINE_NONE && !prev)
         left *= 0.75;

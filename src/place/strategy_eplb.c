@@ -47,6 +47,49 @@ static void replicate(const int *ids, int n, const double *w, int phys, int max_
 
 /* Packs the replicas of experts ids[0..n) (cnt[e] each, weight w[e] / cnt[e]) onto GPUs
  * gpus[0..ng) with free[] slots, least token load first. */
+/* A min-heap of positions q in gpus, by gload[gpus[q]], then q. */
+typedef struct pack_heap {
+    int *q;
+    int n;
+    const int *gpus;
+    const double *gload;
+} pack_heap;
+
+static int heap_less(const pack_heap *h, int a, int b)
+{
+    double la = h->gload[h->gpus[a]], lb = h->gload[h->gpus[b]];
+    return la < lb || (la == lb && a < b);
+}
+
+static void heap_push(pack_heap *h, int q)
+{
+    int i = h->n++;
+    while (i > 0 && heap_less(h, q, h->q[(i - 1) / 2])) {
+        h->q[i] = h->q[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->q[i] = q;
+}
+
+static int heap_pop(pack_heap *h)
+{
+    int top = h->q[0], last = h->q[--h->n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && heap_less(h, h->q[c + 1], h->q[c]))
+            c++;
+        if (!heap_less(h, h->q[c], last))
+            break;
+        h->q[i] = h->q[c];
+        i = c;
+    }
+    if (h->n > 0)
+        h->q[i] = last;
+    return top;
+}
+
 static int pack(int experts, int num_gpus, const int *ids, int n, const double *w, int *cnt,
                 const int *gpus, int ng, int *free_slots, double *gload, place_result *out,
                 moemap_error *err)
@@ -74,26 +117,42 @@ static int pack(int experts, int num_gpus, const int *ids, int n, const double *
             k++;
         }
     place_sort_desc(item_w, nitems, order);
-    int rc = 0;
+    /* The GPUs with room in a min-heap by (load, position in gpus): the least loaded,
+     * the first of equals, is what a scan of every GPU for every replica chose (1,024
+     * GPUs made that scan most of a DeepSeek-V3 eplb call); GPUs that already hold the
+     * expert are popped aside and pushed back. */
+    pack_heap h = {moemap_malloc((size_t)(ng > 0 ? ng : 1) * sizeof *h.q), 0, gpus, gload};
+    int *aside = moemap_malloc((size_t)(ng > 0 ? ng : 1) * sizeof *aside);
+    int rc = h.q && aside ? 0 : moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
+    for (int q = 0; q < ng && !rc; q++)
+        if (free_slots[gpus[q]] > 0)
+            heap_push(&h, q);
     for (int j = 0; j < nitems && !rc; j++) {
         int e = item_e[order[j]];
-        int best = -1;
-        for (int q = 0; q < ng; q++) {
-            int g = gpus[q];
-            if (free_slots[g] <= 0)
+        int na = 0, best = -1;
+        while (h.n > 0) {
+            int q = heap_pop(&h);
+            if (holds[(size_t)e * num_gpus + gpus[q]]) {
+                aside[na++] = q;
                 continue;
-            if (holds[(size_t)e * num_gpus + g])
-                continue;
-            if (best < 0 || gload[g] < gload[best])
-                best = g;
+            }
+            best = q;
+            break;
         }
+        for (int a = 0; a < na; a++)
+            heap_push(&h, aside[a]);
         if (best < 0)
             continue; /* every GPU with room already holds e: one replica fewer */
-        rc = place_result_add(out, e, best, 1.0, err);
-        holds[(size_t)e * num_gpus + best] = 1;
-        free_slots[best]--;
-        gload[best] += item_w[order[j]];
+        int g = gpus[best];
+        rc = place_result_add(out, e, g, 1.0, err);
+        holds[(size_t)e * num_gpus + g] = 1;
+        free_slots[g]--;
+        gload[g] += item_w[order[j]];
+        if (free_slots[g] > 0)
+            heap_push(&h, best);
     }
+    moemap_free(h.q);
+    moemap_free(aside);
     moemap_free(item_e);
     moemap_free(item_w);
     moemap_free(order);
