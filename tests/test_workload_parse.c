@@ -4,9 +4,13 @@
  * ragged, inconsistent) gives one error naming the file and line. Also the
  * moemap.loads/v1 round trip, content detection and allocation-failure injection.
  */
+#include <math.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "harness.h"
+#include "workload/workload_internal.h"
 #include "moemap.h"
 
 static moemap_read_params params(moemap_workload_format f)
@@ -147,6 +151,62 @@ TEST(loads_json_good)
     }
     moemap_loads_free(back);
     moemap_loads_free(cl);
+    moemap_loads_free(ld);
+}
+
+/* moemap.loads/v1 in moemap's own key order is read by a streaming scanner, any other
+ * order through jansson's tree: the same doubles either way, for integers, fractions,
+ * tiny and huge counts. */
+TEST(loads_json_streaming_equals_tree)
+{
+    moemap_loads *ld = NULL;
+    moemap_error err = {0};
+    REQUIRE(moemap_loads_create(7, 0, 3, 9, &ld, &err) == 0);
+    moemap_rng rng;
+    moemap_rng_seed(&rng, 11);
+    const double odd[] = {0.5, 1e-7, 3.14159, 123456789012345.0, 2.5e3, 0, 1e15, 7e-300};
+    for (size_t i = 0; i < (size_t)9 * 3 * 7; i++)
+        ld->counts[i] = moemap_rng_uniform(&rng) < 0.3 ? odd[moemap_rng_below(&rng, 8)]
+                                                       : (double)moemap_rng_below(&rng, 5000);
+    for (int b = 0; b < 9; b++)
+        ld->batch_tokens[b] = 100 + b;
+    ld->layer_ids[0] = 4, ld->layer_ids[1] = 9, ld->layer_ids[2] = 6;
+    const char *path = mm_tmp_path("loads_stream.json");
+    CHECK_OK(moemap_loads_write(ld, path, &err), &err);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr), *moved = json_object();
+    REQUIRE(doc && moved);
+    json_object_set(moved, "batches", json_object_get(doc, "batches")); /* the tree path */
+    json_object_update_missing(moved, doc);
+    char *text = json_dumps(moved, JSON_COMPACT);
+    REQUIRE(text);
+    moemap_loads *a = NULL, *b = NULL;
+    CHECK_OK(moemap_workload_read(path, NULL, &a, NULL, &err), &err);
+    CHECK_OK(moemap_workload_parse_buffer(text, strlen(text), "t.json", NULL, &b, &err), &err);
+    REQUIRE(a && b);
+    CHECK_INT_EQ(a->num_batches, 9);
+    CHECK_INT_EQ(b->num_batches, 9);
+    CHECK_INT_EQ(a->layer_ids[1], 9);
+    int same = a->num_layers == 3 && b->num_layers == 3 && a->experts == 7 && b->experts == 7;
+    for (size_t i = 0; same && i < (size_t)9 * 3 * 7; i++)
+        same &= a->counts[i] == b->counts[i] && fabs(a->counts[i] - ld->counts[i]) <=
+                                                     1e-6 * (1 + ld->counts[i]);
+    for (int k = 0; same && k < 9; k++)
+        same &= a->batch_tokens[k] == b->batch_tokens[k];
+    CHECK(same);
+    /* which path each took: the streaming reader declines the other order */
+    char *own = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    moemap_loads *c = NULL, *d = NULL;
+    CHECK(own && mm_loads_parse_stream(own, strlen(own), &c) == 0 && c);
+    CHECK(mm_loads_parse_stream(text, strlen(text), &d) == 1 && !d);
+    CHECK(c && c->counts[20] == a->counts[20]);
+    moemap_loads_free(c);
+    free(own);
+    free(text);
+    json_decref(doc);
+    json_decref(moved);
+    moemap_loads_free(a);
+    moemap_loads_free(b);
     moemap_loads_free(ld);
 }
 
@@ -361,6 +421,7 @@ int main(void)
     RUN(esft_line_format);
     RUN(esft_bad_inputs);
     RUN(loads_json_good);
+    RUN(loads_json_streaming_equals_tree);
     RUN(loads_json_bad);
     RUN(sglang_2d_and_3d);
     RUN(sglang_bad);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_util.h"
@@ -175,6 +176,255 @@ int mm_loads_from_json(const json_t *root, const char *name, moemap_loads **out,
     if (rc) {
         moemap_loads_free(ld);
         return rc;
+    }
+    *out = ld;
+    return 0;
+}
+
+/* --- the streaming reader ------------------------------------------------------------
+ * 64 batches of DeepSeek-V3 (58 x 256 counts each, 3.2 MB of text) made a jansson tree of
+ * ~1 million nodes: 50 MB and a tenth of a second, more than a small --time-limit. The
+ * streaming path reads the files moemap writes ("format", "experts", "layers" before
+ * "batches"; batches of "tokens" and "counts" only) with its own number scanner straight
+ * into the counts. It takes the happy path only: on anything else (a syntax error, another
+ * order, an unknown batch key, a value out of range, a sum over tokens x top_k) it
+ * declines and the tree path above reads the file and words the message. Numbers become
+ * the same doubles as jansson makes them: integers (up to 18 digits) as a long long cast
+ * to double, reals through strtod. */
+
+typedef struct lstream {
+    const char *s;
+    size_t n, i;
+} lstream;
+
+static void ls_ws(lstream *in)
+{
+    while (in->i < in->n && (in->s[in->i] == ' ' || in->s[in->i] == '\n' ||
+                             in->s[in->i] == '\r' || in->s[in->i] == '\t'))
+        in->i++;
+}
+
+static int ls_char(lstream *in, char c)
+{
+    ls_ws(in);
+    if (in->i < in->n && in->s[in->i] == c) {
+        in->i++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A JSON value by jansson (keys, small top-level values). */
+static json_t *ls_value(lstream *in)
+{
+    ls_ws(in);
+    json_error_t jerr;
+    json_t *v = json_loadb(in->s + in->i, in->n - in->i,
+                           JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+                           &jerr);
+    if (v)
+        in->i += (size_t)jerr.position;
+    return v;
+}
+
+/* A non-negative JSON number by the grammar (no sign, no leading zero); 0 when there is
+ * none or it is not one jansson would read the same. */
+static int ls_number(lstream *in, double *out)
+{
+    ls_ws(in);
+    const char *s = in->s + in->i;
+    size_t n = in->n - in->i, k = 0;
+    if (k < n && s[k] == '0')
+        k++;
+    else if (k < n && s[k] >= '1' && s[k] <= '9')
+        while (k < n && s[k] >= '0' && s[k] <= '9')
+            k++;
+    else
+        return 0;
+    size_t digits = k;
+    int real = 0;
+    if (k < n && s[k] == '.') {
+        real = 1;
+        if (++k >= n || s[k] < '0' || s[k] > '9')
+            return 0;
+        while (k < n && s[k] >= '0' && s[k] <= '9')
+            k++;
+    }
+    if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+        real = 1;
+        k++;
+        if (k < n && (s[k] == '+' || s[k] == '-'))
+            k++;
+        if (k >= n || s[k] < '0' || s[k] > '9')
+            return 0;
+        while (k < n && s[k] >= '0' && s[k] <= '9')
+            k++;
+    }
+    if (!real && digits <= 18) { /* jansson: strtoll, then a cast to double */
+        long long v = 0;
+        for (size_t i = 0; i < k; i++)
+            v = 10 * v + (s[i] - '0');
+        *out = (double)v;
+    } else {
+        char buf[64];
+        if (k >= sizeof buf || !real)
+            return 0; /* longer: jansson's range rules, the tree path decides */
+        memcpy(buf, s, k);
+        buf[k] = '\0';
+        errno = 0;
+        char *end;
+        *out = strtod(buf, &end);
+        if (errno || end != buf + k)
+            return 0;
+    }
+    in->i += k;
+    return 1;
+}
+
+/* One batch object into tokens and dst[nl * experts]; 1: decline. */
+static int ls_batch(lstream *in, int nl, long experts, long top_k, double *tokens, double *dst)
+{
+    if (!ls_char(in, '{'))
+        return 1;
+    int have_tokens = 0, have_counts = 0;
+    for (int first = 1; !ls_char(in, '}'); first = 0) {
+        if (!first && !ls_char(in, ','))
+            return 1;
+        json_t *key = ls_value(in);
+        const char *k = json_string_value(key);
+        int is_tokens = k && !strcmp(k, "tokens"), is_counts = k && !strcmp(k, "counts");
+        json_decref(key);
+        if (!ls_char(in, ':') || (!is_tokens && !is_counts) ||
+            (is_tokens && have_tokens) || (is_counts && have_counts))
+            return 1;
+        if (is_tokens) {
+            if (!ls_number(in, tokens) || *tokens > MOEMAP_MAX_COUNT)
+                return 1;
+            have_tokens = 1;
+            continue;
+        }
+        if (!ls_char(in, '['))
+            return 1;
+        for (int l = 0; l < nl; l++) {
+            if ((l > 0 && !ls_char(in, ',')) || !ls_char(in, '['))
+                return 1;
+            for (long e = 0; e < experts; e++) {
+                double *x = &dst[(size_t)l * (size_t)experts + (size_t)e];
+                if ((e > 0 && !ls_char(in, ',')) || !ls_number(in, x) ||
+                    !(*x <= MOEMAP_MAX_COUNT))
+                    return 1;
+            }
+            if (!ls_char(in, ']'))
+                return 1;
+        }
+        if (!ls_char(in, ']'))
+            return 1;
+        have_counts = 1;
+    }
+    if (!have_tokens || !have_counts)
+        return 1;
+    /* the tree path's sum check: a file that fails it gets its message there */
+    for (int l = 0; l < nl && top_k > 0 && *tokens > 0; l++) {
+        double sum = 0;
+        for (long e = 0; e < experts; e++)
+            sum += dst[(size_t)l * (size_t)experts + (size_t)e];
+        if (sum > *tokens * (double)top_k * 1.001 + 1)
+            return 1;
+    }
+    return 0;
+}
+
+int mm_loads_parse_stream(const char *buf, size_t len, moemap_loads **out)
+{
+    *out = NULL;
+    lstream in = {buf, len, 0};
+    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
+        in.i = 3;
+    json_t *meta = json_object();
+    int declined = !meta || !ls_char(&in, '{'), first = 1, done = 0;
+    long experts = 0, top_k = 0;
+    int *ids = NULL, nl = 0;
+    double *counts = NULL, *tokens = NULL;
+    size_t nb = 0, cap = 0;
+    while (!declined && !ls_char(&in, '}')) {
+        if ((!first && !ls_char(&in, ',')) || done) {
+            declined = 1; /* "batches" last, as moemap writes it */
+            break;
+        }
+        first = 0;
+        json_t *key = ls_value(&in);
+        const char *k = json_string_value(key);
+        if (!k || !ls_char(&in, ':') || json_object_get(meta, k)) {
+            json_decref(key);
+            declined = 1;
+            break;
+        }
+        if (strcmp(k, "batches") == 0) {
+            json_t *fmt = json_object_get(meta, "format"), *e = json_object_get(meta, "experts");
+            json_t *kk = json_object_get(meta, "top_k"), *layers = json_object_get(meta, "layers");
+            declined = !json_is_string(fmt) || strcmp(json_string_value(fmt), LOADS_FORMAT) ||
+                       !json_is_integer(e) || json_integer_value(e) < 1 ||
+                       json_integer_value(e) > 32767 || (kk && !json_is_integer(kk)) ||
+                       !json_is_array(layers) ||
+                       read_layers(layers, "", &ids, &nl, NULL) != 0 || !ls_char(&in, '[');
+            if (!declined) {
+                experts = (long)json_integer_value(e);
+                top_k = kk ? (long)json_integer_value(kk) : 0;
+                declined = top_k < 0 || top_k > experts;
+            }
+            size_t per = (size_t)nl * (size_t)experts;
+            for (; !declined && !ls_char(&in, ']'); nb++) {
+                if ((nb > 0 && !ls_char(&in, ',')) || nb >= 100000000) {
+                    declined = 1;
+                    break;
+                }
+                if (nb == cap) { /* grows with what the file holds, never ahead of it */
+                    size_t nc = cap ? 2 * cap : 16;
+                    double *c = moemap_realloc(counts, nc * per * sizeof *c);
+                    if (c)
+                        counts = c;
+                    double *t = c ? moemap_realloc(tokens, nc * sizeof *t) : NULL;
+                    if (!t) {
+                        declined = 1;
+                        break;
+                    }
+                    tokens = t;
+                    cap = nc;
+                }
+                declined = ls_batch(&in, nl, experts, top_k, &tokens[nb], counts + nb * per);
+            }
+            done = 1;
+        } else {
+            json_t *v = ls_value(&in);
+            declined = !v || json_object_set_new(meta, k, v) != 0;
+        }
+        json_decref(key);
+    }
+    ls_ws(&in);
+    declined |= !done || nb == 0 || in.i != in.n;
+    /* moemap_loads_create's limit on the shape, then the loads take over the arrays read
+     * (no second copy of the counts) */
+    declined |= (double)experts * nl * (double)nb > 2147483648.0;
+    moemap_loads *ld = NULL;
+    if (!declined)
+        declined = moemap_loads_create((int)experts, (int)top_k, nl, 1, &ld, NULL) != 0;
+    if (!declined) {
+        memcpy(ld->layer_ids, ids, (size_t)nl * sizeof *ids);
+        moemap_free(ld->counts);
+        moemap_free(ld->batch_tokens);
+        double *fit = moemap_realloc(counts, nb * (size_t)nl * (size_t)experts * sizeof *fit);
+        ld->counts = fit ? fit : counts;
+        ld->batch_tokens = tokens;
+        ld->num_batches = (int)nb;
+        counts = tokens = NULL;
+    }
+    json_decref(meta);
+    moemap_free(ids);
+    moemap_free(counts);
+    moemap_free(tokens);
+    if (declined) {
+        moemap_loads_free(ld);
+        return 1;
     }
     *out = ld;
     return 0;

@@ -135,6 +135,8 @@ static int parse_buffer_any(const char *buf, size_t len, const char *name,
         else
             fmt = MOEMAP_FORMAT_CSV;
         if (fmt == MOEMAP_FORMAT_LOADS) {
+            if (mm_loads_parse_stream(buf, len, out) == 0)
+                return 0;
             json_t *root = mm_json_load_buffer(buf, len, name, err);
             if (!root)
                 return err ? err->code : MOEMAP_EPARSE;
@@ -150,6 +152,8 @@ static int parse_buffer_any(const char *buf, size_t len, const char *name,
         return mm_csv_parse(buf, len, name, p, out, err);
     case MOEMAP_FORMAT_LOADS:
     case MOEMAP_FORMAT_SGLANG: {
+        if (fmt == MOEMAP_FORMAT_LOADS && mm_loads_parse_stream(buf, len, out) == 0)
+            return 0;
         json_t *root = mm_json_load_buffer(buf, len, name, err);
         if (!root)
             return err ? err->code : MOEMAP_EPARSE;

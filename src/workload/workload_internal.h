@@ -43,6 +43,10 @@ int mm_loads_from_routing(const moemap_routing *rt, long batch_tokens, moemap_lo
 /* JSON formats, from a parsed tree; `name` is the file name for messages. */
 int mm_loads_from_json(const json_t *root, const char *name, moemap_loads **out,
                        moemap_error *err);
+/* moemap.loads/v1 as moemap writes it, read from the text without a tree: 0 with *out,
+ * 1 when the text is anything else or has a problem (nothing reported; read it with
+ * mm_loads_from_json then, which words the message). */
+int mm_loads_parse_stream(const char *buf, size_t len, moemap_loads **out);
 int mm_sglang_from_json(const json_t *root, const char *name, const moemap_read_params *p,
                         moemap_loads **out, moemap_error *err);
 /* CSV from a buffer. */
