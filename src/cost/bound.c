@@ -924,6 +924,12 @@ static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch 
     ab_search s = {0};
     double g, slope = w && w->slope > 0 ? w->slope : 0;
     double t = w && w->t > 0 && isfinite(w->t) ? w->t : 1;
+    /* With as many experts active as in the previous batch, the surplus at its root is
+     * about the difference in tokens: start where the slope puts the new root. */
+    if (t != 1 && slope > 0 && w->a == A) {
+        double t1 = t + (N - w->n) / slope;
+        t = t1 > 0.5 * t && t1 < 2 * t ? t1 : t;
+    }
     int warm = w && w->t > 0;
     double step = warm ? 1.0 / 256 : 1.0; /* warm: 4 times further each; cold: doubling */
     double seen = 0; /* the surplus per us over the first bracket */
@@ -981,6 +987,8 @@ static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch 
         return 0;
     if (w) {
         w->t = s.lo;
+        w->n = N;
+        w->a = A;
         if (seen > 0 && isfinite(seen))
             w->slope = seen;
     }

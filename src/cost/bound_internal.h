@@ -16,9 +16,10 @@ double mm_bound_layer_batch_sorted(const moemap_bound *b, const double *counts, 
  * regula falsi (what bench_scale bound times as "bisection"). */
 double mm_bound_layer_batch_bisect(const moemap_bound *b, const double *counts, int experts);
 /* Where the previous batch's search for the pieces-and-tokens root ended: the root t
- * (0: none yet) and the surplus tokens per us there. */
+ * (0: none yet), the surplus tokens per us there, and that batch's tokens and active
+ * experts. */
 typedef struct mm_bound_warm {
-    double t, slope;
+    double t, slope, n, a;
 } mm_bound_warm;
 /* moemap_bound_layer_batch starting its search from *w, which it then updates: what
  * mm_bound_loads does along each layer's batches. */
