@@ -28,6 +28,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,6 +63,11 @@ struct moemap_bound {
     int env_n;
     double *env_x, *env_y;
     double env_tail;
+    /* env_oct[k]: the first point with x >= 2^(k - 1074) in binary exponent order, so a
+     * lookup starts in n's octave (mm_bound_fastest_us is called ~100,000 times a layer
+     * by the one-placement bound, and a bisection over every curve's points was most of
+     * it). [2048 + 1] by the IEEE exponent field. */
+    int *env_oct;
     int env_zero;     /* some GPU has no curve: phi = 0 */
     /* Condition (c) as a table: S(T) = sum over the classes of count * finv(T) at every
      * distinct point of the curves (c_bp, sorted), and its slope on [c_bp[i], c_bp[i+1])
@@ -73,6 +79,14 @@ struct moemap_bound {
 
 static double last_slope(const moemap_curve *c);
 static int build_single_table(moemap_bound *b);
+
+/* The biased exponent of a positive double (0..2047): its octave, ordered as the value. */
+static int exponent_field(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return (int)((u >> 52) & 0x7ff);
+}
 
 static int build_envelope(moemap_bound *b)
 {
@@ -112,6 +126,14 @@ static int build_envelope(moemap_bound *b)
     for (int j = 0; j < b->num_classes; j++) {
         double s = last_slope(b->classes[j].curve);
         b->env_tail = s < b->env_tail ? s : b->env_tail;
+    }
+    b->env_oct = moemap_malloc(2049 * sizeof *b->env_oct);
+    if (!b->env_oct)
+        return MOEMAP_ENOMEM;
+    for (int k = 0, i = 0; k <= 2048; k++) {
+        while (i < u && exponent_field(b->env_x[i]) < k)
+            i++;
+        b->env_oct[k] = i;
     }
     return 0;
 }
@@ -332,6 +354,7 @@ void moemap_bound_free(moemap_bound *b)
     moemap_free(b->classes);
     moemap_free(b->env_x);
     moemap_free(b->env_y);
+    moemap_free(b->env_oct);
     moemap_free(b->c_bp);
     moemap_free(b->c_S);
     moemap_free(b->c_slope);
@@ -1088,7 +1111,10 @@ double mm_bound_fastest_us(const moemap_bound *b, double n)
         return y[0]; /* every curve is flat below its first point */
     if (n >= x[last])
         return y[last] + b->env_tail * (n - x[last]);
-    int lo = 1, hi = last; /* the first point above n */
+    /* the first point above n: in n's octave or the next one's first point */
+    int k = exponent_field(n);
+    int lo = b->env_oct[k] > 1 ? b->env_oct[k] : 1, hi = k < 2047 ? b->env_oct[k + 1] : last;
+    hi = hi > last ? last : hi < lo ? lo : hi;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         if (x[mid] > n)
