@@ -75,6 +75,34 @@ static int all_replicas_fit(const moemap_bound *c, const double *counts, int B,
     return 1;
 }
 
+/* A count n <= the cut has phi(n) <= every LB_b (phi never decreases): no row, without
+ * evaluating phi for each of the layer's E x B counts (most of them are that small, and
+ * those lookups were a tenth of an `eplb` call). The cut is confirmed by phi itself, so
+ * every decision is the one phi would make; 0 when none is found. */
+static double phi_cut(const moemap_bound *c, const double *lb, int B)
+{
+    double level = INFINITY;
+    for (int b = 0; b < B; b++)
+        level = lb[b] < level ? lb[b] : level;
+    if (!(level > 0) || !isfinite(level) || !(phi(c, 1e-9) <= level))
+        return 0;
+    double lo = 1e-9, hi = 1;
+    while (phi(c, hi) <= level) {
+        lo = hi;
+        hi *= 2;
+        if (hi > 1e18)
+            return lo; /* phi stays under the level: every count is below it */
+    }
+    for (int it = 0; it < 60 && hi - lo > 1e-9 * hi; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (phi(c, mid) <= level)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int cmp_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -112,13 +140,14 @@ int mm_bound_scenario_layer_ms(const moemap_bound *c, const double *counts, int 
     int *R = moemap_calloc((size_t)E, sizeof *R);
     if (!R)
         return moemap_error_set(err, MOEMAP_ENOMEM, "one-placement bound: out of memory");
+    double cut = phi_cut(c, lb, B);
     int hot = 0;
     long rows = 0, cols = 0;
     for (int e = 0; e < E; e++) {
         R[e] = 1;
         for (int b = 0; b < B; b++) {
             double n = counts[(size_t)b * batch_stride + e];
-            if (n <= 0 || phi(c, n) <= lb[b])
+            if (n <= cut || phi(c, n) <= lb[b])
                 continue;
             rows++;
             /* the least r (<= G) with phi(n / r) <= LB_b */
@@ -253,7 +282,7 @@ int mm_bound_scenario_layer_ms(const moemap_bound *c, const double *counts, int 
             for (int e = 0; e < E; e++)
                 for (int b = 0; col0[e] && b < B; b++) {
                     double n = counts[(size_t)b * batch_stride + e];
-                    if (n > 0 && phi(c, n) > lb[b])
+                    if (n > cut && phi(c, n) > lb[b])
                         ex[m++] = phi(c, n) - lb[b];
                 }
             qsort(ex, (size_t)m, sizeof *ex, cmp_desc);
@@ -268,7 +297,7 @@ int mm_bound_scenario_layer_ms(const moemap_bound *c, const double *counts, int 
                 agg[r] = 0;
             for (int b = 0; b < B; b++) {
                 double n = counts[(size_t)b * batch_stride + e];
-                if (n <= 0 || phi(c, n) <= lb[b])
+                if (n <= cut || phi(c, n) <= lb[b])
                     continue;
                 if (aggregate && phi(c, n) - lb[b] < keep) {
                     ++k, ind[k] = b + 1, val[k] = 1.0;

@@ -159,7 +159,7 @@ static int parse_cb(json_t *root, const char *name, void *out, moemap_error *err
  * walks the top-level object itself and has jansson parse one value at a time (each
  * layer with JSON_DISABLE_EOF_CHECK, converted and freed before the next), so at most one
  * layer's tree lives at once. It takes only the happy path of the files moemap writes
- * ("format", "gpus" and "experts" before "layers"): on anything else — a syntax error,
+ * ("format" first; "gpus" and "experts" before "layers"): on anything else — a syntax error,
  * another key order, a value out of range, a duplicate key — it declines and the whole
  * document goes through the tree path above, which gives the usual messages. */
 
@@ -263,7 +263,8 @@ static int parse_stream(const char *buf, size_t len, moemap_placement **out)
         json_t *key = sp_value(&in);
         const char *k = json_string_value(key);
         if (!k || !sp_char(&in, ':') || json_object_get(meta, k) ||
-            (layers_seen && !strcmp(k, "layers"))) {
+            (layers_seen && !strcmp(k, "layers")) ||
+            (json_object_size(meta) == 0 && !layers_seen && strcmp(k, "format") != 0)) {
             json_decref(key);
             declined = 1;
             break;

@@ -354,7 +354,10 @@ int mm_loads_parse_stream(const char *buf, size_t len, moemap_loads **out)
         first = 0;
         json_t *key = ls_value(&in);
         const char *k = json_string_value(key);
-        if (!k || !ls_char(&in, ':') || json_object_get(meta, k)) {
+        /* moemap writes "format" first: anything else (an SGLang dump's "logical_count")
+         * is declined before its values are parsed for nothing */
+        if (!k || !ls_char(&in, ':') || json_object_get(meta, k) ||
+            (json_object_size(meta) == 0 && strcmp(k, "format") != 0)) {
             json_decref(key);
             declined = 1;
             break;
