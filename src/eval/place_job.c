@@ -60,6 +60,8 @@ void moemap_place_job_free(moemap_place_job *job)
  * the baseline: ~25 ns per batch and replica slot, measured) and for writing (~0.3 us per
  * replica slot since the placement is streamed); with an engine a quarter of the search's time goes to the
  * one-slot-fewer check. */
+#define PROCESS_S 0.005
+
 static int budget_and_bounds(moemap_place_job *job, const moemap_loads *ld,
                              const moemap_cluster *cl, const moemap_placement *prev,
                              moemap_error *err)
@@ -77,8 +79,10 @@ static int budget_and_bounds(moemap_place_job *job, const moemap_loads *ld,
     for (int g = 0; g < cl->num_gpus; g++)
         slots_total += pp->slots > 0 ? pp->slots : cl->gpus[g].slots;
     double layer_slots = (double)ld->num_layers * slots_total;
-    double left = pp->time_limit_s - (mm_now_s() - job->t_start) - 0.3e-6 * layer_slots -
-                  2 * 25e-9 * layer_slots * ld->num_batches;
+    /* PROCESS_S: what a command spends outside the job (loading its libraries before
+     * main, exiting), ~5 ms on the 2-core machine under load, measured by strace */
+    double left = pp->time_limit_s - (mm_now_s() - job->t_start) - PROCESS_S -
+                  0.3e-6 * layer_slots - 2 * 25e-9 * layer_slots * ld->num_batches;
     if (job->fewer_check && pp->engine != MOEMAP_ENGINE_NONE && !prev)
         left *= 0.75;
     pp->time_limit_s = left > 0.001 ? left : 0.001;
