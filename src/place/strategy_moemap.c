@@ -36,6 +36,7 @@
 #include "base_util.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_SAMPLED_BATCHES 64
@@ -434,6 +435,64 @@ static int previous_start(ctx *x, moemap_error *err)
     return construct(x, x->tmp, x->ntmp, err);
 }
 
+/* A hash of a curve's points (equal curves hash alike: +0 and -0 both as 0). */
+/* A hash of what GPU g's expert costs: its own curve's points, or the base curve's with
+ * the times divided by its speed (moemap_cluster_same_cost's notion of equal). */
+static uint64_t cost_hash(const moemap_cluster *cl, int g)
+{
+    const moemap_gpu *gpu = &cl->gpus[g];
+    const moemap_curve *c = gpu->curve.n > 0 ? &gpu->curve : &cl->base;
+    double d = gpu->curve.n > 0 ? 1.0 : gpu->speed;
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)c->n;
+    for (int i = 0; i < 2 * c->n; i++) {
+        double v = i < c->n ? c->tokens[i] : c->us[i - c->n] / d;
+        uint64_t u = 0;
+        if (v != 0)
+            memcpy(&u, &v, sizeof u);
+        h = (h ^ u) * 1099511628211ULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* cls[g] = the first GPU with g's curve: by a hash table of the curves, where comparing
+ * every pair was O(G^2) per layer (a second of CPU for DeepSeek-V3 on 1,024 distinct
+ * GPUs); on a hash shared by different curves, the pairwise scan for that GPU, so the
+ * classes are the same as the scan's. */
+static void curve_classes(const moemap_cluster *c, int G, int *cls)
+{
+    size_t cap = 16;
+    while (cap < 2 * (size_t)G)
+        cap *= 2;
+    int *first = moemap_malloc(cap * sizeof *first);
+    uint64_t *hs = moemap_malloc((size_t)(G > 0 ? G : 1) * sizeof *hs);
+    for (size_t i = 0; first && i < cap; i++)
+        first[i] = -1;
+    for (int g = 0; g < G; g++) {
+        cls[g] = g;
+        int found = -1, scan = !first || !hs;
+        if (!scan) {
+            hs[g] = cost_hash(c, g);
+            size_t i = (size_t)hs[g] & (cap - 1);
+            while (first[i] >= 0 && hs[first[i]] != hs[g])
+                i = (i + 1) & (cap - 1);
+            if (first[i] < 0)
+                first[i] = g; /* a new hash: a new curve */
+            else if (moemap_cluster_same_cost(c, first[i], g))
+                found = first[i];
+            else
+                scan = 1; /* two curves, one hash */
+        }
+        for (int h = 0; scan && h < g && found < 0; h++)
+            if (moemap_cluster_same_cost(c, h, g))
+                found = h;
+        if (found >= 0)
+            cls[g] = cls[found];
+    }
+    moemap_free(first);
+    moemap_free(hs);
+}
+
 int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
 {
     ctx x;
@@ -467,14 +526,7 @@ int place_moemap(const place_problem *pb, place_result *out, moemap_error *err)
         rc = moemap_error_set(err, MOEMAP_ENOMEM, "moemap: out of memory");
         goto done;
     }
-    for (int g = 0; g < G; g++) {
-        x.cls[g] = g;
-        for (int h = 0; h < g; h++)
-            if (moemap_cluster_same_cost(pb->cluster, h, g)) {
-                x.cls[g] = x.cls[h];
-                break;
-            }
-    }
+    curve_classes(pb->cluster, G, x.cls);
     place_sort_desc(pb->total, E, x.order);
     const moemap_place_params *pp = pb->params;
     if (pb->previous) {
