@@ -137,9 +137,8 @@ static int heap_pop(pack_heap *h)
 
 /* Packs the replicas of experts ids[0..n) (cnt[e] each, weight w[e] / cnt[e]) onto GPUs
  * gpus[0..ng) with free[] slots, least token load first. */
-static int pack(int experts, int num_gpus, const int *ids, int n, const double *w, int *cnt,
-                const int *gpus, int ng, int *free_slots, double *gload, place_result *out,
-                moemap_error *err)
+static int pack(int experts, const int *ids, int n, const double *w, int *cnt, const int *gpus,
+                int ng, int *free_slots, double *gload, place_result *out, moemap_error *err)
 {
     int nitems = 0;
     for (int i = 0; i < n; i++)
@@ -147,22 +146,30 @@ static int pack(int experts, int num_gpus, const int *ids, int n, const double *
     int *item_e = moemap_malloc((size_t)(nitems > 0 ? nitems : 1) * sizeof *item_e);
     double *item_w = moemap_malloc((size_t)(nitems > 0 ? nitems : 1) * sizeof *item_w);
     int *order = moemap_malloc((size_t)(nitems > 0 ? nitems : 1) * sizeof *order);
-    /* holds[e * G + g]: GPU g already has a replica of e (a bitmap keeps the check O(1)). */
-    unsigned char *holds = moemap_calloc((size_t)experts * (size_t)num_gpus, 1);
-    if (!item_e || !item_w || !order || !holds) {
+    /* The GPUs already holding each expert: on[first[e] .. first[e] + placed[e]) (an
+     * expert has a few replicas; an experts x GPUs bitmap was 256 KB per call at 1,024
+     * GPUs, cleared and faulted in three times a layer). */
+    int *on = moemap_malloc((size_t)(nitems > 0 ? nitems : 1) * sizeof *on);
+    int *first = moemap_malloc((size_t)(experts > 0 ? experts : 1) * sizeof *first);
+    int *placed = moemap_calloc((size_t)(experts > 0 ? experts : 1), sizeof *placed);
+    if (!item_e || !item_w || !order || !on || !first || !placed) {
         moemap_free(item_e);
         moemap_free(item_w);
         moemap_free(order);
-        moemap_free(holds);
+        moemap_free(on);
+        moemap_free(first);
+        moemap_free(placed);
         return moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
     }
     int k = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        first[ids[i]] = k;
         for (int r = 0; r < cnt[ids[i]]; r++) {
             item_e[k] = ids[i];
             item_w[k] = w[ids[i]] / cnt[ids[i]];
             k++;
         }
+    }
     place_sort_desc(item_w, nitems, order);
     /* The GPUs with room in a min-heap by (load, position in gpus): the least loaded,
      * the first of equals, is what a scan of every GPU for every replica chose (1,024
@@ -178,8 +185,10 @@ static int pack(int experts, int num_gpus, const int *ids, int n, const double *
         int e = item_e[order[j]];
         int na = 0, best = -1;
         while (h.n > 0) {
-            int q = heap_pop(&h);
-            if (holds[(size_t)e * num_gpus + gpus[q]]) {
+            int q = heap_pop(&h), held = 0;
+            for (int t = 0; t < placed[e] && !held; t++)
+                held = on[first[e] + t] == gpus[q];
+            if (held) {
                 aside[na++] = q;
                 continue;
             }
@@ -192,7 +201,7 @@ static int pack(int experts, int num_gpus, const int *ids, int n, const double *
             continue; /* every GPU with room already holds e: one replica fewer */
         int g = gpus[best];
         rc = place_result_add(out, e, g, 1.0, err);
-        holds[(size_t)e * num_gpus + g] = 1;
+        on[first[e] + placed[e]++] = g;
         free_slots[g]--;
         gload[g] += item_w[order[j]];
         if (free_slots[g] > 0)
@@ -203,7 +212,9 @@ static int pack(int experts, int num_gpus, const int *ids, int n, const double *
     moemap_free(item_e);
     moemap_free(item_w);
     moemap_free(order);
-    moemap_free(holds);
+    moemap_free(on);
+    moemap_free(first);
+    moemap_free(placed);
     return rc;
 }
 
@@ -268,7 +279,7 @@ static int eplb_global(const place_problem *pb, place_result *out, moemap_error 
         w.ids[e] = e;
     replicate(w.ids, E, pb->total, phys, with_slots, w.cnt);
     int first = out->n;
-    rc = pack(E, G, w.ids, E, pb->total, w.cnt, w.gpus, G, w.free_slots, w.gload, out, err);
+    rc = pack(E, w.ids, E, pb->total, w.cnt, w.gpus, G, w.free_slots, w.gload, out, err);
     if (!rc)
         equal_shares(out, first, E, w.cnt);
 done:
@@ -337,7 +348,7 @@ static int eplb_hierarchical(const place_problem *pb, place_result *out, moemap_
             break;
         }
         replicate(w.ids, n, pb->total, phys, with_slots, w.cnt);
-        rc = pack(E, G, w.ids, n, pb->total, w.cnt, w.gpus, ng, w.free_slots, w.gload, out, err);
+        rc = pack(E, w.ids, n, pb->total, w.cnt, w.gpus, ng, w.free_slots, w.gload, out, err);
     }
     if (!rc)
         equal_shares(out, first, E, w.cnt);
