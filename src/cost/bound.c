@@ -74,11 +74,17 @@ struct moemap_bound {
      * (the last: past the last point), where S is linear (see solve_single). */
     int c_n;
     double *c_bp, *c_S, *c_slope;
+    /* Condition (a)'s pieces alone: at T the GPUs offer sum count * min(slots, floor(T/F))
+     * pieces, a step function: p_t[i] (sorted) is where it reaches p_cum[i] pieces,
+     * p_base what floorless classes offer at any T > 0 (see pieces_from). */
+    int p_n;
+    double *p_t, *p_cum, p_base;
     int has_free;     /* a GPU with slots and no curve: every T is feasible, the bound 0 */
 };
 
 static double last_slope(const moemap_curve *c);
 static int build_single_table(moemap_bound *b);
+static int build_piece_steps(moemap_bound *b);
 
 /* The biased exponent of a positive double (0..2047): its octave, ordered as the value. */
 static int exponent_field(double x)
@@ -333,7 +339,7 @@ int moemap_bound_create(const moemap_cluster *c, int slots, moemap_bound **out,
         moemap_bound_free(b);
         return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
     }
-    if (build_envelope(b) != 0 || build_single_table(b) != 0) {
+    if (build_envelope(b) != 0 || build_single_table(b) != 0 || build_piece_steps(b) != 0) {
         moemap_bound_free(b);
         return moemap_error_set(err, MOEMAP_ENOMEM, "lower bound: out of memory");
     }
@@ -358,6 +364,8 @@ void moemap_bound_free(moemap_bound *b)
     moemap_free(b->c_bp);
     moemap_free(b->c_S);
     moemap_free(b->c_slope);
+    moemap_free(b->p_t);
+    moemap_free(b->p_cum);
     moemap_free(b);
 }
 
@@ -920,7 +928,8 @@ static int feasible_ab(const moemap_bound *b, double T, double N, double A, boun
  * a bisection when the bracket did not shrink enough, so it never does worse than
  * bisection. A warm start (w->t > 0: the previous batch's root, w->slope its surplus per
  * us) first tries where that slope puts the root: with batches alike, the bracket closes
- * in three evaluations. */
+ * in two or three evaluations. Where the root is a jump of the served tokens (a class
+ * gaining a piece at T = k F), a narrow bracket tries the jump itself. */
 typedef struct ab_search {
     double lo, glo, hi, ghi; /* infeasible and feasible ends, their surpluses */
     int have_lo, have_hi;
@@ -941,6 +950,89 @@ static int ab_probe(const moemap_bound *b, double N, double A, bound_scratch *sc
     return ok;
 }
 
+typedef struct piece_step {
+    double t, n;
+} piece_step;
+
+static int cmp_step(const void *a, const void *b)
+{
+    double x = ((const piece_step *)a)->t, y = ((const piece_step *)b)->t;
+    return (x > y) - (x < y);
+}
+
+static int build_piece_steps(moemap_bound *b)
+{
+    size_t n = 0;
+    for (int j = 0; j < b->num_classes; j++)
+        if (b->classes[j].floor_us > 0 && b->classes[j].slots > 0)
+            n += (size_t)b->classes[j].slots;
+    piece_step *st = moemap_malloc((n > 0 ? n : 1) * sizeof *st);
+    b->p_t = moemap_malloc((n > 0 ? n : 1) * sizeof *b->p_t);
+    b->p_cum = moemap_malloc((n > 0 ? n : 1) * sizeof *b->p_cum);
+    if (!st || !b->p_t || !b->p_cum) {
+        moemap_free(st);
+        return MOEMAP_ENOMEM;
+    }
+    size_t m = 0;
+    for (int j = 0; j < b->num_classes; j++) {
+        const gpu_class *k = &b->classes[j];
+        if (k->slots <= 0)
+            continue;
+        if (!(k->floor_us > 0)) {
+            b->p_base += (double)k->count * k->slots;
+            continue;
+        }
+        for (int p = 1; p <= k->slots; p++)
+            st[m++] = (piece_step){p * k->floor_us, (double)k->count};
+    }
+    qsort(st, m, sizeof *st, cmp_step);
+    double cum = b->p_base;
+    for (size_t i = 0; i < m; i++) {
+        cum += st[i].n;
+        b->p_t[i] = st[i].t;
+        b->p_cum[i] = cum;
+    }
+    b->p_n = (int)m;
+    moemap_free(st);
+    return 0;
+}
+
+/* The least T at which the GPUs offer A pieces: 0 when they do at any T > 0, -1 never.
+ * Below it (a)+(b) fails for want of pieces whatever the tokens. */
+static double pieces_from(const moemap_bound *b, double A)
+{
+    if (b->p_base >= A)
+        return 0;
+    int lo = 0, hi = b->p_n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (b->p_cum[mid] >= A)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo < b->p_n ? b->p_t[lo] : -1;
+}
+
+/* The first T in (lo, hi) where a class's most pieces K = min(slots, floor(T / F)) grows
+ * (T = k F): the served tokens jump there, 0 when none. */
+static double next_jump(const moemap_bound *b, double lo, double hi)
+{
+    double best = 0;
+    for (int j = 0; j < b->num_classes; j++) {
+        const gpu_class *k = &b->classes[j];
+        if (!(k->floor_us > 0))
+            continue;
+        double m = ceil(lo / k->floor_us);
+        if (m * k->floor_us <= lo)
+            m += 1;
+        double c = m * k->floor_us;
+        if (m <= k->slots && c < hi && (best == 0 || c < best))
+            best = c;
+    }
+    return best;
+}
+
 static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch *sc,
                        mm_bound_warm *w)
 {
@@ -958,6 +1050,19 @@ static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch 
     double seen = 0; /* the surplus per us over the first bracket */
     int side = 0;
     double width4 = INFINITY;
+    /* Below the step where the GPUs first offer A pieces nothing is feasible: a point
+     * 0.9e-9 under it is the infeasible end (no probe needed: the pieces are short there
+     * by far more than rounding), and just above it (4e-16, past the rounding of k F) is
+     * the first point to try. Where the pieces decide, that closes the bracket at once;
+     * regula falsi on the step was what made some batches take 20 evaluations. */
+    double tA = pieces_from(b, A);
+    if (tA < 0)
+        return -1; /* too few slots for the experts: never feasible */
+    if (tA > 0) {
+        s.lo = tA * (1 - 0.9e-9), s.glo = -INFINITY, s.have_lo = 1;
+        if (!(t > tA))
+            t = tA * (1 + 4e-16);
+    }
     ab_probe(b, N, A, sc, &s, t, &g);
     for (int it = 0; it < 300; it++) {
         if (s.have_lo && s.have_hi && s.hi - s.lo <= 1e-9 * s.hi)
@@ -986,6 +1091,24 @@ static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch 
             if (s.have_lo && s.have_hi && isfinite(s.glo) && s.hi - s.lo > 1e-6 * s.hi)
                 seen = (s.ghi - s.glo) / (s.hi - s.lo);
             continue;
+        }
+        /* The infeasible end is the pieces' step (no surplus to interpolate): try just
+         * above the step, feasible when the pieces decide, else a surplus for the secant. */
+        if (s.have_hi && isinf(s.glo) && tA > 0 && tA * (1 + 4e-16) > s.lo &&
+            tA * (1 + 4e-16) < s.hi) {
+            ab_probe(b, N, A, sc, &s, tA * (1 + 4e-16), &g);
+            continue;
+        }
+        /* A narrow bracket that holds a jump (a class gains a piece): the root is most
+         * likely the jump, where regula falsi would creep; try just above it, then
+         * (as a near point) just below. */
+        if (s.hi - s.lo < 1e-6 * s.hi) {
+            double c = next_jump(b, s.lo, s.hi) * (1 + 4e-16);
+            if (c > s.lo && c < s.hi) {
+                if (ab_probe(b, N, A, sc, &s, c, &g))
+                    s.near = c, s.near_ok = 1;
+                continue;
+            }
         }
         /* A bracket: regula falsi (Illinois), a bisection when it does not shrink. */
         int secant = isfinite(s.glo) && s.ghi > s.glo &&
