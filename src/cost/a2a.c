@@ -71,12 +71,12 @@ static void node_sums(const moemap_cluster *c, const double *v, const unsigned c
 
 /* Dispatch time of every live GPU when GPU g computes rows[g] rows of tokens that live
  * evenly on the A live GPUs (a lost GPU neither holds tokens nor sends; its time is 0).
- * scratch: 2 * num_nodes doubles. */
-static double uniform_origin_us(const moemap_cluster *c, const double *rows,
+ * nn: the cluster's nodes; scratch: 2 * nn doubles. */
+static double uniform_origin_us(const moemap_cluster *c, int nn, const double *rows,
                                 const unsigned char *alive, const moemap_a2a_params *p,
                                 double *out, double *scratch)
 {
-    int G = c->num_gpus, nn = moemap_cluster_num_nodes(c);
+    int G = c->num_gpus;
     double rb, ui, ux;
     link_costs(c, p, &rb, &ui, &ux);
     double *sum = scratch, *gpus = scratch + nn;
@@ -84,12 +84,14 @@ static double uniform_origin_us(const moemap_cluster *c, const double *rows,
     double total = 0, A = 0, mx = 0;
     for (int n = 0; n < nn; n++)
         total += sum[n], A += gpus[n];
+    double inv_a = A > 0 ? 1.0 / A : 0; /* one division: this runs per layer and batch */
     for (int g = 0; g < G; g++) {
         double t = 0;
         if (!alive || alive[g]) {
             int nd = c->gpus[g].node;
-            double send_in = (sum[nd] - rows[g]) / A, send_x = (total - sum[nd]) / A;
-            double recv_in = rows[g] * (gpus[nd] - 1) / A, recv_x = rows[g] * (A - gpus[nd]) / A;
+            double send_in = (sum[nd] - rows[g]) * inv_a, send_x = (total - sum[nd]) * inv_a;
+            double recv_in = rows[g] * (gpus[nd] - 1) * inv_a;
+            double recv_x = rows[g] * (A - gpus[nd]) * inv_a;
             t = phase_us(c, rb, ui, ux, send_in, recv_in, send_x, recv_x);
         }
         if (t > mx)
@@ -121,13 +123,14 @@ double mm_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement 
         for (int e = 0; e < experts; e++)
             N = counts[e] > N ? counts[e] : N;
     int nn = moemap_cluster_num_nodes(c);
-    /* rows[G], then the scratch of uniform_origin_us */
-    double stack_buf[1024];
+    /* rows[G], then the scratch of uniform_origin_us (on the stack up to 1,024 GPUs:
+     * evaluation calls this for every layer and batch) */
+    double stack_buf[2048];
     size_t need = (size_t)G + (size_t)nn * 2;
-    double *buf = need <= 1024 ? stack_buf : moemap_malloc(need * sizeof *buf);
+    double *buf = need <= 2048 ? stack_buf : moemap_malloc(need * sizeof *buf);
     if (!buf)
         return NAN;
-    double *rows = buf;
+    double *rows = buf, inv_n = N > 0 ? 1.0 / N : 0;
     for (int g = 0; g < G; g++)
         rows[g] = p->dispatch == MOEMAP_DISPATCH_TOKEN_GPU ? 1.0 : 0.0;
     for (int i = 0; i < lp->num_replicas; i++) {
@@ -141,7 +144,7 @@ double mm_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement 
             rows[r->gpu] += n;
         } else {
             /* probability that a token misses this replica, under independence */
-            double q = N > 0 ? 1.0 - n / N : 0.0;
+            double q = 1.0 - n * inv_n;
             rows[r->gpu] *= q > 0 ? q : 0.0;
         }
     }
@@ -151,7 +154,7 @@ double mm_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement 
     for (int g = 0; alive && g < G; g++)
         if (!alive[g])
             rows[g] = 0;
-    double mx = uniform_origin_us(c, rows, alive, p, dispatch_us, buf + G);
+    double mx = uniform_origin_us(c, nn, rows, alive, p, dispatch_us, buf + G);
     if (buf != stack_buf)
         moemap_free(buf);
     return mx;
