@@ -6,10 +6,13 @@
  *       top-8, loads from moemap_gen (256 batches of 4096 tokens), on 32/64/128/256 GPUs
  *       with 288-512 slots; each strategy timed over N runs (best and median wall time).
  *   bench_place quality [--data DIR] [--gpus G] [--slots S] [--strategies a,b]
+ *                       [--dispatch token-gpu|token-expert|off]
  *       quality on real routing: the four ESFT tasks of ../shared/data, grouped into
  *       batches of 512 and 4096 tokens, on three clusters (homogeneous; speeds drawn from
  *       the PAL SGEMM V100 population; homogeneous with GPU 0 throttled to 0.8x): each
- *       strategy's mean and p90 model straggler time, the lower bound and the gap.
+ *       strategy's mean and p90 model straggler time (expert compute), the lower bound and
+ *       the gap, and the whole layer with dispatch and combine; placed and judged with
+ *       --dispatch (default token-gpu; off: the compute-only model of issue 4).
  *
  * Every GPU uses DESIGN.md's example H200 curve shape (60 us floor to ~64 tokens, then
  * linear, 560 us at 4096 tokens), scaled by its speed. Results go to stdout as Markdown.
@@ -158,7 +161,8 @@ static int speed(int reps, const char *only, int only_gpus)
     return 0;
 }
 
-static int quality(const char *data, int G, int slots, const char *only)
+static int quality(const char *data, int G, int slots, const char *only,
+                   const moemap_a2a_params *a2a)
 {
     moemap_error err = {0};
     char path[4096];
@@ -172,8 +176,9 @@ static int quality(const char *data, int G, int slots, const char *only)
     const char *cname[3] = {"homogeneous", "PAL-sgemm", "one GPU 0.8x"};
     printf("%d GPUs x %d slots; ESFT DeepSeek-V2-Lite routing (26 MoE layers x 64 experts, top-6)\n\n",
            G, slots);
-    printf("| task | batch tokens | cluster | strategy | mean us | p90 us | bound us | gap | vs eplb |\n");
-    printf("|---|---|---|---|---|---|---|---|---|\n");
+    printf("| task | batch tokens | cluster | strategy | mean us | p90 us | bound us | gap | vs eplb "
+           "| whole layer us | vs eplb |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int t = 0; t < 4; t++) {
         for (int bi = 0; bi < 2; bi++) {
             snprintf(path, sizeof path, "%s/esft-dsv2lite-routing/expert_scores/%s", data, tasks[t]);
@@ -184,7 +189,7 @@ static int quality(const char *data, int G, int slots, const char *only)
                 die(path, &err);
             for (int k = 0; k < 3; k++) {
                 moemap_cluster *c = make_cluster(G, slots, k == 1 ? pop : NULL, k == 2, 7);
-                double eplb_mean = 0;
+                double eplb_mean = 0, eplb_layer = 0;
                 /* eplb first: the other rows are compared with it */
                 const char *order[32];
                 int no = 0;
@@ -198,20 +203,28 @@ static int quality(const char *data, int G, int slots, const char *only)
                         continue;
                     moemap_place_params pp = moemap_place_default_params();
                     pp.strategy = *s;
+                    pp.a2a = *a2a;
                     moemap_placement *p;
                     if (moemap_place(ld, c, &pp, &p, &err) != 0)
                         die(*s, &err);
+                    moemap_eval_params ep = moemap_eval_default_params();
+                    ep.a2a = *a2a;
                     moemap_eval_summary *es;
-                    if (moemap_eval_placement(ld, c, p, NULL, &es, &err) != 0)
+                    if (moemap_eval_placement(ld, c, p, &ep, &es, &err) != 0)
                         die("eval", &err);
-                    if (!strcmp(*s, "eplb"))
+                    if (!strcmp(*s, "eplb")) {
                         eplb_mean = es->mean_us;
-                    char vs[32] = "";
+                        eplb_layer = es->layer_mean_us;
+                    }
+                    char vs[32] = "", vl[32] = "";
                     if (eplb_mean > 0)
                         snprintf(vs, sizeof vs, "%+.1f%%", 100 * (es->mean_us / eplb_mean - 1));
-                    printf("| %s | %ld | %s | %s | %.0f | %.0f | %.0f | %.1f%% | %s |\n", tasks[t],
-                           bt[bi], cname[k], *s, es->mean_us, es->p90_us, es->bound_mean_us,
-                           100 * es->gap, vs);
+                    if (eplb_layer > 0)
+                        snprintf(vl, sizeof vl, "%+.1f%%",
+                                 100 * (es->layer_mean_us / eplb_layer - 1));
+                    printf("| %s | %ld | %s | %s | %.0f | %.0f | %.0f | %.1f%% | %s | %.0f | %s |\n",
+                           tasks[t], bt[bi], cname[k], *s, es->mean_us, es->p90_us,
+                           es->bound_mean_us, 100 * es->gap, vs, es->layer_mean_us, vl);
                     fflush(stdout);
                     moemap_eval_summary_free(es);
                     moemap_placement_free(p);
@@ -230,7 +243,7 @@ int main(int argc, char **argv)
     if (argc < 2 || (strcmp(argv[1], "speed") && strcmp(argv[1], "quality"))) {
         fprintf(stderr, "usage: bench_place speed [--reps N] [--strategies a,b] [--gpus G]\n"
                         "       bench_place quality [--data DIR] [--gpus G] [--slots S] "
-                        "[--strategies a,b]\n");
+                        "[--strategies a,b] [--dispatch D]\n");
         return 2;
     }
     const char *data = getenv("MOEMAP_DATA");
@@ -238,6 +251,7 @@ int main(int argc, char **argv)
         data = "../shared/data";
     const char *only = NULL;
     int reps = 3, G = 8, slots = 10, gpus_given = 0;
+    moemap_a2a_params a2a = moemap_a2a_default_params();
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--data"))
             data = argv[i + 1];
@@ -249,6 +263,15 @@ int main(int argc, char **argv)
             slots = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--strategies"))
             only = argv[i + 1];
+        else if (!strcmp(argv[i], "--dispatch")) {
+            int d = moemap_dispatch_from_name(argv[i + 1]);
+            if (d < 0 && strcmp(argv[i + 1], "off")) {
+                fprintf(stderr, "bench_place: --dispatch: token-gpu, token-expert or off\n");
+                return 2;
+            }
+            a2a.off = d < 0;
+            a2a.dispatch = d < 0 ? MOEMAP_DISPATCH_TOKEN_GPU : (moemap_dispatch)d;
+        }
         else {
             fprintf(stderr, "bench_place: unknown option %s\n", argv[i]);
             return 2;
@@ -259,5 +282,5 @@ int main(int argc, char **argv)
         return 2;
     }
     return !strcmp(argv[1], "speed") ? speed(reps, only, gpus_given)
-                                     : quality(data, G, slots, only);
+                                     : quality(data, G, slots, only, &a2a);
 }
