@@ -253,3 +253,32 @@ int mm_json_check_format(const json_t *root, const char *name, const char *want,
                                 "(%s)", name, json_string_value(fmt), want, hint);
     return 0;
 }
+
+void mm_jc_ws(mm_json_cursor *in)
+{
+    while (in->i < in->n && (in->s[in->i] == ' ' || in->s[in->i] == '\n' ||
+                             in->s[in->i] == '\r' || in->s[in->i] == '\t'))
+        in->i++;
+}
+
+int mm_jc_char(mm_json_cursor *in, char c)
+{
+    mm_jc_ws(in);
+    if (in->i < in->n && in->s[in->i] == c) {
+        in->i++;
+        return 1;
+    }
+    return 0;
+}
+
+json_t *mm_jc_value(mm_json_cursor *in)
+{
+    mm_jc_ws(in);
+    json_error_t jerr;
+    json_t *v = json_loadb(in->s + in->i, in->n - in->i,
+                           JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+                           &jerr);
+    if (v)
+        in->i += (size_t)jerr.position;
+    return v;
+}

@@ -62,4 +62,18 @@ json_t *mm_json_real(double x, int digits);
 json_t *mm_json_real_array(const double *x, size_t n, int digits);
 json_t *mm_json_int_array(const int *v, size_t n);
 
+/* A cursor over JSON text for the streaming readers (moemap's own placement and loads
+ * files read without building the whole tree): skip white space, take one expected
+ * character, or have jansson parse the one value at the cursor and move past it. */
+typedef struct mm_json_cursor {
+    const char *s;
+    size_t n, i;
+} mm_json_cursor;
+void mm_jc_ws(mm_json_cursor *in);
+/* 1 and past it when the next non-blank character is c; else 0, the cursor unmoved
+ * except for the blanks. */
+int mm_jc_char(mm_json_cursor *in, char c);
+/* The JSON value at the cursor (NULL on a syntax error), duplicates refused. */
+json_t *mm_jc_value(mm_json_cursor *in);
+
 #endif

@@ -652,6 +652,20 @@ static void scratch_put(scratch_mem *m)
         moemap_free(m->mem);
 }
 
+/* What the bound needs of a batch: its tokens N, active experts A, busiest expert cmax. */
+static void batch_totals(const double *counts, int experts, double *N, double *A, double *cmax)
+{
+    *N = *A = *cmax = 0;
+    for (int e = 0; e < experts; e++) {
+        if (counts[e] > 0) {
+            *N += counts[e];
+            *A += 1;
+            if (counts[e] > *cmax)
+                *cmax = counts[e];
+        }
+    }
+}
+
 /* The bound of one batch by the original algorithm: one bisection on all three
  * conditions together, from T = 1 doubled until feasible, to 1e-9 relative (by_sort: the
  * sorted loss list). Kept as the reference the fast path is tested against
@@ -659,15 +673,8 @@ static void scratch_put(scratch_mem *m)
 static double layer_batch_ref(const moemap_bound *b, const double *counts, int experts,
                               int by_sort)
 {
-    double N = 0, A = 0, cmax = 0;
-    for (int e = 0; e < experts; e++) {
-        if (counts[e] > 0) {
-            N += counts[e];
-            A += 1;
-            if (counts[e] > cmax)
-                cmax = counts[e];
-        }
-    }
+    double N, A, cmax;
+    batch_totals(counts, experts, &N, &A, &cmax);
     if (A == 0)
         return 0.0;
     scratch_mem m;
@@ -1152,15 +1159,8 @@ static double solve_ab(const moemap_bound *b, double N, double A, bound_scratch 
 static double layer_batch(const moemap_bound *b, const double *counts, int experts,
                           mm_bound_warm *w)
 {
-    double N = 0, A = 0, cmax = 0;
-    for (int e = 0; e < experts; e++) {
-        if (counts[e] > 0) {
-            N += counts[e];
-            A += 1;
-            if (counts[e] > cmax)
-                cmax = counts[e];
-        }
-    }
+    double N, A, cmax;
+    batch_totals(counts, experts, &N, &A, &cmax);
     if (A == 0 || b->has_free)
         return 0.0;
     double t1 = solve_single(b, cmax);
@@ -1204,15 +1204,8 @@ double mm_bound_layer_batch_sorted(const moemap_bound *b, const double *counts, 
 
 int mm_bound_feasible_at(const moemap_bound *b, const double *counts, int experts, double T)
 {
-    double N = 0, A = 0, cmax = 0;
-    for (int e = 0; e < experts; e++) {
-        if (counts[e] > 0) {
-            N += counts[e];
-            A += 1;
-            if (counts[e] > cmax)
-                cmax = counts[e];
-        }
-    }
+    double N, A, cmax;
+    batch_totals(counts, experts, &N, &A, &cmax);
     if (A == 0)
         return 1;
     scratch_mem m;

@@ -163,41 +163,6 @@ static int parse_cb(json_t *root, const char *name, void *out, moemap_error *err
  * another key order, a value out of range, a duplicate key — it declines and the whole
  * document goes through the tree path above, which gives the usual messages. */
 
-typedef struct stream_in {
-    const char *s;
-    size_t n, i;
-} stream_in;
-
-static void sp_ws(stream_in *in)
-{
-    while (in->i < in->n && (in->s[in->i] == ' ' || in->s[in->i] == '\n' ||
-                             in->s[in->i] == '\r' || in->s[in->i] == '\t'))
-        in->i++;
-}
-
-static int sp_char(stream_in *in, char c)
-{
-    sp_ws(in);
-    if (in->i < in->n && in->s[in->i] == c) {
-        in->i++;
-        return 1;
-    }
-    return 0;
-}
-
-/* One JSON value at the cursor, parsed by jansson; the cursor moves past it. */
-static json_t *sp_value(stream_in *in)
-{
-    sp_ws(in);
-    json_error_t jerr;
-    json_t *v = json_loadb(in->s + in->i, in->n - in->i,
-                           JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
-                           &jerr);
-    if (v)
-        in->i += (size_t)jerr.position;
-    return v;
-}
-
 typedef struct stream_out {
     moemap_replica *reps;   /* every layer's replicas, one after the other */
     long nreps, cap;
@@ -249,20 +214,20 @@ static int sp_layer(const json_t *lo, long gpus, long experts, stream_out *out)
 /* The streaming parse: 0 with *out set, 1 when it declines (nothing is reported). */
 static int parse_stream(const char *buf, size_t len, moemap_placement **out)
 {
-    stream_in in = {buf, len, 0};
+    mm_json_cursor in = {buf, len, 0};
     stream_out so = {0};
     json_t *meta = json_object(); /* every top-level value but the layers */
-    int declined = !meta || !sp_char(&in, '{'), layers_seen = 0, first = 1;
+    int declined = !meta || !mm_jc_char(&in, '{'), layers_seen = 0, first = 1;
     long gpus = 0, experts = 0;
-    while (!declined && !sp_char(&in, '}')) {
-        if (!first && !sp_char(&in, ',')) {
+    while (!declined && !mm_jc_char(&in, '}')) {
+        if (!first && !mm_jc_char(&in, ',')) {
             declined = 1;
             break;
         }
         first = 0;
-        json_t *key = sp_value(&in);
+        json_t *key = mm_jc_value(&in);
         const char *k = json_string_value(key);
-        if (!k || !sp_char(&in, ':') || json_object_get(meta, k) ||
+        if (!k || !mm_jc_char(&in, ':') || json_object_get(meta, k) ||
             (layers_seen && !strcmp(k, "layers")) ||
             (json_object_size(meta) == 0 && !layers_seen && strcmp(k, "format") != 0)) {
             json_decref(key);
@@ -278,28 +243,28 @@ static int parse_stream(const char *buf, size_t len, moemap_placement **out)
                        !json_is_integer(g) || json_integer_value(g) < 1 ||
                        json_integer_value(g) > MAX_IDS || !json_is_integer(e) ||
                        json_integer_value(e) < 1 || json_integer_value(e) > MAX_IDS ||
-                       !sp_char(&in, '[');
+                       !mm_jc_char(&in, '[');
             if (!declined) {
                 gpus = (long)json_integer_value(g);
                 experts = (long)json_integer_value(e);
             }
-            for (int n = 0; !declined && !sp_char(&in, ']'); n++) {
-                if (n > 0 && !sp_char(&in, ',')) {
+            for (int n = 0; !declined && !mm_jc_char(&in, ']'); n++) {
+                if (n > 0 && !mm_jc_char(&in, ',')) {
                     declined = 1;
                     break;
                 }
-                json_t *lo = sp_value(&in);
+                json_t *lo = mm_jc_value(&in);
                 declined = !lo || sp_layer(lo, gpus, experts, &so);
                 json_decref(lo);
             }
             layers_seen = 1;
         } else {
-            json_t *v = sp_value(&in);
+            json_t *v = mm_jc_value(&in);
             declined = !v || json_object_set_new(meta, k, v) != 0;
         }
         json_decref(key);
     }
-    sp_ws(&in);
+    mm_jc_ws(&in);
     declined |= !layers_seen || in.i != in.n;
     json_t *strategy = declined ? NULL : json_object_get(meta, "strategy");
     json_t *predicted = declined ? NULL : json_object_get(meta, "predicted");

@@ -152,14 +152,11 @@ static int pack(int experts, const int *ids, int n, const double *w, int *cnt, c
     int *on = moemap_malloc((size_t)(nitems > 0 ? nitems : 1) * sizeof *on);
     int *first = moemap_malloc((size_t)(experts > 0 ? experts : 1) * sizeof *first);
     int *placed = moemap_calloc((size_t)(experts > 0 ? experts : 1), sizeof *placed);
+    pack_heap h = {NULL, 0, gpus, gload};
+    int *aside = NULL, rc = 0;
     if (!item_e || !item_w || !order || !on || !first || !placed) {
-        moemap_free(item_e);
-        moemap_free(item_w);
-        moemap_free(order);
-        moemap_free(on);
-        moemap_free(first);
-        moemap_free(placed);
-        return moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
+        goto done;
     }
     int k = 0;
     for (int i = 0; i < n; i++) {
@@ -175,9 +172,9 @@ static int pack(int experts, const int *ids, int n, const double *w, int *cnt, c
      * the first of equals, is what a scan of every GPU for every replica chose (1,024
      * GPUs made that scan most of a DeepSeek-V3 eplb call); GPUs that already hold the
      * expert are popped aside and pushed back. */
-    pack_heap h = {moemap_malloc((size_t)(ng > 0 ? ng : 1) * sizeof *h.q), 0, gpus, gload};
-    int *aside = moemap_malloc((size_t)(ng > 0 ? ng : 1) * sizeof *aside);
-    int rc = h.q && aside ? 0 : moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
+    h.q = moemap_malloc((size_t)(ng > 0 ? ng : 1) * sizeof *h.q);
+    aside = moemap_malloc((size_t)(ng > 0 ? ng : 1) * sizeof *aside);
+    rc = h.q && aside ? 0 : moemap_error_set(err, MOEMAP_ENOMEM, "eplb: out of memory");
     for (int q = 0; q < ng && !rc; q++)
         if (free_slots[gpus[q]] > 0)
             heap_push(&h, q);
@@ -207,6 +204,7 @@ static int pack(int experts, const int *ids, int n, const double *w, int *cnt, c
         if (free_slots[g] > 0)
             heap_push(&h, best);
     }
+done:
     moemap_free(h.q);
     moemap_free(aside);
     moemap_free(item_e);

@@ -192,46 +192,11 @@ int mm_loads_from_json(const json_t *root, const char *name, moemap_loads **out,
  * the same doubles as jansson makes them: integers (up to 18 digits) as a long long cast
  * to double, reals through strtod. */
 
-typedef struct lstream {
-    const char *s;
-    size_t n, i;
-} lstream;
-
-static void ls_ws(lstream *in)
-{
-    while (in->i < in->n && (in->s[in->i] == ' ' || in->s[in->i] == '\n' ||
-                             in->s[in->i] == '\r' || in->s[in->i] == '\t'))
-        in->i++;
-}
-
-static int ls_char(lstream *in, char c)
-{
-    ls_ws(in);
-    if (in->i < in->n && in->s[in->i] == c) {
-        in->i++;
-        return 1;
-    }
-    return 0;
-}
-
-/* A JSON value by jansson (keys, small top-level values). */
-static json_t *ls_value(lstream *in)
-{
-    ls_ws(in);
-    json_error_t jerr;
-    json_t *v = json_loadb(in->s + in->i, in->n - in->i,
-                           JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
-                           &jerr);
-    if (v)
-        in->i += (size_t)jerr.position;
-    return v;
-}
-
 /* A non-negative JSON number by the grammar (no sign, no leading zero); 0 when there is
  * none or it is not one jansson would read the same. */
-static int ls_number(lstream *in, double *out)
+static int ls_number(mm_json_cursor *in, double *out)
 {
-    ls_ws(in);
+    mm_jc_ws(in);
     const char *s = in->s + in->i;
     size_t n = in->n - in->i, k = 0;
     if (k < n && s[k] == '0')
@@ -282,19 +247,19 @@ static int ls_number(lstream *in, double *out)
 }
 
 /* One batch object into tokens and dst[nl * experts]; 1: decline. */
-static int ls_batch(lstream *in, int nl, long experts, long top_k, double *tokens, double *dst)
+static int ls_batch(mm_json_cursor *in, int nl, long experts, long top_k, double *tokens, double *dst)
 {
-    if (!ls_char(in, '{'))
+    if (!mm_jc_char(in, '{'))
         return 1;
     int have_tokens = 0, have_counts = 0;
-    for (int first = 1; !ls_char(in, '}'); first = 0) {
-        if (!first && !ls_char(in, ','))
+    for (int first = 1; !mm_jc_char(in, '}'); first = 0) {
+        if (!first && !mm_jc_char(in, ','))
             return 1;
-        json_t *key = ls_value(in);
+        json_t *key = mm_jc_value(in);
         const char *k = json_string_value(key);
         int is_tokens = k && !strcmp(k, "tokens"), is_counts = k && !strcmp(k, "counts");
         json_decref(key);
-        if (!ls_char(in, ':') || (!is_tokens && !is_counts) ||
+        if (!mm_jc_char(in, ':') || (!is_tokens && !is_counts) ||
             (is_tokens && have_tokens) || (is_counts && have_counts))
             return 1;
         if (is_tokens) {
@@ -303,21 +268,21 @@ static int ls_batch(lstream *in, int nl, long experts, long top_k, double *token
             have_tokens = 1;
             continue;
         }
-        if (!ls_char(in, '['))
+        if (!mm_jc_char(in, '['))
             return 1;
         for (int l = 0; l < nl; l++) {
-            if ((l > 0 && !ls_char(in, ',')) || !ls_char(in, '['))
+            if ((l > 0 && !mm_jc_char(in, ',')) || !mm_jc_char(in, '['))
                 return 1;
             for (long e = 0; e < experts; e++) {
                 double *x = &dst[(size_t)l * (size_t)experts + (size_t)e];
-                if ((e > 0 && !ls_char(in, ',')) || !ls_number(in, x) ||
+                if ((e > 0 && !mm_jc_char(in, ',')) || !ls_number(in, x) ||
                     !(*x <= MOEMAP_MAX_COUNT))
                     return 1;
             }
-            if (!ls_char(in, ']'))
+            if (!mm_jc_char(in, ']'))
                 return 1;
         }
-        if (!ls_char(in, ']'))
+        if (!mm_jc_char(in, ']'))
             return 1;
         have_counts = 1;
     }
@@ -337,26 +302,26 @@ static int ls_batch(lstream *in, int nl, long experts, long top_k, double *token
 int mm_loads_parse_stream(const char *buf, size_t len, moemap_loads **out)
 {
     *out = NULL;
-    lstream in = {buf, len, 0};
+    mm_json_cursor in = {buf, len, 0};
     if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
         in.i = 3;
     json_t *meta = json_object();
-    int declined = !meta || !ls_char(&in, '{'), first = 1, done = 0;
+    int declined = !meta || !mm_jc_char(&in, '{'), first = 1, done = 0;
     long experts = 0, top_k = 0;
     int *ids = NULL, nl = 0;
     double *counts = NULL, *tokens = NULL;
     size_t nb = 0, cap = 0;
-    while (!declined && !ls_char(&in, '}')) {
-        if ((!first && !ls_char(&in, ',')) || done) {
+    while (!declined && !mm_jc_char(&in, '}')) {
+        if ((!first && !mm_jc_char(&in, ',')) || done) {
             declined = 1; /* "batches" last, as moemap writes it */
             break;
         }
         first = 0;
-        json_t *key = ls_value(&in);
+        json_t *key = mm_jc_value(&in);
         const char *k = json_string_value(key);
         /* moemap writes "format" first: anything else (an SGLang dump's "logical_count")
          * is declined before its values are parsed for nothing */
-        if (!k || !ls_char(&in, ':') || json_object_get(meta, k) ||
+        if (!k || !mm_jc_char(&in, ':') || json_object_get(meta, k) ||
             (json_object_size(meta) == 0 && strcmp(k, "format") != 0)) {
             json_decref(key);
             declined = 1;
@@ -369,15 +334,15 @@ int mm_loads_parse_stream(const char *buf, size_t len, moemap_loads **out)
                        !json_is_integer(e) || json_integer_value(e) < 1 ||
                        json_integer_value(e) > 32767 || (kk && !json_is_integer(kk)) ||
                        !json_is_array(layers) ||
-                       read_layers(layers, "", &ids, &nl, NULL) != 0 || !ls_char(&in, '[');
+                       read_layers(layers, "", &ids, &nl, NULL) != 0 || !mm_jc_char(&in, '[');
             if (!declined) {
                 experts = (long)json_integer_value(e);
                 top_k = kk ? (long)json_integer_value(kk) : 0;
                 declined = top_k < 0 || top_k > experts;
             }
             size_t per = (size_t)nl * (size_t)experts;
-            for (; !declined && !ls_char(&in, ']'); nb++) {
-                if ((nb > 0 && !ls_char(&in, ',')) || nb >= 100000000) {
+            for (; !declined && !mm_jc_char(&in, ']'); nb++) {
+                if ((nb > 0 && !mm_jc_char(&in, ',')) || nb >= 100000000) {
                     declined = 1;
                     break;
                 }
@@ -398,12 +363,12 @@ int mm_loads_parse_stream(const char *buf, size_t len, moemap_loads **out)
             }
             done = 1;
         } else {
-            json_t *v = ls_value(&in);
+            json_t *v = mm_jc_value(&in);
             declined = !v || json_object_set_new(meta, k, v) != 0;
         }
         json_decref(key);
     }
-    ls_ws(&in);
+    mm_jc_ws(&in);
     declined |= !done || nb == 0 || in.i != in.n;
     /* moemap_loads_create's limit on the shape, then the loads take over the arrays read
      * (no second copy of the counts) */
