@@ -86,6 +86,17 @@ static double last_slope(const moemap_curve *c);
 static int build_single_table(moemap_bound *b);
 static int build_piece_steps(moemap_bound *b);
 
+/* Sorts x[0..n) and drops repeats; returns how many distinct values are left. */
+static int sort_unique(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, mm_cmp_double);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || x[i] != x[u - 1])
+            x[u++] = x[i];
+    return u;
+}
+
 /* The biased exponent of a positive double (0..2047): its octave, ordered as the value. */
 static int exponent_field(double x)
 {
@@ -114,11 +125,7 @@ static int build_envelope(moemap_bound *b)
     for (int j = 0; j < b->num_classes; j++)
         for (int i = 0; i < b->classes[j].curve->n; i++)
             b->env_x[n++] = b->classes[j].curve->tokens[i];
-    qsort(b->env_x, (size_t)n, sizeof *b->env_x, mm_cmp_double);
-    int u = 0;
-    for (int i = 0; i < n; i++)
-        if (u == 0 || b->env_x[i] != b->env_x[u - 1])
-            b->env_x[u++] = b->env_x[i];
+    int u = sort_unique(b->env_x, n);
     b->env_n = u;
     b->env_tail = INFINITY;
     for (int i = 0; i < u; i++) {
@@ -547,6 +554,19 @@ static int extra_by_sort(const moemap_bound *b, const class_state *st, double T,
     return *pieces >= A;
 }
 
+/* The most pieces a GPU of class k can serve within T: its slots, and no more than T
+ * over its weight-read floor. */
+static int pieces_within(const gpu_class *k, double T)
+{
+    int K = k->slots;
+    if (k->floor_us > 0) {
+        double byfloor = floor(T / k->floor_us);
+        if (byfloor < K)
+            K = (int)byfloor;
+    }
+    return K;
+}
+
 /* Conditions (a)+(b) and (c) at time T. When the peaks give fewer than A pieces, the
  * extra pieces take the smallest losses over all classes. The original code sorted every
  * loss at every bisection step (half of the bound's time); merging the classes' lists
@@ -562,12 +582,7 @@ static int feasible(const moemap_bound *b, double T, double N, double A, double 
     class_state *st = sc->st;
     for (int j = 0; j < b->num_classes; j++) {
         const gpu_class *k = &b->classes[j];
-        int K = k->slots;
-        if (k->floor_us > 0) {
-            double byfloor = floor(T / k->floor_us);
-            if (byfloor < K)
-                K = (int)byfloor;
-        }
+        int K = pieces_within(k, T);
         st[j].K = K > 0 ? K : 0;
         st[j].p = 0;
         if (K <= 0)
@@ -743,11 +758,7 @@ static int build_single_table(moemap_bound *b)
         if (b->classes[j].slots > 0)
             for (int i = 0; i < b->classes[j].curve->n; i++)
                 b->c_bp[n++] = b->classes[j].curve->us[i];
-    qsort(b->c_bp, (size_t)n, sizeof *b->c_bp, mm_cmp_double);
-    int u = 0;
-    for (int i = 0; i < n; i++)
-        if (u == 0 || b->c_bp[i] != b->c_bp[u - 1])
-            b->c_bp[u++] = b->c_bp[i];
+    int u = sort_unique(b->c_bp, n);
     b->c_n = u;
     for (int i = 0; i < u; i++)
         b->c_S[i] = single_tokens(b, b->c_bp[i]);
@@ -863,12 +874,7 @@ static int feasible_ab(const moemap_bound *b, double T, double N, double A, boun
      * one segment (their losses are equal: m is linear in p there). */
     for (int j = 0; j < b->num_classes; j++) {
         const gpu_class *k = &b->classes[j];
-        int K = k->slots;
-        if (k->floor_us > 0) {
-            double byfloor = floor(T / k->floor_us);
-            if (byfloor < K)
-                K = (int)byfloor;
-        }
+        int K = pieces_within(k, T);
         sc->start[j] = ns;
         if (K <= 0)
             continue;
