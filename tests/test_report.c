@@ -82,7 +82,7 @@ static const char *cluster_json =
 static const char *eval_json =
     "{\"format\": \"moemap.eval/v1\", \"batches\": 4, \"placements\": [\n"
     " {\"file\": \"eplb.json\", \"strategy\": \"eplb\", \"mean_us\": 812.5, \"p90_us\": 900,\n"
-    "  \"p99_us\": 990, \"bound_mean_us\": 650, \"gap\": 0.25,\n"
+    "  \"p99_us\": 990, \"bound_mean_us\": 650, \"gap\": 0.25, \"layer_mean_us\": 901.5,\n"
     "  \"batch_us\": [700, 800, 900, 850],\n"
     "  \"layers\": [{\"layer\": 3, \"mean_us\": 812.5, \"p90_us\": 900, \"p99_us\": 990,\n"
     "              \"bound_mean_us\": 650, \"gap\": 0.25, \"gpu_us\": [400, 812.5]}]},\n"
@@ -128,6 +128,10 @@ TEST(page_from_known_inputs)
     /* eplb's gap: mean / bound - 1 = 812.5 / 650 - 1 = 25.0% */
     CHECK_STR_CONTAINS(html, "<td>650.0</td><td>25.0%</td>");
     CHECK_STR_CONTAINS(html, "<td class=\"best\">7.7%</td>");
+    /* the whole layer: eplb's value, a dash where the file has none (moemap's row) */
+    CHECK_STR_CONTAINS(html, "<th>whole layer, mean (µs)</th>");
+    CHECK_STR_CONTAINS(html, "<td>25.0%</td><td class=\"best\">901.5</td>");
+    CHECK_STR_CONTAINS(html, "<td class=\"best\">7.7%</td><td>–</td>");
     CHECK_STR_CONTAINS(html, "<td>0.610</td>");   /* TTFT p90 */
     CHECK_STR_CONTAINS(html, "<td>45.000</td>");  /* TPOT p90 in ms */
     CHECK_STR_CONTAINS(html, "<td>87.5%</td>");   /* SLO attainment */
@@ -173,12 +177,13 @@ TEST(comparison_table)
     moemap_error err = {0};
     CHECK_OK(moemap_report_table(&p, &text, &err), &err);
     REQUIRE(text != NULL);
-    /* eplb: 812.5 us -> 0.81 ms, p99 0.99 ms, gap 812.5/650-1 = 25.0%, then simulate's
-     * "none" run: 0.250 s, 42.5 ms, 50.0%. moemap has no simulate run: dashes. */
-    CHECK_STR_CONTAINS(text, "eplb                   0.81         0.99    25.0%      0.250       "
-                             "42.5    50.0%\n");
-    CHECK_STR_CONTAINS(text, "moemap                 0.70         0.73     7.7%          -          "
-                             "-        -\n");
+    /* eplb: 812.5 us -> 0.81 ms, p99 0.99 ms, gap 812.5/650-1 = 25.0%, whole layer
+     * 901.5 us -> 0.90 ms, then simulate's "none" run: 0.250 s, 42.5 ms, 50.0%. moemap
+     * has no whole layer in the file and no simulate run: dashes. */
+    CHECK_STR_CONTAINS(text, "eplb                   0.81         0.99    25.0%         0.90      "
+                             "0.250       42.5    50.0%\n");
+    CHECK_STR_CONTAINS(text, "moemap                 0.70         0.73     7.7%            -     "
+                             "     -          -        -\n");
     CHECK(strstr(text, "capacity") == NULL); /* no sweep: no column */
     CHECK(strstr(text, "other") == NULL); /* a run matching no strategy is not a row */
     moemap_free(text);
