@@ -230,6 +230,30 @@ TEST(run_round_trip)
     CHECK_NEAR(r->summaries[0].pred_layer_mean_us, 29, 1e-9);
     CHECK_NEAR(r->summaries[0].layer_err, -0.1, 1e-9);
     moemap_exec_file_free(r);
+
+    /* A bad dispatch mode or a phase array of the wrong length is named, not guessed. */
+    char *text = NULL;
+    {
+        FILE *fi = fopen(path, "r");
+        REQUIRE(fi != NULL);
+        fseek(fi, 0, SEEK_END);
+        long n = ftell(fi);
+        fseek(fi, 0, SEEK_SET);
+        text = calloc((size_t)n + 64, 1);
+        REQUIRE(text && fread(text, 1, (size_t)n, fi) == (size_t)n);
+        fclose(fi);
+    }
+    char *d = strstr(text, "\"token-expert\"");
+    REQUIRE(d != NULL);
+    memcpy(d, "\"token-ring\"  ", 14); /* same length, another name */
+    const char *bad = mm_tmp_path("formats_run_bad.json");
+    FILE *fo = fopen(bad, "w");
+    REQUIRE(fo != NULL);
+    fputs(text, fo);
+    fclose(fo);
+    CHECK(moemap_exec_read(bad, &r, &err) == MOEMAP_EPARSE);
+    CHECK_STR_CONTAINS(err.msg, "dispatch: expected \"token-gpu\" or \"token-expert\"");
+    free(text);
 }
 
 /* Each reader names the file and the kind it found when given another stage's file. */
