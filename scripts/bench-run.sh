@@ -12,6 +12,13 @@
 #          (also: Open MPI's Debian packages in .mpi/ for the MPI mode, see below)
 #   there: scripts/bench-run.sh quick            environment, build, test_gpu_exec
 #          scripts/bench-run.sh [full]           + profile, place, check, compare
+#          scripts/bench-run.sh wide             issue 15 on 4 or 8 GPUs: profile (natural;
+#                                                GPU 1 at SM_LIMIT SMs, GPU 2 at SM_LIMIT2),
+#                                                eplb / moemap / moemap --engine sglang for
+#                                                DeepSeek-V2-Lite (ESFT) and DeepSeek-V3-sized
+#                                                experts (generated routing), --check and
+#                                                --compare, dispatch per (token, GPU) and per
+#                                                (token, expert) side by side
 #          scripts/bench-run.sh profile-mpi      moemap profile of both GPUs, by one process
 #                                                and by mpirun -n 2 (issue 3's MPI path)
 #          scripts/bench-run.sh mpi              the comparison under mpirun -n 2, with the
@@ -20,8 +27,9 @@
 #                                                when the machine has none)
 #          carry .deps and .esft (and .mpi)
 #
-# Knobs (environment): SM_LIMIT (96) for GPU 1, TOKENS per iteration (8192), LAYERS (8),
-# ITERS (8), WARMUP (2), SLOTS per GPU (36), MODEL (deepseek-v2-lite), GPUS (all visible).
+# Knobs (environment): SM_LIMIT (96) for GPU 1, SM_LIMIT2 (66) for GPU 2 (wide), TOKENS per
+# iteration (8192), LAYERS (8), ITERS (8), WARMUP (2), SLOTS per GPU (36), MODEL
+# (deepseek-v2-lite), GPUS (all visible).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -139,6 +147,50 @@ if [ $rc -ne 0 ]; then tail -40 "$W/build.txt"; tar czf "$OUT/work.tgz" -C "$OUT
 step "test_gpu_exec (plan invariants; check runs on 1 and 2 GPUs, small shape)"
 MOEMAP_BIN=$B timeout 180 build-gpu/test_gpu_exec 2>&1 | tee -a "$LOG"
 [ "$MODE" = quick ] && exit 0
+
+if [ "$MODE" = wide ]; then
+  # Issue 15: the executor at expert-parallel width. Every step is bounded so the whole
+  # call stays inside the device tool's 10 minutes on 8 GPUs.
+  SM2=${SM_LIMIT2:-66}
+  LIM=(--sm-limit 1="$SM" --sm-limit 2="$SM2")
+  NG=$(nvidia-smi -L | wc -l)
+  SLOTS_V3=$(( (288 + NG - 1) / NG )) # 288 slots in all for 256 experts, as SGLang's 32 x 9
+  step "profiles: natural, and GPU 1 at $SM / GPU 2 at $SM2 SMs (V2-Lite and V3 expert shapes)"
+  timeout 90 $B profile --model "$MODEL" --repeats 60 --rounds 10 --max-tokens "$T" \
+    --out "$W/natural.json" > "$W/profile-natural.txt" 2>&1; echo "rc=$?" | tee -a "$LOG"
+  timeout 90 $B profile --model "$MODEL" "${LIM[@]}" --repeats 60 --rounds 10 --max-tokens "$T" \
+    --out "$W/limited.json" > "$W/profile-limited.txt" 2>&1; echo "rc=$?" | tee -a "$LOG"
+  timeout 120 $B profile --model deepseek-v3 "${LIM[@]}" --repeats 40 --rounds 8 \
+    --max-tokens "$T" --out "$W/limited-v3.json" > "$W/profile-v3.txt" 2>&1
+  echo "rc=$?" | tee -a "$LOG"; tail -12 "$W/profile-limited.txt" | tee -a "$LOG"
+  $B gen --model deepseek-v3 --batches 16 --batch-tokens "$T" --out "$W/gen-v3.json" \
+    >/dev/null 2>&1
+  for shape in lite v3; do
+    if [ $shape = lite ]; then m=$MODEL; in=(--loads "$TRACE" --batch-tokens "$T"); c=$W/limited.json
+      sl=$SLOTS
+    else m=deepseek-v3; in=(--loads "$W/gen-v3.json"); c=$W/limited-v3.json; sl=$SLOTS_V3; fi
+    step "place ($shape): eplb, moemap, moemap --engine sglang"
+    for s in eplb moemap sglang; do
+      extra=(--strategy "$s"); [ $s = sglang ] && extra=(--engine sglang)
+      timeout 60 $B place "${in[@]}" --cluster "$c" --model "$m" --slots "$sl" \
+        "${extra[@]}" --no-fewer-slots-check --out "$W/$shape-$s.json" 2>&1 | tail -2 | tee -a "$LOG"
+    done
+    for d in token-gpu token-expert; do
+      step "check ($shape, $d)"
+      timeout 60 $B run --check --model "$m" --loads "${in[1]}" --tokens-per-iter 128 \
+        --iterations 1 --layers 1 "${LIM[@]}" --dispatch $d "$W/$shape-eplb.json" \
+        "$W/$shape-moemap.json" 2>&1 | tail -3 | tee -a "$LOG"
+      step "compare ($shape, $d): measured vs predicted, compute and whole layer"
+      timeout 100 $B run --model "$m" --loads "${in[1]}" --cluster "$c" --tokens-per-iter "$T" \
+        --layers "$LAYERS" --iterations "$ITERS" --warmup "$WARM" "${LIM[@]}" --dispatch $d \
+        --out "$W/run-$shape-$d.json" --compare "$W/$shape-eplb.json" "$W/$shape-moemap.json" \
+        "$W/$shape-sglang.json" 2>&1 | tee -a "$LOG"
+    done
+  done
+  cp "$W"/run-*.json "$OUT"/ 2>/dev/null
+  tar czf "$OUT/work.tgz" -C "$OUT" w
+  exit 0
+fi
 
 step "profile, GPU 1 limited to $SM SMs"
 timeout 200 $B profile --model "$MODEL" --sm-limit 1="$SM" --max-tokens "$T" --out "$W/cluster.json" \
