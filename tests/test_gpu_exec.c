@@ -254,6 +254,73 @@ TEST(replicas_split_rows_by_share)
     moemap_placement_free(p);
 }
 
+/* The predictions of a run on a routing small enough to count by hand: 4 tokens, each
+ * choosing experts 0 and 1 (weights 0.5), tokens 0-1 at home on GPU 0, 2-3 on GPU 1;
+ * rows of 500 x 2 bytes over a 1 GB/s link (1 us a row), 10 us latency, an expert curve
+ * of 100 us at 1 token and 0.1 us a token more (4 rows: 100.3 us). */
+TEST(predictions_by_hand)
+{
+    int16_t ids[8] = {0, 1, 0, 1, 0, 1, 0, 1};
+    float w[8] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+    int lid = 1;
+    moemap_routing rt = {.experts = 2, .top_k = 2, .num_layers = 1, .layer_ids = &lid,
+                         .num_tokens = 4, .ids = ids, .weights = w};
+    moemap_error err = {0};
+    moemap_cluster *c = NULL;
+    REQUIRE(moemap_cluster_create(2, &c, &err) == 0);
+    double tok[2] = {1, 1001}, us[2] = {100, 200};
+    c->base.n = 2;
+    c->base.tokens = moemap_malloc(sizeof tok);
+    c->base.us = moemap_malloc(sizeof us);
+    memcpy(c->base.tokens, tok, sizeof tok);
+    memcpy(c->base.us, us, sizeof us);
+    c->intra_node_GBps = 1;
+    c->latency_us = 10;
+    CHECK_OK(moemap_cluster_finalize(c, &err), &err);
+    moemap_exec_params P = moemap_exec_default_params();
+    P.hidden = 500;
+    P.intermediate = 64;
+    P.iterations = 1;
+    P.tokens_per_iter = 4;
+    /* (a) one expert per GPU: both rows of every token cross or stay, one per GPU
+     *     either way: each GPU sends 2 and receives 2 -> 10 + 2 us; computes 4 rows. */
+    moemap_placement *split = NULL, *both = NULL;
+    moemap_replica rs[2] = {{0, 0, 1.0}, {1, 1, 1.0}}, rb[2] = {{0, 0, 1.0}, {1, 0, 1.0}};
+    REQUIRE(moemap_placement_create(2, 2, 1, &split, &err) == 0 &&
+            moemap_placement_set_layer(split, 0, 1, rs, 2, &err) == 0 &&
+            moemap_placement_create(2, 2, 1, &both, &err) == 0 &&
+            moemap_placement_set_layer(both, 0, 1, rb, 2, &err) == 0);
+    for (int d = 0; d < 2; d++) {
+        P.dispatch = d ? MOEMAP_DISPATCH_TOKEN_EXPERT : MOEMAP_DISPATCH_TOKEN_GPU;
+        exec_layer_map m;
+        moemap_exec_result *r = NULL;
+        CHECK_OK(exec_layer_map_build(split, &rt, 1, &m, &err), &err);
+        CHECK_OK(exec_result_alloc(2, 1, 1, &r, &err), &err);
+        CHECK_OK(exec_predict(&m, split, &rt, &P, 1, c, r, &err), &err);
+        CHECK_NEAR(r->predicted_us[0], 100.3, 1e-9);
+        CHECK_NEAR(r->predicted_us[1], 100.3, 1e-9);
+        CHECK_NEAR(r->predicted_dispatch_us[0], 12, 1e-9);
+        CHECK_NEAR(r->predicted_dispatch_us[1], 12, 1e-9);
+        moemap_exec_result_free(r);
+        exec_layer_map_clear(&m);
+        /* (b) both experts on GPU 0: per (token, GPU) tokens 2-3 cross once each (GPU 0
+         *     receives 2, GPU 1 sends 2: 12 us); per (token, expert) twice (14 us).
+         *     GPU 0 computes two experts of 4 rows: 200.6 us; GPU 1 nothing. */
+        CHECK_OK(exec_layer_map_build(both, &rt, 1, &m, &err), &err);
+        CHECK_OK(exec_result_alloc(2, 1, 1, &r, &err), &err);
+        CHECK_OK(exec_predict(&m, both, &rt, &P, 1, c, r, &err), &err);
+        CHECK_NEAR(r->predicted_us[0], 200.6, 1e-9);
+        CHECK_NEAR(r->predicted_us[1], 0, 0);
+        CHECK_NEAR(r->predicted_dispatch_us[0], d ? 14 : 12, 1e-9);
+        CHECK_NEAR(r->predicted_dispatch_us[1], d ? 14 : 12, 1e-9);
+        moemap_exec_result_free(r);
+        exec_layer_map_clear(&m);
+    }
+    moemap_placement_free(split);
+    moemap_placement_free(both);
+    moemap_cluster_free(c);
+}
+
 TEST(layer_map_names_missing_layer)
 {
     moemap_routing *rt = routing();
@@ -559,6 +626,7 @@ int main(void)
     RUN(plan_routes_every_choice_once_per_expert);
     RUN(plan_routes_every_choice_once_per_gpu);
     RUN(replicas_split_rows_by_share);
+    RUN(predictions_by_hand);
     RUN(layer_map_names_missing_layer);
     RUN(routing_from_loads_gives_distinct_choices_and_counts);
     RUN(summary_of_known_numbers);

@@ -107,6 +107,14 @@ int exec_plan_slot_rows(const exec_layer_map *m, const moemap_placement *p,
                         const moemap_routing *rt, long tokens_per_iter, int iter, int l,
                         long *rows_out, moemap_error *err);
 
+/* The cost model's predictions for one placement's run, into r: each GPU's expert
+ * compute (sum of f_g over its slots' exact rows) and its dispatch (moemap/a2a.h on the
+ * exact rows it sends and receives, rows of P->hidden bf16 values), for every iteration
+ * and executed layer (the first `layers` of the map). */
+int exec_predict(const exec_layer_map *m, const moemap_placement *p, const moemap_routing *rt,
+                 const moemap_exec_params *P, int layers, const moemap_cluster *c,
+                 moemap_exec_result *r, moemap_error *err);
+
 /* Result allocation (zeroed arrays of the right sizes). */
 int exec_result_alloc(int num_gpus, int layers, int iterations, moemap_exec_result **out,
                       moemap_error *err);

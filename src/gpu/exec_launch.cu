@@ -258,51 +258,6 @@ void mm_gpu_exec_shutdown(void)
 
 /* ---- the entry point ---------------------------------------------------------------- */
 
-static int predict(const exec_job *job, const moemap_cluster *c, moemap_error *err)
-{
-    const moemap_exec_params *P = job->params;
-    moemap_a2a_params ap = moemap_a2a_default_params();
-    ap.dispatch = P->dispatch;
-    ap.act_bytes = 2.0; /* rows are bf16 hidden states */
-    int rc = 0;
-    for (int pi = 0; !rc && pi < job->num_placements; pi++) {
-        const exec_layer_map *m = &job->maps[pi];
-        moemap_exec_result *r = job->results[pi];
-        int G = m->num_gpus;
-        long *rows = (long *)moemap_malloc((size_t)G * m->max_slots * sizeof(long));
-        double *traffic = (double *)moemap_malloc((size_t)G * G * sizeof(double));
-        double *disp = (double *)moemap_malloc((size_t)G * sizeof(double));
-        if (!rows || !traffic || !disp)
-            rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory predicting");
-        for (int it = 0; !rc && it < P->iterations; it++)
-            for (int l = 0; !rc && l < job->layers; l++) {
-                rc = exec_plan_slot_rows(m, job->placements[pi], job->rt, P->tokens_per_iter,
-                                         it, l, rows, err);
-                if (!rc)
-                    rc = exec_plan_traffic(m, job->placements[pi], job->rt, P->tokens_per_iter,
-                                           it, l, P->dispatch, traffic, err);
-                if (rc)
-                    break;
-                /* the rows are those of the executed expert shape: the cluster's network
-                 * with the executor's hidden size */
-                moemap_cluster shape = *c;
-                shape.hidden = P->hidden;
-                moemap_a2a_rows_us(&shape, traffic, &ap, disp);
-                for (int g = 0; g < G; g++) {
-                    double t = 0;
-                    for (int s = 0; s < m->num_slots[l * G + g]; s++)
-                        t += moemap_cluster_expert_us(c, g, (double)rows[(size_t)g * m->max_slots + s]);
-                    MOEMAP_EXEC_AT(r, predicted_us, it, l, g) = t;
-                    MOEMAP_EXEC_AT(r, predicted_dispatch_us, it, l, g) = disp[g];
-                }
-            }
-        moemap_free(rows);
-        moemap_free(traffic);
-        moemap_free(disp);
-    }
-    return rc;
-}
-
 static int check_request(const moemap_exec_params *P, const moemap_cluster *c,
                          const moemap_routing *rt, const moemap_placement *const *pl, int np,
                          moemap_error *err)
@@ -391,8 +346,8 @@ int mm_gpu_exec_run(const moemap_exec_params *P, const moemap_cluster *cluster,
         else if ((rc = exec_result_alloc(job.num_gpus, L, P->iterations, &results[i], err)) == 0)
             memcpy(results[i]->layer_ids, maps[i].layer_id, (size_t)L * sizeof(int));
     }
-    if (!rc && cluster)
-        rc = predict(&job, cluster, err);
+    for (int i = 0; !rc && cluster && i < np; i++)
+        rc = exec_predict(&maps[i], pl[i], rt, P, L, cluster, results[i], err);
     if (!rc) {
         if (launched_by_mpi()) {
 #ifdef MOEMAP_HAVE_MPI

@@ -1,12 +1,14 @@
 /*
- * exec_plan.c — the executor's host-side dispatch plan: which (token, choice) rows each
- * rank sends to which GPU, in which order they arrive, how the receiving GPU regroups them
- * by expert, and where each result lands when it comes back. Every rank computes its own
- * plan from the same routing and placement, so no plan travels between ranks and the
- * split of an expert's tokens over its replicas is the same everywhere.
+ * exec_plan.c — the executor's host-side dispatch plan: which rows each rank sends to
+ * which GPU (one per (token, GPU) or per (token, choice)), in which order they arrive, how
+ * the receiving GPU regroups them by expert and sums them back, and where each result
+ * lands when it comes back; and the cost model's predictions from the same plans. Every
+ * rank computes its own plan from the same routing and placement, so no plan travels
+ * between ranks and the split of an expert's tokens over its replicas is the same
+ * everywhere.
  *
- * Pure C with no CUDA: built into every configuration (CMakeLists.txt, MOEMAP_GPU_HOST_SOURCES) so that
- * CI checks the plan's invariants without a GPU.
+ * Pure C with no CUDA: built into every configuration (CMakeLists.txt,
+ * MOEMAP_GPU_HOST_SOURCES) so that CI checks the plans and predictions without a GPU.
  */
 #include <math.h>
 #include <string.h>
@@ -474,5 +476,45 @@ done:
     moemap_free(exp_w);
     if (rc)
         exec_plan_clear(out);
+    return rc;
+}
+
+int exec_predict(const exec_layer_map *m, const moemap_placement *p, const moemap_routing *rt,
+                 const moemap_exec_params *P, int layers, const moemap_cluster *c,
+                 moemap_exec_result *r, moemap_error *err)
+{
+    moemap_a2a_params ap = moemap_a2a_default_params();
+    ap.dispatch = P->dispatch;
+    ap.act_bytes = 2.0; /* rows are bf16 hidden states */
+    /* the rows are those of the executed expert shape: the cluster's network with the
+     * executor's hidden size */
+    moemap_cluster shape = *c;
+    shape.hidden = P->hidden;
+    int G = m->num_gpus, rc = 0;
+    long *rows = moemap_malloc((size_t)G * m->max_slots * sizeof(long));
+    double *traffic = moemap_malloc((size_t)G * G * sizeof(double));
+    double *disp = moemap_malloc((size_t)G * sizeof(double));
+    if (!rows || !traffic || !disp)
+        rc = moemap_error_set(err, MOEMAP_ENOMEM, "out of memory predicting");
+    for (int it = 0; !rc && it < P->iterations; it++)
+        for (int l = 0; !rc && l < layers; l++) {
+            rc = exec_plan_slot_rows(m, p, rt, P->tokens_per_iter, it, l, rows, err);
+            if (!rc)
+                rc = exec_plan_traffic(m, p, rt, P->tokens_per_iter, it, l, P->dispatch,
+                                       traffic, err);
+            if (rc)
+                break;
+            moemap_a2a_rows_us(&shape, traffic, &ap, disp);
+            for (int g = 0; g < G; g++) {
+                double t = 0;
+                for (int s = 0; s < m->num_slots[l * G + g]; s++)
+                    t += moemap_cluster_expert_us(c, g, (double)rows[(size_t)g * m->max_slots + s]);
+                MOEMAP_EXEC_AT(r, predicted_us, it, l, g) = t;
+                MOEMAP_EXEC_AT(r, predicted_dispatch_us, it, l, g) = disp[g];
+            }
+        }
+    moemap_free(rows);
+    moemap_free(traffic);
+    moemap_free(disp);
     return rc;
 }
