@@ -77,6 +77,36 @@ TEST(token_gpu_rows_are_deduplicated)
     moemap_cluster_free(c);
 }
 
+TEST(local_first_keeps_own_tokens_home)
+{
+    /* Expert 0 copied on both GPUs, half the tokens each, all 40 tokens choosing it. An
+     * even origin: a copy's 20 rows come half from home, 10 cross each way: 10 + 10 us.
+     * SGLang's static dispatch (local_first): each GPU computes its own 20 tokens, nothing
+     * crosses: the latency alone. */
+    moemap_cluster *c = net_cluster(2, 0);
+    CHECK(c != NULL);
+    moemap_replica r[] = {{0, 0, 0.5}, {0, 1, 0.5}};
+    moemap_layer_placement lp = layer_of(r, 2);
+    double counts[] = {40, 0}, d[2];
+    moemap_a2a_params p = moemap_a2a_default_params();
+    for (int mode = 0; mode < 2; mode++) {
+        p.dispatch = mode ? MOEMAP_DISPATCH_TOKEN_EXPERT : MOEMAP_DISPATCH_TOKEN_GPU;
+        p.local_first = 0;
+        CHECK_NEAR(moemap_a2a_layer_batch(c, &lp, counts, 2, 40, &p, d), 20.0, 1e-9);
+        p.local_first = 1;
+        CHECK_NEAR(moemap_a2a_layer_batch(c, &lp, counts, 2, 40, &p, d), 10.0, 1e-9);
+        CHECK_NEAR(d[1], 10.0, 1e-9);
+    }
+    /* One copy only (on GPU 0): its own 20 tokens stay either way, GPU 1's 20 cross. */
+    moemap_replica r1[] = {{0, 0, 1.0}};
+    moemap_layer_placement lp1 = layer_of(r1, 1);
+    p.local_first = 1;
+    CHECK_NEAR(moemap_a2a_layer_batch(c, &lp1, counts, 2, 40, &p, d), 30.0, 1e-9);
+    p.local_first = 0;
+    CHECK_NEAR(moemap_a2a_layer_batch(c, &lp1, counts, 2, 40, &p, d), 30.0, 1e-9);
+    moemap_cluster_free(c);
+}
+
 TEST(nodes_and_one_gpu)
 {
     /* 4 GPUs, 2 per node; one expert per GPU with 40 rows each (N = 40, top-1 x 4
@@ -199,6 +229,7 @@ int main(void)
 {
     RUN(two_gpus_one_node);
     RUN(token_gpu_rows_are_deduplicated);
+    RUN(local_first_keeps_own_tokens_home);
     RUN(nodes_and_one_gpu);
     RUN(curves_with_a2a);
     RUN(eval_and_place_report_the_whole_layer);

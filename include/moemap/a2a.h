@@ -17,7 +17,10 @@
  * links being full duplex and the two kinds of link used one after the other (the
  * conservative choice). With only per-expert token counts (no token-level routing),
  * the rows a GPU receives under TOKEN_GPU are estimated as if tokens chose experts
- * independently: N * (1 - prod over its replicas of (1 - n_r / N)).
+ * independently: N * (1 - prod over its replicas of (1 - n_r / N)). Of those, the ones
+ * whose token lives on the GPU stay home: 1 / G of them, or with local_first all of the
+ * GPU's own tokens of the experts it holds (N / G * (1 - prod (1 - c_e / N))); the others
+ * come evenly from the other GPUs.
  */
 #ifndef MOEMAP_A2A_H
 #define MOEMAP_A2A_H
@@ -40,6 +43,11 @@ typedef struct moemap_a2a_params {
                                   model before all-to-all was added) */
     moemap_dispatch dispatch;  /* default MOEMAP_DISPATCH_TOKEN_GPU */
     double act_bytes;          /* bytes per hidden element sent (default 2: bf16) */
+    int local_first;           /* 1: a GPU holding a copy of an expert computes its own
+                                  tokens of that expert there, only the rest cross (SGLang's
+                                  static dispatch: moemap_place and eval set it under
+                                  --engine sglang); 0 (default): an expert's rows come from
+                                  every GPU alike (vLLM's copy i mod k, moemap's executor) */
 } moemap_a2a_params;
 moemap_a2a_params moemap_a2a_default_params(void);
 

@@ -58,7 +58,8 @@ class ReadParams(ctypes.Structure):
 
 
 class A2AParams(ctypes.Structure):
-    _fields_ = [("off", c_int), ("dispatch", c_int), ("act_bytes", c_double)]
+    _fields_ = [("off", c_int), ("dispatch", c_int), ("act_bytes", c_double),
+                ("local_first", c_int)]
 
 
 class PlaceParams(ctypes.Structure):

@@ -55,43 +55,39 @@ static double phase_us(const moemap_cluster *c, double row_bytes, double ui, dou
     return c->latency_us + row_bytes * (in * ui + x * ux);
 }
 
-/* Live GPUs per node and each node's sum of v[g] over live GPUs, into per-node arrays. */
-static void node_sums(const moemap_cluster *c, const double *v, const unsigned char *alive,
-                      double *gpus, double *sum, int nn)
-{
-    for (int n = 0; n < nn; n++)
-        gpus[n] = 0, sum[n] = 0;
-    for (int g = 0; g < c->num_gpus; g++) {
-        if (alive && !alive[g])
-            continue;
-        gpus[c->gpus[g].node]++;
-        sum[c->gpus[g].node] += v[g];
-    }
-}
-
-/* Dispatch time of every live GPU when GPU g computes rows[g] rows of tokens that live
- * evenly on the A live GPUs (a lost GPU neither holds tokens nor sends; its time is 0).
- * nn: the cluster's nodes; scratch: 2 * nn doubles. */
+/* Dispatch time of every live GPU when GPU g computes rows[g] rows, local[g] of them of
+ * its own tokens: the other rows[g] - local[g] come evenly from the other live GPUs, and
+ * a GPU sends each of those its share (a lost GPU neither holds tokens nor sends; its
+ * time is 0). nn: the cluster's nodes; scratch: 2 * nn doubles. */
 static double uniform_origin_us(const moemap_cluster *c, int nn, const double *rows,
-                                const unsigned char *alive, const moemap_a2a_params *p,
-                                double *out, double *scratch)
+                                const double *local, const unsigned char *alive,
+                                const moemap_a2a_params *p, double *out, double *scratch)
 {
     int G = c->num_gpus;
     double rb, ui, ux;
     link_costs(c, p, &rb, &ui, &ux);
     double *sum = scratch, *gpus = scratch + nn;
-    node_sums(c, rows, alive, gpus, sum, nn);
-    double total = 0, A = 0, mx = 0;
     for (int n = 0; n < nn; n++)
-        total += sum[n], A += gpus[n];
-    double inv_a = A > 0 ? 1.0 / A : 0; /* one division: this runs per layer and batch */
+        gpus[n] = 0, sum[n] = 0;
+    double total = 0, A = 0, mx = 0;
+    for (int g = 0; g < G; g++) {
+        if (alive && !alive[g])
+            continue;
+        double remote = rows[g] - local[g] > 0 ? rows[g] - local[g] : 0;
+        gpus[c->gpus[g].node]++;
+        sum[c->gpus[g].node] += remote;
+        total += remote;
+        A++;
+    }
+    double inv = A > 1 ? 1.0 / (A - 1) : 0; /* one division: this runs per layer and batch */
     for (int g = 0; g < G; g++) {
         double t = 0;
         if (!alive || alive[g]) {
             int nd = c->gpus[g].node;
-            double send_in = (sum[nd] - rows[g]) * inv_a, send_x = (total - sum[nd]) * inv_a;
-            double recv_in = rows[g] * (gpus[nd] - 1) * inv_a;
-            double recv_x = rows[g] * (A - gpus[nd]) * inv_a;
+            double remote = rows[g] - local[g] > 0 ? rows[g] - local[g] : 0;
+            double send_in = (sum[nd] - remote) * inv, send_x = (total - sum[nd]) * inv;
+            double recv_in = remote * (gpus[nd] - 1) * inv;
+            double recv_x = remote * (A - gpus[nd]) * inv;
             t = phase_us(c, rb, ui, ux, send_in, recv_in, send_x, recv_x);
         }
         if (t > mx)
@@ -123,38 +119,48 @@ double mm_a2a_layer_batch(const moemap_cluster *c, const moemap_layer_placement 
         for (int e = 0; e < experts; e++)
             N = counts[e] > N ? counts[e] : N;
     int nn = moemap_cluster_num_nodes(c);
-    /* rows[G], then the scratch of uniform_origin_us (on the stack up to 1,024 GPUs:
-     * evaluation calls this for every layer and batch) */
-    double stack_buf[2048];
-    size_t need = (size_t)G + (size_t)nn * 2;
-    double *buf = need <= 2048 ? stack_buf : moemap_malloc(need * sizeof *buf);
+    /* rows[G], local[G], then the scratch of uniform_origin_us (on the stack up to 1,024
+     * GPUs: evaluation calls this for every layer and batch) */
+    double stack_buf[2560];
+    size_t need = (size_t)G * 2 + (size_t)nn * 2;
+    double *buf = need <= 2560 ? stack_buf : moemap_malloc(need * sizeof *buf);
     if (!buf)
         return NAN;
-    double *rows = buf, inv_n = N > 0 ? 1.0 / N : 0;
+    double *rows = buf, *local = buf + G, inv_n = N > 0 ? 1.0 / N : 0;
+    int per_gpu = p->dispatch == MOEMAP_DISPATCH_TOKEN_GPU;
     for (int g = 0; g < G; g++)
-        rows[g] = p->dispatch == MOEMAP_DISPATCH_TOKEN_GPU ? 1.0 : 0.0;
+        rows[g] = local[g] = per_gpu ? 1.0 : 0.0; /* per GPU: the products of misses */
     for (int i = 0; i < lp->num_replicas; i++) {
         const moemap_replica *r = &lp->replicas[i];
         if (r->gpu < 0 || r->gpu >= G || r->expert < 0 || r->expert >= experts)
             continue;
-        double n = r->share * counts[r->expert];
+        double c_e = counts[r->expert], n = r->share * c_e;
         if (!(n > 0))
             continue;
-        if (p->dispatch == MOEMAP_DISPATCH_TOKEN_EXPERT) {
+        if (!per_gpu) {
             rows[r->gpu] += n;
+            /* its GPU's own tokens of the expert, as many as the replica takes */
+            if (p->local_first)
+                local[r->gpu] += c_e / live < n ? c_e / live : n;
         } else {
-            /* probability that a token misses this replica, under independence */
-            double q = 1.0 - n * inv_n;
+            /* the probability that a token misses this replica (or, for its own tokens
+             * with local_first, the expert), under independence */
+            double q = 1.0 - n * inv_n, qe = 1.0 - c_e * inv_n;
             rows[r->gpu] *= q > 0 ? q : 0.0;
+            local[r->gpu] *= qe > 0 ? qe : 0.0;
         }
     }
-    if (p->dispatch == MOEMAP_DISPATCH_TOKEN_GPU)
-        for (int g = 0; g < G; g++)
+    for (int g = 0; g < G; g++) {
+        if (per_gpu) {
             rows[g] = N * (1.0 - rows[g]);
-    for (int g = 0; alive && g < G; g++)
-        if (!alive[g])
-            rows[g] = 0;
-    double mx = uniform_origin_us(c, nn, rows, alive, p, dispatch_us, buf + G);
+            local[g] = N / live * (1.0 - local[g]);
+        }
+        if (!p->local_first)
+            local[g] = rows[g] / live; /* the GPU's share of every expert's tokens */
+        if (alive && !alive[g])
+            rows[g] = local[g] = 0;
+    }
+    double mx = uniform_origin_us(c, nn, rows, local, alive, p, dispatch_us, buf + 2 * G);
     if (buf != stack_buf)
         moemap_free(buf);
     return mx;

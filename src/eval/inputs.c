@@ -181,6 +181,7 @@ int moemap_eval_files(const moemap_loads *ld, const moemap_cluster *cl,
     moemap_eval_params ep = moemap_eval_default_params();
     ep.slots = ip->slots;
     ep.a2a = ip->a2a;
+    ep.a2a.local_first = ip->engine == MOEMAP_ENGINE_SGLANG; /* SGLang's static dispatch */
     ep.previous = prev;
     if (ip->engine != MOEMAP_ENGINE_NONE)
         ep.engine_slots = ip->slots > 0 ? ip->slots : cl->gpus[0].slots;

@@ -131,6 +131,7 @@ int moemap_place_job_run(moemap_place_job *job, const moemap_loads *ld,
     pp->slots = ip->slots;
     pp->engine = ip->engine;
     pp->a2a = ip->a2a;
+    pp->a2a.local_first = ip->engine == MOEMAP_ENGINE_SGLANG; /* SGLang's static dispatch */
     pp->batch_tokens = ip->batch_tokens;
     pp->top_k = ip->read.top_k;
     pp->previous = prev;

@@ -352,9 +352,15 @@ int moemap_place(const moemap_loads *loads, const moemap_cluster *cluster,
 {
     *out = NULL;
     double t0 = mm_now_s();
-    moemap_place_params defaults = moemap_place_default_params();
+    moemap_place_params defaults = moemap_place_default_params(), sglang;
     if (!params)
         params = &defaults;
+    if (params->engine == MOEMAP_ENGINE_SGLANG && !params->a2a.local_first) {
+        /* SGLang's static dispatch keeps a rank's tokens on its own copy (moemap/a2a.h) */
+        sglang = *params;
+        sglang.a2a.local_first = 1;
+        params = &sglang;
+    }
     if (!cluster || cluster->num_gpus <= 0)
         return moemap_error_set(err, MOEMAP_EINVAL, "place: the cluster has no GPUs");
     if (!loads || !moemap_loads_is_aggregate(loads))
