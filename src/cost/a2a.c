@@ -5,9 +5,11 @@
  * from an exact row matrix (the executor's plan), and the linear part that placement
  * folds into the GPU curves.
  *
- * With tokens spread evenly over the GPUs, GPU g receives (G - 1) / G of the rows it
- * computes and sends to every other GPU h the 1 / G of h's rows whose tokens live on g,
- * so one pass over the GPUs with per-node sums gives every GPU's traffic in O(G).
+ * Of the rows GPU g computes, those of its own tokens stay home (1 / G of them with
+ * tokens spread evenly; all its own tokens of the experts it holds under SGLang's static
+ * dispatch) and the rest come evenly from the other GPUs, so g sends every other GPU h
+ * 1 / (G - 1) of h's remote rows: one pass over the GPUs with per-node sums gives every
+ * GPU's traffic in O(G).
  */
 #include "moemap/a2a.h"
 
